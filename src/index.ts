@@ -1,0 +1,37 @@
+/**
+ * @module Amoeba: typed RPC between services, in one process, on one machine
+ * and across a network.
+ */
+export { startNode, connect, Node, type NodeOptions, type ConnectOptions } from "./node.ts";
+export type { Peer } from "./peer.ts";
+export type { Logger } from "./logger.ts";
+export {
+  contract,
+  unary,
+  stream,
+  clientStream,
+  bidiStream,
+  topic,
+  type Contract,
+  type MethodDef,
+  type MethodKind,
+  type MethodSpec,
+  type MethodMap,
+  type Handlers,
+  type HandlerOf,
+  type Client,
+  type ClientMethodOf,
+  type StreamSource,
+  type Topic,
+} from "./rpc/contract.ts";
+export type { CallContext, CallerInfo } from "./rpc/context.ts";
+export type { CallOptions, Meta } from "./rpc/call-options.ts";
+export type { CallStream } from "./rpc/call-stream.ts";
+export type { ClientOptions } from "./rpc/client.ts";
+export { RpcError, isRpcError, type RpcErrorOptions } from "./rpc/rpc-error.ts";
+export { STATUS_CODES, type StatusCode } from "./rpc/status.ts";
+export { DEFAULT_LIMITS, type Limits } from "./rpc/limits.ts";
+export type { EventHandler, EventInfo, TopicRef } from "./rpc/topics.ts";
+export type { SchemaIssue, StandardSchemaV1 } from "./rpc/schema.ts";
+export { satisfies } from "./rpc/version.ts";
+export { AddressError, type TlsClientOptions, type TlsServerOptions } from "./transport/index.ts";

@@ -1,0 +1,453 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { createStderrLogger, type Logger } from "./logger.ts";
+import type { Peer } from "./peer.ts";
+import type { CallStream } from "./rpc/call-stream.ts";
+import { createClient, type ClientOptions } from "./rpc/client.ts";
+import type { Client, Contract, Handlers, Topic } from "./rpc/contract.ts";
+import { deferredStream } from "./rpc/deferred-stream.ts";
+import { resolveLimits, type Limits } from "./rpc/limits.ts";
+import type { CallRequest } from "./rpc/outgoing-call.ts";
+import { ServiceRegistry } from "./rpc/registry.ts";
+import { RpcError } from "./rpc/rpc-error.ts";
+import { failedStream, Session, type SessionHost } from "./rpc/session.ts";
+import { TopicTable, type EventHandler, type PayloadOf, type TopicRef } from "./rpc/topics.ts";
+import { satisfies } from "./rpc/version.ts";
+import { createInprocPair, dial, listen, type Listener, type TlsClientOptions, type TlsServerOptions } from "./transport/index.ts";
+
+/** Options of `startNode`. */
+export interface NodeOptions {
+  /** A readable name, shown in errors and tools. Default: `<host>-<pid>`. */
+  name?: string;
+  /** The cluster this node belongs to. Default: `"default"`. */
+  cluster?: string;
+  /** Labels such as `{ zone: "a" }`. `host` is added when absent. */
+  labels?: Record<string, string>;
+  /** Addresses to listen on: `tcp://127.0.0.1:7400`, `unix:///tmp/x.sock`, `inproc://name`. */
+  listen?: string | string[];
+  /** TLS for the TCP listeners; with `ca`, clients must present a certificate (mutual TLS). */
+  tls?: TlsServerOptions;
+  /** Limits on what peers may send; see {@link Limits}. */
+  limits?: Partial<Limits>;
+  /** Dev mode: error stacks travel to callers. Never in production. */
+  dev?: boolean;
+  /** Validate inputs against the contract (default true) and outputs (default: only in dev mode). */
+  validate?: { input?: boolean; output?: boolean };
+  /** Deadline of calls that set none, in ms. Default 30 000; `Infinity` for none. */
+  defaultTimeout?: number;
+  /** How long `close()` lets calls in flight finish, in ms. Default 10 000. */
+  drainTimeout?: number;
+  /** Where Amoeba logs. Default: warnings and errors on stderr. */
+  logger?: Logger;
+}
+
+/** Options of dialing another node. */
+export interface ConnectOptions {
+  /** TLS towards that node (its CA; a certificate of ours for mutual TLS). */
+  tls?: TlsClientOptions;
+  /** Give up connecting after this many ms. Default 10 000. */
+  connectTimeout?: number;
+}
+
+/** A running node: serves contracts, calls other nodes, publishes and receives events. */
+export class Node implements SessionHost {
+  readonly nodeId = randomUUID();
+  readonly nodeName: string;
+  readonly cluster: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly limits: Limits;
+  readonly dev: boolean;
+  readonly validateInput: boolean;
+  readonly validateOutput: boolean;
+  readonly registry = new ServiceRegistry();
+  readonly logger: Logger;
+  readonly #defaultTimeout: number | undefined;
+  readonly #drainTimeout: number;
+  readonly #tls: TlsServerOptions | undefined;
+  readonly #listeners: Listener[] = [];
+  readonly #sessions = new Set<Session>();
+  readonly #peers = new Map<string, PeerLink>();
+  readonly #topics = new TopicTable();
+  #local: Session | null = null;
+  #localServer: Session | null = null;
+  #draining = false;
+  #closed: Promise<void> | null = null;
+  #sweeper: NodeJS.Timeout | null = null;
+  #roundRobin = 0;
+
+  /** Use {@link startNode}. */
+  constructor(options: NodeOptions = {}) {
+    this.nodeName = options.name ?? `${hostname()}-${process.pid}`;
+    this.cluster = options.cluster ?? "default";
+    this.labels = Object.freeze({ host: hostname(), ...options.labels });
+    this.limits = resolveLimits(options.limits);
+    this.dev = options.dev ?? false;
+    this.validateInput = options.validate?.input ?? true;
+    this.validateOutput = options.validate?.output ?? this.dev;
+    this.#defaultTimeout = options.defaultTimeout ?? 30_000;
+    this.#drainTimeout = options.drainTimeout ?? 10_000;
+    this.#tls = options.tls;
+    this.logger = options.logger ?? createStderrLogger({ node: this.nodeName });
+  }
+
+  /** The node's name. */
+  get name(): string {
+    return this.nodeName;
+  }
+
+  /** The node's unique id (new at every start). */
+  get id(): string {
+    return this.nodeId;
+  }
+
+  /** The addresses it listens on, with real ports. */
+  get addresses(): string[] {
+    return this.#listeners.map((listener) => listener.address);
+  }
+
+  /** The deadline of calls that set none, in ms. */
+  get defaultTimeout(): number | undefined {
+    return this.#defaultTimeout;
+  }
+
+  /** True once `close()` began. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Starts listening on an address (also done by `startNode({ listen })`). */
+  async listen(address: string): Promise<string> {
+    this.#assertOpen();
+    const listener = await listen(address, { limits: this.limits, tls: this.#tls }, (connection) => {
+      if (this.#draining) {
+        connection.destroy();
+        return;
+      }
+      this.#track(new Session(connection, this, "acceptor"));
+    });
+    this.#listeners.push(listener);
+    this.#startSweeper();
+    return listener.address;
+  }
+
+  /** Serves a contract with its handlers. Returns the function that stops serving it. */
+  serve<C extends Contract>(contract: C, handlers: Handlers<C>): () => void {
+    this.#assertOpen();
+    const remove = this.registry.add(contract, handlers);
+    this.#announce();
+    return () => {
+      remove();
+      this.#announce();
+    };
+  }
+
+  /**
+   * A typed client. Calls go to this node when it serves the contract, else
+   * to a connected node that does.
+   */
+  client<C extends Contract>(contract: C, options: ClientOptions = {}): Client<C> {
+    return createClient(contract, (request) => this.#invokeAnywhere(request), options, this.#defaultTimeout);
+  }
+
+  /** @internal Used by handler contexts. */
+  createClient<C extends Contract>(contract: C, options: ClientOptions): Client<C> {
+    return this.client(contract, options);
+  }
+
+  /** Dials another node. The connection is kept and reused; its services become reachable by `client()`. */
+  async connect(address: string, options: ConnectOptions = {}): Promise<Peer> {
+    this.#assertOpen();
+    let link = this.#peers.get(address);
+    if (!link) {
+      link = new PeerLink(this, address, options);
+      this.#peers.set(address, link);
+    }
+    await link.session();
+    return link.peer;
+  }
+
+  /** Publishes an event to local subscribers and every connected node that subscribed. */
+  publish<T extends TopicRef>(topic: T, payload: PayloadOf<T>): void {
+    const name = typeof topic === "string" ? topic : (topic as Topic).topic;
+    for (const session of this.#sessions) session.publish(name, payload);
+    if (this.#topics.has(name)) queueMicrotask(() => this.#topics.deliver(name, payload, this.nodeName, this.#reportEventError));
+  }
+
+  /** Receives events on a topic; returns the function that stops receiving. */
+  subscribe<T extends TopicRef>(topic: T, handler: EventHandler<PayloadOf<T>>): () => void {
+    const { first, remove } = this.#topics.add(topic, handler as EventHandler<any>);
+    const name = typeof topic === "string" ? topic : (topic as Topic).topic;
+    if (first) for (const session of this.#sessions) session.updateSubscription(name, true);
+    return () => {
+      if (remove()) for (const session of this.#sessions) session.updateSubscription(name, false);
+    };
+  }
+
+  /**
+   * Stops gracefully: refuses new calls (UNAVAILABLE, not processed — safe to
+   * retry), tells peers, lets calls in flight finish within `drainTimeout`,
+   * then closes every connection.
+   */
+  close(options: { timeout?: number } = {}): Promise<void> {
+    this.#closed ??= this.#drain(options.timeout ?? this.#drainTimeout);
+    return this.#closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // --- SessionHost ---------------------------------------------------------
+
+  subscribedTopics(): string[] {
+    return this.#topics.topics();
+  }
+
+  deliverEvent(topic: string, payload: unknown, from: Session): void {
+    if (from === this.#local || from === this.#localServer) return;
+    this.#topics.deliver(topic, payload, from.remoteInfo.name, this.#reportEventError);
+  }
+
+  sessionReady(_session: Session): void {}
+
+  sessionClosed(session: Session): void {
+    this.#sessions.delete(session);
+    if (session === this.#local || session === this.#localServer) {
+      this.#local = null;
+      this.#localServer = null;
+    }
+  }
+
+  // --- internals -----------------------------------------------------------
+
+  /** @internal */
+  track(session: Session): void {
+    this.#track(session);
+  }
+
+  #track(session: Session): void {
+    this.#sessions.add(session);
+    session.ready.catch((error: Error) => this.logger.debug({ err: error, remote: session.remoteInfo.address }, "handshake failed"));
+  }
+
+  #invokeAnywhere(request: CallRequest): Promise<unknown> | CallStream<unknown> {
+    if (this.registry.has(request.service, request.version)) {
+      if (this.#draining) return refuse(request, `node ${this.nodeName} is closing; not processed — safe to retry`);
+      return this.#localSession().call(request);
+    }
+    const session = this.#pickRemote(request.service, request.version);
+    if (session) return session.call(request);
+    return refuse(
+      request,
+      `no instance of ${request.service}@${request.version ?? "*"} is known to node ${this.nodeName}; ` +
+        `serve it here, or connect to a node that serves it (node.connect(address))`,
+    );
+  }
+
+  #pickRemote(service: string, range: string | null): Session | undefined {
+    const candidates: Session[] = [];
+    for (const session of this.#sessions) {
+      if (session === this.#local || session === this.#localServer || !session.usable) continue;
+      if (session.remoteServices.some(([name, version]) => name === service && (range === null || satisfies(version, range)))) {
+        candidates.push(session);
+      }
+    }
+    if (candidates.length === 0) return undefined;
+    return candidates[this.#roundRobin++ % candidates.length];
+  }
+
+  #localSession(): Session {
+    if (this.#local && !this.#local.closed) return this.#local;
+    const [near, far] = createInprocPair("inproc://self", "inproc://self");
+    this.#localServer = new Session(far, this, "acceptor");
+    this.#local = new Session(near, this, "dialer");
+    this.#sessions.add(this.#local);
+    this.#sessions.add(this.#localServer);
+    return this.#local;
+  }
+
+  #announce(): void {
+    const services = this.registry.list();
+    for (const session of this.#sessions) if (session.usable) session.announce(services);
+  }
+
+  readonly #reportEventError = (error: Error): void => {
+    this.logger.warn({ err: error }, "event handler failed");
+  };
+
+  #startSweeper(): void {
+    if (this.#sweeper || this.limits.idleTimeout === 0) return;
+    const every = Math.max(100, Math.min(this.limits.idleTimeout / 2, 30_000));
+    this.#sweeper = setInterval(() => {
+      const now = Date.now();
+      const subscribed = this.#topics.topics().length > 0;
+      for (const session of this.#sessions) {
+        if (session === this.#local || session === this.#localServer) continue;
+        const idle = now - session.lastActivity > this.limits.idleTimeout;
+        if (idle && session.activeCalls === 0 && session.remoteTopics.size === 0 && !subscribed) {
+          session.close(`idle for over ${this.limits.idleTimeout} ms`);
+        }
+      }
+    }, every);
+    this.#sweeper.unref();
+  }
+
+  async #drain(timeout: number): Promise<void> {
+    this.#draining = true;
+    await Promise.all(this.#listeners.map((listener) => listener.close()));
+    const message = `node ${this.nodeName} is draining`;
+    for (const session of this.#sessions) session.goAway(message);
+    const allIdle = Promise.all([...this.#sessions].map((session) => session.idle()));
+    let timer: NodeJS.Timeout | undefined;
+    const expired = await Promise.race([
+      allIdle.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), timeout);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (expired) {
+      const error = new RpcError("UNAVAILABLE", `node ${this.nodeName} stopped before the call finished (drain timeout ${timeout} ms); it may have run`, {
+        node: this.nodeName,
+      });
+      for (const session of this.#sessions) session.stopIncoming(error);
+    }
+    if (this.#sweeper) clearInterval(this.#sweeper);
+    const sessions = [...this.#sessions];
+    for (const session of sessions) session.close(`node ${this.nodeName} closed`);
+    await Promise.all(sessions.map((session) => session.whenClosed));
+  }
+
+  #assertOpen(): void {
+    if (this.#draining) throw new RpcError("UNAVAILABLE", `node ${this.nodeName} is closed`, { node: this.nodeName });
+  }
+}
+
+/** Starts a node: listens on the given addresses and returns it ready to serve and call. */
+export async function startNode(options: NodeOptions = {}): Promise<Node> {
+  const node = new Node(options);
+  const addresses = options.listen === undefined ? [] : Array.isArray(options.listen) ? options.listen : [options.listen];
+  try {
+    for (const address of addresses) await node.listen(address);
+  } catch (error) {
+    await node.close({ timeout: 0 });
+    throw error;
+  }
+  return node;
+}
+
+/**
+ * Connects to one node at `address` without serving anything: the plain
+ * client-server arrangement. Closing the returned peer closes everything.
+ */
+export async function connect(address: string, options: ConnectOptions & Omit<NodeOptions, "listen"> = {}): Promise<Peer> {
+  const node = new Node({ name: `client-${process.pid}`, ...options });
+  try {
+    const peer = await node.connect(address, options);
+    return { ...bindPeer(peer), close: () => node.close({ timeout: options.drainTimeout ?? 0 }) };
+  } catch (error) {
+    await node.close({ timeout: 0 });
+    throw error;
+  }
+}
+
+function bindPeer(peer: Peer): Peer {
+  return {
+    get address() {
+      return peer.address;
+    },
+    get remote() {
+      return peer.remote;
+    },
+    get services() {
+      return peer.services;
+    },
+    client: peer.client.bind(peer),
+    publish: peer.publish.bind(peer),
+    subscribe: peer.subscribe.bind(peer),
+    close: peer.close.bind(peer),
+  };
+}
+
+/** One dialed address: its current session, dialed again when lost. */
+class PeerLink {
+  readonly #node: Node;
+  readonly #address: string;
+  readonly #options: ConnectOptions;
+  #current: Session | null = null;
+  #dialing: Promise<Session> | null = null;
+  readonly peer: Peer;
+
+  constructor(node: Node, address: string, options: ConnectOptions) {
+    this.#node = node;
+    this.#address = address;
+    this.#options = options;
+    const link = this;
+    this.peer = {
+      address,
+      get remote() {
+        return link.#current?.remoteInfo ?? { id: "", name: "?", address };
+      },
+      get services() {
+        return link.#current?.remoteServices ?? [];
+      },
+      client: (contract, options = {}) => createClient(contract, (request) => link.invoke(request), options, node.defaultTimeout),
+      publish: (topic, payload) => node.publish(topic, payload),
+      subscribe: (topic, handler) => node.subscribe(topic, handler),
+      close: async () => link.#current?.close("closed by the caller"),
+    };
+  }
+
+  /** The live session, dialing when there is none. */
+  session(): Promise<Session> {
+    const current = this.#current;
+    if (current?.usable) return Promise.resolve(current);
+    this.#dialing ??= this.#dial().finally(() => {
+      this.#dialing = null;
+    });
+    return this.#dialing;
+  }
+
+  invoke(request: CallRequest): Promise<unknown> | CallStream<unknown> {
+    const current = this.#current;
+    if (current?.usable) return current.call(request);
+    const pending = this.session().catch((error: unknown) => {
+      throw new RpcError("UNAVAILABLE", `${request.service}.${request.method}: ${(error as Error).message}`, {
+        service: request.service,
+        method: request.method,
+        unprocessed: true,
+        cause: error,
+      });
+    });
+    if (request.kind === "unary" || request.kind === "client-stream") {
+      return pending.then((session) => session.call(request) as Promise<unknown>);
+    }
+    return deferredStream(pending.then((session) => session.call(request) as CallStream<unknown>));
+  }
+
+  async #dial(): Promise<Session> {
+    let connection;
+    try {
+      connection = await dial(this.#address, { limits: this.#node.limits, ...this.#options });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const hint = code === "ECONNREFUSED" || code === "ENOENT" ? "; is a node listening there (amoeba serve … --listen)?" : "";
+      throw new Error(`cannot connect to ${this.#address}: ${(error as Error).message}${hint}`, { cause: error });
+    }
+    const session = new Session(connection, this.#node, "dialer");
+    this.#node.track(session);
+    await session.ready;
+    this.#current = session;
+    return session;
+  }
+}
+
+function refuse(request: CallRequest, message: string): Promise<unknown> | CallStream<unknown> {
+  const error = new RpcError("UNAVAILABLE", `${request.service}.${request.method}: ${message}`, {
+    service: request.service,
+    method: request.method,
+    unprocessed: true,
+  });
+  if (request.kind === "unary" || request.kind === "client-stream") return Promise.reject(error);
+  return failedStream(error);
+}

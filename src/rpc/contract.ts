@@ -1,0 +1,158 @@
+import type { AnySchema, SchemaInput, SchemaOutput } from "./schema.ts";
+import { isSchema } from "./schema.ts";
+import { parseVersion } from "./version.ts";
+import type { CallContext } from "./context.ts";
+import type { CallOptions } from "./call-options.ts";
+import type { CallStream } from "./call-stream.ts";
+
+/** How a method exchanges values: one each way, or a stream on either or both sides. */
+export type MethodKind = "unary" | "server-stream" | "client-stream" | "bidi-stream";
+
+/** A method of a contract: its kind and its schemas. */
+export interface MethodDef<K extends MethodKind = MethodKind, I extends AnySchema = AnySchema, O extends AnySchema = AnySchema> {
+  readonly kind: K;
+  readonly input: I;
+  readonly output: O;
+  /** Safe to run more than once: callers may retry or hedge it. */
+  readonly idempotent: boolean;
+  readonly description: string | undefined;
+}
+
+/** What a method is declared with. */
+export interface MethodSpec<I extends AnySchema, O extends AnySchema> {
+  input: I;
+  output: O;
+  /** Running it twice has the same effect as once. Default false: Amoeba then never runs it twice on its own. */
+  idempotent?: boolean;
+  description?: string;
+}
+
+function method<K extends MethodKind, I extends AnySchema, O extends AnySchema>(
+  kind: K,
+  spec: MethodSpec<I, O>,
+): MethodDef<K, I, O> {
+  if (!isSchema(spec.input) || !isSchema(spec.output)) {
+    throw new TypeError(`a ${kind} method needs Standard Schema values for input and output (zod, valibot, arktype, …)`);
+  }
+  return Object.freeze({
+    kind,
+    input: spec.input,
+    output: spec.output,
+    idempotent: spec.idempotent ?? false,
+    description: spec.description,
+  });
+}
+
+/** A method taking one value and returning one value. */
+export function unary<I extends AnySchema, O extends AnySchema>(spec: MethodSpec<I, O>): MethodDef<"unary", I, O> {
+  return method("unary", spec);
+}
+
+/** A method taking one value and returning a stream of values (server streaming). */
+export function stream<I extends AnySchema, O extends AnySchema>(spec: MethodSpec<I, O>): MethodDef<"server-stream", I, O> {
+  return method("server-stream", spec);
+}
+
+/** A method taking a stream of values and returning one value (client streaming). */
+export function clientStream<I extends AnySchema, O extends AnySchema>(
+  spec: MethodSpec<I, O>,
+): MethodDef<"client-stream", I, O> {
+  return method("client-stream", spec);
+}
+
+/** A method taking a stream and returning a stream (bidirectional streaming). */
+export function bidiStream<I extends AnySchema, O extends AnySchema>(
+  spec: MethodSpec<I, O>,
+): MethodDef<"bidi-stream", I, O> {
+  return method("bidi-stream", spec);
+}
+
+/** The methods of a contract. */
+export type MethodMap = Record<string, MethodDef>;
+
+/** A service definition: name, semver version and methods. Share it between servers and clients. */
+export interface Contract<N extends string = string, M extends MethodMap = MethodMap> {
+  readonly name: N;
+  readonly version: string;
+  readonly methods: Readonly<M>;
+}
+
+const SERVICE_NAME = /^[A-Za-z][\w-]*(?:\.[A-Za-z][\w-]*)*$/;
+const METHOD_NAME = /^[A-Za-z_$][\w$]*$/;
+// These would shadow what every object has; a contract must not define them.
+const RESERVED_METHODS = new Set(["constructor", "__proto__", "toString", "valueOf", "hasOwnProperty", "then"]);
+
+/**
+ * Defines a service.
+ *
+ * @example
+ * const Calculator = contract("calculator", "1.2.0", {
+ *   add: unary({ input: z.object({ a: z.number(), b: z.number() }), output: z.number(), idempotent: true }),
+ * });
+ */
+export function contract<const N extends string, M extends MethodMap>(name: N, version: string, methods: M): Contract<N, M> {
+  if (!SERVICE_NAME.test(name)) {
+    throw new TypeError(`service name "${name}" must be letters, digits, '_' or '-', in dot-separated words`);
+  }
+  if (!parseVersion(version)) throw new TypeError(`service ${name}: version "${version}" is not semver MAJOR.MINOR.PATCH`);
+  const table = Object.create(null) as M;
+  for (const [methodName, def] of Object.entries(methods)) {
+    if (!METHOD_NAME.test(methodName) || RESERVED_METHODS.has(methodName)) {
+      throw new TypeError(`service ${name}: "${methodName}" cannot be a method name`);
+    }
+    if (typeof def !== "object" || def === null || !("kind" in def)) {
+      throw new TypeError(`service ${name}: method ${methodName} must be made with unary(), stream(), clientStream() or bidiStream()`);
+    }
+    (table as MethodMap)[methodName] = def;
+  }
+  return Object.freeze({ name, version, methods: Object.freeze(table) });
+}
+
+/** A value a stream input may be: any sync or async iterable. */
+export type StreamSource<T> = AsyncIterable<T> | Iterable<T>;
+
+type In<S extends AnySchema> = SchemaInput<S>;
+type Out<S extends AnySchema> = SchemaOutput<S>;
+
+/** The handler a server writes for a method. */
+export type HandlerOf<D> =
+  D extends MethodDef<"unary", infer I, infer O>
+    ? (input: Out<I>, ctx: CallContext) => In<O> | Promise<In<O>>
+    : D extends MethodDef<"server-stream", infer I, infer O>
+      ? (input: Out<I>, ctx: CallContext) => StreamSource<In<O>>
+      : D extends MethodDef<"client-stream", infer I, infer O>
+        ? (input: AsyncIterable<Out<I>>, ctx: CallContext) => In<O> | Promise<In<O>>
+        : D extends MethodDef<"bidi-stream", infer I, infer O>
+          ? (input: AsyncIterable<Out<I>>, ctx: CallContext) => StreamSource<In<O>>
+          : never;
+
+/** The function a client calls for a method. */
+export type ClientMethodOf<D> =
+  D extends MethodDef<"unary", infer I, infer O>
+    ? (input: In<I>, options?: CallOptions) => Promise<Out<O>>
+    : D extends MethodDef<"server-stream", infer I, infer O>
+      ? (input: In<I>, options?: CallOptions) => CallStream<Out<O>>
+      : D extends MethodDef<"client-stream", infer I, infer O>
+        ? (input: StreamSource<In<I>>, options?: CallOptions) => Promise<Out<O>>
+        : D extends MethodDef<"bidi-stream", infer I, infer O>
+          ? (input: StreamSource<In<I>>, options?: CallOptions) => CallStream<Out<O>>
+          : never;
+
+/** Handlers for every method of a contract. */
+export type Handlers<C extends Contract> = { [K in keyof C["methods"]]: HandlerOf<C["methods"][K]> };
+
+/** A typed client of a contract: one function per method. */
+export type Client<C extends Contract> = { readonly [K in keyof C["methods"]]: ClientMethodOf<C["methods"][K]> };
+
+/** A typed event topic: a name and the schema of its payload. */
+export interface Topic<N extends string = string, S extends AnySchema = AnySchema> {
+  readonly topic: N;
+  readonly schema: S;
+}
+
+/** Declares an event topic with a payload schema, for typed `publish` and `subscribe`. */
+export function topic<const N extends string, S extends AnySchema>(name: N, schema: S): Topic<N, S> {
+  if (!SERVICE_NAME.test(name)) throw new TypeError(`topic "${name}" must be letters, digits, '_' or '-', in dot-separated words`);
+  if (!isSchema(schema)) throw new TypeError(`topic ${name} needs a Standard Schema for its payload`);
+  return Object.freeze({ topic: name, schema });
+}

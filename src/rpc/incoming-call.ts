@@ -1,0 +1,284 @@
+import { FrameKind, type Meta } from "../wire/index.ts";
+import type { CallContext, CallerInfo } from "./context.ts";
+import type { ClientOptions } from "./client.ts";
+import type { Client, Contract } from "./contract.ts";
+import { CreditGate } from "./credit-gate.ts";
+import { ItemQueue } from "./item-queue.ts";
+import type { Endpoint } from "./registry.ts";
+import { RpcError } from "./rpc-error.ts";
+import { validate, type Validation } from "./schema.ts";
+import type { Session } from "./session.ts";
+import { errorToWire, toRpcError } from "./wire-errors.ts";
+
+const NO_META: Meta = Object.freeze(Object.create(null) as Meta);
+
+/**
+ * One call being served: validates the input, runs the handler with its
+ * context, sends the outcome, and honours cancellation and the deadline.
+ */
+export class IncomingCall implements CallContext {
+  readonly service: string;
+  readonly method: string;
+  readonly deadline: number | undefined;
+  readonly meta: Readonly<Meta>;
+  readonly #session: Session;
+  readonly #id: number;
+  readonly #endpoint: Endpoint;
+  #controller: AbortController | null = null;
+  #abortReason: RpcError | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #done = false;
+  #responseMeta: Meta | null = null;
+  #input: ItemQueue<unknown> | null = null;
+  #outputCredit: CreditGate | null = null;
+  #iterator: AsyncIterator<unknown> | Iterator<unknown> | null = null;
+
+  constructor(session: Session, id: number, endpoint: Endpoint, meta: Meta | null, timeout: number | null, credit: number) {
+    this.#session = session;
+    this.#id = id;
+    this.#endpoint = endpoint;
+    this.service = endpoint.service;
+    this.method = endpoint.method;
+    this.meta = meta ?? NO_META;
+    const kind = endpoint.def.kind;
+    if (kind === "server-stream" || kind === "bidi-stream") this.#outputCredit = new CreditGate(credit);
+    if (timeout !== null) {
+      this.deadline = Date.now() + timeout;
+      this.#timer = setTimeout(this.#onDeadline, timeout);
+    } else {
+      this.deadline = undefined;
+    }
+  }
+
+  // --- CallContext -------------------------------------------------------
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#abortReason) this.#controller.abort(this.#abortReason);
+    }
+    return this.#controller.signal;
+  }
+
+  get responseMeta(): Meta {
+    return (this.#responseMeta ??= {});
+  }
+
+  get caller(): CallerInfo {
+    return this.#session.remoteInfo;
+  }
+
+  get node(): string {
+    return this.#session.host.nodeName;
+  }
+
+  client<C extends Contract>(contract: C, options?: ClientOptions): Client<C> {
+    return this.#session.host.createClient(contract, {
+      ...options,
+      inherit: { deadline: this.deadline, signal: this.signal, meta: this.meta },
+    });
+  }
+
+  // --- driven by the session ---------------------------------------------
+
+  /** Starts the call with the CALL frame's input (ignored for client-streaming kinds). */
+  start(input: unknown): void {
+    const kind = this.#endpoint.def.kind;
+    if (kind === "client-stream" || kind === "bidi-stream") {
+      const window = this.#session.host.limits.streamWindow;
+      this.#input = new ItemQueue<unknown>(
+        window,
+        (credit) => this.#session.send(FrameKind.Credit, this.#id, credit),
+        () => {},
+      );
+      this.#session.send(FrameKind.Credit, this.#id, window);
+      this.#invoke(this.#input);
+      return;
+    }
+    if (!this.#session.host.validateInput) {
+      this.#invoke(input);
+      return;
+    }
+    const checked = validate(this.#endpoint.def.input, input);
+    if (checked instanceof Promise) {
+      checked.then(
+        (result) => this.#afterValidation(result),
+        (error) => this.#fail(error),
+      );
+    } else {
+      this.#afterValidation(checked);
+    }
+  }
+
+  /** A stream item from the caller. */
+  item(value: unknown): void {
+    if (this.#done || !this.#input) return;
+    if (this.#session.host.validateInput) {
+      const checked = validate(this.#endpoint.def.input, value);
+      if (checked instanceof Promise) {
+        this.#fail(new RpcError("INTERNAL", `${this.service}.${this.method}: stream items need a synchronous schema`));
+        return;
+      }
+      if (!checked.ok) {
+        this.#fail(this.#invalid(checked.issues, "a stream item"));
+        return;
+      }
+      value = checked.value;
+    }
+    if (!this.#input.push(value)) {
+      this.#fail(new RpcError("RESOURCE_EXHAUSTED", `${this.service}.${this.method}: caller sent more stream items than its credit`));
+    }
+  }
+
+  /** The caller half-closed its stream. */
+  endOfInput(): void {
+    this.#input?.end();
+  }
+
+  /** Credit from the caller for our output stream. */
+  credit(n: number): void {
+    this.#outputCredit?.add(n);
+  }
+
+  /** The caller cancelled, or the connection is gone: stop, send nothing. */
+  cancel(reason: RpcError): void {
+    if (this.#done) return;
+    this.#finish();
+    this.#abort(reason);
+  }
+
+  /** Ends the call with `error`, sent to the caller (a drain that ran out of time). */
+  stop(error: RpcError): void {
+    this.#fail(error);
+  }
+
+  // --- internals -----------------------------------------------------------
+
+  #afterValidation(result: Validation): void {
+    if (this.#done) return;
+    if (!result.ok) {
+      this.#fail(this.#invalid(result.issues, "the input"));
+      return;
+    }
+    this.#invoke(result.value);
+  }
+
+  #invalid(issues: Array<{ message: string; path: string }>, what: string): RpcError {
+    const first = issues[0];
+    const where = first?.path ? ` at "${first.path}"` : "";
+    return new RpcError(
+      "INVALID_ARGUMENT",
+      `${this.service}.${this.method}: ${what} does not match the contract's schema${where}: ${first?.message ?? "invalid"}`,
+      { details: { issues }, service: this.service, method: this.method, node: this.node },
+    );
+  }
+
+  #invoke(input: unknown): void {
+    let result: unknown;
+    try {
+      result = this.#endpoint.handler(input, this);
+    } catch (error) {
+      this.#fail(error);
+      return;
+    }
+    const kind = this.#endpoint.def.kind;
+    if (kind === "unary" || kind === "client-stream") {
+      if (result instanceof Promise) {
+        result.then(this.#succeed, (error) => this.#fail(error));
+      } else {
+        this.#succeed(result);
+      }
+      return;
+    }
+    this.#pump(result).catch((error) => this.#fail(error));
+  }
+
+  readonly #succeed = (output: unknown): void => {
+    if (this.#done) return;
+    if (this.#session.host.validateOutput) {
+      const checked = validate(this.#endpoint.def.output, output);
+      if (checked instanceof Promise || !checked.ok) {
+        this.#fail(new RpcError("INTERNAL", `${this.service}.${this.method} on node ${this.node} returned a value its contract does not allow`, {
+          details: checked instanceof Promise ? undefined : { issues: checked.issues },
+        }));
+        return;
+      }
+    }
+    this.#finish();
+    this.#session.send(FrameKind.Result, this.#id, [output, this.#responseMeta]);
+  };
+
+  async #pump(source: unknown): Promise<void> {
+    const iterable = source as AsyncIterable<unknown> & Iterable<unknown>;
+    const iterator =
+      typeof iterable?.[Symbol.asyncIterator] === "function"
+        ? iterable[Symbol.asyncIterator]()
+        : typeof iterable?.[Symbol.iterator] === "function"
+          ? iterable[Symbol.iterator]()
+          : undefined;
+    if (!iterator) {
+      throw new RpcError("INTERNAL", `${this.service}.${this.method} on node ${this.node} must return an iterable for a stream`);
+    }
+    this.#iterator = iterator;
+    const gate = this.#outputCredit!;
+    const connection = this.#session;
+    for (;;) {
+      const step = await iterator.next();
+      if (this.#done) return;
+      if (step.done) break;
+      // Wait for the reader: credit from the caller, room in the socket.
+      if (!gate.take()) {
+        await gate.wait();
+        if (this.#done) return;
+        gate.take();
+      }
+      if (connection.backlogHigh) {
+        await connection.drained();
+        if (this.#done) return;
+      }
+      connection.send(FrameKind.Item, this.#id, step.value);
+    }
+    this.#finish();
+    this.#session.send(FrameKind.End, this.#id, this.#responseMeta);
+  }
+
+  #fail(error: unknown): void {
+    if (this.#done) return;
+    const rpcError = toRpcError(error, { service: this.service, method: this.method, node: this.node }, this.#session.host.dev);
+    this.#finish();
+    this.#session.send(FrameKind.Error, this.#id, errorToWire(rpcError, this.#session.host.dev));
+    this.#abort(rpcError);
+  }
+
+  readonly #onDeadline = (): void => {
+    this.#timer = null;
+    this.#fail(
+      new RpcError("DEADLINE_EXCEEDED", `${this.service}.${this.method} on node ${this.node} ran past its deadline`, {
+        service: this.service,
+        method: this.method,
+        node: this.node,
+      }),
+    );
+  };
+
+  #finish(): void {
+    this.#done = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#outputCredit?.close();
+    this.#input?.fail(new RpcError("CANCELLED", `${this.service}.${this.method}: the call is over`));
+    this.#session.incomingDone(this.#id);
+  }
+
+  #abort(reason: RpcError): void {
+    this.#abortReason = reason;
+    this.#controller?.abort(reason);
+    const iterator = this.#iterator;
+    if (iterator?.return) {
+      // A generator blocked in `await` returns once it resumes; errors there are the handler's own.
+      Promise.resolve()
+        .then(() => iterator.return?.())
+        .catch(() => {});
+    }
+  }
+}

@@ -1,0 +1,466 @@
+import {
+  FrameKind,
+  PROTOCOL_ERROR_CODE,
+  PROTOCOL_NAME,
+  PROTOCOL_VERSION,
+  type Frame,
+  type HelloBody,
+} from "../wire/index.ts";
+import type { Connection } from "../transport/index.ts";
+import type { CallStream } from "./call-stream.ts";
+import type { ClientOptions } from "./client.ts";
+import type { CallerInfo } from "./context.ts";
+import type { Client, Contract } from "./contract.ts";
+import { deferredStream } from "./deferred-stream.ts";
+import { IncomingCall } from "./incoming-call.ts";
+import { isValidMeta, type Limits } from "./limits.ts";
+import { OutgoingCall, type CallRequest } from "./outgoing-call.ts";
+import type { ServiceRegistry } from "./registry.ts";
+import { RpcError } from "./rpc-error.ts";
+import { statusFromNumber, statusNumber } from "./status.ts";
+import { errorToWire } from "./wire-errors.ts";
+
+/** What a session needs from the node that owns it. */
+export interface SessionHost {
+  readonly nodeId: string;
+  readonly nodeName: string;
+  readonly limits: Limits;
+  readonly dev: boolean;
+  readonly validateInput: boolean;
+  readonly validateOutput: boolean;
+  readonly registry: ServiceRegistry;
+  /** True once the node started to close: new calls are refused. */
+  readonly draining: boolean;
+  createClient<C extends Contract>(contract: C, options: ClientOptions): Client<C>;
+  subscribedTopics(): string[];
+  deliverEvent(topic: string, payload: unknown, from: Session): void;
+  sessionReady(session: Session): void;
+  sessionClosed(session: Session): void;
+}
+
+/** Which end of the connection we are; it decides which call ids are ours. */
+export type SessionRole = "dialer" | "acceptor";
+
+// Above this backlog a stream sender waits for the socket to drain.
+const BACKLOG_HIGH = 1024 * 1024;
+
+/**
+ * The protocol over one connection: handshake, then calls in both directions
+ * (either end may serve and call, which is what peer-to-peer needs), events,
+ * and an orderly goodbye. Calls the dialer starts have odd ids, the
+ * acceptor's even ids, so a frame's id says whose call it belongs to.
+ */
+export class Session {
+  readonly host: SessionHost;
+  readonly role: SessionRole;
+  readonly #connection: Connection;
+  readonly #outgoing = new Map<number, OutgoingCall>();
+  readonly #incoming = new Map<number, IncomingCall>();
+  #nextId: number;
+  #remote: CallerInfo;
+  #remoteServices: Array<[string, string]> = [];
+  readonly remoteTopics = new Set<string>();
+  #handshaken = false;
+  #handshakeTimer: NodeJS.Timeout | null;
+  #remoteDraining = false;
+  #closed = false;
+  #closeReason = "closed";
+  #lastActivity = Date.now();
+  #readyResolve!: () => void;
+  #readyReject!: (error: Error) => void;
+  /** Resolves after the handshake; rejects when the connection fails first. */
+  readonly ready: Promise<void>;
+  #idleWaiters: Array<() => void> = [];
+  #closedResolve!: () => void;
+  /** Resolves once the connection is closed. */
+  readonly whenClosed = new Promise<void>((resolve) => {
+    this.#closedResolve = resolve;
+  });
+
+  constructor(connection: Connection, host: SessionHost, role: SessionRole) {
+    this.#connection = connection;
+    this.host = host;
+    this.role = role;
+    this.#nextId = role === "dialer" ? 1 : 2;
+    this.#remote = { id: "", name: "?", address: connection.remoteAddress };
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.#readyResolve = resolve;
+      this.#readyReject = reject;
+    });
+    this.ready.catch(() => {});
+    this.#handshakeTimer = setTimeout(() => {
+      this.abort(`no handshake within ${host.limits.handshakeTimeout} ms`);
+    }, host.limits.handshakeTimeout);
+    this.#handshakeTimer.unref();
+    connection.start({ frame: (frame) => this.#onFrame(frame), closed: (error) => this.#onClosed(error) });
+    const hello: HelloBody = {
+      proto: PROTOCOL_NAME,
+      v: PROTOCOL_VERSION,
+      node: { id: host.nodeId, name: host.nodeName },
+      services: host.registry.list(),
+      maxFrame: host.limits.maxFrameSize,
+    };
+    connection.send(FrameKind.Hello, 0, hello);
+    const topics = host.subscribedTopics();
+    if (topics.length > 0) connection.send(FrameKind.Subscribe, 0, topics);
+  }
+
+  /** The node at the other end. */
+  get remoteInfo(): CallerInfo {
+    return this.#remote;
+  }
+
+  /** The services the other end said it serves. */
+  get remoteServices(): ReadonlyArray<readonly [string, string]> {
+    return this.#remoteServices;
+  }
+
+  /** Whether new calls may go out on this session. */
+  get usable(): boolean {
+    return this.#handshaken && !this.#closed && !this.#remoteDraining;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Calls in flight, both ways. */
+  get activeCalls(): number {
+    return this.#incoming.size + this.#outgoing.size;
+  }
+
+  get incomingCalls(): number {
+    return this.#incoming.size;
+  }
+
+  /** When a frame last arrived (ms since the epoch). */
+  get lastActivity(): number {
+    return this.#lastActivity;
+  }
+
+  get backlogHigh(): boolean {
+    return this.#connection.backlog > BACKLOG_HIGH;
+  }
+
+  drained(): Promise<void> {
+    return this.#connection.drained();
+  }
+
+  send(kind: FrameKind, id: number, body: unknown): void {
+    if (!this.#closed) this.#connection.send(kind, id, body);
+  }
+
+  /** Starts a call to the other end. */
+  call(request: CallRequest): Promise<unknown> | CallStream<unknown> {
+    if (!this.#handshaken && !this.#closed) {
+      // Calls made while the handshake runs wait for it.
+      const later = this.ready.then(() => this.call(request));
+      if (request.kind === "unary" || request.kind === "client-stream") return later as Promise<unknown>;
+      return deferredStream(later as Promise<CallStream<unknown>>);
+    }
+    if (!this.usable) {
+      const why = this.#remoteDraining ? "is draining" : this.#closed ? `is closed (${this.#closeReason})` : "has not finished its handshake";
+      const error = new RpcError(
+        "UNAVAILABLE",
+        `${request.service}.${request.method}: the connection to ${this.#remote.address} ${why}; not processed — safe to retry`,
+        { service: request.service, method: request.method, node: this.#remote.name, unprocessed: true },
+      );
+      if (request.kind === "unary" || request.kind === "client-stream") return Promise.reject(error);
+      return failedStream(error);
+    }
+    const id = this.#nextId;
+    this.#nextId = (this.#nextId + 2) >>> 0 || (this.role === "dialer" ? 1 : 2);
+    const call = new OutgoingCall(this, id, request);
+    this.#outgoing.set(id, call);
+    const promise = call.start();
+    return promise ?? call;
+  }
+
+  /** Publishes an event to the other end (only if it subscribed). */
+  publish(topic: string, payload: unknown): void {
+    if (this.#handshaken && this.remoteTopics.has(topic)) this.send(FrameKind.Event, 0, [topic, payload]);
+  }
+
+  /** Tells the other end which topics we now want, or no longer want. */
+  updateSubscription(topic: string, subscribed: boolean): void {
+    this.send(subscribed ? FrameKind.Subscribe : FrameKind.Unsubscribe, 0, [topic]);
+  }
+
+  /** Tells the other end what we serve now. */
+  announce(services: Array<[string, string]>): void {
+    this.send(FrameKind.Announce, 0, services);
+  }
+
+  /** Says we are draining: the other end sends no new calls; ours in flight finish. */
+  goAway(message: string): void {
+    this.send(FrameKind.GoAway, 0, [statusNumber("UNAVAILABLE"), message, true]);
+  }
+
+  /** Resolves when no call is in flight in either direction. */
+  idle(): Promise<void> {
+    if (this.activeCalls === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Closes after flushing what is queued. Calls still in flight fail. */
+  close(reason = "closed by this node"): void {
+    if (this.#closed) return;
+    this.#closeReason = reason;
+    this.#connection.close();
+  }
+
+  /** Tells the other end why, then closes. */
+  abort(message: string, code = PROTOCOL_ERROR_CODE): void {
+    if (this.#closed) return;
+    this.#closeReason = message;
+    this.#connection.send(FrameKind.GoAway, 0, [code, message, false]);
+    this.#connection.close();
+  }
+
+  /** Ends every incoming call with `error`, sent to its caller (a drain that ran out of time). */
+  stopIncoming(error: RpcError): void {
+    for (const call of [...this.#incoming.values()]) call.stop(error);
+  }
+
+  incomingDone(id: number): void {
+    this.#incoming.delete(id);
+    this.#checkIdle();
+  }
+
+  outgoingDone(id: number): void {
+    this.#outgoing.delete(id);
+    this.#checkIdle();
+  }
+
+  // --- receiving -----------------------------------------------------------
+
+  #onFrame(frame: Frame): void {
+    if (this.#closed) return;
+    this.#lastActivity = Date.now();
+    if (!this.#handshaken) {
+      this.#onHandshakeFrame(frame);
+      return;
+    }
+    const { kind, id, body } = frame;
+    switch (kind) {
+      case FrameKind.Call:
+        this.#onCall(id, body);
+        return;
+      case FrameKind.Result:
+        this.#outgoing.get(id)?.result(body);
+        return;
+      case FrameKind.Error:
+        this.#outgoing.get(id)?.error(body);
+        return;
+      case FrameKind.Item:
+        if (this.#isMine(id)) this.#outgoing.get(id)?.item(body);
+        else this.#incoming.get(id)?.item(body);
+        return;
+      case FrameKind.End:
+        if (this.#isMine(id)) this.#outgoing.get(id)?.end(body);
+        else this.#incoming.get(id)?.endOfInput();
+        return;
+      case FrameKind.Credit:
+        if (typeof body !== "number" || !Number.isInteger(body) || body <= 0 || body > 1 << 20) {
+          this.abort(`CREDIT frame with an invalid amount`);
+          return;
+        }
+        if (this.#isMine(id)) this.#outgoing.get(id)?.credit(body);
+        else this.#incoming.get(id)?.credit(body);
+        return;
+      case FrameKind.Cancel:
+        this.#incoming.get(id)?.cancel(new RpcError("CANCELLED", "the caller cancelled the call"));
+        return;
+      case FrameKind.Event:
+        if (!Array.isArray(body) || typeof body[0] !== "string") {
+          this.abort("EVENT frame is not [topic, payload]");
+          return;
+        }
+        this.host.deliverEvent(body[0], body[1], this);
+        return;
+      case FrameKind.Subscribe:
+      case FrameKind.Unsubscribe:
+        if (!isStringList(body)) {
+          this.abort("SUBSCRIBE frame is not a list of topics");
+          return;
+        }
+        for (const topic of body) {
+          if (kind === FrameKind.Subscribe) this.remoteTopics.add(topic);
+          else this.remoteTopics.delete(topic);
+        }
+        return;
+      case FrameKind.Announce:
+        if (!isServiceList(body)) {
+          this.abort("ANNOUNCE frame is not a list of [name, version]");
+          return;
+        }
+        this.#remoteServices = body;
+        return;
+      case FrameKind.Ping:
+        this.send(FrameKind.Pong, 0, body);
+        return;
+      case FrameKind.Pong:
+        return;
+      case FrameKind.GoAway:
+        this.#onGoAway(body);
+        return;
+      case FrameKind.Hello:
+        this.abort("a second HELLO on an established connection");
+        return;
+    }
+  }
+
+  #onHandshakeFrame(frame: Frame): void {
+    if (frame.kind === FrameKind.GoAway) {
+      this.#onGoAway(frame.body);
+      return;
+    }
+    if (frame.kind !== FrameKind.Hello) {
+      this.abort(`expected HELLO first, got frame kind ${frame.kind}`);
+      return;
+    }
+    const hello = frame.body as Partial<HelloBody> | null;
+    if (typeof hello !== "object" || hello === null || hello.proto !== PROTOCOL_NAME) {
+      this.abort("HELLO does not speak the amoeba protocol");
+      return;
+    }
+    if (hello.v !== PROTOCOL_VERSION) {
+      this.abort(
+        `protocol version ${String(hello.v)} is not supported; this node speaks version ${PROTOCOL_VERSION}`,
+        statusNumber("FAILED_PRECONDITION"),
+      );
+      return;
+    }
+    const node = hello.node;
+    if (typeof node?.id !== "string" || typeof node.name !== "string" || !isServiceList(hello.services)) {
+      this.abort("HELLO lacks the node's id, name or services");
+      return;
+    }
+    this.#handshaken = true;
+    if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
+    this.#handshakeTimer = null;
+    this.#remote = { id: node.id.slice(0, 128), name: node.name.slice(0, 128), address: this.#connection.remoteAddress };
+    this.#remoteServices = hello.services;
+    this.host.sessionReady(this);
+    this.#readyResolve();
+  }
+
+  #onCall(id: number, body: unknown): void {
+    if (this.#isMine(id) || this.#incoming.has(id) || !Array.isArray(body) || body.length < 7) {
+      this.abort(`malformed CALL frame (id ${id})`);
+      return;
+    }
+    const [service, method, version, timeout, meta, input, credit] = body as unknown[];
+    if (
+      typeof service !== "string" ||
+      typeof method !== "string" ||
+      (version !== null && typeof version !== "string") ||
+      (timeout !== null && (typeof timeout !== "number" || !(timeout >= 0))) ||
+      typeof credit !== "number" ||
+      !(credit >= 0)
+    ) {
+      this.abort(`malformed CALL frame (id ${id})`);
+      return;
+    }
+    const host = this.host;
+    const refuse = (error: RpcError): void => this.send(FrameKind.Error, id, errorToWire(error, false));
+    const where = { service, method, node: host.nodeName };
+    if (host.draining) {
+      refuse(new RpcError("UNAVAILABLE", `node ${host.nodeName} is draining; not processed — safe to retry`, { ...where, unprocessed: true }));
+      return;
+    }
+    if (meta !== null && !isValidMeta(meta, host.limits.maxMetaSize)) {
+      refuse(
+        new RpcError("INVALID_ARGUMENT", `${service}.${method}: metadata must map strings to strings, within ${host.limits.maxMetaSize} bytes`, {
+          ...where,
+          unprocessed: true,
+        }),
+      );
+      return;
+    }
+    if (this.#incoming.size >= host.limits.maxConcurrentCalls) {
+      refuse(
+        new RpcError("RESOURCE_EXHAUSTED", `node ${host.nodeName} has ${host.limits.maxConcurrentCalls} calls in flight on this connection; not processed — retry later`, {
+          ...where,
+          unprocessed: true,
+        }),
+      );
+      return;
+    }
+    const endpoint = host.registry.find(service, method, version as string | null, host.nodeName);
+    if (endpoint instanceof RpcError) {
+      refuse(endpoint);
+      return;
+    }
+    if (timeout === 0) {
+      refuse(new RpcError("DEADLINE_EXCEEDED", `${service}.${method}: the deadline passed before the call arrived`, { ...where, unprocessed: true }));
+      return;
+    }
+    const call = new IncomingCall(this, id, endpoint, meta as Record<string, string> | null, timeout as number | null, credit);
+    this.#incoming.set(id, call);
+    call.start(input);
+  }
+
+  #onGoAway(body: unknown): void {
+    const [code, message, drain] = Array.isArray(body) ? body : [];
+    const text = typeof message === "string" ? message : "no reason given";
+    if (drain === true) {
+      this.#remoteDraining = true;
+      this.#closeReason = `the other end is draining: ${text}`;
+      return;
+    }
+    this.#closeReason = `the other end closed it: ${typeof code === "number" ? statusFromNumber(code) + ": " : ""}${text}`;
+    this.#connection.close();
+  }
+
+  #onClosed(error?: Error): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
+    if (error && this.#closeReason === "closed") this.#closeReason = error.message;
+    const reason = this.#closeReason;
+    this.#readyReject(new RpcError("UNAVAILABLE", `connection to ${this.#remote.address} closed during the handshake: ${reason}`, { unprocessed: true }));
+    for (const call of [...this.#outgoing.values()]) call.lost(reason);
+    const cancelled = new RpcError("CANCELLED", `the connection from ${this.#remote.address} closed: ${reason}`);
+    for (const call of [...this.#incoming.values()]) call.cancel(cancelled);
+    this.host.sessionClosed(this);
+    this.#checkIdle();
+    this.#closedResolve();
+  }
+
+  #isMine(id: number): boolean {
+    return (id & 1) === (this.role === "dialer" ? 1 : 0);
+  }
+
+  #checkIdle(): void {
+    if (this.#idleWaiters.length === 0 || this.activeCalls > 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.length <= 10_000 && value.every((item) => typeof item === "string");
+}
+
+function isServiceList(value: unknown): value is Array<[string, string]> {
+  return (
+    Array.isArray(value) &&
+    value.length <= 10_000 &&
+    value.every((item) => Array.isArray(item) && typeof item[0] === "string" && typeof item[1] === "string")
+  );
+}
+
+/** A stream that fails with `error` when read. */
+export function failedStream(error: RpcError): CallStream<unknown> {
+  return {
+    cancel() {},
+    [Symbol.asyncIterator]() {
+      return {
+        next: () => Promise.reject(error),
+        return: () => Promise.resolve({ value: undefined, done: true as const }),
+      };
+    },
+  };
+}

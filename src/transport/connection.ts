@@ -1,0 +1,43 @@
+/**
+ * The transport seam: what the RPC layer needs from a connection, and nothing
+ * more. A transport carries frames in order between two peers; it knows
+ * nothing of calls or services. Every transport runs the same conformance
+ * suite (test/conformance/).
+ */
+import type { Frame, FrameKind } from "../wire/index.ts";
+
+/** Receives what arrives on a connection. */
+export interface ConnectionHandler {
+  /** One frame, in the order sent. */
+  frame(frame: Frame): void;
+  /** The connection is gone; `error` says why when it was not a clean close. Called once. */
+  closed(error?: Error): void;
+}
+
+/** One established, ordered, reliable frame pipe to a peer. */
+export interface Connection {
+  /** Starts delivery to `handler`. Frames that arrived before are held until then. */
+  start(handler: ConnectionHandler): void;
+  /** Queues a frame. Frames queued in one tick are written together. */
+  send(kind: FrameKind, id: number, body: unknown): void;
+  /** Bytes queued and not yet taken by the operating system. */
+  readonly backlog: number;
+  /** Resolves when the backlog is under the low-water mark (at once if it is). */
+  drained(): Promise<void>;
+  /** Flushes what is queued, then closes. */
+  close(): void;
+  /** Closes at once, dropping what is queued. */
+  destroy(error?: Error): void;
+  /** Where the other end is, as an address string (`tcp://…`, `unix://…`, `inproc://…`). */
+  readonly remoteAddress: string;
+  /** Whether the bytes are encrypted (TLS). */
+  readonly secure: boolean;
+}
+
+/** A listening endpoint. */
+export interface Listener {
+  /** The address it listens on, with the real port when 0 was asked for. */
+  readonly address: string;
+  /** Stops accepting; established connections are left alone. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,182 @@
+import type { Socket } from "node:net";
+import {
+  encodeBody,
+  FrameDecoder,
+  FrameKind,
+  HEADER_SIZE,
+  PROTOCOL_ERROR_CODE,
+  WireError,
+  writeHeader,
+  type WireLimits,
+} from "../wire/index.ts";
+import type { Connection, ConnectionHandler } from "./connection.ts";
+
+/** Write-side settings of a socket connection. */
+export interface SocketConnectionOptions {
+  limits: WireLimits;
+  /** Above this many queued bytes, `drained()` waits. */
+  highWaterMark?: number;
+  /** Above this many queued bytes the peer is taken to have stopped reading, and the connection is closed. */
+  maxBacklog?: number;
+}
+
+// Bodies at least this big are written as their own buffer instead of being
+// copied into the batch: copying a few bytes is cheaper than a writev entry,
+// copying megabytes is not.
+const COPY_LIMIT = 16 * 1024;
+
+/**
+ * A Connection over a stream socket (TCP, TLS or Unix). Frames queued in the
+ * same turn of the event loop are written with one `write`; the decoder
+ * refuses oversized frames on their declared length.
+ */
+export class SocketConnection implements Connection {
+  readonly remoteAddress: string;
+  readonly secure: boolean;
+  readonly #socket: Socket;
+  readonly #decoder: FrameDecoder;
+  readonly #highWaterMark: number;
+  readonly #maxBacklog: number;
+  #handler: ConnectionHandler | null = null;
+  #kinds: FrameKind[] = [];
+  #ids: number[] = [];
+  #bodies: Uint8Array[] = [];
+  #queuedBytes = 0;
+  #flushScheduled = false;
+  #closed = false;
+  #closeError: Error | undefined;
+  #drainWaiters: Array<() => void> = [];
+
+  constructor(socket: Socket, remoteAddress: string, secure: boolean, options: SocketConnectionOptions) {
+    this.#socket = socket;
+    this.remoteAddress = remoteAddress;
+    this.secure = secure;
+    this.#highWaterMark = options.highWaterMark ?? 1024 * 1024;
+    this.#maxBacklog = options.maxBacklog ?? Math.max(64 * 1024 * 1024, 4 * options.limits.maxFrameSize);
+    this.#decoder = new FrameDecoder(options.limits, (frame) => this.#handler?.frame(frame));
+    socket.setNoDelay?.(true);
+    socket.on("error", (error) => {
+      this.#closeError ??= error;
+    });
+    socket.on("close", () => this.#onClose());
+    socket.on("drain", () => this.#wakeDrainWaiters());
+  }
+
+  start(handler: ConnectionHandler): void {
+    this.#handler = handler;
+    if (this.#closed) {
+      handler.closed(this.#closeError);
+      return;
+    }
+    this.#socket.on("data", (chunk: Buffer) => this.#onData(chunk));
+  }
+
+  get backlog(): number {
+    return this.#socket.writableLength + this.#queuedBytes;
+  }
+
+  send(kind: FrameKind, id: number, body: unknown): void {
+    if (this.#closed) return;
+    const bytes = encodeBody(body);
+    this.#kinds.push(kind);
+    this.#ids.push(id);
+    this.#bodies.push(bytes);
+    this.#queuedBytes += HEADER_SIZE + bytes.length;
+    if (this.backlog > this.#maxBacklog) {
+      this.destroy(new Error(`peer at ${this.remoteAddress} stopped reading: over ${this.#maxBacklog} bytes queued`));
+      return;
+    }
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(this.#flush);
+    }
+  }
+
+  drained(): Promise<void> {
+    if (this.#closed || this.backlog <= this.#highWaterMark) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#flush();
+    this.#socket.end();
+    // A peer that never closes its side must not keep the socket forever.
+    setTimeout(() => this.#socket.destroy(), 2000).unref();
+  }
+
+  destroy(error?: Error): void {
+    this.#closeError ??= error;
+    this.#kinds = [];
+    this.#ids = [];
+    this.#bodies = [];
+    this.#queuedBytes = 0;
+    this.#socket.destroy();
+  }
+
+  readonly #flush = (): void => {
+    this.#flushScheduled = false;
+    const count = this.#kinds.length;
+    if (count === 0 || this.#socket.destroyed) return;
+    const kinds = this.#kinds;
+    const ids = this.#ids;
+    const bodies = this.#bodies;
+    this.#kinds = [];
+    this.#ids = [];
+    this.#bodies = [];
+    let batch = Buffer.allocUnsafe(this.#queuedBytes < 64 * 1024 ? this.#queuedBytes : 64 * 1024);
+    let used = 0;
+    const corked = count > 1;
+    if (corked) this.#socket.cork();
+    for (let i = 0; i < count; i++) {
+      const body = bodies[i]!;
+      if (batch.length - used < HEADER_SIZE + (body.length < COPY_LIMIT ? body.length : 0)) {
+        if (used > 0) this.#socket.write(batch.subarray(0, used));
+        batch = Buffer.allocUnsafe(Math.max(64 * 1024, HEADER_SIZE + body.length));
+        used = 0;
+      }
+      writeHeader(batch, used, kinds[i]!, ids[i]!, body.length);
+      used += HEADER_SIZE;
+      if (body.length < COPY_LIMIT) {
+        batch.set(body, used);
+        used += body.length;
+      } else {
+        this.#socket.write(batch.subarray(0, used));
+        this.#socket.write(body);
+        batch = batch.subarray(used);
+        used = 0;
+      }
+    }
+    if (used > 0) this.#socket.write(batch.subarray(0, used));
+    this.#queuedBytes = 0;
+    if (corked) this.#socket.uncork();
+  };
+
+  #onData(chunk: Buffer): void {
+    try {
+      this.#decoder.push(chunk);
+    } catch (error) {
+      if (!(error instanceof WireError)) throw error;
+      // Say why before closing, so a confused client learns what it did wrong.
+      this.#socket.removeAllListeners("data");
+      this.#socket.pause();
+      this.#closeError ??= error;
+      this.send(FrameKind.GoAway, 0, [PROTOCOL_ERROR_CODE, `protocol error: ${error.message}`, false]);
+      this.close();
+    }
+  }
+
+  #onClose(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#wakeDrainWaiters();
+    this.#handler?.closed(this.#closeError);
+  }
+
+  #wakeDrainWaiters(): void {
+    if (this.#drainWaiters.length === 0 || (!this.#closed && this.backlog > this.#highWaterMark)) return;
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const wake of waiters) wake();
+  }
+}

@@ -1,0 +1,131 @@
+import { once } from "node:events";
+import { rm } from "node:fs/promises";
+import net from "node:net";
+import tls from "node:tls";
+import type { WireLimits } from "../wire/index.ts";
+import { formatAddress, type Address } from "./address.ts";
+import type { Connection, Listener } from "./connection.ts";
+import { SocketConnection } from "./socket-connection.ts";
+
+/** TLS for a listener: its certificate, and for mutual TLS the CA that client certificates must chain to. */
+export interface TlsServerOptions {
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** CAs trusted for client certificates (mutual TLS). */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Require and verify a client certificate (mutual TLS). Default: true when `ca` is given. */
+  requestCert?: boolean;
+}
+
+/** TLS for a dialer: the CAs to trust, and for mutual TLS its own certificate. */
+export interface TlsClientOptions {
+  ca?: string | Buffer | Array<string | Buffer>;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** The name to verify the server certificate against. Default: the address's host. */
+  servername?: string;
+  /** Default true. Turning it off accepts any certificate: for tests only. */
+  rejectUnauthorized?: boolean;
+}
+
+/** Options of listening on a socket address. */
+export interface SocketListenOptions {
+  limits: WireLimits;
+  tls?: TlsServerOptions;
+}
+
+/** Options of dialing a socket address. */
+export interface SocketDialOptions {
+  limits: WireLimits;
+  tls?: TlsClientOptions;
+  /** Give up connecting after this many ms. */
+  connectTimeout?: number;
+}
+
+/** Listens on a TCP or Unix address; each accepted socket becomes a Connection. */
+export async function listenSocket(
+  address: Extract<Address, { scheme: "tcp" | "unix" }>,
+  options: SocketListenOptions,
+  onConnection: (connection: Connection) => void,
+): Promise<Listener> {
+  const secure = options.tls !== undefined;
+  const accept = (socket: net.Socket): void => {
+    const remote =
+      address.scheme === "unix"
+        ? formatAddress(address)
+        : formatAddress({ scheme: "tcp", host: socket.remoteAddress ?? "?", port: socket.remotePort ?? 0 });
+    onConnection(new SocketConnection(socket, remote, secure, { limits: options.limits }));
+  };
+  const server = options.tls
+    ? tls.createServer(
+        {
+          cert: options.tls.cert,
+          key: options.tls.key,
+          ca: options.tls.ca,
+          requestCert: options.tls.requestCert ?? options.tls.ca !== undefined,
+          rejectUnauthorized: true,
+        },
+        accept,
+      )
+    : net.createServer(accept);
+  // A failed TLS handshake is that client's problem; it must not take the listener down.
+  server.on("tlsClientError", () => {});
+  if (address.scheme === "unix") {
+    await removeStaleSocket(address.path);
+    server.listen(address.path);
+  } else {
+    server.listen(address.port, address.host);
+  }
+  await Promise.race([once(server, "listening"), once(server, "error").then(([error]) => Promise.reject(error))]);
+  const bound = server.address();
+  const actual: Address =
+    address.scheme === "unix" || bound === null || typeof bound === "string"
+      ? address
+      : { scheme: "tcp", host: address.host, port: bound.port };
+  return {
+    address: formatAddress(actual),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Dials a TCP or Unix address, with TLS when asked. */
+export async function dialSocket(
+  address: Extract<Address, { scheme: "tcp" | "unix" }>,
+  options: SocketDialOptions,
+): Promise<Connection> {
+  const target = address.scheme === "unix" ? { path: address.path } : { host: address.host, port: address.port };
+  const socket = options.tls
+    ? tls.connect({
+        ...target,
+        ca: options.tls.ca,
+        cert: options.tls.cert,
+        key: options.tls.key,
+        servername: options.tls.servername ?? (address.scheme === "tcp" && net.isIP(address.host) === 0 ? address.host : undefined),
+        rejectUnauthorized: options.tls.rejectUnauthorized ?? true,
+      })
+    : net.connect(target);
+  const timeout = options.connectTimeout ?? 10_000;
+  const timer = setTimeout(() => socket.destroy(new Error(`no connection within ${timeout} ms`)), timeout);
+  try {
+    await once(socket, options.tls ? "secureConnect" : "connect");
+  } finally {
+    clearTimeout(timer);
+  }
+  return new SocketConnection(socket, formatAddress(address), options.tls !== undefined, { limits: options.limits });
+}
+
+/** A socket file left by a process that died would make `listen` fail; remove it only if nobody answers on it. */
+async function removeStaleSocket(path: string): Promise<void> {
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = net.connect({ path });
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once("error", () => resolve(false));
+  });
+  if (!alive) await rm(path, { force: true });
+}

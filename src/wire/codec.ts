@@ -1,0 +1,169 @@
+import { Packr, Unpackr } from "msgpackr";
+import { isKnownKind, type Frame, type FrameKind } from "./frame.ts";
+import type { WireLimits } from "./limits.ts";
+import { checkValue } from "./value-check.ts";
+import { WireError } from "./wire-error.ts";
+
+/**
+ * Frame layout: `u32 length | u8 kind | u32 id | body`, big-endian, where
+ * `length` counts every byte after itself. The body is one msgpack value
+ * (absent when `length` is 5, meaning `undefined`).
+ */
+export const HEADER_SIZE = 9;
+
+// Records, structured clone and string bundling are msgpackr extensions other
+// implementations would not read; keep the wire plain msgpack.
+const packr = new Packr({
+  useRecords: false,
+  structuredClone: false,
+  moreTypes: false,
+  bundleStrings: false,
+  encodeUndefinedAsNil: false,
+});
+const unpackr = new Unpackr({
+  useRecords: false,
+  structuredClone: false,
+  mapsAsObjects: true,
+  int64AsType: "number",
+});
+
+/** Encodes a body to msgpack bytes (empty for `undefined`). */
+export function encodeBody(body: unknown): Uint8Array {
+  return body === undefined ? EMPTY : packr.pack(body);
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Writes a frame header for a body of `bodyLength` bytes into `target` at `offset`. */
+export function writeHeader(target: Buffer, offset: number, kind: FrameKind, id: number, bodyLength: number): void {
+  target.writeUInt32BE(bodyLength + 5, offset);
+  target[offset + 4] = kind;
+  target.writeUInt32BE(id >>> 0, offset + 5);
+}
+
+/** Encodes one whole frame into a new buffer. */
+export function encodeFrame(kind: FrameKind, id: number, body: unknown): Buffer {
+  const bytes = encodeBody(body);
+  const out = Buffer.allocUnsafe(HEADER_SIZE + bytes.length);
+  writeHeader(out, 0, kind, id, bytes.length);
+  out.set(bytes, HEADER_SIZE);
+  return out;
+}
+
+/** Decodes one body; throws a WireError when it is not one well-formed value within limits. */
+export function decodeBody(bytes: Uint8Array, maxDepth: number): unknown {
+  if (bytes.length === 0) return undefined;
+  let values: unknown[];
+  try {
+    values = unpackr.unpackMultiple(bytes as Buffer) as unknown[];
+  } catch (error) {
+    throw new WireError("BAD_BODY", `frame body is not valid msgpack (${(error as Error).message})`);
+  }
+  if (values.length !== 1) {
+    throw new WireError("BAD_BODY", `frame body holds ${values.length} values, expected 1`);
+  }
+  const value = values[0];
+  checkValue(value, maxDepth);
+  return value;
+}
+
+/**
+ * Turns a byte stream into frames. Lengths are checked as soon as a header is
+ * read, so an oversized frame is refused before any of it is buffered. A frame
+ * that arrives whole inside one chunk is decoded without copying.
+ */
+export class FrameDecoder {
+  readonly #limits: WireLimits;
+  readonly #onFrame: (frame: Frame) => void;
+  readonly #header = Buffer.alloc(HEADER_SIZE);
+  #headerFill = 0;
+  #kind: FrameKind = 0 as FrameKind;
+  #id = 0;
+  #body: Buffer | null = null;
+  #bodyFill = 0;
+  #failed: WireError | null = null;
+
+  constructor(limits: WireLimits, onFrame: (frame: Frame) => void) {
+    this.#limits = limits;
+    this.#onFrame = onFrame;
+  }
+
+  /** Bytes of an incomplete frame held back, waiting for the rest. */
+  get pendingBytes(): number {
+    return this.#headerFill + this.#bodyFill;
+  }
+
+  /** Feeds bytes; emits every complete frame. Throws WireError on a violation, and on any push after one. */
+  push(chunk: Uint8Array): void {
+    if (this.#failed) throw this.#failed;
+    try {
+      this.#push(chunk);
+    } catch (error) {
+      if (error instanceof WireError) this.#failed = error;
+      throw error;
+    }
+  }
+
+  #push(chunk: Uint8Array): void {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let offset = 0;
+    while (offset < buf.length) {
+      if (this.#body) {
+        const take = Math.min(this.#body.length - this.#bodyFill, buf.length - offset);
+        buf.copy(this.#body, this.#bodyFill, offset, offset + take);
+        this.#bodyFill += take;
+        offset += take;
+        if (this.#bodyFill === this.#body.length) {
+          const body = this.#body;
+          this.#body = null;
+          this.#bodyFill = 0;
+          this.#emit(body);
+        }
+        continue;
+      }
+      let bodyLength: number;
+      if (this.#headerFill === 0 && buf.length - offset >= HEADER_SIZE) {
+        bodyLength = this.#readHeader(buf, offset);
+        offset += HEADER_SIZE;
+      } else {
+        const take = Math.min(HEADER_SIZE - this.#headerFill, buf.length - offset);
+        buf.copy(this.#header, this.#headerFill, offset, offset + take);
+        this.#headerFill += take;
+        offset += take;
+        if (this.#headerFill < HEADER_SIZE) return;
+        this.#headerFill = 0;
+        bodyLength = this.#readHeader(this.#header, 0);
+      }
+      if (buf.length - offset >= bodyLength) {
+        this.#emit(buf.subarray(offset, offset + bodyLength));
+        offset += bodyLength;
+      } else {
+        this.#body = Buffer.allocUnsafe(bodyLength);
+        this.#bodyFill = 0;
+      }
+    }
+  }
+
+  #readHeader(buf: Buffer, offset: number): number {
+    const length = buf.readUInt32BE(offset);
+    if (length < 5) {
+      throw new WireError("FRAME_TOO_SMALL", `declared frame length ${length} is below the 5-byte minimum`);
+    }
+    if (length + 4 > this.#limits.maxFrameSize) {
+      throw new WireError(
+        "FRAME_TOO_LARGE",
+        `declared frame size ${length + 4} bytes exceeds the limit of ${this.#limits.maxFrameSize}`,
+      );
+    }
+    const kind = buf[offset + 4]!;
+    if (!isKnownKind(kind)) throw new WireError("UNKNOWN_KIND", `unknown frame kind ${kind}`);
+    this.#kind = kind;
+    this.#id = buf.readUInt32BE(offset + 5);
+    return length - 5;
+  }
+
+  #emit(bodyBytes: Buffer): void {
+    const body = decodeBody(bodyBytes, this.#limits.maxDepth);
+    this.#onFrame({ kind: this.#kind, id: this.#id, body });
+  }
+}

@@ -1,0 +1,16 @@
+/** Limits a peer enforces on what it receives. Each has a default and can be set per node. */
+export interface WireLimits {
+  /** Largest frame, header included, in bytes. Checked on the declared length, before buffering. */
+  maxFrameSize: number;
+  /** Deepest nesting of arrays and objects in a body. */
+  maxDepth: number;
+  /** Largest metadata of a call, in bytes of keys and values. */
+  maxMetaSize: number;
+}
+
+/** Defaults: 4 MiB frames, 64 levels of nesting, 8 KiB of metadata. */
+export const DEFAULT_WIRE_LIMITS: Readonly<WireLimits> = Object.freeze({
+  maxFrameSize: 4 * 1024 * 1024,
+  maxDepth: 64,
+  maxMetaSize: 8 * 1024,
+});
