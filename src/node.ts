@@ -5,7 +5,9 @@ import type { Peer } from "./peer.ts";
 import type { CallStream } from "./rpc/call-stream.ts";
 import { createClient, type ClientOptions } from "./rpc/client.ts";
 import type { Client, Contract, Handlers, Topic } from "./rpc/contract.ts";
+import type { CallerInfo } from "./rpc/context.ts";
 import { deferredStream } from "./rpc/deferred-stream.ts";
+import { LocalUnaryCall } from "./rpc/local-call.ts";
 import { resolveLimits, type Limits } from "./rpc/limits.ts";
 import type { CallRequest } from "./rpc/outgoing-call.ts";
 import { ServiceRegistry } from "./rpc/registry.ts";
@@ -74,6 +76,9 @@ export class Node implements SessionHost {
   #closed: Promise<void> | null = null;
   #sweeper: NodeJS.Timeout | null = null;
   #roundRobin = 0;
+  #localCalls = 0;
+  #localIdle: (() => void) | null = null;
+  readonly #selfInfo: CallerInfo;
 
   /** Use {@link startNode}. */
   constructor(options: NodeOptions = {}) {
@@ -88,6 +93,7 @@ export class Node implements SessionHost {
     this.#drainTimeout = options.drainTimeout ?? 10_000;
     this.#tls = options.tls;
     this.logger = options.logger ?? createStderrLogger({ node: this.nodeName });
+    this.#selfInfo = { id: this.nodeId, name: this.nodeName, address: "inproc://self" };
   }
 
   /** The node's name. */
@@ -233,6 +239,7 @@ export class Node implements SessionHost {
   #invokeAnywhere(request: CallRequest): Promise<unknown> | CallStream<unknown> {
     if (this.registry.has(request.service, request.version)) {
       if (this.#draining) return refuse(request, `node ${this.nodeName} is closing; not processed — safe to retry`);
+      if (request.kind === "unary") return this.#callLocally(request);
       return this.#localSession().call(request);
     }
     const session = this.#pickRemote(request.service, request.version);
@@ -242,6 +249,34 @@ export class Node implements SessionHost {
       `no instance of ${request.service}@${request.version ?? "*"} is known to node ${this.nodeName}; ` +
         `serve it here, or connect to a node that serves it (node.connect(address))`,
     );
+  }
+
+  #callLocally(request: CallRequest): Promise<unknown> {
+    const endpoint =
+      this.registry.lookup(request.service, request.method, request.version) ??
+      this.registry.find(request.service, request.method, request.version, this.nodeName);
+    if (endpoint instanceof RpcError) return Promise.reject(endpoint);
+    this.#localCalls++;
+    return new LocalUnaryCall(this, this.#selfInfo, request, this.#localCallDone).run(endpoint);
+  }
+
+  readonly #localCallDone = (): void => {
+    if (--this.#localCalls === 0 && this.#localIdle) {
+      const wake = this.#localIdle;
+      this.#localIdle = null;
+      wake();
+    }
+  };
+
+  #localCallsIdle(): Promise<void> {
+    if (this.#localCalls === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const previous = this.#localIdle;
+      this.#localIdle = () => {
+        previous?.();
+        resolve();
+      };
+    });
   }
 
   #pickRemote(service: string, range: string | null): Session | undefined {
@@ -297,7 +332,7 @@ export class Node implements SessionHost {
     await Promise.all(this.#listeners.map((listener) => listener.close()));
     const message = `node ${this.nodeName} is draining`;
     for (const session of this.#sessions) session.goAway(message);
-    const allIdle = Promise.all([...this.#sessions].map((session) => session.idle()));
+    const allIdle = Promise.all([...[...this.#sessions].map((session) => session.idle()), this.#localCallsIdle()]);
     let timer: NodeJS.Timeout | undefined;
     const expired = await Promise.race([
       allIdle.then(() => false),

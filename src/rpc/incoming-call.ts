@@ -7,7 +7,18 @@ import { ItemQueue } from "./item-queue.ts";
 import type { Endpoint } from "./registry.ts";
 import { RpcError } from "./rpc-error.ts";
 import { validate, type Validation } from "./schema.ts";
-import type { Session } from "./session.ts";
+import type { SessionHost } from "./session.ts";
+import type { FrameKind as Kind } from "../wire/index.ts";
+
+/** Where an incoming call sends its frames: a session, or an in-process caller. */
+export interface CallOwner {
+  readonly host: SessionHost;
+  readonly remoteInfo: CallerInfo;
+  readonly backlogHigh: boolean;
+  drained(): Promise<void>;
+  send(kind: Kind, id: number, body: unknown): void;
+  incomingDone(id: number): void;
+}
 import { errorToWire, toRpcError } from "./wire-errors.ts";
 
 const NO_META: Meta = Object.freeze(Object.create(null) as Meta);
@@ -21,7 +32,7 @@ export class IncomingCall implements CallContext {
   readonly method: string;
   readonly deadline: number | undefined;
   readonly meta: Readonly<Meta>;
-  readonly #session: Session;
+  readonly #session: CallOwner;
   readonly #id: number;
   readonly #endpoint: Endpoint;
   #controller: AbortController | null = null;
@@ -33,7 +44,7 @@ export class IncomingCall implements CallContext {
   #outputCredit: CreditGate | null = null;
   #iterator: AsyncIterator<unknown> | Iterator<unknown> | null = null;
 
-  constructor(session: Session, id: number, endpoint: Endpoint, meta: Meta | null, timeout: number | null, credit: number) {
+  constructor(session: CallOwner, id: number, endpoint: Endpoint, meta: Meta | null, timeout: number | null, credit: number) {
     this.#session = session;
     this.#id = id;
     this.#endpoint = endpoint;

@@ -1,6 +1,6 @@
 import type { Contract, Handlers, MethodDef } from "./contract.ts";
 import { RpcError } from "./rpc-error.ts";
-import { satisfies } from "./version.ts";
+import { parseVersion, satisfies, type Version } from "./version.ts";
 
 /** One method ready to run: its definition and its handler. */
 export interface Endpoint {
@@ -14,6 +14,7 @@ export interface Endpoint {
 /** A contract served by this node. */
 interface Served {
   readonly contract: Contract;
+  readonly version: Version;
   readonly endpoints: ReadonlyMap<string, Endpoint>;
 }
 
@@ -38,7 +39,7 @@ export class ServiceRegistry {
     if (list.some((served) => served.contract.version === contract.version)) {
       throw new TypeError(`${contract.name}@${contract.version} is already served by this node`);
     }
-    const served: Served = { contract, endpoints };
+    const served: Served = { contract, version: parseVersion(contract.version)!, endpoints };
     list.push(served);
     this.#byName.set(contract.name, list);
     return () => {
@@ -54,6 +55,11 @@ export class ServiceRegistry {
   /** Whether some version of `service` matching `range` is served here. */
   has(service: string, range: string | null): boolean {
     return this.#match(service, range) !== undefined;
+  }
+
+  /** The endpoint for a call, or undefined: the fast path, which builds no error. */
+  lookup(service: string, method: string, range: string | null): Endpoint | undefined {
+    return this.#match(service, range)?.endpoints.get(method);
   }
 
   /** The endpoint for a call, or the RpcError that says why there is none. */
@@ -103,7 +109,7 @@ export class ServiceRegistry {
     if (!list) return undefined;
     if (range === null) return list[list.length - 1];
     let best: Served | undefined;
-    for (const served of list) if (satisfies(served.contract.version, range)) best = served;
+    for (const served of list) if (satisfies(served.version, range)) best = served;
     return best;
   }
 }

@@ -18,8 +18,8 @@ export function isVersionRange(range: string): boolean {
 }
 
 /** Whether `version` satisfies `range`. False when either cannot be parsed. */
-export function satisfies(version: string, range: string): boolean {
-  const parsed = parseVersion(version);
+export function satisfies(version: string | Version, range: string): boolean {
+  const parsed = typeof version === "string" ? parseVersion(version) : version;
   const matcher = toMatcher(range);
   return parsed !== undefined && matcher !== undefined && matcher(parsed);
 }

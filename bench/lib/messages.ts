@@ -1,0 +1,42 @@
+/** Messages between the orchestrator and its child processes (over the fork IPC channel). */
+
+/** One measured load: what a load client reports per scenario. Latencies in µs. */
+export interface LoadResult {
+  /** Calls completed in the measured phase. */
+  calls: number;
+  /** Calls that failed or returned a wrong value. */
+  errors: number;
+  elapsedMs: number;
+  callsPerSec: number;
+  p50Us: number;
+  p99Us: number;
+  meanUs: number;
+  /** True when the time cap stopped the run before its call count. */
+  truncated: boolean;
+}
+
+/** In-process call cost, µs per call, from `amoeba-inproc-overhead`. */
+export interface OverheadResult {
+  /** A plain `await handler(input)`: the floor any in-process call has. */
+  directUs: number;
+  validateOnUs: number;
+  validateOffUs: number;
+}
+
+/** One micro-benchmark figure. */
+export interface MicroResult {
+  name: string;
+  nsPerOp: number;
+}
+
+/** What a child tells the orchestrator. */
+export type ChildMessage =
+  | { type: "ready"; address: string }
+  | { type: "measuring"; scenario: string }
+  | { type: "result"; scenario: string; result: LoadResult }
+  | { type: "overhead"; result: OverheadResult }
+  | { type: "micro"; results: MicroResult[] }
+  | { type: "error"; message: string };
+
+/** What the orchestrator tells a child. */
+export type ParentMessage = { type: "stop" };

@@ -1,0 +1,99 @@
+import { FrameKind, type Meta } from "../wire/index.ts";
+import type { CallerInfo } from "./context.ts";
+import { IncomingCall, type CallOwner } from "./incoming-call.ts";
+import type { CallRequest } from "./outgoing-call.ts";
+import type { Endpoint } from "./registry.ts";
+import { RpcError } from "./rpc-error.ts";
+import type { SessionHost } from "./session.ts";
+import { errorFromWire } from "./wire-errors.ts";
+
+/**
+ * A unary call to a handler in this same process, without frames or a
+ * connection: the handler's outcome settles the caller's promise directly.
+ * Validation, deadlines, cancellation and metadata behave as over a socket.
+ */
+export class LocalUnaryCall implements CallOwner {
+  readonly host: SessionHost;
+  readonly remoteInfo: CallerInfo;
+  readonly backlogHigh = false;
+  readonly #request: CallRequest;
+  readonly #onDone: () => void;
+  #resolve!: (value: unknown) => void;
+  #reject!: (error: RpcError) => void;
+  #call: IncomingCall | null = null;
+
+  constructor(host: SessionHost, caller: CallerInfo, request: CallRequest, onDone: () => void) {
+    this.host = host;
+    this.remoteInfo = caller;
+    this.#request = request;
+    this.#onDone = onDone;
+  }
+
+  /** Runs the call; the promise settles with the handler's outcome. */
+  run(endpoint: Endpoint): Promise<unknown> {
+    const request = this.#request;
+    return new Promise<unknown>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+      let timeout: number | null = null;
+      if (request.deadline !== undefined) {
+        timeout = Math.ceil(request.deadline - Date.now());
+        if (timeout <= 0) {
+          this.#fail("DEADLINE_EXCEEDED", "deadline passed before the call was made");
+          return;
+        }
+      }
+      const signal = request.signal;
+      if (signal) {
+        if (signal.aborted) {
+          this.#fail("CANCELLED", "cancelled before it was made");
+          return;
+        }
+        signal.addEventListener("abort", this.#onAbort, { once: true });
+      }
+      this.#call = new IncomingCall(this, 0, endpoint, request.meta ?? null, timeout, 0);
+      this.#call.start(request.input);
+    });
+  }
+
+  drained(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  send(kind: FrameKind, _id: number, body: unknown): void {
+    if (kind === FrameKind.Result) {
+      const [output, meta] = body as [unknown, Meta | null];
+      if (meta && this.#request.onMeta) this.#request.onMeta(meta);
+      this.#resolve(output);
+    } else if (kind === FrameKind.Error) {
+      this.#reject(errorFromWire(body, { service: this.#request.service, method: this.#request.method, node: this.host.nodeName }));
+    }
+  }
+
+  incomingDone(): void {
+    this.#request.signal?.removeEventListener("abort", this.#onAbort);
+    this.#onDone();
+  }
+
+  readonly #onAbort = (): void => {
+    const reason = this.#request.signal?.reason;
+    const error = this.#error("CANCELLED", reason instanceof Error ? `cancelled by the caller: ${reason.message}` : "cancelled by the caller");
+    this.#call?.cancel(error);
+    this.#reject(error);
+  };
+
+  #fail(code: RpcError["code"], what: string): void {
+    this.#reject(this.#error(code, what, true));
+    this.#onDone();
+  }
+
+  #error(code: RpcError["code"], what: string, unprocessed = false): RpcError {
+    const { service, method } = this.#request;
+    return new RpcError(code, `${service}.${method} (in-process, node ${this.host.nodeName}): ${what}`, {
+      service,
+      method,
+      node: this.host.nodeName,
+      unprocessed,
+    });
+  }
+}
