@@ -31,7 +31,7 @@ export type { ClientOptions } from "./rpc/client.ts";
 export { RpcError, isRpcError, type RpcErrorOptions } from "./rpc/rpc-error.ts";
 export { STATUS_CODES, type StatusCode } from "./rpc/status.ts";
 export { DEFAULT_LIMITS, type Limits } from "./rpc/limits.ts";
-export type { EventHandler, EventInfo, TopicRef } from "./rpc/topics.ts";
+export type { EventHandler, EventInfo, PayloadOf, TopicRef } from "./rpc/topics.ts";
 export type { SchemaIssue, StandardSchemaV1 } from "./rpc/schema.ts";
 export { satisfies } from "./rpc/version.ts";
 export { AddressError, type TlsClientOptions, type TlsServerOptions } from "./transport/index.ts";

@@ -175,7 +175,9 @@ export class Node implements SessionHost {
   /** Publishes an event to local subscribers and every connected node that subscribed. */
   publish<T extends TopicRef>(topic: T, payload: PayloadOf<T>): void {
     const name = typeof topic === "string" ? topic : (topic as Topic).topic;
-    for (const session of this.#sessions) session.publish(name, payload);
+    for (const session of this.#sessions) {
+      if (session !== this.#local && session !== this.#localServer) session.publish(name, payload);
+    }
     if (this.#topics.has(name)) queueMicrotask(() => this.#topics.deliver(name, payload, this.nodeName, this.#reportEventError));
   }
 
@@ -379,7 +381,7 @@ export async function connect(address: string, options: ConnectOptions & Omit<No
   const node = new Node({ name: `client-${process.pid}`, ...options });
   try {
     const peer = await node.connect(address, options);
-    return { ...bindPeer(peer), close: () => node.close({ timeout: options.drainTimeout ?? 0 }) };
+    return { ...bindPeer(peer), close: () => node.close() };
   } catch (error) {
     await node.close({ timeout: 0 });
     throw error;

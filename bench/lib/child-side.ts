@@ -6,6 +6,11 @@ import type { ChildMessage, ParentMessage } from "./messages.ts";
  * orchestrator leaves no process behind.
  */
 
+// An orphan exits whatever it is doing, even if it has not reached `onStop` yet.
+process.on("disconnect", () => {
+  setTimeout(() => process.exit(0), 2000);
+});
+
 /** Sends a message to the orchestrator (no-op when not forked, e.g. run by hand). */
 export function tell(message: ChildMessage): void {
   process.send?.(message);
@@ -18,7 +23,7 @@ export function onStop(onStop: () => Promise<void> | void): void {
     if (stopping) return;
     stopping = true;
     // Closing must not hang the run: exit anyway after a moment.
-    setTimeout(() => process.exit(0), 2000).unref();
+    setTimeout(() => process.exit(0), 2000);
     Promise.resolve()
       .then(onStop)
       .finally(() => process.exit(0));
@@ -27,6 +32,15 @@ export function onStop(onStop: () => Promise<void> | void): void {
     if (message?.type === "stop") stop();
   });
   process.on("disconnect", stop);
+  if (process.send && !process.connected) stop();
+}
+
+/** Calls `handler` with each `run` request of the orchestrator, one at a time, in order. */
+export function onRun(handler: (request: Extract<ParentMessage, { type: "run" }>) => Promise<void>): void {
+  let queue = Promise.resolve();
+  process.on("message", (message: ParentMessage) => {
+    if (message?.type === "run") queue = queue.then(() => handler(message)).catch(fail);
+  });
 }
 
 /** Reports an error to the orchestrator, then exits with status 1. */

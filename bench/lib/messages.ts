@@ -1,4 +1,6 @@
 /** Messages between the orchestrator and its child processes (over the fork IPC channel). */
+import type { LoadPlan } from "./load.ts";
+import type { Scenario } from "./scenarios.ts";
 
 /** One measured load: what a load client reports per scenario. Latencies in µs. */
 export interface LoadResult {
@@ -38,5 +40,5 @@ export type ChildMessage =
   | { type: "micro"; results: MicroResult[] }
   | { type: "error"; message: string };
 
-/** What the orchestrator tells a child. */
-export type ParentMessage = { type: "stop" };
+/** What the orchestrator tells a child: run one scenario (load clients), or stop. */
+export type ParentMessage = { type: "run"; scenario: Scenario; plan: LoadPlan } | { type: "stop" };

@@ -15,7 +15,7 @@ export function readRss(pid: number): number | undefined {
   }
 }
 
-/** Samples a process's RSS every `everyMs` until stopped; `stop()` returns the peak in bytes. */
+/** Samples a process's RSS every `everyMs` until stopped; `stop()` (idempotent) returns the peak in bytes. */
 export function sampleRss(pid: number, everyMs = 50): { stop(): number | undefined } {
   let peak: number | undefined;
   const take = (): void => {
@@ -24,10 +24,14 @@ export function sampleRss(pid: number, everyMs = 50): { stop(): number | undefin
   };
   take();
   const timer = setInterval(take, everyMs);
+  let stopped = false;
   return {
     stop() {
-      clearInterval(timer);
-      take();
+      if (!stopped) {
+        stopped = true;
+        clearInterval(timer);
+        take();
+      }
       return peak;
     },
   };

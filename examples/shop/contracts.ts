@@ -77,3 +77,4 @@ export const StockChanged = topic(
     stock: z.array(z.object({ sku: Sku, before: z.number().int(), after: z.number().int(), restocked: z.boolean() })),
   }),
 );
+export type StockChange = z.infer<typeof StockChanged.schema>;

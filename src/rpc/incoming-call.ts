@@ -21,6 +21,10 @@ export interface CallOwner {
 }
 import { errorToWire, toRpcError } from "./wire-errors.ts";
 
+// setTimeout fires at once for delays past 2^31-1 ms (~24.8 days); such a
+// deadline is as good as none for a timer.
+const MAX_TIMER = 0x7fffffff;
+
 const NO_META: Meta = Object.freeze(Object.create(null) as Meta);
 
 /**
@@ -55,7 +59,7 @@ export class IncomingCall implements CallContext {
     if (kind === "server-stream" || kind === "bidi-stream") this.#outputCredit = new CreditGate(credit);
     if (timeout !== null) {
       this.deadline = Date.now() + timeout;
-      this.#timer = setTimeout(this.#onDeadline, timeout);
+      if (timeout <= MAX_TIMER) this.#timer = setTimeout(this.#onDeadline, timeout);
     } else {
       this.deadline = undefined;
     }
@@ -216,8 +220,22 @@ export class IncomingCall implements CallContext {
       }
     }
     this.#finish();
-    this.#session.send(FrameKind.Result, this.#id, [output, this.#responseMeta]);
+    try {
+      this.#session.send(FrameKind.Result, this.#id, [output, this.#responseMeta]);
+    } catch (error) {
+      this.#sendUnencodable(error);
+    }
   };
+
+  /** A result or item that the codec refused (a bigint, a function, …): tell the caller instead of hanging it. */
+  #sendUnencodable(error: unknown): void {
+    const failure = new RpcError(
+      "INTERNAL",
+      `${this.service}.${this.method} on node ${this.node} produced a value that cannot be sent: ${(error as Error)?.message ?? error}`,
+      { service: this.service, method: this.method, node: this.node },
+    );
+    this.#session.send(FrameKind.Error, this.#id, errorToWire(failure, false));
+  }
 
   async #pump(source: unknown): Promise<void> {
     const iterable = source as AsyncIterable<unknown> & Iterable<unknown>;
@@ -233,10 +251,17 @@ export class IncomingCall implements CallContext {
     this.#iterator = iterator;
     const gate = this.#outputCredit!;
     const connection = this.#session;
+    let sent = 0;
     for (;;) {
       const step = await iterator.next();
       if (this.#done) return;
       if (step.done) break;
+      // A generator that never awaits would keep the event loop from every
+      // other connection; give it a turn now and then.
+      if (++sent % 256 === 0) {
+        await new Promise(setImmediate);
+        if (this.#done) return;
+      }
       // Wait for the reader: credit from the caller, room in the socket.
       if (!gate.take()) {
         await gate.wait();
@@ -247,7 +272,14 @@ export class IncomingCall implements CallContext {
         await connection.drained();
         if (this.#done) return;
       }
-      connection.send(FrameKind.Item, this.#id, step.value);
+      try {
+        connection.send(FrameKind.Item, this.#id, step.value);
+      } catch (error) {
+        this.#finish();
+        this.#sendUnencodable(error);
+        this.#abort(new RpcError("CANCELLED", "the stream produced a value that cannot be sent"));
+        return;
+      }
     }
     this.#finish();
     this.#session.send(FrameKind.End, this.#id, this.#responseMeta);

@@ -36,7 +36,7 @@ export class LocalUnaryCall implements CallOwner {
       this.#resolve = resolve;
       this.#reject = reject;
       let timeout: number | null = null;
-      if (request.deadline !== undefined) {
+      if (request.deadline !== undefined && Number.isFinite(request.deadline)) {
         timeout = Math.ceil(request.deadline - Date.now());
         if (timeout <= 0) {
           this.#fail("DEADLINE_EXCEEDED", "deadline passed before the call was made");

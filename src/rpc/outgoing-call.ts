@@ -65,13 +65,14 @@ export class OutgoingCall implements CallStream<unknown> {
       );
     }
     let timeout: number | null = null;
-    if (request.deadline !== undefined) {
+    if (request.deadline !== undefined && Number.isFinite(request.deadline)) {
       timeout = Math.ceil(request.deadline - Date.now());
       if (timeout <= 0) {
         this.#settleError(this.#error("DEADLINE_EXCEEDED", "deadline passed before the call was sent", true));
         return promise;
       }
-      this.#timer = setTimeout(this.#onDeadline, timeout);
+      // Past 2^31-1 ms setTimeout would fire at once; such a deadline needs no timer.
+      if (timeout <= 0x7fffffff) this.#timer = setTimeout(this.#onDeadline, timeout);
     }
     const signal = request.signal;
     if (signal) {
@@ -81,15 +82,21 @@ export class OutgoingCall implements CallStream<unknown> {
       }
       signal.addEventListener("abort", this.#onAbort, { once: true });
     }
-    this.#session.send(FrameKind.Call, this.#id, [
-      request.service,
-      request.method,
-      request.version,
-      timeout,
-      request.meta ?? null,
-      streamsIn ? undefined : request.input,
-      streamsOut ? window : 0,
-    ]);
+    try {
+      this.#session.send(FrameKind.Call, this.#id, [
+        request.service,
+        request.method,
+        request.version,
+        timeout,
+        request.meta ?? null,
+        streamsIn ? undefined : request.input,
+        streamsOut ? window : 0,
+      ]);
+    } catch (error) {
+      const why = `the input or metadata cannot be sent: ${(error as Error)?.message ?? error}`;
+      this.#settleError(this.#error("INVALID_ARGUMENT", why, true));
+      return promise;
+    }
     this.#sent = true;
     if (streamsIn) {
       this.#inputCredit = new CreditGate(0);
@@ -191,7 +198,11 @@ export class OutgoingCall implements CallStream<unknown> {
         await this.#session.drained();
         if (this.#done) return;
       }
-      this.#session.send(FrameKind.Item, this.#id, item);
+      try {
+        this.#session.send(FrameKind.Item, this.#id, item);
+      } catch (error) {
+        throw this.#error("INVALID_ARGUMENT", `a stream item cannot be sent: ${(error as Error)?.message ?? error}`, false);
+      }
     }
     if (!this.#done) this.#session.send(FrameKind.End, this.#id, null);
   }

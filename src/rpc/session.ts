@@ -235,6 +235,15 @@ export class Session {
   // --- receiving -----------------------------------------------------------
 
   #onFrame(frame: Frame): void {
+    try {
+      this.#dispatchFrame(frame);
+    } catch (error) {
+      // A bug of ours or a handler's must cost this connection at most, never the node.
+      this.abort(`internal error while handling frame kind ${frame.kind}: ${(error as Error)?.message ?? error}`);
+    }
+  }
+
+  #dispatchFrame(frame: Frame): void {
     if (this.#closed) return;
     this.#lastActivity = Date.now();
     if (!this.#handshaken) {
@@ -355,7 +364,7 @@ export class Session {
       typeof service !== "string" ||
       typeof method !== "string" ||
       (version !== null && typeof version !== "string") ||
-      (timeout !== null && (typeof timeout !== "number" || !(timeout >= 0))) ||
+      (timeout !== null && (typeof timeout !== "number" || !(timeout >= 0) || !Number.isFinite(timeout))) ||
       typeof credit !== "number" ||
       !(credit >= 0)
     ) {

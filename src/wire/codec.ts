@@ -79,7 +79,10 @@ export class FrameDecoder {
   #headerFill = 0;
   #kind: FrameKind = 0 as FrameKind;
   #id = 0;
-  #body: Buffer | null = null;
+  // A body split across chunks is kept as the chunks received so far: memory
+  // grows with bytes that arrived, not with the length a header claims.
+  #bodyParts: Buffer[] | null = null;
+  #bodyLength = 0;
   #bodyFill = 0;
   #failed: WireError | null = null;
 
@@ -108,14 +111,14 @@ export class FrameDecoder {
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let offset = 0;
     while (offset < buf.length) {
-      if (this.#body) {
-        const take = Math.min(this.#body.length - this.#bodyFill, buf.length - offset);
-        buf.copy(this.#body, this.#bodyFill, offset, offset + take);
+      if (this.#bodyParts) {
+        const take = Math.min(this.#bodyLength - this.#bodyFill, buf.length - offset);
+        this.#bodyParts.push(buf.subarray(offset, offset + take));
         this.#bodyFill += take;
         offset += take;
-        if (this.#bodyFill === this.#body.length) {
-          const body = this.#body;
-          this.#body = null;
+        if (this.#bodyFill === this.#bodyLength) {
+          const body = Buffer.concat(this.#bodyParts, this.#bodyLength);
+          this.#bodyParts = null;
           this.#bodyFill = 0;
           this.#emit(body);
         }
@@ -138,7 +141,8 @@ export class FrameDecoder {
         this.#emit(buf.subarray(offset, offset + bodyLength));
         offset += bodyLength;
       } else {
-        this.#body = Buffer.allocUnsafe(bodyLength);
+        this.#bodyParts = [];
+        this.#bodyLength = bodyLength;
         this.#bodyFill = 0;
       }
     }

@@ -8,8 +8,8 @@ import { WireError } from "./wire-error.ts";
  * to a handler.
  */
 export function checkValue(value: unknown, maxDepth: number): void {
-  if (value === null || typeof value !== "object") return;
-  walk(value, 1, maxDepth);
+  if (value !== null && typeof value === "object") walk(value, 1, maxDepth);
+  else if (typeof value === "bigint") refuseBigInt();
 }
 
 function walk(value: object, depth: number, maxDepth: number): void {
@@ -20,6 +20,7 @@ function walk(value: object, depth: number, maxDepth: number): void {
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
       if (item !== null && typeof item === "object") walk(item, depth + 1, maxDepth);
+      else if (typeof item === "bigint") refuseBigInt();
     }
     return;
   }
@@ -28,6 +29,7 @@ function walk(value: object, depth: number, maxDepth: number): void {
     for (const key in value) {
       const item: unknown = (value as Record<string, unknown>)[key];
       if (item !== null && typeof item === "object") walk(item, depth + 1, maxDepth);
+      else if (typeof item === "bigint") refuseBigInt();
     }
     return;
   }
@@ -35,8 +37,14 @@ function walk(value: object, depth: number, maxDepth: number): void {
   throw new WireError("UNSUPPORTED_VALUE", `body carries an unsupported value type (${describe(value)})`);
 }
 
+// msgpackr's BigInt extension (0x42) decodes to a bigint of any size, which
+// Amoeba does not carry, and which cannot be encoded again (a PING echoing one
+// in its PONG would throw inside the socket's data handler).
+function refuseBigInt(): never {
+  throw new WireError("UNSUPPORTED_VALUE", "body carries an unsupported value type (bigint)");
+}
+
 function describe(value: object): string {
-  return (value as { constructor?: { name?: unknown } }).constructor?.name === "string"
-    ? String((value as { constructor: { name: string } }).constructor.name)
-    : Object.prototype.toString.call(value);
+  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof name === "string" && name !== "" ? name : Object.prototype.toString.call(value);
 }

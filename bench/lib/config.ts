@@ -1,0 +1,70 @@
+import { parseArgs } from "node:util";
+import { SYSTEMS } from "./systems.ts";
+
+const PARTS = [...SYSTEMS.map((system) => system.id as string), "overhead", "micro"];
+
+/** How much to measure: call counts, runs and time caps. */
+export interface BenchConfig {
+  quick: boolean;
+  /** Runs of every measurement; each figure is their median. */
+  runs: number;
+  /** Measured calls per scenario at concurrency 1 and at 64. */
+  callsC1: number;
+  callsC64: number;
+  /** Calls before measuring (JIT, connection set-up, buffer growth). */
+  warmupCalls: number;
+  /** Caps that bound every loop in time whatever the call count. */
+  warmupMs: number;
+  measureMs: number;
+  /** Sequential calls timed for the in-process overhead. */
+  overheadCalls: number;
+  /** Time budget of each wire micro-benchmark. */
+  microMs: number;
+  /** Systems to run (all when empty). */
+  only: string[];
+}
+
+const USAGE = `usage: npm run bench [-- --quick] [-- --runs N] [-- --only raw,amoeba-tcp,…]
+
+  --quick   fewer calls and 1 run (under a minute); figures are rougher
+  --runs N  runs per measurement, each figure being their median (default 3)
+  --only    comma-separated systems: raw, amoeba-tcp, amoeba-unix,
+            amoeba-inproc, grpc, moleculer, overhead, micro`;
+
+/** Reads the command line; prints usage and exits on --help or a bad option. */
+export function readConfig(argv: string[]): BenchConfig {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        quick: { type: "boolean", default: false },
+        runs: { type: "string" },
+        only: { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const quick = values.quick;
+  const runs = values.runs === undefined ? (quick ? 1 : 3) : Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1 || runs > 15) {
+    console.error(`--runs must be an integer from 1 to 15\n\n${USAGE}`);
+    process.exit(2);
+  }
+  const only = values.only ? values.only.split(",").map((name) => name.trim()).filter(Boolean) : [];
+  const unknown = only.filter((name) => !PARTS.includes(name));
+  if (unknown.length > 0) {
+    console.error(`--only: unknown ${unknown.join(", ")}; known: ${PARTS.join(", ")}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  return quick
+    ? { quick, runs, callsC1: 2_000, callsC64: 8_000, warmupCalls: 2_000, warmupMs: 500, measureMs: 1_000, overheadCalls: 60_000, microMs: 80, only }
+    : { quick, runs, callsC1: 10_000, callsC64: 60_000, warmupCalls: 5_000, warmupMs: 2_500, measureMs: 10_000, overheadCalls: 500_000, microMs: 500, only };
+}

@@ -1,0 +1,66 @@
+import type { LoadResult } from "./messages.ts";
+import { median } from "./stats.ts";
+
+/** One run of one scenario on one system, with the server's peak RSS meanwhile. */
+export interface Sample {
+  result: LoadResult;
+  rssBytes: number | undefined;
+}
+
+/** A reported figure: each number the median of its runs. */
+export interface Figure {
+  callsPerSec: number;
+  p50Us: number;
+  p99Us: number;
+  rssBytes: number;
+  /** Failed or wrong calls, summed over runs (should be 0). */
+  errors: number;
+  /** Runs the time cap cut short. */
+  truncated: number;
+  runs: number;
+}
+
+/** Every sample of a bench, keyed by system and scenario, and the errors of systems that failed. */
+export class Figures {
+  readonly #samples = new Map<string, Sample[]>();
+  readonly failures = new Map<string, string[]>();
+
+  add(system: string, scenario: string, sample: Sample): void {
+    const key = `${system}|${scenario}`;
+    const list = this.#samples.get(key) ?? [];
+    list.push(sample);
+    this.#samples.set(key, list);
+  }
+
+  fail(system: string, message: string): void {
+    const list = this.failures.get(system) ?? [];
+    list.push(message);
+    this.failures.set(system, list);
+  }
+
+  /** The samples of one system and scenario, in run order. */
+  samples(system: string, scenario: string): readonly Sample[] {
+    return this.#samples.get(`${system}|${scenario}`) ?? [];
+  }
+
+  /** Medians over runs; undefined when the system never completed that scenario. */
+  get(system: string, scenario: string): Figure | undefined {
+    const list = this.samples(system, scenario);
+    if (list.length === 0) return undefined;
+    return {
+      callsPerSec: median(list.map((sample) => sample.result.callsPerSec)),
+      p50Us: median(list.map((sample) => sample.result.p50Us)),
+      p99Us: median(list.map((sample) => sample.result.p99Us)),
+      rssBytes: median(list.map((sample) => sample.rssBytes ?? Number.NaN)),
+      errors: list.reduce((sum, sample) => sum + sample.result.errors, 0),
+      truncated: list.filter((sample) => sample.result.truncated).length,
+      runs: list.length,
+    };
+  }
+
+  /** The highest median RSS of a system over the given scenarios: its footprint under load. */
+  peakRss(system: string, scenarios: readonly string[]): number {
+    const values = scenarios.map((scenario) => this.get(system, scenario)?.rssBytes ?? Number.NaN).filter(Number.isFinite);
+    return values.length === 0 ? Number.NaN : Math.max(...values);
+  }
+}

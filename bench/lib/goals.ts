@@ -1,0 +1,79 @@
+import type { Figures } from "./figures.ts";
+import { megabytes, micros, times } from "./format.ts";
+import type { OverheadResult } from "./messages.ts";
+import { median, ratio } from "./stats.ts";
+
+/** One target and how this run fared: met, missed, or not measurable (a system missing). */
+export interface GoalOutcome {
+  target: string;
+  measured: string;
+  status: "met" | "missed" | "n/a";
+}
+
+const ALL_SCENARIOS = ["small-c1", "small-c64", "echo4k-c1", "echo4k-c64"];
+
+/** Checks Amoeba's performance targets, each as a ratio within this run. */
+export function evaluateGoals(figures: Figures, overhead: readonly OverheadResult[]): GoalOutcome[] {
+  const outcomes: GoalOutcome[] = [];
+  const tcp64 = figures.get("amoeba-tcp", "small-c64");
+  const raw64 = figures.get("raw", "small-c64");
+
+  const vsRaw = ratio(tcp64?.callsPerSec, raw64?.callsPerSec);
+  outcomes.push(check("amoeba tcp c=64 small calls/s ≥ 0.6× raw", `${times(vsRaw)} raw`, vsRaw, (r) => r >= 0.6));
+  outcomes.push(check("  stretch goal: ≥ 0.8× raw", `${times(vsRaw)} raw`, vsRaw, (r) => r >= 0.8));
+
+  const vsMoleculer = ratio(tcp64?.callsPerSec, figures.get("moleculer", "small-c64")?.callsPerSec);
+  outcomes.push(check("amoeba tcp c=64 small calls/s ≥ 2.5× moleculer", `${times(vsMoleculer)} moleculer`, vsMoleculer, (r) => r >= 2.5));
+
+  const vsGrpc = ratio(tcp64?.callsPerSec, figures.get("grpc", "small-c64")?.callsPerSec);
+  outcomes.push(check("amoeba tcp c=64 small calls/s ≥ 10× grpc-js", `${times(vsGrpc)} grpc-js`, vsGrpc, (r) => r >= 10));
+
+  const tcp1 = figures.get("amoeba-tcp", "small-c1");
+  const raw1 = figures.get("raw", "small-c1");
+  const p50 = ratio(tcp1?.p50Us, raw1?.p50Us);
+  outcomes.push(
+    check("amoeba tcp c=1 small p50 ≤ 1.3× raw p50", `${micros(tcp1?.p50Us)} µs vs ${micros(raw1?.p50Us)} µs = ${times(p50)}`, p50, (r) => r <= 1.3),
+  );
+
+  for (const scenario of ["small-c64", "echo4k-c64"]) {
+    const amoeba = figures.get("amoeba-tcp", scenario)?.p99Us;
+    const grpc = figures.get("grpc", scenario)?.p99Us;
+    const moleculer = figures.get("moleculer", scenario)?.p99Us;
+    const worst = Math.min(grpc ?? Number.NaN, moleculer ?? Number.NaN);
+    outcomes.push(
+      check(
+        `amoeba tcp ${scenario} p99 below grpc-js's and moleculer's`,
+        `${micros(amoeba)} µs vs grpc-js ${micros(grpc)}, moleculer ${micros(moleculer)}`,
+        ratio(amoeba, worst),
+        (r) => r < 1,
+      ),
+    );
+  }
+
+  const off = median(overhead.map((run) => run.validateOffUs - run.directUs));
+  outcomes.push(check("in-process call overhead ≤ 2 µs, validation off", `${Number.isFinite(off) ? off.toFixed(2) : "–"} µs`, off, (v) => v <= 2));
+
+  const amoebaRss = figures.peakRss("amoeba-tcp", ALL_SCENARIOS);
+  const moleculerRss = figures.peakRss("moleculer", ALL_SCENARIOS);
+  outcomes.push(
+    check(
+      "amoeba tcp server RSS under load ≤ moleculer's",
+      `${megabytes(amoebaRss)} MB vs ${megabytes(moleculerRss)} MB (peak over scenarios)`,
+      ratio(amoebaRss, moleculerRss),
+      (r) => r <= 1,
+    ),
+  );
+  return outcomes;
+}
+
+function check(target: string, measured: string, value: number, pass: (value: number) => boolean): GoalOutcome {
+  return { target, measured, status: Number.isFinite(value) ? (pass(value) ? "met" : "missed") : "n/a" };
+}
+
+/** The targets as printed lines. */
+export function renderGoals(outcomes: readonly GoalOutcome[]): string {
+  const width = Math.max(...outcomes.map((outcome) => outcome.target.length));
+  return outcomes
+    .map((outcome) => `${outcome.status === "met" ? "MET   " : outcome.status === "missed" ? "MISSED" : "n/a   "}  ${outcome.target.padEnd(width)}  ${outcome.measured}`)
+    .join("\n");
+}

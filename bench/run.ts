@@ -1,0 +1,106 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { killChildrenOnExit } from "./lib/children.ts";
+import { readConfig } from "./lib/config.ts";
+import { Figures } from "./lib/figures.ts";
+import { evaluateGoals, renderGoals } from "./lib/goals.ts";
+import { benchRun } from "./lib/bench-run.ts";
+import type { MicroResult, OverheadResult } from "./lib/messages.ts";
+import { renderMicro, renderOverhead, renderScenario } from "./lib/report.ts";
+import { SCENARIOS } from "./lib/scenarios.ts";
+import { measureMicro, measureOverhead } from "./lib/side-benches.ts";
+import { SYSTEMS } from "./lib/systems.ts";
+
+/**
+ * `npm run bench`: every system side by side, servers and clients in their
+ * own processes on 127.0.0.1 (or Unix sockets in a temp dir), then the
+ * tables, the targets, and bench/results/latest.json.
+ */
+async function main(): Promise<void> {
+  const config = readConfig(process.argv.slice(2));
+  const tempDir = mkdtempSync(join(tmpdir(), "amoeba-bench-"));
+  killChildrenOnExit(() => rmSync(tempDir, { recursive: true, force: true }));
+  const wanted = (id: string): boolean => config.only.length === 0 || config.only.includes(id);
+  const systems = SYSTEMS.filter((system) => wanted(system.id));
+  const started = Date.now();
+  const progress = (line: string): void => {
+    process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
+  };
+
+  console.log(
+    `Amoeba bench — ${config.quick ? "QUICK: 1 run, fewer calls; rough figures" : `each figure the median of ${config.runs} runs`}\n` +
+      `node ${process.version}, ${cpus().length} CPUs, load average ${loadavg().map((load) => load.toFixed(2)).join(" ")}\n` +
+      `calls per scenario: ${config.callsC1.toLocaleString("en-US")} at c=1, ${config.callsC64.toLocaleString("en-US")} at c=64, ` +
+      `after ${config.warmupCalls.toLocaleString("en-US")} warm-up calls; at most ${config.measureMs / 1000} s each\n`,
+  );
+
+  const figures = new Figures();
+  const overhead: OverheadResult[] = [];
+  for (let run = 0; run < config.runs; run++) {
+    progress(`run ${run + 1} of ${config.runs}`);
+    await benchRun(run, systems, SCENARIOS, config, tempDir, figures, progress);
+    if (wanted("overhead")) {
+      try {
+        overhead.push(await measureOverhead(config));
+      } catch (error) {
+        progress(`in-process overhead: FAILED: ${(error as Error).message}`);
+      }
+    }
+  }
+  let micro: MicroResult[] = [];
+  if (wanted("micro")) {
+    try {
+      micro = await measureMicro(config);
+    } catch (error) {
+      progress(`wire micro-benchmark: FAILED: ${(error as Error).message}`);
+    }
+  }
+
+  if (systems.length > 0) {
+    for (const scenario of SCENARIOS) console.log(`${renderScenario(figures, systems, scenario)}\n`);
+    console.log(
+      "calls/s ratios: this system ÷ raw, ÷ grpc-js, ÷ moleculer; p50/p99 ratios: this ÷ raw (lower is better).\n" +
+        "RSS: the server process's peak resident set while the scenario ran (every process runs under tsx).\n" +
+        "Amoeba runs from src/ as tsx compiles it (esbuild keepNames); the tsc build in dist/ can be faster per call.\n",
+    );
+  }
+  if (overhead.length > 0) console.log(`${renderOverhead(overhead)}\n`);
+  if (micro.length > 0) console.log(`${renderMicro(micro)}\n`);
+  for (const [system, messages] of figures.failures) console.log(`${system} FAILED: ${messages.join(" | ")}`);
+
+  const goals = evaluateGoals(figures, overhead);
+  console.log(`Targets (ratios within this run${config.quick ? "; quick mode, rough" : ""}):\n${renderGoals(goals)}`);
+
+  const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
+  mkdirSync(resultsDir, { recursive: true });
+  const report = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    loadAverage: loadavg(),
+    config,
+    scenarios: SCENARIOS,
+    systems: systems.map(({ id, label }) => ({
+      id,
+      label,
+      figures: Object.fromEntries(SCENARIOS.map((scenario) => [scenario.id, figures.get(id, scenario.id) ?? null])),
+      samples: Object.fromEntries(SCENARIOS.map((scenario) => [scenario.id, figures.samples(id, scenario.id)])),
+      failures: figures.failures.get(id) ?? [],
+    })),
+    inProcessOverhead: overhead,
+    wireMicro: micro,
+    goals,
+  };
+  writeFileSync(join(resultsDir, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nwrote bench/results/latest.json in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,81 @@
+import { parseArgs } from "node:util";
+import { UsageError } from "./errors.ts";
+import type { CommandSpec } from "./usage.ts";
+
+/** The parsed command line of one command. */
+export interface ParsedArgs {
+  readonly values: Readonly<Record<string, string | boolean | string[] | undefined>>;
+  readonly positionals: readonly string[];
+}
+
+/**
+ * Parses `argv` against a command's options with `node:util` parseArgs
+ * (strict: an unknown option is an error, not silently ignored). Its errors
+ * become UsageErrors whose message names the command.
+ */
+export function parseCommandArgs(command: CommandSpec, argv: readonly string[]): ParsedArgs {
+  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string }> = {};
+  for (const [name, spec] of Object.entries(command.options)) {
+    options[name] = { type: spec.type, ...(spec.multiple ? { multiple: true } : {}), ...(spec.short ? { short: spec.short } : {}) };
+  }
+  try {
+    const { values, positionals } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
+    return { values: values as ParsedArgs["values"], positionals };
+  } catch (error) {
+    throw new UsageError(describeParseError(error), command.name);
+  }
+}
+
+/** Reads a string option. */
+export function stringOption(args: ParsedArgs, name: string): string | undefined {
+  const value = args.values[name];
+  return typeof value === "string" ? value : undefined;
+}
+
+/** Reads a repeatable string option (empty when absent). */
+export function listOption(args: ParsedArgs, name: string): string[] {
+  const value = args.values[name];
+  return Array.isArray(value) ? value : [];
+}
+
+/** Reads a boolean flag. */
+export function flagOption(args: ParsedArgs, name: string): boolean {
+  return args.values[name] === true;
+}
+
+/** Parses a duration in whole milliseconds (`--timeout 500`). */
+export function parseMs(text: string, option: string, command: string): number {
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw new UsageError(`--${option} takes a whole number of milliseconds, not "${text}"`, command);
+  }
+  return Number(text);
+}
+
+// parseArgs' own messages suggest `--` tricks and quote oddly; say it plainly.
+function describeParseError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const message = (error as Error).message;
+  const quoted = /'([^']+)'/.exec(message)?.[1];
+  switch (code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return `unknown option ${quoted ?? message}`;
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE": {
+      const option = quoted?.split(" ")[0] ?? "an option";
+      return message.includes("does not take") ? `option ${option} takes no value` : `option ${option} needs a value`;
+    }
+    default:
+      return message.charAt(0).toLowerCase() + message.slice(1);
+  }
+}
+
+/**
+ * Rejects early an address another process cannot reach: the CLI only
+ * speaks to other processes, so `inproc://` is meaningless here. The node
+ * checks the rest of the address itself.
+ */
+export function checkSocketAddress(address: string, command: string): string {
+  if (!/^(tcp|unix):\/\/./.test(address)) {
+    throw new UsageError(`"${address}" is not an address the CLI can use; use tcp://host:port or unix:///path.sock`, command);
+  }
+  return address;
+}

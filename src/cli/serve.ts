@@ -1,0 +1,117 @@
+import { constants } from "node:os";
+import { AddressError, startNode, type Handlers, type Node } from "../index.ts";
+import { checkSocketAddress, flagOption, listOption, parseCommandArgs, parseMs, stringOption, type ParsedArgs } from "./args.ts";
+import { CliError, EXIT, UsageError } from "./errors.ts";
+import type { Io } from "./io.ts";
+import { loadServices, type ServiceEntry } from "./load-module.ts";
+import { commandHelp, SERVE } from "./usage.ts";
+
+/** What `amoeba serve` was asked to do. */
+export interface ServePlan {
+  readonly module: string;
+  readonly listen: readonly string[];
+  readonly name: string | undefined;
+  readonly dev: boolean;
+  readonly drainTimeout: number | undefined;
+}
+
+/** Where `amoeba serve` listens when no --listen is given. */
+export const DEFAULT_LISTEN = "tcp://127.0.0.1:7400";
+
+/**
+ * `amoeba serve`: loads the module, starts a node serving its services, and
+ * runs until SIGINT or SIGTERM, then drains. Returns the exit code.
+ */
+export async function runServe(argv: readonly string[], io: Io): Promise<number> {
+  const args = parseCommandArgs(SERVE, argv);
+  if (flagOption(args, "help")) {
+    io.out(commandHelp(SERVE));
+    return EXIT.ok;
+  }
+  const plan = planServe(args);
+  const entries = await loadServices(plan.module);
+  const node = await startServing(plan, entries);
+  const served = entries.map(({ contract }) => `${contract.name}@${contract.version}`).join(", ");
+  for (const address of node.addresses) io.out(`amoeba: node ${node.name} serving ${served} on ${address}`);
+  return drainOnSignal(node, io);
+}
+
+/** Checks the command line; every mistake is a UsageError (exit 2). */
+export function planServe(args: ParsedArgs): ServePlan {
+  const [module, ...extra] = args.positionals;
+  if (module === undefined) throw new UsageError("expects the module to serve, as in: amoeba serve ./services.ts", "serve");
+  if (extra.length > 0) throw new UsageError(`expects one module, got ${args.positionals.length}: ${args.positionals.join(" ")}`, "serve");
+  const listen = listOption(args, "listen").map((address) => checkSocketAddress(address, "serve"));
+  const drainTimeout = stringOption(args, "drain-timeout");
+  return {
+    module,
+    listen: listen.length > 0 ? listen : [DEFAULT_LISTEN],
+    name: stringOption(args, "name"),
+    dev: flagOption(args, "dev"),
+    drainTimeout: drainTimeout === undefined ? undefined : parseMs(drainTimeout, "drain-timeout", "serve"),
+  };
+}
+
+// Services are registered before listening, so the first connection's
+// handshake already lists them all.
+async function startServing(plan: ServePlan, entries: ServiceEntry[]): Promise<Node> {
+  const node = await startNode({
+    dev: plan.dev,
+    ...(plan.name !== undefined ? { name: plan.name } : {}),
+    ...(plan.drainTimeout !== undefined ? { drainTimeout: plan.drainTimeout } : {}),
+  });
+  try {
+    for (const { contract, handlers } of entries) {
+      try {
+        node.serve(contract, handlers as Handlers<typeof contract>);
+      } catch (error) {
+        throw new CliError(`cannot serve ${contract.name}@${contract.version} from ${plan.module}: ${(error as Error).message}`);
+      }
+    }
+    // One address at a time, so a failure names the address at fault.
+    for (const address of plan.listen) {
+      try {
+        await node.listen(address);
+      } catch (error) {
+        if (error instanceof AddressError) throw new UsageError((error as Error).message, "serve");
+        throw new CliError(`cannot listen on ${address}: ${(error as Error).message}`);
+      }
+    }
+  } catch (error) {
+    await node.close({ timeout: 0 });
+    throw error;
+  }
+  return node;
+}
+
+/**
+ * Waits for SIGINT or SIGTERM, then closes the node gracefully: it stops
+ * accepting, tells its peers, and lets calls in flight finish. A second
+ * signal stops at once, with the shell's usual 128 + signal number.
+ */
+function drainOnSignal(node: Node, io: Io): Promise<number> {
+  return new Promise<number>((resolve) => {
+    let draining = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (draining) {
+        io.out(`amoeba: node ${node.name} stopping at once on a second ${signal}`);
+        resolve(128 + (constants.signals[signal] ?? 0));
+        return;
+      }
+      draining = true;
+      io.out(`amoeba: node ${node.name} draining on ${signal}: calls in flight may finish (signal again to stop at once)`);
+      node.close().then(
+        () => {
+          io.out(`amoeba: node ${node.name} stopped`);
+          resolve(EXIT.ok);
+        },
+        (error: unknown) => {
+          io.err(`amoeba serve: closing node ${node.name} failed: ${(error as Error)?.message ?? String(error)}`);
+          resolve(EXIT.failure);
+        },
+      );
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  });
+}

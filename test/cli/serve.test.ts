@@ -1,0 +1,94 @@
+import assert from "node:assert/strict";
+import { createServer } from "node:net";
+import { describe, it } from "node:test";
+import { CONCURRENCY, CliProcess, runCli, startServe } from "./support.ts";
+
+describe("amoeba serve: drain", () => {
+  it("on SIGTERM drains: an in-flight sleep call completes, then serve exits 0", async (t) => {
+    const cleanup = t.after.bind(t);
+    const { server, address } = await startServe(["test/cli/fixtures/observed-calculator.ts", "--listen", "tcp://127.0.0.1:0", "--name", "calc-1"], cleanup);
+    const caller = new CliProcess(["call", address, "calculator.sleep", '{"ms":1500}'], cleanup);
+    await server.waitFor(/sleep started 1500\n/);
+    server.kill("SIGTERM");
+    const [call, serve] = await Promise.all([caller.exited(), server.exited()]);
+    assert.deepEqual([call.code, call.stdout], [0, "1500\n"], call.stderr);
+    assert.equal(serve.code, 0, serve.stderr);
+    assert.match(serve.stdout, /amoeba: node calc-1 draining on SIGTERM/);
+    assert.match(serve.stdout, /amoeba: node calc-1 stopped\n$/);
+  });
+
+  it("a second signal stops at once", async (t) => {
+    const cleanup = t.after.bind(t);
+    const { server, address } = await startServe(["test/cli/fixtures/observed-calculator.ts", "--listen", "tcp://127.0.0.1:0"], cleanup);
+    const caller = new CliProcess(["call", address, "calculator.sleep", '{"ms":60000}', "--timeout", "0"], cleanup);
+    await server.waitFor(/sleep started 60000\n/);
+    server.kill("SIGTERM");
+    await server.waitFor(/draining on SIGTERM/);
+    server.kill("SIGINT");
+    const serve = await server.exited(10_000);
+    assert.equal(serve.code, 130, serve.stderr);
+    assert.match(serve.stdout, /stopping at once on a second SIGINT/);
+    const call = await caller.exited();
+    assert.equal(call.code, 1);
+    assert.match(call.stderr, /^ERROR UNAVAILABLE: /);
+  });
+});
+
+describe("amoeba serve: what a module exports", { concurrency: CONCURRENCY }, () => {
+  for (const [shape, module] of [
+    ["a default export", "test/cli/fixtures/default-export.ts"],
+    ["a contract plus handlers", "test/cli/fixtures/contract-and-handlers.ts"],
+  ] as const) {
+    it(`serves ${shape}, and SIGINT stops it with exit 0`, async (t) => {
+      const { server, address } = await startServe([module, "--listen", "tcp://127.0.0.1:0", "--name", "calc-2"], t.after.bind(t));
+      assert.match(server.stdout, /^amoeba: node calc-2 serving calculator@1\.2\.0 on tcp:\/\/127\.0\.0\.1:\d+\n$/);
+      const result = await runCli(["call", address, "calculator.add", '{"a":20,"b":22}'], t.after.bind(t));
+      assert.equal(result.stdout, "42\n", result.stderr);
+      server.kill("SIGINT");
+      assert.equal((await server.exited()).code, 0);
+    });
+  }
+
+  it("prints one ready line per listen address", async (t) => {
+    const { server } = await startServe(
+      ["examples/calculator/service.ts", "--listen", "tcp://127.0.0.1:0", "--listen", "tcp://127.0.0.1:0", "--name", "calc-3"],
+      t.after.bind(t),
+    );
+    await server.waitFor(/serving [^]*serving .*\n/);
+    assert.equal(server.stdout.match(/^amoeba: node calc-3 serving calculator@1\.2\.0 on tcp:/gm)?.length, 2);
+  });
+
+  const failures: Array<[string, string[], number, RegExp]> = [
+    [
+      "a module that exports nothing servable",
+      ["test/cli/fixtures/no-services.ts"],
+      1,
+      /exports nothing to serve \(found: greeting \(a string\), shout \(a function\)\)\. Expected: export const services = \[\{ contract, handlers \}/,
+    ],
+    ["a module that does not exist", ["test/cli/fixtures/nowhere.ts"], 1, /no such file: .*nowhere\.ts/],
+    ["two contracts and one handlers", ["test/cli/fixtures/ambiguous.ts"], 1, /several contracts \(Left, Right\).*ambiguous/],
+    ["handlers missing a method", ["test/cli/fixtures/missing-handler.ts"], 1, /cannot serve calculator@1\.2\.0 .*no handler for method "count"/],
+    ["no module", [], 2, /expects the module to serve/],
+    ["a listen address of no known form", ["examples/calculator/service.ts", "--listen", "7400"], 2, /"7400" is not an address/],
+    ["a bad --drain-timeout", ["examples/calculator/service.ts", "--drain-timeout", "1.5s"], 2, /--drain-timeout takes a whole number/],
+  ];
+  for (const [name, args, code, message] of failures) {
+    it(`fails clearly on ${name} (exit ${code})`, async (t) => {
+      const result = await runCli(["serve", ...args], t.after.bind(t));
+      assert.equal(result.code, code, result.stderr);
+      assert.match(result.stderr, /^amoeba serve: /);
+      assert.match(result.stderr, message);
+      assert.equal(result.stdout, "");
+    });
+  }
+
+  it("fails clearly when the address is taken (exit 1)", async (t) => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    t.after(() => new Promise((resolve) => taken.close(resolve)));
+    const { port } = taken.address() as { port: number };
+    const result = await runCli(["serve", "examples/calculator/service.ts", "--listen", `tcp://127.0.0.1:${port}`], t.after.bind(t));
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, new RegExp(`^amoeba serve: cannot listen on tcp://127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+  });
+});

@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+/** The repository root: the CLI runs from here, as `npx amoeba` would. */
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const BIN = fileURLToPath(new URL("../../bin/amoeba.js", import.meta.url));
+
+/** Generous: a loaded CI machine may take many seconds to start node and compile TypeScript. */
+export const WAIT_MS = 60_000;
+
+/**
+ * How many CLI processes a suite runs at once: some overlap saves time, more
+ * only makes each process slower on a busy machine.
+ */
+export const CONCURRENCY = 2;
+
+/** How a finished CLI process ended. */
+export interface Finished {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Registers clean-up, e.g. `t.after.bind(t)` or node:test's `after`. */
+export type Cleanup = (fn: () => void | Promise<void>) => void;
+
+/** A running `amoeba` child process with its output so far. */
+export class CliProcess {
+  readonly child: ChildProcess;
+  stdout = "";
+  stderr = "";
+  readonly #exit: Promise<Finished>;
+
+  constructor(args: readonly string[], cleanup: Cleanup) {
+    this.child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    this.child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (this.stdout += chunk));
+    this.child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (this.stderr += chunk));
+    this.#exit = new Promise((resolve, reject) => {
+      this.child.once("error", reject);
+      this.child.once("close", (code, signal) => resolve({ code, signal, stdout: this.stdout, stderr: this.stderr }));
+    });
+    this.#exit.catch(() => {});
+    cleanup(() => this.kill());
+  }
+
+  /** Resolves with the first match of `pattern` in stdout; fails on timeout or exit. */
+  waitFor(pattern: RegExp, ms = WAIT_MS): Promise<RegExpMatchArray> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const match = pattern.exec(this.stdout);
+        if (match) finish(() => resolve(match));
+        return match !== null;
+      };
+      const onExit = (): void => finish(() => reject(new Error(`exited before printing ${pattern}\n${this.#transcript()}`)));
+      const timer = setTimeout(() => finish(() => reject(new Error(`no ${pattern} within ${ms} ms\n${this.#transcript()}`))), ms);
+      const finish = (settle: () => void): void => {
+        clearTimeout(timer);
+        this.child.stdout!.off("data", check);
+        this.child.off("close", onExit);
+        settle();
+      };
+      if (check()) return;
+      this.child.stdout!.on("data", check);
+      this.child.once("close", onExit);
+    });
+  }
+
+  /** Resolves when the process ends; kills it and fails after `ms`. */
+  exited(ms = WAIT_MS): Promise<Finished> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.kill();
+        reject(new Error(`still running after ${ms} ms\n${this.#transcript()}`));
+      }, ms);
+    });
+    return Promise.race([this.#exit, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  /** Sends a signal (SIGKILL by default) if still running. */
+  kill(signal: NodeJS.Signals = "SIGKILL"): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+  }
+
+  #transcript(): string {
+    return `--- stdout\n${this.stdout}--- stderr\n${this.stderr}`;
+  }
+}
+
+/** Runs `amoeba <args>` to completion (killed after `ms`). */
+export function runCli(args: readonly string[], cleanup: Cleanup, ms = WAIT_MS): Promise<Finished> {
+  return new CliProcess(args, cleanup).exited(ms);
+}
+
+/** Starts `amoeba serve <args>` and waits for its ready line; returns the process and the address it printed. */
+export async function startServe(args: readonly string[], cleanup: Cleanup): Promise<{ server: CliProcess; address: string }> {
+  const server = new CliProcess(["serve", ...args], cleanup);
+  const match = await server.waitFor(/serving .+ on (\S+)\n/);
+  return { server, address: match[1]! };
+}

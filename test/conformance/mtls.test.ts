@@ -1,0 +1,68 @@
+// Conformance over mutual TLS: the server requires a client certificate from its CA.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { z } from "zod";
+import { connect, contract, startNode, unary } from "../../src/index.ts";
+import { requireOrSkip } from "../support/require.ts";
+import { connectTls, socketFixture } from "./fixture.ts";
+import { hasCommand, makeCerts, recordingLogger, type Certs } from "./helpers.ts";
+import { runConformance } from "./suite.ts";
+
+const openssl = hasCommand("openssl");
+const certs: Certs | undefined = openssl ? makeCerts() : undefined;
+const missing = openssl ? undefined : "the openssl CLI is needed to make test certificates";
+
+runConformance(
+  "mutual tls",
+  socketFixture(() => "tcp://127.0.0.1:0", {
+    server: { cert: certs?.server.cert ?? "", key: certs?.server.key ?? "", ca: certs?.ca },
+    client: { ca: certs?.ca, cert: certs?.client.cert, key: certs?.client.key },
+  }),
+  { missing },
+);
+
+const Hello = contract("mtls.hello", "1.0.0", {
+  hello: unary({ input: z.object({}), output: z.string() }),
+});
+
+test("mutual tls: a client without a certificate, or with one from another CA, is refused", async (t) => {
+  if (!requireOrSkip(t, certs !== undefined, missing ?? "")) return;
+  const server = await startNode({
+    name: "server",
+    listen: "tcp://127.0.0.1:0",
+    tls: { ...certs!.server, ca: certs!.ca },
+    logger: recordingLogger(),
+  });
+  let ran = 0;
+  server.serve(Hello, {
+    hello: () => {
+      ran++;
+      return "hello";
+    },
+  });
+  const address = server.addresses[0]!;
+  try {
+    // With TLS 1.3 the client may finish its handshake before the server checks its certificate,
+    // so the refusal can surface at connect() or at the first call; either way no call is served.
+    const attempt = async (tls: { ca: string; cert?: string; key?: string }) => {
+      const peer = await connect(address, { tls: connectTls(tls), logger: recordingLogger(), connectTimeout: 2_000 });
+      try {
+        await peer.client(Hello).hello({}, { timeout: 2_000 });
+      } finally {
+        await peer.close();
+      }
+    };
+    await assert.rejects(attempt({ ca: certs!.ca }), "no client certificate");
+    await assert.rejects(attempt({ ca: certs!.ca, ...certs!.rogueClient }), "a certificate from another CA");
+    assert.equal(ran, 0, "no refused client reached a handler");
+    const good = await connect(address, { tls: connectTls({ ca: certs!.ca, ...certs!.client }), logger: recordingLogger() });
+    try {
+      assert.equal(await good.client(Hello).hello({}), "hello", "a client with a certificate from the CA is served");
+    } finally {
+      await good.close();
+    }
+    assert.equal(ran, 1);
+  } finally {
+    await server.close({ timeout: 1_000 });
+  }
+});
