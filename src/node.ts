@@ -248,8 +248,8 @@ export class Node implements SessionHost {
     if (session) return session.call(request);
     return refuse(
       request,
-      `no instance of ${request.service}@${request.version ?? "*"} is known to node ${this.nodeName}; ` +
-        `serve it here, or connect to a node that serves it (node.connect(address))`,
+      `no instance of ${request.service}@${request.version ?? "*"} is known to node ${this.nodeName}` +
+        `${this.#knownVersions(request.service)}; serve it here, or connect to a node that serves it (node.connect(address))`,
     );
   }
 
@@ -281,6 +281,19 @@ export class Node implements SessionHost {
     });
   }
 
+  /** ` (known: calculator@1.1.0 on node a, …)` for an error message, or nothing. */
+  #knownVersions(service: string): string {
+    const known: string[] = [];
+    for (const [name, version] of this.registry.list()) if (name === service) known.push(`${name}@${version} on this node`);
+    for (const session of this.#sessions) {
+      if (session === this.#local || session === this.#localServer || session.closed) continue;
+      for (const [name, version] of session.remoteServices) {
+        if (name === service) known.push(`${name}@${version} on node ${session.remoteInfo.name}`);
+      }
+    }
+    return known.length > 0 ? ` (known: ${known.join(", ")})` : " (no node known here serves it)";
+  }
+
   #pickRemote(service: string, range: string | null): Session | undefined {
     const candidates: Session[] = [];
     for (const session of this.#sessions) {
@@ -305,7 +318,8 @@ export class Node implements SessionHost {
 
   #announce(): void {
     const services = this.registry.list();
-    for (const session of this.#sessions) if (session.usable) session.announce(services);
+    // Sessions still in their handshake sent the old list in HELLO: they need this too.
+    for (const session of this.#sessions) if (!session.closed) session.announce(services);
   }
 
   readonly #reportEventError = (error: Error): void => {
@@ -377,11 +391,12 @@ export async function startNode(options: NodeOptions = {}): Promise<Node> {
  * Connects to one node at `address` without serving anything: the plain
  * client-server arrangement. Closing the returned peer closes everything.
  */
-export async function connect(address: string, options: ConnectOptions & Omit<NodeOptions, "listen"> = {}): Promise<Peer> {
-  const node = new Node({ name: `client-${process.pid}`, ...options });
+export async function connect(address: string, options: ConnectOptions & Omit<NodeOptions, "listen" | "tls"> = {}): Promise<Peer> {
+  const { tls: _tls, connectTimeout: _connectTimeout, ...nodeOptions } = options;
+  const node = new Node({ name: `client-${process.pid}`, ...nodeOptions });
   try {
     const peer = await node.connect(address, options);
-    return { ...bindPeer(peer), close: () => node.close() };
+    return Object.assign(bindPeer(peer), { close: () => node.close() });
   } catch (error) {
     await node.close({ timeout: 0 });
     throw error;
@@ -465,11 +480,17 @@ class PeerLink {
   async #dial(): Promise<Session> {
     let connection;
     try {
-      connection = await dial(this.#address, { limits: this.#node.limits, ...this.#options });
+      connection = await dial(this.#address, {
+        limits: this.#node.limits,
+        tls: this.#options.tls,
+        connectTimeout: this.#options.connectTimeout,
+      });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       const hint = code === "ECONNREFUSED" || code === "ENOENT" ? "; is a node listening there (amoeba serve … --listen)?" : "";
-      throw new Error(`cannot connect to ${this.#address}: ${(error as Error).message}${hint}`, { cause: error });
+      throw new Error(`cannot connect to ${this.#address}: ${(error as Error).message}${hint}; not processed — safe to retry`, {
+        cause: error,
+      });
     }
     const session = new Session(connection, this.#node, "dialer");
     this.#node.track(session);

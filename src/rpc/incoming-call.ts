@@ -172,19 +172,20 @@ export class IncomingCall implements CallContext {
   #afterValidation(result: Validation): void {
     if (this.#done) return;
     if (!result.ok) {
-      this.#fail(this.#invalid(result.issues, "the input"));
+      this.#fail(this.#invalid(result.issues, "the input", true));
       return;
     }
     this.#invoke(result.value);
   }
 
-  #invalid(issues: Array<{ message: string; path: string }>, what: string): RpcError {
+  /** INVALID_ARGUMENT; `unprocessed` when no handler has seen anything yet (a unary input). */
+  #invalid(issues: Array<{ message: string; path: string }>, what: string, unprocessed = false): RpcError {
     const first = issues[0];
     const where = first?.path ? ` at "${first.path}"` : "";
     return new RpcError(
       "INVALID_ARGUMENT",
       `${this.service}.${this.method}: ${what} does not match the contract's schema${where}: ${first?.message ?? "invalid"}`,
-      { details: { issues }, service: this.service, method: this.method, node: this.node },
+      { details: { issues }, service: this.service, method: this.method, node: this.node, unprocessed },
     );
   }
 

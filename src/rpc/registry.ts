@@ -1,6 +1,6 @@
 import type { Contract, Handlers, MethodDef } from "./contract.ts";
 import { RpcError } from "./rpc-error.ts";
-import { parseVersion, satisfies, type Version } from "./version.ts";
+import { compareVersions, parseVersion, satisfies, type Version } from "./version.ts";
 
 /** One method ready to run: its definition and its handler. */
 export interface Endpoint {
@@ -107,9 +107,12 @@ export class ServiceRegistry {
   #match(service: string, range: string | null): Served | undefined {
     const list = this.#byName.get(service);
     if (!list) return undefined;
-    if (range === null) return list[list.length - 1];
+    if (range === null) range = "*";
     let best: Served | undefined;
-    for (const served of list) if (satisfies(served.version, range)) best = served;
+    // Of several compatible versions, the newest answers.
+    for (const served of list) {
+      if (satisfies(served.version, range) && (!best || compareVersions(served.version, best.version) > 0)) best = served;
+    }
     return best;
   }
 }

@@ -48,7 +48,7 @@ function buildMatcher(range: string): ((v: Version) => boolean) | undefined {
   const major = Number(majorText);
   const minor = minorText === undefined || minorText === "x" || minorText === "*" ? undefined : Number(minorText);
   const patch = patchText === undefined || patchText === "x" || patchText === "*" ? undefined : Number(patchText);
-  const atLeast = (v: Version): boolean => compare(v, [major, minor ?? 0, patch ?? 0]) >= 0;
+  const atLeast = (v: Version): boolean => compareVersions(v, [major, minor ?? 0, patch ?? 0]) >= 0;
   switch (op) {
     case ">=":
       return atLeast;
@@ -64,6 +64,7 @@ function buildMatcher(range: string): ((v: Version) => boolean) | undefined {
   }
 }
 
-function compare(a: Version, b: Version): number {
+/** Orders two versions: negative when `a` is older, positive when newer. */
+export function compareVersions(a: Version, b: Version): number {
   return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
 }

@@ -115,7 +115,12 @@ export async function dialSocket(
   } finally {
     clearTimeout(timer);
   }
-  return new SocketConnection(socket, formatAddress(address), options.tls !== undefined, { limits: options.limits });
+  try {
+    return new SocketConnection(socket, formatAddress(address), options.tls !== undefined, { limits: options.limits });
+  } catch (error) {
+    socket.destroy();
+    throw error;
+  }
 }
 
 /** A socket file left by a process that died would make `listen` fail; remove it only if nobody answers on it. */

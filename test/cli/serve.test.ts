@@ -32,6 +32,17 @@ describe("amoeba serve: drain", () => {
     assert.equal(call.code, 1);
     assert.match(call.stderr, /^ERROR UNAVAILABLE: /);
   });
+
+  it("Ctrl-C on a call in flight cancels it: ERROR CANCELLED, exit 130", async (t) => {
+    const cleanup = t.after.bind(t);
+    const { server, address } = await startServe(["test/cli/fixtures/observed-calculator.ts", "--listen", "tcp://127.0.0.1:0"], cleanup);
+    const caller = new CliProcess(["call", address, "calculator.sleep", '{"ms":60000}', "--timeout", "0"], cleanup);
+    await server.waitFor(/sleep started 60000\n/);
+    caller.kill("SIGINT");
+    const call = await caller.exited(10_000);
+    assert.equal(call.code, 130, call.stderr);
+    assert.match(call.stderr, /^ERROR CANCELLED: interrupted by SIGINT/);
+  });
 });
 
 describe("amoeba serve: what a module exports", { concurrency: CONCURRENCY }, () => {

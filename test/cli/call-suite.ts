@@ -7,8 +7,12 @@ import { CONCURRENCY, runCli, startServe } from "./support.ts";
 
 const CALCULATOR = "examples/calculator/service.ts";
 
-// The same calls over each transport a node can listen on.
-for (const transport of ["tcp", "unix socket"] as const) {
+/**
+ * The calls every transport must carry alike; each transport's test file
+ * runs this suite (one file each, so each stays well within the runner's
+ * per-file time limit on a busy machine).
+ */
+export function callSuite(transport: "tcp" | "unix socket"): void {
   describe(`amoeba call over ${transport}`, { concurrency: CONCURRENCY }, () => {
     let address = "";
     // Clean-ups run after the whole suite, not after the hook that made them.

@@ -1,0 +1,3 @@
+import { callSuite } from "./call-suite.ts";
+
+callSuite("unix socket");
