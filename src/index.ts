@@ -34,4 +34,5 @@ export { DEFAULT_LIMITS, type Limits } from "./rpc/limits.ts";
 export type { EventHandler, EventInfo, PayloadOf, TopicRef } from "./rpc/topics.ts";
 export type { SchemaIssue, StandardSchemaV1 } from "./rpc/schema.ts";
 export { satisfies } from "./rpc/version.ts";
+export { ReflectionContract, type ServiceDescription } from "./rpc/reflection.ts";
 export { AddressError, type TlsClientOptions, type TlsServerOptions } from "./transport/index.ts";

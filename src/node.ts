@@ -8,6 +8,7 @@ import type { Client, Contract, Handlers, Topic } from "./rpc/contract.ts";
 import type { CallerInfo } from "./rpc/context.ts";
 import { deferredStream } from "./rpc/deferred-stream.ts";
 import { LocalUnaryCall } from "./rpc/local-call.ts";
+import { describeServices, isBuiltInService, ReflectionContract } from "./rpc/reflection.ts";
 import { resolveLimits, type Limits } from "./rpc/limits.ts";
 import type { CallRequest } from "./rpc/outgoing-call.ts";
 import { ServiceRegistry } from "./rpc/registry.ts";
@@ -94,6 +95,7 @@ export class Node implements SessionHost {
     this.#tls = options.tls;
     this.logger = options.logger ?? createStderrLogger({ node: this.nodeName });
     this.#selfInfo = { id: this.nodeId, name: this.nodeName, address: "inproc://self" };
+    this.registry.add(ReflectionContract, { describe: ({ service }) => describeServices(this.registry, service) });
   }
 
   /** The node's name. */
@@ -441,7 +443,7 @@ class PeerLink {
         return link.#current?.remoteInfo ?? { id: "", name: "?", address };
       },
       get services() {
-        return link.#current?.remoteServices ?? [];
+        return (link.#current?.remoteServices ?? []).filter(([name]) => !isBuiltInService(name));
       },
       client: (contract, options = {}) => createClient(contract, (request) => link.invoke(request), options, node.defaultTimeout),
       publish: (topic, payload) => node.publish(topic, payload),

@@ -13,7 +13,7 @@ export interface Peer {
   readonly address: string;
   /** The node at the other end (from the latest handshake). */
   readonly remote: CallerInfo;
-  /** The services the other end serves, as `[name, version]`. */
+  /** The services the other end serves, as `[name, version]` (Amoeba's own `amoeba.*` services left out). */
   readonly services: ReadonlyArray<readonly [string, string]>;
   /** A typed client whose calls all go to this peer. */
   client<C extends Contract>(contract: C, options?: ClientOptions): Client<C>;

@@ -5,6 +5,8 @@ import { RpcError } from "../index.ts";
 export interface CallGuard {
   /** `promise`, or the guard's error if the time runs out or the user interrupts first. */
   race<T>(promise: Promise<T>): Promise<T>;
+  /** Aborted when the guard trips: pass it to the call, so the callee hears of it. */
+  readonly signal: AbortSignal;
   /** After Ctrl-C or SIGTERM: the shell's usual exit code for it, 128 + the signal number. */
   readonly signalExit: number | undefined;
   /** Stops the timer and the signal listeners. */
@@ -22,10 +24,15 @@ const GRACE_MS = 1_000;
  * always ends even if the call never settles.
  */
 export function createCallGuard(timeout: number, stuck: () => RpcError): CallGuard {
-  let fail!: (error: RpcError) => void;
-  const tripped = new Promise<never>((_, reject) => {
-    fail = reject;
+  const controller = new AbortController();
+  let reject!: (error: RpcError) => void;
+  const tripped = new Promise<never>((_, rejectTripped) => {
+    reject = rejectTripped;
   });
+  const fail = (error: RpcError): void => {
+    controller.abort(error);
+    reject(error);
+  };
   tripped.catch(() => {});
   let signalExit: number | undefined;
   const timer = Number.isFinite(timeout) ? setTimeout(() => fail(stuck()), timeout + GRACE_MS) : undefined;
@@ -37,6 +44,7 @@ export function createCallGuard(timeout: number, stuck: () => RpcError): CallGua
   process.once("SIGTERM", onSignal);
   return {
     race: (promise) => Promise.race([promise, tripped]),
+    signal: controller.signal,
     get signalExit() {
       return signalExit;
     },

@@ -150,7 +150,7 @@ async function invoke(peer: Peer, plan: CallPlan, guard: CallGuard, io: Io): Pro
   const contract = dynamicContract(plan.service, version ?? "0.0.0", plan.method, plan.kind);
   const client = peer.client(contract, { timeout: plan.timeout, version: version ?? "*", ...(plan.meta ? { meta: plan.meta } : {}) });
   const call = (client as unknown as Record<string, AnyMethod>)[plan.method]!;
-  const pending = call(plan.input);
+  const pending = call(plan.input, { signal: guard.signal });
   if (plan.kind === "unary" || plan.kind === "client-stream") {
     io.out(toJson(await guard.race(pending as Promise<unknown>), plan.json));
     return;

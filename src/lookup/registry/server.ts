@@ -1,0 +1,51 @@
+import type { Contract, Handlers } from "../../rpc/contract.ts";
+import { ChangeQueue } from "../change-queue.ts";
+import type { MembershipEvent } from "../types.ts";
+import { RegistryContract } from "./contract.ts";
+import { RegistryTable } from "./table.ts";
+
+/** What serving the registry needs of a node. */
+export interface RegistryHost {
+  serve<C extends Contract>(contract: C, handlers: Handlers<C>): () => void;
+}
+
+/** Options of the registry server. */
+export interface RegistryServerOptions {
+  /** How often expired records are swept (ms). Default 250. */
+  sweepInterval?: number;
+}
+
+/**
+ * Serves the registry on a node: nodes register with a TTL and refresh it by
+ * heartbeats; clients list and watch. Returns the function that stops it.
+ */
+export function serveRegistry(host: RegistryHost, options: RegistryServerOptions = {}): () => void {
+  const table = new RegistryTable();
+  const sweeper = setInterval(() => table.sweep(Date.now()), options.sweepInterval ?? 250);
+  sweeper.unref();
+  const stopServing = host.serve(RegistryContract, {
+    register: ({ record, ttl }) => {
+      table.register(record, ttl, Date.now());
+      return { ttl };
+    },
+    deregister: ({ id }) => ({ removed: table.deregister(id, Date.now()) }),
+    members: () => table.members(),
+    async *watch(_input, ctx) {
+      const queue = new ChangeQueue<MembershipEvent>();
+      const stop = table.on((event) => queue.push(event));
+      const end = (): void => queue.end();
+      ctx.signal.addEventListener("abort", end, { once: true });
+      try {
+        for (const member of table.members()) yield { type: "join", member } satisfies MembershipEvent;
+        for await (const event of queue) yield event;
+      } finally {
+        stop();
+        ctx.signal.removeEventListener("abort", end);
+      }
+    },
+  });
+  return () => {
+    clearInterval(sweeper);
+    stopServing();
+  };
+}

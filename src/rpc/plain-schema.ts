@@ -1,0 +1,24 @@
+import type { StandardSchemaV1 } from "./schema.ts";
+
+/**
+ * A Standard Schema from a plain check function, for Amoeba's own contracts
+ * (which must not depend on a schema library). `check` returns null when the
+ * value is acceptable, else what is wrong with it.
+ */
+export function plainSchema<T>(check: (value: unknown) => string | null): StandardSchemaV1<T, T> {
+  return {
+    "~standard": {
+      version: 1,
+      vendor: "amoeba",
+      validate(value) {
+        const problem = check(value);
+        return problem === null ? { value: value as T } : { issues: [{ message: problem }] };
+      },
+    },
+  };
+}
+
+/** A schema that accepts any value. */
+export function anySchema<T = unknown>(): StandardSchemaV1<T, T> {
+  return plainSchema<T>(() => null);
+}
