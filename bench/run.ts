@@ -63,6 +63,8 @@ async function main(): Promise<void> {
     console.log(
       "calls/s ratios: this system ÷ raw, ÷ grpc-js, ÷ moleculer; p50/p99 ratios: this ÷ raw (lower is better).\n" +
         "RSS: the server process's peak resident set while the scenario ran (every process runs under tsx).\n" +
+        "CPU µs/call: CPU time (all threads) per call of the server process, and of server plus client;\n" +
+        "  unlike calls/s and latency it barely moves when other work shares the machine.\n" +
         "Amoeba runs from src/ as tsx compiles it (esbuild keepNames); the tsc build in dist/ can be faster per call.\n",
     );
   }

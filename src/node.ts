@@ -260,6 +260,16 @@ export class Node implements SessionHost {
       this.registry.lookup(request.service, request.method, request.version) ??
       this.registry.find(request.service, request.method, request.version, this.nodeName);
     if (endpoint instanceof RpcError) return Promise.reject(endpoint);
+    if (endpoint.def.kind !== "unary") {
+      return Promise.reject(
+        new RpcError("FAILED_PRECONDITION", `${request.service}.${request.method} on node ${this.nodeName} is a ${endpoint.def.kind} method; the caller expected unary`, {
+          service: request.service,
+          method: request.method,
+          node: this.nodeName,
+          unprocessed: true,
+        }),
+      );
+    }
     this.#localCalls++;
     return new LocalUnaryCall(this, this.#selfInfo, request, this.#localCallDone).run(endpoint);
   }

@@ -1,10 +1,12 @@
 import type { LoadResult } from "./messages.ts";
 import { median } from "./stats.ts";
 
-/** One run of one scenario on one system, with the server's peak RSS meanwhile. */
+/** One run of one scenario on one system, with the server's peak RSS and CPU per call meanwhile. */
 export interface Sample {
   result: LoadResult;
   rssBytes: number | undefined;
+  /** Server CPU µs per call; undefined when there is no separate server process. */
+  serverCpuUs: number | undefined;
 }
 
 /** A reported figure: each number the median of its runs. */
@@ -13,6 +15,9 @@ export interface Figure {
   p50Us: number;
   p99Us: number;
   rssBytes: number;
+  /** CPU µs per call: the server's, and server plus client (the one process for in-process). */
+  serverCpuUs: number;
+  totalCpuUs: number;
   /** Failed or wrong calls, summed over runs (should be 0). */
   errors: number;
   /** Runs the time cap cut short. */
@@ -52,6 +57,8 @@ export class Figures {
       p50Us: median(list.map((sample) => sample.result.p50Us)),
       p99Us: median(list.map((sample) => sample.result.p99Us)),
       rssBytes: median(list.map((sample) => sample.rssBytes ?? Number.NaN)),
+      serverCpuUs: median(list.map((sample) => sample.serverCpuUs ?? Number.NaN)),
+      totalCpuUs: median(list.map((sample) => (sample.serverCpuUs ?? 0) + sample.result.clientCpuUs)),
       errors: list.reduce((sum, sample) => sum + sample.result.errors, 0),
       truncated: list.filter((sample) => sample.result.truncated).length,
       runs: list.length,

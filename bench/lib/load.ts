@@ -25,9 +25,11 @@ export async function runLoad(work: Workload, plan: LoadPlan, onMeasuring: () =>
   await drive(work, plan.concurrency, plan.warmupCalls, plan.warmupMs, null);
   onMeasuring();
   const samples = new Float64Array(plan.calls);
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const { done, errors } = await drive(work, plan.concurrency, plan.calls, plan.maxMs, samples);
   const elapsedMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
   const latency = summarize(samples, done);
   return {
     calls: done,
@@ -38,6 +40,7 @@ export async function runLoad(work: Workload, plan: LoadPlan, onMeasuring: () =>
     p99Us: latency.p99,
     meanUs: latency.mean,
     truncated: done < plan.calls,
+    clientCpuUs: (cpu.user + cpu.system) / done,
   };
 }
 

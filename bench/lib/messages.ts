@@ -15,6 +15,8 @@ export interface LoadResult {
   meanUs: number;
   /** True when the time cap stopped the run before its call count. */
   truncated: boolean;
+  /** CPU time of the client process (all threads) per call, in µs. */
+  clientCpuUs: number;
 }
 
 /** In-process call cost, µs per call, from `amoeba-inproc-overhead`. */

@@ -17,13 +17,17 @@ const COLUMNS: Column[] = [
   { title: "p50/raw", align: "right" },
   { title: "p99/raw", align: "right" },
   { title: "RSS MB", align: "right" },
+  { title: "CPU µs/call srv", align: "right" },
+  { title: "srv+cli", align: "right" },
   { title: "note", align: "left" },
 ];
 
 /**
  * One table per scenario: throughput with its ratio to the raw baseline and
  * to each peer (grpc-js, moleculer), latency percentiles with their ratio to
- * raw, and the server's RSS under that load.
+ * raw, the server's RSS under that load, and CPU time per call (server, and
+ * server plus client), which noise from other work on the machine moves far
+ * less than throughput.
  */
 export function renderScenario(figures: Figures, systems: readonly SystemSpec[], scenario: Scenario): string {
   const raw = figures.get("raw", scenario.id);
@@ -31,11 +35,11 @@ export function renderScenario(figures: Figures, systems: readonly SystemSpec[],
   const moleculer = figures.get("moleculer", scenario.id);
   const rows = systems.map((system) => {
     const figure = figures.get(system.id, scenario.id);
-    if (!figure) return [system.label, "–", "", "", "", "", "", "", "", "", figures.failures.has(system.id) ? "failed (see above)" : "not run"];
+    if (!figure) return [system.label, "–", "", "", "", "", "", "", "", "", "", "", figures.failures.has(system.id) ? "failed (see above)" : "not run"];
     const notes: string[] = [];
     if (figure.errors > 0) notes.push(`${figure.errors} errors`);
     if (figure.truncated > 0) notes.push(`time cap hit in ${figure.truncated}/${figure.runs} runs`);
-    if (system.id === "amoeba-inproc") notes.push("RSS: client and server");
+    if (system.id === "amoeba-inproc") notes.push("one process: client and server");
     return [
       system.label,
       count(figure.callsPerSec),
@@ -47,6 +51,8 @@ export function renderScenario(figures: Figures, systems: readonly SystemSpec[],
       times(ratio(figure.p50Us, raw?.p50Us)),
       times(ratio(figure.p99Us, raw?.p99Us)),
       megabytes(figure.rssBytes),
+      micros(figure.serverCpuUs),
+      micros(figure.totalCpuUs),
       notes.join("; "),
     ];
   });

@@ -2,6 +2,7 @@ import { Child } from "./children.ts";
 import type { BenchConfig } from "./config.ts";
 import type { Sample } from "./figures.ts";
 import type { LoadPlan } from "./load.ts";
+import { readCpuNs } from "./cpu.ts";
 import { sampleRss } from "./rss.ts";
 import type { Scenario } from "./scenarios.ts";
 import type { SystemSpec } from "./systems.ts";
@@ -26,8 +27,8 @@ export function planFor(scenario: Scenario, config: BenchConfig): LoadPlan {
 /**
  * One system during one run: its server process (unless the client hosts the
  * server, as in-process does) and a load client process, connected once and
- * then asked to run scenario after scenario. The server's RSS is sampled
- * from /proc while each scenario is measured.
+ * then asked to run scenario after scenario. The server's RSS and CPU time
+ * are read from /proc while each scenario is measured.
  */
 export class SystemRunner {
   readonly system: SystemSpec;
@@ -63,10 +64,14 @@ export class SystemRunner {
     if (!client) throw new Error(`${this.system.id} is not started`);
     client.send({ type: "run", scenario, plan });
     await client.expect("measuring", plan.warmupMs + SLACK);
-    const sampler = sampleRss(this.#server?.pid ?? client.pid);
+    const serverPid = this.#server?.pid;
+    const sampler = sampleRss(serverPid ?? client.pid);
+    const cpuBefore = serverPid === undefined ? undefined : readCpuNs(serverPid);
     try {
       const { result } = await client.expect("result", plan.maxMs + SLACK);
-      return { result, rssBytes: sampler.stop() };
+      const cpuAfter = serverPid === undefined ? undefined : readCpuNs(serverPid);
+      const serverCpuUs = cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / 1000 / result.calls;
+      return { result, rssBytes: sampler.stop(), serverCpuUs };
     } finally {
       // Also on failure: the sampling must not outlive the scenario.
       sampler.stop();

@@ -1,6 +1,7 @@
-import { AddressError, connect, isRpcError, RpcError, type CallOptions, type CallStream, type Meta, type MethodKind, type Peer } from "../index.ts";
+import { AddressError, connect, isRpcError, RpcError, type CallOptions, type CallStream, type ClientOptions, type Meta, type MethodKind, type Peer } from "../index.ts";
 import { checkSocketAddress, flagOption, listOption, parseCommandArgs, parseMs, stringOption, type ParsedArgs } from "./args.ts";
 import { createCallGuard, type CallGuard } from "./call-guard.ts";
+import { reflectMethod } from "./reflect-method.ts";
 import { dynamicContract, METHOD_KINDS, newestVersion } from "./dynamic-contract.ts";
 import { EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
@@ -12,7 +13,8 @@ export interface CallPlan {
   readonly address: string;
   readonly service: string;
   readonly method: string;
-  readonly kind: MethodKind;
+  /** From --kind or --stream; undefined to ask the node. */
+  readonly kind: MethodKind | undefined;
   readonly input: unknown;
   /** In ms; Infinity for no deadline. */
   readonly timeout: number;
@@ -24,6 +26,12 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 const METHOD_NAME = /^[A-Za-z_$][\w$]*$/;
 
 type AnyMethod = (input: unknown, options?: CallOptions) => Promise<unknown> | CallStream<unknown>;
+
+/** The options every call of one command shares. */
+interface Options {
+  readonly client: ClientOptions;
+  readonly call: CallOptions;
+}
 
 /** `amoeba call`: returns the exit code (see {@link EXIT}). */
 export async function runCall(argv: readonly string[], io: Io): Promise<number> {
@@ -51,7 +59,7 @@ export function planCall(args: ParsedArgs): CallPlan {
   const kind = readKind(args);
   try {
     // The same checks the call will make, made before connecting: names a contract cannot have.
-    dynamicContract(service, "0.0.0", method, kind);
+    dynamicContract(service, "0.0.0", method, kind ?? "unary");
   } catch (error) {
     throw new UsageError((error as Error).message, "call");
   }
@@ -67,10 +75,10 @@ export function planCall(args: ParsedArgs): CallPlan {
   };
 }
 
-function readKind(args: ParsedArgs): MethodKind {
+function readKind(args: ParsedArgs): MethodKind | undefined {
   const kind = stringOption(args, "kind");
   const streamFlag = flagOption(args, "stream");
-  if (kind === undefined) return streamFlag ? "server-stream" : "unary";
+  if (kind === undefined) return streamFlag ? "server-stream" : undefined;
   if (!(METHOD_KINDS as readonly string[]).includes(kind)) {
     throw new UsageError(`--kind must be one of ${METHOD_KINDS.join(", ")}, not "${kind}"`, "call");
   }
@@ -78,17 +86,22 @@ function readKind(args: ParsedArgs): MethodKind {
   return kind as MethodKind;
 }
 
-function readInput(text: string, kind: MethodKind): unknown {
+function readInput(text: string, kind: MethodKind | undefined): unknown {
   let input: unknown;
   try {
     input = JSON.parse(text);
   } catch (error) {
     throw new UsageError(`the input is not valid JSON (${(error as Error).message}); quote it for the shell, as in '{"a":1,"b":2}'`, "call");
   }
+  if (kind !== undefined) checkInputFits(input, kind);
+  return input;
+}
+
+// Streaming inputs are sent item by item, so they must be a list.
+function checkInputFits(input: unknown, kind: MethodKind): void {
   if ((kind === "client-stream" || kind === "bidi-stream") && !Array.isArray(input)) {
     throw new UsageError(`a ${kind} call takes a JSON array of the items to send, as in '[{"a":1},{"a":2}]'`, "call");
   }
-  return input;
 }
 
 function readTimeout(args: ParsedArgs): number {
@@ -130,27 +143,46 @@ export async function placeCall(plan: CallPlan, io: Io): Promise<number> {
     const message = (error as Error)?.message ?? String(error);
     return report(io, plan, isRpcError(error) ? error : new RpcError("UNAVAILABLE", message, { unprocessed: true }), EXIT.unreachable);
   }
+  // One deadline for the whole command, reflection included.
+  const options: Options = {
+    client: { timeout: plan.timeout, ...(plan.meta ? { meta: plan.meta } : {}) },
+    call: { signal: guard.signal, ...(Number.isFinite(plan.timeout) ? { deadline: Date.now() + plan.timeout } : {}) },
+  };
+  let kind = plan.kind;
+  let reflected: Awaited<ReturnType<typeof reflectMethod>>;
   try {
-    await invoke(peer, plan, guard, io);
+    // Learn the method's kind from the node unless the command line said it.
+    if (kind === undefined) reflected = await guard.race(reflectMethod(peer, plan.service, plan.method, { timeout: plan.timeout }, options.call));
+    kind = reflected?.kind ?? kind ?? "unary";
+    checkInputFits(plan.input, kind);
+    await invoke(peer, { ...plan, kind }, reflected?.version, options, guard, io);
     return EXIT.ok;
   } catch (error) {
     if (!isRpcError(error)) throw error;
-    return report(io, plan, error, guard.signalExit ?? EXIT.failure);
+    const guessedUnary = kind === "unary" && reflected === undefined;
+    return report(io, plan, error, guard.signalExit ?? EXIT.failure, guessedUnary);
   } finally {
     guard.dispose();
     await peer.close();
   }
 }
 
-async function invoke(peer: Peer, plan: CallPlan, guard: CallGuard, io: Io): Promise<void> {
-  // The handshake lists what the node serves, [name, version]; call the
-  // newest version it has. If it serves no such service, call anyway with any
-  // version: its NOT_FOUND answer names what it does serve.
-  const version = newestVersion(peer.services, plan.service);
+async function invoke(
+  peer: Peer,
+  plan: CallPlan & { kind: MethodKind },
+  reflected: string | undefined,
+  options: Options,
+  guard: CallGuard,
+  io: Io,
+): Promise<void> {
+  // Call the newest version the node serves (from reflection, else from its
+  // handshake's [name, version] list). If it serves no such service, call
+  // anyway with any version: its NOT_FOUND answer names what it does serve.
+  const version = reflected ?? newestVersion(peer.services, plan.service);
   const contract = dynamicContract(plan.service, version ?? "0.0.0", plan.method, plan.kind);
-  const client = peer.client(contract, { timeout: plan.timeout, version: version ?? "*", ...(plan.meta ? { meta: plan.meta } : {}) });
+  const client = peer.client(contract, { ...options.client, version: version ?? "*" });
   const call = (client as unknown as Record<string, AnyMethod>)[plan.method]!;
-  const pending = call(plan.input, { signal: guard.signal });
+  const pending = call(plan.input, options.call);
   if (plan.kind === "unary" || plan.kind === "client-stream") {
     io.out(toJson(await guard.race(pending as Promise<unknown>), plan.json));
     return;
@@ -184,11 +216,12 @@ function stuckError(plan: CallPlan): RpcError {
   });
 }
 
-function report(io: Io, plan: CallPlan, error: unknown, code: number): number {
+function report(io: Io, plan: CallPlan, error: unknown, code: number, guessedUnary = false): number {
   const rpcError = isRpcError(error) ? error : new RpcError("UNKNOWN", (error as Error)?.message ?? String(error));
   for (const line of formatError(rpcError, plan.json)) io.err(line);
-  // A unary call to a streaming method waits for stream credit that never comes: say so.
-  if (!plan.json && rpcError.code === "DEADLINE_EXCEEDED" && plan.kind === "unary") {
+  // A unary call to a streaming method waits for stream credit that never
+  // comes; that can happen when the node did not say the kind: say so.
+  if (!plan.json && rpcError.code === "DEADLINE_EXCEEDED" && guessedUnary) {
     io.err(`  hint: if ${plan.method} is a stream method (declared with stream()), call it with --stream`);
   }
   return code;

@@ -67,15 +67,15 @@ export const CALL: CommandSpec = {
   usage: "call <address> <service.method> ['<json>'] [options]",
   description: [
     "Connects to the node at <address>, calls <service.method> with <json> (default {}) and prints the result as JSON.",
-    "No contract is needed: the service's version comes from the node's handshake. The handshake does not say which methods stream, so say it: --stream for a method declared with stream().",
+    "No contract is needed: the service's version and the method's kind (unary or streaming) come from the node's reflection service, amoeba.reflect. --stream or --kind say the kind instead, for a node without reflection.",
     "Exit codes: 0 success, 1 the call failed (ERROR <CODE>: <message> on stderr), 2 bad command line or JSON, 3 the node could not be reached.",
   ],
   options: {
-    stream: { type: "boolean", help: "The method streams its results (declared with stream()): print each item on its own line." },
+    stream: { type: "boolean", help: "Treat the method as streaming its results (declared with stream()) without asking the node." },
     kind: {
       type: "string",
       value: "<kind>",
-      help: "The method's kind: unary (default), server-stream, client-stream or bidi-stream. For the last two, <json> is an array whose items are sent one by one.",
+      help: "The method's kind, without asking the node: unary, server-stream, client-stream or bidi-stream. Client-stream and bidi-stream calls take a JSON array and send its items one by one.",
     },
     timeout: { type: "string", value: "<ms>", help: "Give up after this many ms; the callee gets the same deadline. 0 for none. Default: 30000" },
     meta: { type: "string", multiple: true, value: "<key=value>", help: "Request metadata. Repeat for several keys." },
@@ -84,7 +84,7 @@ export const CALL: CommandSpec = {
   },
   examples: [
     `amoeba call tcp://127.0.0.1:7400 calculator.add '{"a":1,"b":2}'`,
-    `amoeba call unix:///tmp/calc.sock calculator.count '{"to":3}' --stream`,
+    `amoeba call unix:///tmp/calc.sock calculator.count '{"to":3}'`,
     `amoeba call tcp://127.0.0.1:7400 calculator.sleep '{"ms":500}' --timeout 100 --meta traceparent=00-abc-def-01`,
   ],
 };

@@ -1,4 +1,4 @@
-import { FrameKind, type Meta } from "../wire/index.ts";
+import { FrameKind, MethodKindCode, type Meta } from "../wire/index.ts";
 import type { CallOptions } from "./call-options.ts";
 import type { CallStream } from "./call-stream.ts";
 import type { MethodKind, StreamSource } from "./contract.ts";
@@ -91,6 +91,7 @@ export class OutgoingCall implements CallStream<unknown> {
         request.meta ?? null,
         streamsIn ? undefined : request.input,
         streamsOut ? window : 0,
+        MethodKindCode[request.kind],
       ]);
     } catch (error) {
       const why = `the input or metadata cannot be sent: ${(error as Error)?.message ?? error}`;
@@ -114,7 +115,7 @@ export class OutgoingCall implements CallStream<unknown> {
 
   result(body: unknown): void {
     if (this.#done) return;
-    if (!Array.isArray(body) || (body[1] !== null && typeof body[1] !== "object")) {
+    if (this.#results || !Array.isArray(body) || (body[1] !== null && typeof body[1] !== "object")) {
       this.#protocolError("RESULT");
       return;
     }

@@ -100,6 +100,7 @@ export class ServiceRegistry {
   /** `name@version, …` for messages. */
   describe(): string {
     return this.list()
+      .filter(([name]) => !name.startsWith("amoeba."))
       .map(([name, version]) => `${name}@${version}`)
       .join(", ");
   }

@@ -1,5 +1,6 @@
 import {
   FrameKind,
+  MethodKindCode,
   PROTOCOL_ERROR_CODE,
   PROTOCOL_NAME,
   PROTOCOL_VERSION,
@@ -359,7 +360,7 @@ export class Session {
       this.abort(`malformed CALL frame (id ${id})`);
       return;
     }
-    const [service, method, version, timeout, meta, input, credit] = body as unknown[];
+    const [service, method, version, timeout, meta, input, credit, kind] = body as unknown[];
     if (
       typeof service !== "string" ||
       typeof method !== "string" ||
@@ -399,6 +400,16 @@ export class Session {
     const endpoint = host.registry.find(service, method, version as string | null, host.nodeName);
     if (endpoint instanceof RpcError) {
       refuse(endpoint);
+      return;
+    }
+    if (kind !== undefined && kind !== MethodKindCode[endpoint.def.kind]) {
+      refuse(
+        new RpcError("FAILED_PRECONDITION", `${service}.${method} on node ${host.nodeName} is a ${endpoint.def.kind} method; the caller expected another kind`, {
+          ...where,
+          details: { kind: endpoint.def.kind },
+          unprocessed: true,
+        }),
+      );
       return;
     }
     if (timeout === 0) {

@@ -91,7 +91,14 @@ export type CallBody = [
   meta: Meta | null,
   input: unknown,
   credit: number,
+  kind: MethodKindCode,
 ];
+
+/** The method kind a caller expects, in CALL: lets the callee refuse a mismatch before running anything. */
+export const MethodKindCode = { unary: 0, "server-stream": 1, "client-stream": 2, "bidi-stream": 3 } as const;
+
+/** A method kind's number on the wire. */
+export type MethodKindCode = (typeof MethodKindCode)[keyof typeof MethodKindCode];
 
 /** RESULT body. */
 export type ResultBody = [output: unknown, meta: Meta | null];

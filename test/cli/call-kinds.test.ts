@@ -5,9 +5,13 @@ import { CONCURRENCY, CliProcess, runCli, startServe } from "./support.ts";
 describe("amoeba call: method kinds", { concurrency: CONCURRENCY }, () => {
   let address = "";
   let server: CliProcess | undefined;
-  after(() => server?.kill());
+  // Clean-ups run after the whole suite, not after the hook that made them.
+  const cleanups: Array<() => void | Promise<void>> = [];
+  after(async () => {
+    for (const cleanup of cleanups) await cleanup();
+  });
   before(async () => {
-    ({ server, address } = await startServe(["test/cli/fixtures/streams.ts", "--listen", "tcp://127.0.0.1:0"], () => {}));
+    ({ server, address } = await startServe(["test/cli/fixtures/streams.ts", "--listen", "tcp://127.0.0.1:0"], (fn) => cleanups.push(fn)));
     assert.match(server.stdout, /serving calculator@1\.2\.0, test\.streams@0\.3\.1 on /);
   });
 
@@ -16,20 +20,20 @@ describe("amoeba call: method kinds", { concurrency: CONCURRENCY }, () => {
     assert.deepEqual([result.code, result.stdout], [0, "6\n"], result.stderr);
   });
 
-  it("--kind bidi-stream sends an array and prints each item received", async (t) => {
-    const result = await runCli(["call", address, "test.streams.double", "[1,2,3]", "--kind", "bidi-stream"], t.after.bind(t));
+  it("a bidi-stream method, its kind learnt from the node, sends an array and prints each item received", async (t) => {
+    const result = await runCli(["call", address, "test.streams.double", "[1,2,3]"], t.after.bind(t));
     assert.deepEqual([result.code, result.stdout], [0, "2\n4\n6\n"], result.stderr);
   });
 
-  it("a client-stream call needs an array (exit 2)", async (t) => {
-    const result = await runCli(["call", address, "test.streams.sum", "3", "--kind", "client-stream"], t.after.bind(t));
+  it("a client-stream call needs an array (exit 2), also when the node said the kind", async (t) => {
+    const result = await runCli(["call", address, "test.streams.sum", "3"], t.after.bind(t));
     assert.equal(result.code, 2);
     assert.match(result.stderr, /takes a JSON array/);
   });
 
-  // The handshake does not say which methods stream; a wrong guess ends at the deadline, with a hint.
-  it("a stream method called as unary ends at the deadline with a hint to use --stream", async (t) => {
-    const result = await runCli(["call", address, "calculator.count", '{"to":3}', "--timeout", "300"], t.after.bind(t));
+  // A kind forced wrongly on the command line ends at the deadline, with a hint.
+  it("a stream method forced to unary ends at the deadline with a hint to use --stream", async (t) => {
+    const result = await runCli(["call", address, "calculator.count", '{"to":3}', "--kind", "unary", "--timeout", "300"], t.after.bind(t));
     assert.equal(result.code, 1);
     assert.match(result.stderr, /^ERROR DEADLINE_EXCEEDED: .*\n {2}hint: .*call it with --stream\n$/);
   });

@@ -1,0 +1,38 @@
+import { isRpcError, ReflectionContract, type CallOptions, type ClientOptions, type MethodKind, type Peer } from "../index.ts";
+import { newestVersion } from "./dynamic-contract.ts";
+
+/** What a node says of one method of a service it serves. */
+export interface ReflectedMethod {
+  /** The newest version of the service served there. */
+  readonly version: string;
+  readonly kind: MethodKind;
+}
+
+/**
+ * Asks the node's reflection service (`amoeba.reflect.describe`, served by
+ * every node) for the kind of `service.method`. Undefined when the node does
+ * not know that method or has no reflection service (an older node): the
+ * call then goes out as asked, and the callee's own error says what is wrong.
+ */
+export async function reflectMethod(
+  peer: Peer,
+  service: string,
+  method: string,
+  clientOptions: ClientOptions,
+  callOptions: CallOptions,
+): Promise<ReflectedMethod | undefined> {
+  let described;
+  try {
+    described = await peer.client(ReflectionContract, clientOptions).describe({ service }, callOptions);
+  } catch (error) {
+    if (isRpcError(error) && (error.code === "NOT_FOUND" || error.code === "UNIMPLEMENTED")) return undefined;
+    throw error;
+  }
+  const version = newestVersion(
+    described.map((entry) => [entry.name, entry.version] as const),
+    service,
+  );
+  const served = described.find((entry) => entry.name === service && entry.version === version);
+  const kind = served?.methods.find((entry) => entry.name === method)?.kind;
+  return version !== undefined && kind !== undefined ? { version, kind } : undefined;
+}

@@ -1,0 +1,707 @@
+import { createSealer, SEAL_OVERHEAD, type Sealer } from "./auth.ts";
+import { systemClock } from "./clock.ts";
+import {
+  checkRecord,
+  decodePacket,
+  encodePacket,
+  entrySize,
+  packetOverhead,
+  type Body,
+  type GossipEntry,
+  type Packet,
+  type StateEntry,
+} from "./codec.ts";
+import { resolveConfig, retransmitLimit, suspicionBounds, type MembershipConfig } from "./config.ts";
+import { BroadcastQueue } from "./dissemination.ts";
+import { Awareness, expectedConfirmations, Suspicion } from "./probe.ts";
+import { MemberTable, sameRecord } from "./state.ts";
+import type { Clock, GossipTransport, Member, MemberRecord, MembershipEvent, MembershipLogger } from "./types.ts";
+
+/** Options of {@link createMembership}. */
+export interface MembershipOptions {
+  /** What this node says about itself. `started` is filled in when absent. */
+  self: MemberRecord;
+  /** Datagrams to and from the other members; closed by `stop`. */
+  transport: GossipTransport;
+  /** Timing and sizes; see {@link MembershipConfig}. Default: the LAN profile. */
+  config?: Partial<MembershipConfig>;
+  /**
+   * The cluster key: every datagram carries an HMAC-SHA256 under it, and one with a
+   * wrong or missing MAC is dropped. Every member needs the same key.
+   */
+  key?: string | Uint8Array;
+  /** Time and timers. Default: the system clock. */
+  clock?: Clock;
+  /** Uniform in [0, 1). Default: `Math.random`. A seeded one makes a simulation repeatable. */
+  random?: () => number;
+  logger?: MembershipLogger;
+}
+
+/** What `update` may change in a node's own record. */
+export type MemberUpdate = Partial<Pick<MemberRecord, "services" | "load" | "labels" | "addresses">>;
+
+/** Counters, for tests and metrics. */
+export interface MembershipStats {
+  /** Datagrams sent and received. */
+  sent: number;
+  received: number;
+  /** Datagrams dropped: unsealed, wrong MAC, malformed, oversized, another cluster. */
+  dropped: number;
+  /** Times this node refuted news of its own suspicion, death or leave. */
+  refuted: number;
+  /** Local health score (0 is healthy); timeouts are stretched by `awareness + 1`. */
+  awareness: number;
+}
+
+/** A node's view of its cluster, kept current by gossip. */
+export interface Membership {
+  /** This node's own entry. */
+  readonly self: Member;
+  /**
+   * Starts probing and gossiping, and joins through `seeds` (gossip addresses).
+   * Resolves once a seed answered, or after `joinTimeout`; seeds are retried in
+   * the background while no other member is known. No seeds: a cluster of one.
+   */
+  start(seeds?: string[]): Promise<void>;
+  /** Every known member, this node included, in every state. */
+  members(): Member[];
+  get(id: string): Member | undefined;
+  /**
+   * Changes this node's record, raises its incarnation and spreads the news.
+   * Throws a RangeError when the record would not fit in a gossip packet.
+   */
+  update(change: MemberUpdate): void;
+  /** Calls `listener` on every change of the view; returns a function that stops it. */
+  on(listener: (event: MembershipEvent) => void): () => void;
+  /**
+   * Announces a graceful leave (others mark this node `left`, not `dead`), waits
+   * until the announcement was sent or `timeoutMs` passed, then stops.
+   */
+  leave(timeoutMs?: number): Promise<void>;
+  /** Stops timers and closes the transport, announcing nothing (others will see a crash). */
+  stop(): Promise<void>;
+  stats(): MembershipStats;
+}
+
+/** Creates a membership for `self`; nothing is sent before `start`. */
+export function createMembership(options: MembershipOptions): Membership {
+  return new GossipMembership(options);
+}
+
+type Status = "new" | "running" | "leaving" | "stopped";
+
+interface AckWaiter {
+  ack(): void;
+  nack(): void;
+}
+
+// A bound on probes relayed for others at once: a flood of ping-reqs costs a
+// little traffic, never unbounded memory.
+const MAX_WAITERS = 1024;
+
+const noLogger: MembershipLogger = { debug() {}, info() {}, warn() {} };
+
+/**
+ * SWIM with the Lifeguard refinements:
+ *
+ * - each round, probe one member (round-robin over a shuffled list): ping, and
+ *   without an ack in time, ask `indirectChecks` others to ping it (a bad link
+ *   between two nodes does not make either look dead);
+ * - no ack at all: suspect it, and declare it dead when the suspicion times out
+ *   (shorter with more independent suspicions); a suspected member refutes by
+ *   raising its incarnation;
+ * - news travels piggybacked on probes and on gossip rounds, a limited number of
+ *   times each; a full-state exchange now and then repairs what gossip missed;
+ * - a node that misses acks and nacks stretches its own timeouts (local health).
+ */
+class GossipMembership implements Membership {
+  readonly #config: MembershipConfig;
+  readonly #clock: Clock;
+  readonly #random: () => number;
+  readonly #transport: GossipTransport;
+  readonly #sealer: Sealer;
+  readonly #log: MembershipLogger;
+  readonly #selfId: string;
+  readonly #cluster: string;
+  readonly #table: MemberTable;
+  readonly #queue = new BroadcastQueue();
+  readonly #awareness: Awareness;
+  readonly #suspicions = new Map<string, Suspicion>();
+  readonly #waiters = new Map<number, AckWaiter>();
+  readonly #timers = new Set<() => void>();
+  readonly #listeners = new Set<(event: MembershipEvent) => void>();
+  readonly #joinWaiters: Array<() => void> = [];
+  readonly #overhead: number;
+  readonly #stats = { sent: 0, received: 0, dropped: 0, refuted: 0 };
+  #status: Status = "new";
+  #seeds: string[] = [];
+  #seq = 0;
+  #probeOrder: string[] = [];
+  #probeIndex = 0;
+  #leaving: Promise<void> | null = null;
+  #stopping: Promise<void> | null = null;
+
+  constructor(options: MembershipOptions) {
+    this.#config = resolveConfig(options.config);
+    this.#clock = options.clock ?? systemClock;
+    this.#random = options.random ?? Math.random;
+    this.#transport = options.transport;
+    this.#sealer = createSealer(options.key);
+    this.#log = options.logger ?? noLogger;
+    const self = this.#checkOwnRecord({ ...options.self, started: options.self.started ?? this.#clock.now() });
+    this.#selfId = self.id;
+    this.#cluster = self.cluster;
+    this.#overhead = packetOverhead(self.cluster, self.id) + SEAL_OVERHEAD;
+    this.#table = new MemberTable(self, this.#clock.now());
+    this.#awareness = new Awareness(this.#config.awarenessMaxMultiplier);
+  }
+
+  get self(): Member {
+    return this.#table.self;
+  }
+
+  async start(seeds: string[] = []): Promise<void> {
+    if (this.#status !== "new") throw new Error("this membership was already started");
+    this.#status = "running";
+    this.#transport.onMessage((from, bytes) => this.#receive(from, bytes));
+    this.#broadcastSelf();
+    const config = this.#config;
+    // Random first offsets keep the nodes of a cluster from probing in lockstep.
+    this.#after(this.#random() * config.probeInterval, () => this.#probeTick());
+    this.#after(this.#random() * config.gossipInterval, () => this.#gossipTick());
+    this.#after(config.pushPullInterval * (0.5 + this.#random()), () => this.#pushPullTick());
+    this.#after(this.#reapEvery(), () => this.#reapTick());
+    this.#seeds = [...new Set(seeds)].filter((seed) => seed !== this.#transport.address);
+    if (this.#seeds.length === 0) return;
+    this.#after(config.joinRetryInterval, () => this.#joinTick());
+    const answered = new Promise<void>((resolve) => {
+      this.#joinWaiters.push(resolve);
+      this.#after(config.joinTimeout, resolve);
+    });
+    this.#pushTo(this.#seeds, true);
+    await answered;
+  }
+
+  members(): Member[] {
+    return this.#table.members();
+  }
+
+  get(id: string): Member | undefined {
+    return this.#table.get(id);
+  }
+
+  update(change: MemberUpdate): void {
+    if (this.#status === "leaving" || this.#status === "stopped") return;
+    const current = this.#table.self;
+    const record: MemberRecord = { ...current.record };
+    if (change.services !== undefined) record.services = change.services;
+    if (change.load !== undefined) record.load = change.load;
+    if (change.labels !== undefined) record.labels = change.labels;
+    if (change.addresses !== undefined) record.addresses = change.addresses;
+    const checked = this.#checkOwnRecord(record);
+    const self = this.#table.setSelf({ record: checked, incarnation: current.incarnation + 1 }, this.#clock.now());
+    if (this.#status === "running") this.#broadcastSelf();
+    this.#emit([{ type: "update", member: self }]);
+  }
+
+  on(listener: (event: MembershipEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  leave(timeoutMs: number = this.#config.leaveTimeout): Promise<void> {
+    if (this.#leaving) return this.#leaving;
+    if (this.#status !== "running") return this.stop();
+    this.#status = "leaving";
+    // From now on this node accuses no one: it only passes on its goodbye.
+    for (const suspicion of this.#suspicions.values()) suspicion.cancel();
+    this.#suspicions.clear();
+    const self = this.#table.setSelf({ state: "left" }, this.#clock.now());
+    this.#emit([{ type: "left", member: self }]);
+    this.#leaving = new Promise<void>((resolve) => {
+      if (this.#table.others(["alive", "suspect"]).length === 0) return resolve();
+      this.#queue.push(this.#selfId, { kind: "left", id: this.#selfId, incarnation: self.incarnation }, resolve);
+      this.#after(timeoutMs, resolve);
+      this.#gossipRound();
+    }).then(() => this.stop());
+    return this.#leaving;
+  }
+
+  stop(): Promise<void> {
+    if (this.#stopping) return this.#stopping;
+    this.#status = "stopped";
+    for (const cancel of [...this.#timers]) cancel();
+    for (const suspicion of this.#suspicions.values()) suspicion.cancel();
+    this.#suspicions.clear();
+    this.#waiters.clear();
+    this.#queue.clear();
+    for (const resolve of this.#joinWaiters.splice(0)) resolve();
+    this.#stopping = this.#transport.close().catch((error: unknown) => {
+      this.#log.warn({ err: error }, "closing the gossip transport failed");
+    });
+    return this.#stopping;
+  }
+
+  stats(): MembershipStats {
+    return { ...this.#stats, awareness: this.#awareness.score };
+  }
+
+  // ---- receiving ----------------------------------------------------------
+
+  #receive(from: string, bytes: Uint8Array): void {
+    if (this.#status !== "running" && this.#status !== "leaving") return;
+    this.#stats.received++;
+    try {
+      if (!(bytes instanceof Uint8Array) || bytes.length > this.#config.maxPushPullSize + SEAL_OVERHEAD) {
+        return this.#drop(from, "oversized datagram");
+      }
+      const message = this.#sealer.open(bytes);
+      if (!message) return this.#drop(from, "datagram not sealed with this cluster's key");
+      const packet = decodePacket(message);
+      if (packet.cluster !== this.#cluster) return this.#drop(from, `datagram of cluster "${packet.cluster}"`);
+      if (packet.sender === this.#selfId) return this.#drop(from, "datagram from this node's own id");
+      this.#handle(from, packet);
+    } catch (error) {
+      this.#drop(from, (error as Error)?.message ?? "bad datagram");
+    }
+  }
+
+  #drop(from: string, reason: string): void {
+    this.#stats.dropped++;
+    this.#log.debug({ from, reason }, "gossip datagram dropped");
+  }
+
+  #handle(from: string, packet: Packet): void {
+    const body = packet.body;
+    switch (body.type) {
+      case "ping":
+        // A restarted process at the same address must not answer for the old id.
+        if (body.target === this.#selfId) this.#send(from, { type: "ack", seq: body.seq });
+        break;
+      case "ping-req":
+        this.#relayProbe(from, body.seq, body.target, body.address);
+        break;
+      case "ack":
+        this.#waiters.get(body.seq)?.ack();
+        break;
+      case "nack":
+        this.#waiters.get(body.seq)?.nack();
+        break;
+      case "push":
+        // Merge first, so that the reply carries any refutation it caused.
+        this.#merge(packet.sender, body.states);
+        this.#send(from, { type: "pull", states: this.#stateEntries() }, this.#config.maxPushPullSize);
+        break;
+      case "pull":
+        this.#merge(packet.sender, body.states);
+        for (const resolve of this.#joinWaiters.splice(0)) resolve();
+        break;
+      case "gossip":
+        break;
+    }
+    for (const entry of packet.gossip) this.#applyGossip(entry);
+  }
+
+  #applyGossip(entry: GossipEntry): void {
+    if (entry.kind === "alive") {
+      if (entry.record.id === this.#selfId) return this.#aboutSelf(entry.incarnation, entry.record);
+      if (entry.record.cluster === this.#cluster) this.#alive(entry.record, entry.incarnation);
+      return;
+    }
+    if (entry.id === this.#selfId) return this.#aboutSelf(entry.incarnation);
+    if (entry.kind === "suspect") this.#suspect(entry.id, entry.incarnation, entry.from);
+    else if (entry.kind === "dead") this.#dead(entry.id, entry.incarnation, entry.from);
+    else this.#left(entry.id, entry.incarnation);
+  }
+
+  /** Anti-entropy: another member's whole view. */
+  #merge(sender: string, states: StateEntry[]): void {
+    for (const { state, incarnation, record } of states) {
+      if (record.id === this.#selfId) {
+        this.#aboutSelf(incarnation, state === "alive" ? record : undefined);
+        continue;
+      }
+      if (record.cluster !== this.#cluster) continue;
+      switch (state) {
+        case "alive":
+          this.#alive(record, incarnation);
+          break;
+        case "suspect":
+        case "dead":
+          // Another view's death is only a suspicion here: the member gets its
+          // chance to refute, which is how two halves of a healed partition meet.
+          if (!this.#table.get(record.id)) {
+            if (state === "dead") break;
+            this.#alive(record, incarnation);
+          }
+          this.#suspect(record.id, incarnation, sender);
+          break;
+        case "left":
+          this.#left(record.id, incarnation);
+          break;
+      }
+    }
+  }
+
+  /**
+   * News about this node from others. Anything but an echo of its own record at
+   * its own incarnation (a suspicion, a death, a forged record) is refuted by
+   * raising the incarnation above it; stale news is ignored.
+   */
+  #aboutSelf(incarnation: number, record?: MemberRecord): void {
+    if (this.#status !== "running") return;
+    const self = this.#table.self;
+    if (incarnation < self.incarnation) return;
+    if (record && incarnation === self.incarnation && sameRecord(record, self.record)) return;
+    this.#table.setSelf({ incarnation: incarnation + 1 }, this.#clock.now());
+    this.#broadcastSelf();
+    this.#stats.refuted++;
+    // Being suspected is a hint that this node is the slow one.
+    this.#awareness.apply(1);
+    this.#log.debug({ incarnation: incarnation + 1 }, "refuted news about this node");
+  }
+
+  #alive(record: MemberRecord, incarnation: number): void {
+    const events = this.#table.applyAlive(record, incarnation, this.#clock.now());
+    if (events.length === 0) return;
+    for (const event of events) this.#endSuspicion(event.member.record.id);
+    this.#queue.push(record.id, { kind: "alive", incarnation, record });
+    const joined = events.find((event) => event.type === "join");
+    if (joined) this.#addToProbeOrder(record.id);
+    this.#emit(events);
+  }
+
+  #suspect(id: string, incarnation: number, from: string): void {
+    const result = this.#table.applySuspect(id, incarnation, this.#clock.now());
+    if (result === "confirm") {
+      const current = this.#table.get(id)!;
+      // An independent confirmation shortens the timeout; pass it on so others count it too.
+      if (this.#suspicions.get(id)?.confirm(from)) {
+        this.#queue.push(id, { kind: "suspect", id, incarnation: current.incarnation, from });
+      }
+      return;
+    }
+    if (result.length === 0) return;
+    if (this.#status === "running") {
+      const n = this.#table.activeCount();
+      const { min, max } = suspicionBounds(this.#config, n);
+      const expected = expectedConfirmations(this.#config.suspicionMultiplier, n);
+      this.#endSuspicion(id);
+      this.#suspicions.set(id, new Suspicion(this.#clock, { min, max, expected, from, onTimeout: () => this.#suspicionExpired(id) }));
+    }
+    this.#queue.push(id, { kind: "suspect", id, incarnation, from });
+    this.#emit(result);
+  }
+
+  #suspicionExpired(id: string): void {
+    this.#suspicions.delete(id);
+    const member = this.#table.get(id);
+    if (this.#status !== "running" || member?.state !== "suspect") return;
+    this.#log.info({ id, name: member.record.name }, "member declared dead");
+    this.#dead(id, member.incarnation, this.#selfId);
+  }
+
+  #dead(id: string, incarnation: number, from: string): void {
+    const events = this.#table.applyDead(id, incarnation, this.#clock.now());
+    if (events.length === 0) return;
+    this.#endSuspicion(id);
+    this.#queue.push(id, { kind: "dead", id, incarnation, from });
+    this.#emit(events);
+  }
+
+  #left(id: string, incarnation: number): void {
+    const events = this.#table.applyLeft(id, incarnation, this.#clock.now());
+    if (events.length === 0) return;
+    this.#endSuspicion(id);
+    this.#queue.push(id, { kind: "left", id, incarnation });
+    this.#emit(events);
+  }
+
+  #endSuspicion(id: string): void {
+    this.#suspicions.get(id)?.cancel();
+    this.#suspicions.delete(id);
+  }
+
+  // ---- probing ------------------------------------------------------------
+
+  #probeTick(): void {
+    if (this.#status !== "running") return;
+    const multiplier = this.#awareness.multiplier;
+    const target = this.#nextProbeTarget();
+    if (target) this.#probe(target, multiplier);
+    this.#after(this.#config.probeInterval * multiplier, () => this.#probeTick());
+  }
+
+  /** Round-robin over a shuffled list: every member is probed once per cycle. */
+  #nextProbeTarget(): Member | undefined {
+    for (let pass = 0; pass < 2; pass++) {
+      while (this.#probeIndex < this.#probeOrder.length) {
+        const member = this.#table.get(this.#probeOrder[this.#probeIndex++]!);
+        if (member && member.record.id !== this.#selfId && (member.state === "alive" || member.state === "suspect")) return member;
+      }
+      this.#probeOrder = shuffle(
+        this.#table.others(["alive", "suspect"]).map((member) => member.record.id),
+        this.#random,
+      );
+      this.#probeIndex = 0;
+    }
+    return undefined;
+  }
+
+  #addToProbeOrder(id: string): void {
+    // At a random place among those not yet probed this cycle, so a newcomer waits no longer than others.
+    const from = this.#probeIndex;
+    const at = from + Math.floor(this.#random() * (this.#probeOrder.length - from + 1));
+    this.#probeOrder.splice(at, 0, id);
+  }
+
+  #probe(target: Member, multiplier: number): void {
+    const seq = this.#nextSeq();
+    let acked = false;
+    let direct = true;
+    let nacks = 0;
+    let expectedNacks = 0;
+    const finish = (): void => {
+      this.#waiters.delete(seq);
+      cancelIndirect();
+      cancelEnd();
+      if (acked) {
+        this.#awareness.apply(direct ? -1 : 0);
+        return;
+      }
+      // No ack. Missing nacks mean the helpers could not reach us either: our fault
+      // more likely than the target's, so stretch our own timeouts.
+      this.#awareness.apply(expectedNacks > 0 ? expectedNacks - Math.min(nacks, expectedNacks) : 1);
+      if (this.#status !== "running") return;
+      // At the incarnation the probe began with: a refutation since then wins.
+      this.#suspect(target.record.id, target.incarnation, this.#selfId);
+    };
+    this.#waiters.set(seq, {
+      ack: () => {
+        if (acked) return;
+        acked = true;
+        if (direct) finish();
+      },
+      nack: () => {
+        nacks++;
+      },
+    });
+    const cancelIndirect = this.#after(this.#config.probeTimeout * multiplier, () => {
+      if (acked) return;
+      direct = false;
+      const helpers = pick(
+        this.#table.others(["alive"]).filter((member) => member.record.id !== target.record.id),
+        this.#config.indirectChecks,
+        this.#random,
+      );
+      expectedNacks = helpers.length;
+      for (const helper of helpers) {
+        this.#send(helper.record.gossip, { type: "ping-req", seq, target: target.record.id, address: target.record.gossip });
+      }
+    });
+    const cancelEnd = this.#after(this.#config.probeInterval * multiplier, finish);
+    this.#send(target.record.gossip, { type: "ping", seq, target: target.record.id });
+  }
+
+  /** Pings `target` for another member; answers it with an ack, or a nack when none came in time. */
+  #relayProbe(requester: string, seq: number, target: string, address: string): void {
+    if (target === this.#selfId) {
+      this.#send(requester, { type: "ack", seq });
+      return;
+    }
+    if (this.#waiters.size >= MAX_WAITERS) return;
+    const local = this.#nextSeq();
+    let settled = false;
+    const cancel = this.#after(this.#config.probeTimeout * this.#awareness.multiplier, () => {
+      if (settled) return;
+      settled = true;
+      this.#waiters.delete(local);
+      this.#send(requester, { type: "nack", seq });
+    });
+    this.#waiters.set(local, {
+      ack: () => {
+        if (settled) return;
+        settled = true;
+        cancel();
+        this.#waiters.delete(local);
+        this.#send(requester, { type: "ack", seq });
+      },
+      nack: () => {},
+    });
+    this.#send(address, { type: "ping", seq: local, target });
+  }
+
+  #nextSeq(): number {
+    this.#seq = (this.#seq + 1) >>> 0;
+    return this.#seq;
+  }
+
+  // ---- gossip and anti-entropy --------------------------------------------
+
+  #gossipTick(): void {
+    if (this.#status === "stopped") return;
+    this.#gossipRound();
+    this.#after(this.#config.gossipInterval, () => this.#gossipTick());
+  }
+
+  #gossipRound(): void {
+    if (this.#queue.size === 0) return;
+    const now = this.#clock.now();
+    const targets = this.#table
+      .others(["alive", "suspect", "dead"])
+      .filter((member) => member.state !== "dead" || now - member.since < this.#config.gossipToTheDead);
+    for (const target of pick(targets, this.#config.gossipNodes, this.#random)) {
+      if (!this.#send(target.record.gossip, { type: "gossip" })) break;
+    }
+  }
+
+  #pushPullTick(): void {
+    if (this.#status !== "running") return;
+    const alive = pick(this.#table.others(["alive"]), 1, this.#random);
+    // One dead member too: if it is only cut off, this is how it hears of us again.
+    const dead = pick(this.#table.others(["dead"]), 1, this.#random);
+    this.#pushTo([...alive, ...dead].map((member) => member.record.gossip), false);
+    const n = this.#table.activeCount();
+    // Beyond 32 members, exchange less often: each exchange carries more.
+    const scale = n <= 32 ? 1 : Math.ceil(Math.log2(n) - Math.log2(32)) + 1;
+    this.#after(this.#config.pushPullInterval * scale, () => this.#pushPullTick());
+  }
+
+  #joinTick(): void {
+    if (this.#status !== "running") return;
+    if (this.#table.others(["alive", "suspect"]).length === 0) this.#pushTo(this.#seeds, true);
+    this.#after(this.#config.joinRetryInterval, () => this.#joinTick());
+  }
+
+  #pushTo(addresses: string[], join: boolean): void {
+    if (addresses.length === 0) return;
+    const states = this.#stateEntries();
+    for (const address of addresses) this.#send(address, { type: "push", join, states }, this.#config.maxPushPullSize);
+  }
+
+  /** This node's view for a push-pull, cut to fit one datagram: self, the living, then the rest. */
+  #stateEntries(): StateEntry[] {
+    const rank = { alive: 0, suspect: 0, dead: 1, left: 2 } as const;
+    const self = this.#table.self;
+    const others = shuffle(this.#table.others(["alive", "suspect", "dead", "left"]), this.#random).sort(
+      (a, b) => rank[a.state] - rank[b.state],
+    );
+    let room = this.#config.maxPushPullSize - this.#overhead;
+    const out: StateEntry[] = [];
+    for (const member of [self, ...others]) {
+      const entry: StateEntry = { state: member.state, incarnation: member.incarnation, record: member.record };
+      room -= entrySize(entry);
+      if (room < 0) break;
+      out.push(entry);
+    }
+    return out;
+  }
+
+  #reapTick(): void {
+    if (this.#status !== "running") return;
+    const gone = this.#table.reap(this.#clock.now(), this.#config.reapInterval);
+    if (gone.length > 0) this.#log.debug({ ids: gone }, "forgot dead and left members");
+    this.#after(this.#reapEvery(), () => this.#reapTick());
+  }
+
+  #reapEvery(): number {
+    return Math.max(this.#config.probeInterval, this.#config.reapInterval / 4);
+  }
+
+  // ---- sending ------------------------------------------------------------
+
+  #broadcastSelf(): void {
+    const self = this.#table.self;
+    this.#queue.push(this.#selfId, { kind: "alive", incarnation: self.incarnation, record: self.record });
+  }
+
+  /**
+   * Sends `body` with as many broadcasts piggybacked as fit in `limit` bytes (none
+   * on full-state exchanges). A bare gossip packet with nothing to carry is not
+   * sent; returns whether anything was.
+   */
+  #send(to: string, body: Body, limit = this.#config.maxPacketSize): boolean {
+    try {
+      const packet: Packet = { cluster: this.#cluster, sender: this.#selfId, body, gossip: [] };
+      if (body.type !== "push" && body.type !== "pull") {
+        // The bare packet's size tells how much room is left for broadcasts.
+        const room = limit - SEAL_OVERHEAD - encodePacket(packet).length - 3;
+        packet.gossip = this.#queue.take(room, retransmitLimit(this.#config, this.#table.activeCount()));
+        if (body.type === "gossip" && packet.gossip.length === 0) return false;
+      }
+      const bytes = this.#sealer.seal(encodePacket(packet));
+      if (bytes.length > limit) {
+        this.#log.warn({ to, size: bytes.length, limit }, "gossip packet too large, not sent");
+        return false;
+      }
+      this.#stats.sent++;
+      this.#transport.send(to, bytes);
+      return true;
+    } catch (error) {
+      this.#log.warn({ err: error, to }, "gossip send failed");
+      return false;
+    }
+  }
+
+  // ---- helpers ------------------------------------------------------------
+
+  /** A timer that `stop` cancels; returns its own cancel. */
+  #after(delayMs: number, fn: () => void): () => void {
+    const cancel = (): void => {
+      stopTimer();
+      this.#timers.delete(cancel);
+    };
+    const stopTimer = this.#clock.setTimer(delayMs, () => {
+      this.#timers.delete(cancel);
+      try {
+        fn();
+      } catch (error) {
+        this.#log.warn({ err: error }, "membership timer failed");
+      }
+    });
+    this.#timers.add(cancel);
+    return cancel;
+  }
+
+  #emit(events: MembershipEvent[]): void {
+    for (const event of events) {
+      for (const listener of [...this.#listeners]) {
+        try {
+          listener(event);
+        } catch (error) {
+          this.#log.warn({ err: error, event: event.type }, "membership listener threw");
+        }
+      }
+    }
+  }
+
+  #checkOwnRecord(record: MemberRecord): MemberRecord {
+    let checked: MemberRecord;
+    try {
+      checked = checkRecord(record);
+    } catch (error) {
+      throw new RangeError(`invalid member record: ${(error as Error).message}`);
+    }
+    // It must fit in a gossip packet of its own, or it could never spread.
+    const size = entrySize({ kind: "alive", incarnation: 0xffffffff, record: checked }) + packetOverhead(checked.cluster, checked.id) + SEAL_OVERHEAD;
+    if (size > this.#config.maxPacketSize) {
+      throw new RangeError(`member record takes ${size} bytes in a gossip packet, above maxPacketSize ${this.#config.maxPacketSize}`);
+    }
+    return checked;
+  }
+}
+
+/** Up to `k` distinct items of `items`, chosen at random. */
+function pick<T>(items: T[], k: number, random: () => number): T[] {
+  const copy = [...items];
+  const count = Math.min(k, copy.length);
+  for (let i = 0; i < count; i++) {
+    const j = i + Math.floor(random() * (copy.length - i));
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy.slice(0, count);
+}
+
+function shuffle<T>(items: T[], random: () => number): T[] {
+  return pick(items, items.length, random);
+}
