@@ -8,7 +8,7 @@ import { Figures } from "./lib/figures.ts";
 import { evaluateGoals, renderGoals } from "./lib/goals.ts";
 import { benchRun } from "./lib/bench-run.ts";
 import type { MicroResult, OverheadResult } from "./lib/messages.ts";
-import { renderMicro, renderOverhead, renderScenario } from "./lib/report.ts";
+import { renderCpuSummary, renderMicro, renderOverhead, renderScenario } from "./lib/report.ts";
 import { SCENARIOS } from "./lib/scenarios.ts";
 import { measureMicro, measureOverhead } from "./lib/side-benches.ts";
 import { SYSTEMS } from "./lib/systems.ts";
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
       "calls/s ratios: this system ÷ raw, ÷ grpc-js, ÷ moleculer; p50/p99 ratios: this ÷ raw (lower is better).\n" +
         "RSS: the server process's peak resident set while the scenario ran (every process runs under tsx).\n" +
         "CPU µs/call: CPU time (all threads) per call of the server process, and of server plus client;\n" +
-        "  unlike calls/s and latency it barely moves when other work shares the machine.\n" +
+        "  it moves much less than calls/s and latency when other work shares the machine.\n" +
         "Amoeba runs from src/ as tsx compiles it (esbuild keepNames); the tsc build in dist/ can be faster per call.\n",
     );
   }
@@ -73,7 +73,8 @@ async function main(): Promise<void> {
   for (const [system, messages] of figures.failures) console.log(`${system} FAILED: ${messages.join(" | ")}`);
 
   const goals = evaluateGoals(figures, overhead);
-  console.log(`Targets (ratios within this run${config.quick ? "; quick mode, rough" : ""}):\n${renderGoals(goals)}`);
+  console.log(`Targets (ratios within this run${config.quick ? "; quick mode, rough" : ""}):\n${renderGoals(goals)}\n`);
+  if (systems.length > 0) console.log(renderCpuSummary(figures, SCENARIOS));
 
   const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
   mkdirSync(resultsDir, { recursive: true });

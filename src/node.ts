@@ -8,6 +8,10 @@ import type { Client, Contract, Handlers, Topic } from "./rpc/contract.ts";
 import type { CallerInfo } from "./rpc/context.ts";
 import { deferredStream } from "./rpc/deferred-stream.ts";
 import { LocalUnaryCall } from "./rpc/local-call.ts";
+import { PeerLink } from "./peer-link.ts";
+import { startLookup, type LookupHandle, type LookupSettings } from "./lookup/start-lookup.ts";
+import { RegistryContract } from "./lookup/registry/contract.ts";
+import type { Instance, LookupChange, LookupOptions, Member } from "./lookup/types.ts";
 import { describeServices, isBuiltInService, ReflectionContract } from "./rpc/reflection.ts";
 import { resolveLimits, type Limits } from "./rpc/limits.ts";
 import type { CallRequest } from "./rpc/outgoing-call.ts";
@@ -42,6 +46,19 @@ export interface NodeOptions {
   drainTimeout?: number;
   /** Where Amoeba logs. Default: warnings and errors on stderr. */
   logger?: Logger;
+  /**
+   * Join a look-up service so that `client()` finds instances by name. On by
+   * default when `cluster`, `seeds` or `registry` is given: gossip with the
+   * local rendezvous (nodes of the same cluster on this machine find each
+   * other), or seeds, or a registry server. `false` turns it off.
+   */
+  lookup?: boolean | Omit<LookupSettings, "cluster">;
+  /** Gossip addresses (`udp://host:port`) of nodes already in the cluster. */
+  seeds?: string[];
+  /** A registry server's address, for client-server look-up. */
+  registry?: string;
+  /** The cluster key that authenticates membership messages. */
+  clusterKey?: string;
 }
 
 /** Options of dialing another node. */
@@ -77,6 +94,8 @@ export class Node implements SessionHost {
   #closed: Promise<void> | null = null;
   #sweeper: NodeJS.Timeout | null = null;
   #roundRobin = 0;
+  #lookup: LookupHandle | null = null;
+  #loadTimer: NodeJS.Timeout | null = null;
   #localCalls = 0;
   #localIdle: (() => void) | null = null;
   readonly #selfInfo: CallerInfo;
@@ -147,6 +166,58 @@ export class Node implements SessionHost {
       remove();
       this.#announce();
     };
+  }
+
+  /** Joins the look-up service the settings name (done by `startNode` when asked). */
+  async joinLookup(settings: Omit<LookupSettings, "cluster">): Promise<void> {
+    this.#assertOpen();
+    if (this.#lookup) throw new Error(`node ${this.nodeName} already joined a look-up`);
+    this.#lookup = await startLookup(
+      { ...settings, cluster: this.cluster },
+      {
+        id: this.nodeId,
+        name: this.nodeName,
+        cluster: this.cluster,
+        addresses: this.addresses,
+        labels: { ...this.labels },
+        services: this.registry.list(),
+        load: 0,
+      },
+      { registryClient: (address) => this.#link(address).peer.client(RegistryContract), logger: this.logger },
+    );
+    // Spread the load figure, but only when it changed: each update is gossip.
+    let lastLoad = 0;
+    this.#loadTimer = setInterval(() => {
+      const load = this.#inFlight();
+      if (load !== lastLoad) {
+        lastLoad = load;
+        this.#lookup?.backend.update({ load });
+      }
+    }, 1_000);
+    this.#loadTimer.unref();
+  }
+
+  /** The live instances of a service, from the look-up (empty when the node joined none). */
+  lookup(service: Contract | string, options: LookupOptions = {}): Instance[] {
+    const name = typeof service === "string" ? service : service.name;
+    return this.#lookup?.catalog.lookup(name, options) ?? [];
+  }
+
+  /** Changes to the instances of a service: each current one as "added", then changes, until `signal` aborts. */
+  watch(service: Contract | string, options: LookupOptions & { signal?: AbortSignal } = {}): AsyncIterable<LookupChange> {
+    const name = typeof service === "string" ? service : service.name;
+    if (!this.#lookup) throw new Error(`node ${this.nodeName} joined no look-up; start it with a cluster, seeds or a registry`);
+    return this.#lookup.catalog.watch(name, options, options.signal);
+  }
+
+  /** Every member of the cluster this node knows, itself included, with its state. */
+  members(): Member[] {
+    return this.#lookup?.backend.members() ?? [];
+  }
+
+  /** This node's gossip address, when it gossips (a seed for others). */
+  get gossipAddress(): string | undefined {
+    return this.#lookup?.gossip;
   }
 
   /**
@@ -248,6 +319,8 @@ export class Node implements SessionHost {
     }
     const session = this.#pickRemote(request.service, request.version);
     if (session) return session.call(request);
+    const link = this.#pickFromLookup(request.service, request.version);
+    if (link) return link.invoke(request);
     return refuse(
       request,
       `no instance of ${request.service}@${request.version ?? "*"} is known to node ${this.nodeName}` +
@@ -303,7 +376,38 @@ export class Node implements SessionHost {
         if (name === service) known.push(`${name}@${version} on node ${session.remoteInfo.name}`);
       }
     }
+    for (const instance of this.#lookup?.catalog.lookup(service) ?? []) {
+      const entry = `${instance.service}@${instance.version} on node ${instance.node.name}`;
+      if (instance.node.id !== this.nodeId && !known.includes(entry)) known.push(entry);
+    }
     return known.length > 0 ? ` (known: ${known.join(", ")})` : " (no node known here serves it)";
+  }
+
+  /** An instance from the look-up, reached through a kept connection to its best address. */
+  #pickFromLookup(service: string, range: string | null): PeerLink | undefined {
+    const catalog = this.#lookup?.catalog;
+    if (!catalog) return undefined;
+    const instances = catalog
+      .lookup(service, range === null ? {} : { version: range })
+      .filter((instance) => instance.node.id !== this.nodeId && instance.addresses.length > 0);
+    if (instances.length === 0) return undefined;
+    const instance = instances[this.#roundRobin++ % instances.length]!;
+    return this.#link(preferredAddress(instance, this.labels.host));
+  }
+
+  #link(address: string): PeerLink {
+    let link = this.#peers.get(address);
+    if (!link) {
+      link = new PeerLink(this, address, {});
+      this.#peers.set(address, link);
+    }
+    return link;
+  }
+
+  #inFlight(): number {
+    let calls = this.#localCalls;
+    for (const session of this.#sessions) calls += session.incomingCalls;
+    return calls;
   }
 
   #pickRemote(service: string, range: string | null): Session | undefined {
@@ -330,6 +434,7 @@ export class Node implements SessionHost {
 
   #announce(): void {
     const services = this.registry.list();
+    this.#lookup?.backend.update({ services });
     // Sessions still in their handshake sent the old list in HELLO: they need this too.
     for (const session of this.#sessions) if (!session.closed) session.announce(services);
   }
@@ -376,6 +481,8 @@ export class Node implements SessionHost {
       for (const session of this.#sessions) session.stopIncoming(error);
     }
     if (this.#sweeper) clearInterval(this.#sweeper);
+    if (this.#loadTimer) clearInterval(this.#loadTimer);
+    await this.#lookup?.leave().catch((error: unknown) => this.logger.warn({ err: error }, "leaving the look-up failed"));
     const sessions = [...this.#sessions];
     for (const session of sessions) session.close(`node ${this.nodeName} closed`);
     await Promise.all(sessions.map((session) => session.whenClosed));
@@ -392,6 +499,8 @@ export async function startNode(options: NodeOptions = {}): Promise<Node> {
   const addresses = options.listen === undefined ? [] : Array.isArray(options.listen) ? options.listen : [options.listen];
   try {
     for (const address of addresses) await node.listen(address);
+    const lookup = lookupSettings(options);
+    if (lookup) await node.joinLookup(lookup);
   } catch (error) {
     await node.close({ timeout: 0 });
     throw error;
@@ -433,83 +542,26 @@ function bindPeer(peer: Peer): Peer {
   };
 }
 
-/** One dialed address: its current session, dialed again when lost. */
-class PeerLink {
-  readonly #node: Node;
-  readonly #address: string;
-  readonly #options: ConnectOptions;
-  #current: Session | null = null;
-  #dialing: Promise<Session> | null = null;
-  readonly peer: Peer;
+/** The look-up settings `startNode` options ask for, or null for none. */
+function lookupSettings(options: NodeOptions): Omit<LookupSettings, "cluster"> | null {
+  if (options.lookup === false) return null;
+  const explicit = typeof options.lookup === "object" ? options.lookup : {};
+  const wanted = options.lookup !== undefined || options.cluster !== undefined || options.seeds !== undefined || options.registry !== undefined;
+  if (!wanted) return null;
+  return {
+    ...explicit,
+    ...(options.seeds === undefined ? {} : { seeds: options.seeds }),
+    ...(options.registry === undefined ? {} : { registry: options.registry }),
+    ...(options.clusterKey === undefined ? {} : { clusterKey: options.clusterKey }),
+  };
+}
 
-  constructor(node: Node, address: string, options: ConnectOptions) {
-    this.#node = node;
-    this.#address = address;
-    this.#options = options;
-    const link = this;
-    this.peer = {
-      address,
-      get remote() {
-        return link.#current?.remoteInfo ?? { id: "", name: "?", address };
-      },
-      get services() {
-        return (link.#current?.remoteServices ?? []).filter(([name]) => !isBuiltInService(name));
-      },
-      client: (contract, options = {}) => createClient(contract, (request) => link.invoke(request), options, node.defaultTimeout),
-      publish: (topic, payload) => node.publish(topic, payload),
-      subscribe: (topic, handler) => node.subscribe(topic, handler),
-      close: async () => link.#current?.close("closed by the caller"),
-    };
-  }
-
-  /** The live session, dialing when there is none. */
-  session(): Promise<Session> {
-    const current = this.#current;
-    if (current?.usable) return Promise.resolve(current);
-    this.#dialing ??= this.#dial().finally(() => {
-      this.#dialing = null;
-    });
-    return this.#dialing;
-  }
-
-  invoke(request: CallRequest): Promise<unknown> | CallStream<unknown> {
-    const current = this.#current;
-    if (current?.usable) return current.call(request);
-    const pending = this.session().catch((error: unknown) => {
-      throw new RpcError("UNAVAILABLE", `${request.service}.${request.method}: ${(error as Error).message}`, {
-        service: request.service,
-        method: request.method,
-        unprocessed: true,
-        cause: error,
-      });
-    });
-    if (request.kind === "unary" || request.kind === "client-stream") {
-      return pending.then((session) => session.call(request) as Promise<unknown>);
-    }
-    return deferredStream(pending.then((session) => session.call(request) as CallStream<unknown>));
-  }
-
-  async #dial(): Promise<Session> {
-    let connection;
-    try {
-      connection = await dial(this.#address, {
-        limits: this.#node.limits,
-        tls: this.#options.tls,
-        connectTimeout: this.#options.connectTimeout,
-      });
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      const hint = code === "ECONNREFUSED" || code === "ENOENT" ? "; is a node listening there (amoeba serve … --listen)?" : "";
-      throw new Error(`cannot connect to ${this.#address}: ${(error as Error).message}${hint}; not processed — safe to retry`, {
-        cause: error,
-      });
-    }
-    const session = new Session(connection, this.#node, "dialer");
-    this.#node.track(session);
-    await session.ready;
-    this.#current = session;
-    return session;
-  }
+/** A Unix socket when the instance runs on this host, else its first TCP address, else whatever it has. */
+function preferredAddress(instance: Instance, host: string | undefined): string {
+  const sameHost = instance.labels.host !== undefined && instance.labels.host === host;
+  const unix = instance.addresses.find((a) => a.startsWith("unix://"));
+  if (sameHost && unix) return unix;
+  return instance.addresses.find((a) => a.startsWith("tcp://")) ?? instance.addresses[0]!;
 }
 
 function refuse(request: CallRequest, message: string): Promise<unknown> | CallStream<unknown> {

@@ -79,8 +79,11 @@ export class Child {
     const message: ParentMessage = { type: "stop" };
     if (this.#process.connected) this.#process.send(message);
     const timer = setTimeout(() => this.#process.kill("SIGKILL"), graceMs);
-    await this.#exit;
+    // A process that never spawned emits no exit: do not wait for one forever.
+    let giveUp: NodeJS.Timeout | undefined;
+    await Promise.race([this.#exit, new Promise((resolve) => (giveUp = setTimeout(resolve, graceMs + 2000)))]);
     clearTimeout(timer);
+    clearTimeout(giveUp);
   }
 
   #deliver(message: ChildMessage | Error): void {

@@ -65,6 +65,6 @@ export function readConfig(argv: string[]): BenchConfig {
     process.exit(2);
   }
   return quick
-    ? { quick, runs, callsC1: 2_000, callsC64: 8_000, warmupCalls: 2_000, warmupMs: 500, measureMs: 1_000, overheadCalls: 60_000, microMs: 80, only }
-    : { quick, runs, callsC1: 10_000, callsC64: 60_000, warmupCalls: 5_000, warmupMs: 2_500, measureMs: 10_000, overheadCalls: 500_000, microMs: 500, only };
+    ? { quick, runs, callsC1: 2_000, callsC64: 8_000, warmupCalls: 2_000, warmupMs: 500, measureMs: 1_000, overheadCalls: 150_000, microMs: 80, only }
+    : { quick, runs, callsC1: 10_000, callsC64: 60_000, warmupCalls: 5_000, warmupMs: 2_500, measureMs: 10_000, overheadCalls: 700_000, microMs: 500, only };
 }

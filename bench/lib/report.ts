@@ -92,3 +92,20 @@ export function renderMicro(results: readonly MicroResult[]): string {
 function micros3(value: number): string {
   return Number.isFinite(value) ? value.toFixed(2) : "–";
 }
+
+/**
+ * Amoeba TCP's CPU cost per call against the others, per scenario: the
+ * efficiency behind the throughput targets, steadier than calls/s when other
+ * work shares the machine.
+ */
+export function renderCpuSummary(figures: Figures, scenarios: readonly Scenario[]): string {
+  const lines = scenarios.map((scenario) => {
+    const amoeba = figures.get("amoeba-tcp", scenario.id)?.totalCpuUs;
+    const others = (["raw", "moleculer", "grpc"] as const).map((id) => {
+      const cpu = figures.get(id, scenario.id)?.totalCpuUs;
+      return `${id} ${micros(cpu)} (amoeba ${times(ratio(amoeba, cpu))})`;
+    });
+    return `  ${scenario.id.padEnd(10)} amoeba tcp ${micros(amoeba)} µs; ${others.join(", ")}`;
+  });
+  return `CPU µs per call, server + client:\n${lines.join("\n")}`;
+}

@@ -4,7 +4,7 @@ import { median } from "../lib/stats.ts";
 import { Bench, benchHandlers } from "./amoeba-service.ts";
 
 // Rounds interleave the variants, so a burst of load from elsewhere on the machine hits all alike.
-const ROUNDS = 5;
+const ROUNDS = 7;
 
 /**
  * The cost of one in-process call through `node.client()`, in µs: sequential

@@ -1,37 +1,5 @@
-/** What each node says about itself to the look-up service (gossip or registry). */
-export interface MemberRecord {
-  /** Unique per process start. */
-  id: string;
-  /** A readable name; a restart under the same name is a new id that replaces the old one. */
-  name: string;
-  cluster: string;
-  /** Where its membership traffic goes (`udp://…`), or where the registry saw it from. */
-  gossip: string;
-  /** Its RPC addresses (`tcp://…`, `unix://…`). */
-  addresses: string[];
-  labels: Record<string, string>;
-  services: Array<[name: string, version: string]>;
-  /** A load figure: calls in flight. */
-  load: number;
-}
-
-/** How the look-up service sees a member. */
-export type MemberState = "alive" | "suspect" | "dead" | "left";
-
-/** A member and its state. */
-export interface Member {
-  record: MemberRecord;
-  state: MemberState;
-  incarnation: number;
-  /** When it entered this state (ms, on the look-up clock). */
-  since: number;
-}
-
-/** A change in the membership. */
-export interface MembershipEvent {
-  type: "join" | "update" | "suspect" | "alive" | "dead" | "left";
-  member: Member;
-}
+export type { Member, MemberRecord, MemberState, MembershipEvent } from "./membership/types.ts";
+import type { MemberState } from "./membership/types.ts";
 
 /** One live instance of a service: a service served by a node. */
 export interface Instance {

@@ -159,6 +159,7 @@ export class SimNetwork {
   readonly #links = new Map<string, Partial<LinkOptions>>();
   readonly #blocked = new Set<string>();
   readonly #paused = new Map<string, Array<() => void>>();
+  readonly #taps = new Set<(from: string, to: string, bytes: Uint8Array) => void>();
   #count = 0;
 
   constructor(options: { seed?: number; link?: Partial<LinkOptions>; clock?: SimClock } = {}) {
@@ -232,6 +233,12 @@ export class SimNetwork {
     for (const fn of held ?? []) this.clock.setTimer(0, fn);
   }
 
+  /** Calls `listener` with every datagram sent (before loss); returns a function that stops it. */
+  tap(listener: (from: string, to: string, bytes: Uint8Array) => void): () => void {
+    this.#taps.add(listener);
+    return () => this.#taps.delete(listener);
+  }
+
   /** Sends raw bytes as if from `from` (which need not be a node): for hostile-input tests. */
   inject(from: string, to: string, bytes: Uint8Array): void {
     this.#send(from, to, bytes);
@@ -239,6 +246,7 @@ export class SimNetwork {
 
   #send(from: string, to: string, bytes: Uint8Array): void {
     this.stats.sent++;
+    for (const tap of this.#taps) tap(from, to, bytes);
     if (bytes.length > SIM_MAX_DATAGRAM) {
       this.stats.lost++;
       return;

@@ -1,0 +1,90 @@
+import type { Logger } from "../logger.ts";
+import type { Client } from "../rpc/contract.ts";
+import type { LookupBackend } from "./backend.ts";
+import { Catalog } from "./catalog.ts";
+import { createMembership, createUdpTransport, type MembershipConfig } from "./membership/index.ts";
+import type { RegistryContract } from "./registry/contract.ts";
+import { createRegistryBackend } from "./registry/backend.ts";
+import { announceLocally, localSeeds } from "./rendezvous.ts";
+import type { MemberRecord } from "./types.ts";
+
+/** How a node joins a look-up service. */
+export interface LookupSettings {
+  cluster: string;
+  /** Gossip addresses (`udp://host:port`) of nodes already in the cluster. Default: the local rendezvous. */
+  seeds?: string[];
+  /** Where this node listens for gossip. Default `udp://127.0.0.1:0`. */
+  gossip?: string;
+  /** A registry server's address: client-server look-up instead of gossip. */
+  registry?: string;
+  /** The cluster key: membership messages are authenticated with it (HMAC-SHA256). */
+  clusterKey?: string;
+  /** Gossip timing; default: the LAN profile (see docs/lookup.md). */
+  membership?: Partial<MembershipConfig>;
+  /** Registration TTL with a registry, ms. Default 6000 (heartbeats every 2000). */
+  registryTtl?: number;
+}
+
+/** A running look-up: its backend, the catalog over it, and how to leave. */
+export interface LookupHandle {
+  readonly backend: LookupBackend;
+  readonly catalog: Catalog;
+  /** This node's gossip address, when it gossips. */
+  readonly gossip: string | undefined;
+  /** Leaves gracefully and releases what the look-up holds. */
+  leave(): Promise<void>;
+}
+
+/** Starts gossip membership or the registry link, as the settings say. */
+export async function startLookup(
+  settings: LookupSettings,
+  self: Omit<MemberRecord, "gossip">,
+  deps: { registryClient: (address: string) => Client<typeof RegistryContract>; logger: Logger },
+): Promise<LookupHandle> {
+  if (settings.registry !== undefined) {
+    const backend = createRegistryBackend({
+      self: { ...self, gossip: "" },
+      registry: deps.registryClient(settings.registry),
+      ttl: settings.registryTtl,
+      logger: deps.logger,
+    });
+    await backend.start();
+    return { backend, catalog: new Catalog(backend), gossip: undefined, leave: () => backend.leave() };
+  }
+  const transport = await createUdpTransport(settings.gossip ?? "udp://127.0.0.1:0", {
+    onError: (error) => deps.logger.debug({ err: error }, "gossip socket error"),
+  });
+  const membership = createMembership({
+    self: { ...self, gossip: transport.address },
+    transport,
+    config: settings.membership,
+    key: settings.clusterKey,
+    logger: deps.logger,
+  });
+  const seeds = settings.seeds ?? (await localSeeds(self.cluster, self.id));
+  const unannounce = await announceLocally(self.cluster, { id: self.id, name: self.name, gossip: transport.address, pid: process.pid });
+  const backend: LookupBackend = {
+    start: () => membership.start(seeds),
+    members: () => membership.members(),
+    update: (change) => membership.update(change),
+    on: (listener) => membership.on(listener),
+    leave: (timeoutMs) => membership.leave(timeoutMs),
+    stop: () => membership.stop(),
+  };
+  try {
+    await backend.start();
+  } catch (error) {
+    await unannounce();
+    await membership.stop();
+    throw error;
+  }
+  return {
+    backend,
+    catalog: new Catalog(backend),
+    gossip: transport.address,
+    leave: async () => {
+      await unannounce();
+      await membership.leave();
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import type { Node, ConnectOptions } from "./node.ts";
+import type { Peer } from "./peer.ts";
+import type { CallStream } from "./rpc/call-stream.ts";
+import { createClient } from "./rpc/client.ts";
+import { deferredStream } from "./rpc/deferred-stream.ts";
+import type { CallRequest } from "./rpc/outgoing-call.ts";
+import { isBuiltInService } from "./rpc/reflection.ts";
+import { RpcError } from "./rpc/rpc-error.ts";
+import { Session } from "./rpc/session.ts";
+import { dial } from "./transport/index.ts";
+
+/** One dialed address: its current session, dialed again when lost. */
+export class PeerLink {
+  readonly #node: Node;
+  readonly #address: string;
+  readonly #options: ConnectOptions;
+  #current: Session | null = null;
+  #dialing: Promise<Session> | null = null;
+  readonly peer: Peer;
+
+  constructor(node: Node, address: string, options: ConnectOptions) {
+    this.#node = node;
+    this.#address = address;
+    this.#options = options;
+    const link = this;
+    this.peer = {
+      address,
+      get remote() {
+        return link.#current?.remoteInfo ?? { id: "", name: "?", address };
+      },
+      get services() {
+        return (link.#current?.remoteServices ?? []).filter(([name]) => !isBuiltInService(name));
+      },
+      client: (contract, options = {}) => createClient(contract, (request) => link.invoke(request), options, node.defaultTimeout),
+      publish: (topic, payload) => node.publish(topic, payload),
+      subscribe: (topic, handler) => node.subscribe(topic, handler),
+      close: async () => link.#current?.close("closed by the caller"),
+    };
+  }
+
+  /** The live session, dialing when there is none. */
+  session(): Promise<Session> {
+    const current = this.#current;
+    if (current?.usable) return Promise.resolve(current);
+    this.#dialing ??= this.#dial().finally(() => {
+      this.#dialing = null;
+    });
+    return this.#dialing;
+  }
+
+  invoke(request: CallRequest): Promise<unknown> | CallStream<unknown> {
+    const current = this.#current;
+    if (current?.usable) return current.call(request);
+    const pending = this.session().catch((error: unknown) => {
+      throw new RpcError("UNAVAILABLE", `${request.service}.${request.method}: ${(error as Error).message}`, {
+        service: request.service,
+        method: request.method,
+        unprocessed: true,
+        cause: error,
+      });
+    });
+    if (request.kind === "unary" || request.kind === "client-stream") {
+      return pending.then((session) => session.call(request) as Promise<unknown>);
+    }
+    return deferredStream(pending.then((session) => session.call(request) as CallStream<unknown>));
+  }
+
+  async #dial(): Promise<Session> {
+    let connection;
+    try {
+      connection = await dial(this.#address, {
+        limits: this.#node.limits,
+        tls: this.#options.tls,
+        connectTimeout: this.#options.connectTimeout,
+      });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const hint = code === "ECONNREFUSED" || code === "ENOENT" ? "; is a node listening there (amoeba serve … --listen)?" : "";
+      throw new Error(`cannot connect to ${this.#address}: ${(error as Error).message}${hint}; not processed — safe to retry`, {
+        cause: error,
+      });
+    }
+    const session = new Session(connection, this.#node, "dialer");
+    this.#node.track(session);
+    await session.ready;
+    this.#current = session;
+    return session;
+  }
+}
+
