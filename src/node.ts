@@ -465,6 +465,10 @@ export class Node implements SessionHost {
     await Promise.all(this.#listeners.map((listener) => listener.close()));
     const message = `node ${this.nodeName} is draining`;
     for (const session of this.#sessions) session.goAway(message);
+    // Leave the look-up first: others stop choosing this node at once, and a
+    // registry watch (a call that never ends by itself) does not hold the drain.
+    if (this.#loadTimer) clearInterval(this.#loadTimer);
+    await this.#lookup?.leave().catch((error: unknown) => this.logger.warn({ err: error }, "leaving the look-up failed"));
     const allIdle = Promise.all([...[...this.#sessions].map((session) => session.idle()), this.#localCallsIdle()]);
     let timer: NodeJS.Timeout | undefined;
     const expired = await Promise.race([
@@ -481,8 +485,6 @@ export class Node implements SessionHost {
       for (const session of this.#sessions) session.stopIncoming(error);
     }
     if (this.#sweeper) clearInterval(this.#sweeper);
-    if (this.#loadTimer) clearInterval(this.#loadTimer);
-    await this.#lookup?.leave().catch((error: unknown) => this.logger.warn({ err: error }, "leaving the look-up failed"));
     const sessions = [...this.#sessions];
     for (const session of sessions) session.close(`node ${this.nodeName} closed`);
     await Promise.all(sessions.map((session) => session.whenClosed));

@@ -34,7 +34,7 @@ export async function benchRun(
       const order = rotate([...live], run + index);
       for (const runner of order) {
         try {
-          const sample = await runner.run(scenario, planFor(scenario, config));
+          const sample = await runner.run(run, scenario, planFor(scenario, config));
           figures.add(runner.system.id, scenario.id, sample);
           progress(describe(runner.system.id, scenario.id, sample.result));
         } catch (error) {

@@ -3,6 +3,8 @@ import { median } from "./stats.ts";
 
 /** One run of one scenario on one system, with the server's peak RSS and CPU per call meanwhile. */
 export interface Sample {
+  /** Which run of the bench (0-based). */
+  run: number;
   result: LoadResult;
   rssBytes: number | undefined;
   /** Server CPU µs per call; undefined when there is no separate server process. */
@@ -63,6 +65,19 @@ export class Figures {
       truncated: list.filter((sample) => sample.result.truncated).length,
       runs: list.length,
     };
+  }
+
+  /**
+   * A ratio between two systems taken within each run, then the median over
+   * runs: the figure that cancels the machine's drift between runs.
+   */
+  ratioByRun(system: string, other: string, scenario: string, pick: (sample: Sample) => number): number {
+    const others = new Map(this.samples(other, scenario).map((sample) => [sample.run, sample]));
+    const ratios = this.samples(system, scenario).flatMap((sample) => {
+      const match = others.get(sample.run);
+      return match ? [pick(sample) / pick(match)] : [];
+    });
+    return median(ratios);
   }
 
   /** The highest median RSS of a system over the given scenarios: its footprint under load. */

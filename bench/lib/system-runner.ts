@@ -59,7 +59,7 @@ export class SystemRunner {
   }
 
   /** Runs one scenario and returns its figures with the server's peak RSS. */
-  async run(scenario: Scenario, plan: LoadPlan): Promise<Sample> {
+  async run(run: number, scenario: Scenario, plan: LoadPlan): Promise<Sample> {
     const client = this.#client;
     if (!client) throw new Error(`${this.system.id} is not started`);
     client.send({ type: "run", scenario, plan });
@@ -71,7 +71,7 @@ export class SystemRunner {
       const { result } = await client.expect("result", plan.maxMs + SLACK);
       const cpuAfter = serverPid === undefined ? undefined : readCpuNs(serverPid);
       const serverCpuUs = cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / 1000 / result.calls;
-      return { result, rssBytes: sampler.stop(), serverCpuUs };
+      return { run, result, rssBytes: sampler.stop(), serverCpuUs };
     } finally {
       // Also on failure: the sampling must not outlive the scenario.
       sampler.stop();

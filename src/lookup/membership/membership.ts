@@ -218,27 +218,32 @@ class GossipMembership implements Membership {
     this.#suspicions.clear();
     const self = this.#table.setSelf({ state: "left" }, this.#clock.now());
     this.#emit([{ type: "left", member: self }]);
+    // Stop as soon as the goodbye is out, not a turn of the event loop later: a
+    // simulated clock runs timers without yielding to promise callbacks.
     this.#leaving = new Promise<void>((resolve) => {
-      if (this.#table.others(["alive", "suspect"]).length === 0) return resolve();
-      this.#queue.push(this.#selfId, { kind: "left", id: this.#selfId, incarnation: self.incarnation }, resolve);
-      this.#after(timeoutMs, resolve);
+      const finish = (): void => resolve(this.stop());
+      if (this.#table.others(["alive", "suspect"]).length === 0) return finish();
+      // Called from inside a send: let that last packet go out before stopping.
+      const sent = (): void => void this.#clock.setTimer(0, finish);
+      this.#queue.push(this.#selfId, { kind: "left", id: this.#selfId, incarnation: self.incarnation }, sent);
+      this.#after(timeoutMs, finish);
       this.#gossipRound();
-    }).then(() => this.stop());
+    });
     return this.#leaving;
   }
 
   stop(): Promise<void> {
     if (this.#stopping) return this.#stopping;
     this.#status = "stopped";
+    this.#stopping = this.#transport.close().catch((error: unknown) => {
+      this.#log.warn({ err: error }, "closing the gossip transport failed");
+    });
     for (const cancel of [...this.#timers]) cancel();
     for (const suspicion of this.#suspicions.values()) suspicion.cancel();
     this.#suspicions.clear();
     this.#waiters.clear();
     this.#queue.clear();
     for (const resolve of this.#joinWaiters.splice(0)) resolve();
-    this.#stopping = this.#transport.close().catch((error: unknown) => {
-      this.#log.warn({ err: error }, "closing the gossip transport failed");
-    });
     return this.#stopping;
   }
 
