@@ -15,7 +15,7 @@ import type { Instance, LookupChange, LookupOptions, Member } from "./lookup/typ
 import { describeServices, isBuiltInService, ReflectionContract } from "./rpc/reflection.ts";
 import { resolveLimits, type Limits } from "./rpc/limits.ts";
 import type { CallRequest } from "./rpc/outgoing-call.ts";
-import { ServiceRegistry } from "./rpc/registry.ts";
+import { ServiceRegistry, type Endpoint } from "./rpc/registry.ts";
 import { RpcError } from "./rpc/rpc-error.ts";
 import { failedStream, Session, type SessionHost } from "./rpc/session.ts";
 import { TopicTable, type EventHandler, type PayloadOf, type TopicRef } from "./rpc/topics.ts";
@@ -312,9 +312,11 @@ export class Node implements SessionHost {
   }
 
   #invokeAnywhere(request: CallRequest): Promise<unknown> | CallStream<unknown> {
-    if (this.registry.has(request.service, request.version)) {
+    // One registry probe on the hot path: the endpoint itself, when served here.
+    const endpoint = this.registry.lookup(request.service, request.method, request.version);
+    if (endpoint || this.registry.has(request.service, request.version)) {
       if (this.#draining) return refuse(request, `node ${this.nodeName} is closing; not processed — safe to retry`);
-      if (request.kind === "unary") return this.#callLocally(request);
+      if (request.kind === "unary") return this.#callLocally(request, endpoint);
       return this.#localSession().call(request);
     }
     const session = this.#pickRemote(request.service, request.version);
@@ -328,10 +330,8 @@ export class Node implements SessionHost {
     );
   }
 
-  #callLocally(request: CallRequest): Promise<unknown> {
-    const endpoint =
-      this.registry.lookup(request.service, request.method, request.version) ??
-      this.registry.find(request.service, request.method, request.version, this.nodeName);
+  #callLocally(request: CallRequest, found: Endpoint | undefined): Promise<unknown> {
+    const endpoint = found ?? this.registry.find(request.service, request.method, request.version, this.nodeName);
     if (endpoint instanceof RpcError) return Promise.reject(endpoint);
     if (endpoint.def.kind !== "unary") {
       return Promise.reject(

@@ -30,8 +30,10 @@ export interface Figure {
 /** Every sample of a bench, keyed by system and scenario, and the errors of systems that failed. */
 export class Figures {
   readonly #samples = new Map<string, Sample[]>();
+  /** Why systems failed, by system id. */
   readonly failures = new Map<string, string[]>();
 
+  /** Records one sample. */
   add(system: string, scenario: string, sample: Sample): void {
     const key = `${system}|${scenario}`;
     const list = this.#samples.get(key) ?? [];
@@ -39,6 +41,7 @@ export class Figures {
     this.#samples.set(key, list);
   }
 
+  /** Records that a system failed (it is then left out of that run). */
   fail(system: string, message: string): void {
     const list = this.failures.get(system) ?? [];
     list.push(message);

@@ -3,14 +3,24 @@ import { checkSocketAddress, flagOption, listOption, parseCommandArgs, parseMs, 
 import { createCallGuard, type CallGuard } from "./call-guard.ts";
 import { reflectMethod } from "./reflect-method.ts";
 import { dynamicContract, METHOD_KINDS, newestVersion } from "./dynamic-contract.ts";
-import { EXIT, UsageError } from "./errors.ts";
+import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
+import { describeWhere, planLookup, planWait, type LookupPlan } from "./lookup-args.ts";
+import { describeVersions, joinAsTool, pickAddresses } from "./lookup-session.ts";
+import { isVersionRange } from "../rpc/version.ts";
 import { formatError, toJson } from "./output.ts";
 import { CALL, commandHelp } from "./usage.ts";
 
 /** One call, as the command line asks for it. */
 export interface CallPlan {
+  /** The node to call; empty until the look-up found one. */
   readonly address: string;
+  /** Find the node through this cluster's look-up instead of an address. */
+  readonly lookup: LookupPlan | undefined;
+  /** The versions of the service to accept (--version); undefined for the newest served. */
+  readonly version: string | undefined;
+  /** How long the look-up may take to find a node (ms). */
+  readonly wait: number;
   readonly service: string;
   readonly method: string;
   /** From --kind or --stream; undefined to ask the node. */
@@ -40,14 +50,22 @@ export async function runCall(argv: readonly string[], io: Io): Promise<number> 
     io.out(commandHelp(CALL));
     return EXIT.ok;
   }
-  return placeCall(planCall(args), io);
+  const plan = planCall(args);
+  if (plan.lookup === undefined) return placeCall(plan, io);
+  return callThroughLookup(plan, plan.lookup, io);
 }
 
 /** Checks the command line and turns it into a plan; every mistake is a UsageError (exit 2). */
 export function planCall(args: ParsedArgs): CallPlan {
-  const [address, target, inputText, ...extra] = args.positionals;
+  const lookup = planLookup(args, "call");
+  const positionals = lookup === undefined ? args.positionals : ["", ...args.positionals];
+  const [address, target, inputText, ...extra] = positionals;
+  if (lookup !== undefined && args.positionals[0] !== undefined && /^[a-z][a-z0-9+.-]*:\/\//i.test(args.positionals[0])) {
+    throw new UsageError(`give either an address (${args.positionals[0]}) or --cluster/--seeds/--registry to find one, not both`, "call");
+  }
   if (address === undefined || target === undefined || extra.length > 0) {
-    throw new UsageError(`expects <address> <service.method> ['<json>'], got ${args.positionals.length} argument(s)`, "call");
+    const expected = lookup === undefined ? "<address> <service.method> ['<json>']" : "<service.method> ['<json>'] (the look-up finds the node)";
+    throw new UsageError(`expects ${expected}, got ${args.positionals.length} argument(s)`, "call");
   }
   // Service names may contain dots (`billing.invoices`); the method is what follows the last one.
   const dot = target.lastIndexOf(".");
@@ -63,8 +81,14 @@ export function planCall(args: ParsedArgs): CallPlan {
   } catch (error) {
     throw new UsageError((error as Error).message, "call");
   }
+  const version = stringOption(args, "version");
+  if (version !== undefined && !isVersionRange(version)) throw new UsageError(`--version takes a range such as ^1.2 or 2.x, not "${version}"`, "call");
+  if (lookup === undefined && stringOption(args, "wait") !== undefined) throw new UsageError("--wait is for look-up: use it with --cluster, --seeds or --registry", "call");
   return {
-    address: checkSocketAddress(address, "call"),
+    address: lookup === undefined ? checkSocketAddress(address, "call") : "",
+    lookup,
+    version,
+    wait: planWait(args, "call").ms,
     service,
     method,
     kind,
@@ -121,19 +145,56 @@ function readMeta(pairs: string[]): Meta | undefined {
   return Object.fromEntries(entries);
 }
 
-/** Connects, calls, prints; returns the exit code. */
-export async function placeCall(plan: CallPlan, io: Io): Promise<number> {
+/**
+ * Finds the node to call through the cluster's look-up: the instances of the
+ * service within --version, alive before suspect, least loaded first. The
+ * command's short-lived membership ends before the call is placed.
+ */
+async function callThroughLookup(plan: CallPlan, lookup: LookupPlan, io: Io): Promise<number> {
+  const wanted = { service: plan.service, ...(plan.version !== undefined ? { version: plan.version } : {}) };
+  let addresses: string[];
+  let view;
+  try {
+    view = await joinAsTool(lookup, "call", { wait: plan.wait, until: (current) => pickAddresses(current.instances(wanted)).length > 0 });
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    const code = error.exitCode === EXIT.unreachable ? "UNAVAILABLE" : "CANCELLED";
+    return report(io, plan, new RpcError(code, error.message, { unprocessed: true }), error.exitCode);
+  }
+  try {
+    addresses = pickAddresses(view.instances(wanted));
+    if (addresses.length === 0) {
+      const wantedText = `${plan.service}@${plan.version ?? "*"}`;
+      const found = describeVersions(view.instances({ service: plan.service }));
+      const services = [...new Set(view.instances().map((instance) => `${instance.service}@${instance.version}`))];
+      const known =
+        found !== ""
+          ? `; it runs as ${found}`
+          : services.length > 0
+            ? `; no node serves ${plan.service} there; the services there: ${services.join(", ")}`
+            : "; no node there serves any service";
+      const error = new RpcError("NOT_FOUND", `no instance of ${wantedText} in ${describeWhere(lookup)}${known}`, {
+        service: plan.service,
+        method: plan.method,
+        unprocessed: true,
+      });
+      return report(io, plan, error, EXIT.failure);
+    }
+  } finally {
+    await view.close();
+  }
+  return placeCall({ ...plan, address: addresses[0]! }, io, addresses.slice(1, 3));
+}
+
+/**
+ * Connects, calls, prints; returns the exit code. `fallbacks`: other
+ * addresses of the same service, tried in turn when a node cannot be reached.
+ */
+export async function placeCall(plan: CallPlan, io: Io, fallbacks: readonly string[] = []): Promise<number> {
   const guard = createCallGuard(plan.timeout, () => stuckError(plan));
   let peer: Peer;
   try {
-    peer = await guard.race(
-      connect(plan.address, {
-        name: `amoeba-cli-${process.pid}`,
-        // This node serves nothing; when the CLI gives up on a call, closing must not wait for it.
-        drainTimeout: 0,
-        ...(Number.isFinite(plan.timeout) ? { connectTimeout: plan.timeout } : {}),
-      }),
-    );
+    peer = await guard.race(connectFirst([plan.address, ...fallbacks], plan.timeout));
   } catch (error) {
     guard.dispose();
     if (guard.signalExit !== undefined) return report(io, plan, error, guard.signalExit);
@@ -152,7 +213,9 @@ export async function placeCall(plan: CallPlan, io: Io): Promise<number> {
   let reflected: Awaited<ReturnType<typeof reflectMethod>>;
   try {
     // Learn the method's kind from the node unless the command line said it.
-    if (kind === undefined) reflected = await guard.race(reflectMethod(peer, plan.service, plan.method, { timeout: plan.timeout }, options.call));
+    if (kind === undefined) {
+      reflected = await guard.race(reflectMethod(peer, plan.service, plan.method, { timeout: plan.timeout }, options.call, plan.version));
+    }
     kind = reflected?.kind ?? kind ?? "unary";
     checkInputFits(plan.input, kind);
     await invoke(peer, { ...plan, kind }, reflected?.version, options, guard, io);
@@ -167,6 +230,25 @@ export async function placeCall(plan: CallPlan, io: Io): Promise<number> {
   }
 }
 
+/** Connects to the first address that answers; fails with the last failure. */
+async function connectFirst(addresses: readonly string[], timeout: number): Promise<Peer> {
+  let failure: unknown;
+  for (const address of addresses) {
+    try {
+      return await connect(address, {
+        name: `amoeba-cli-${process.pid}`,
+        // This node serves nothing; when the CLI gives up on a call, closing must not wait for it.
+        drainTimeout: 0,
+        ...(Number.isFinite(timeout) ? { connectTimeout: timeout } : {}),
+      });
+    } catch (error) {
+      if (error instanceof AddressError || (error as Error)?.cause instanceof AddressError) throw error;
+      failure = error;
+    }
+  }
+  throw failure;
+}
+
 async function invoke(
   peer: Peer,
   plan: CallPlan & { kind: MethodKind },
@@ -178,9 +260,9 @@ async function invoke(
   // Call the newest version the node serves (from reflection, else from its
   // handshake's [name, version] list). If it serves no such service, call
   // anyway with any version: its NOT_FOUND answer names what it does serve.
-  const version = reflected ?? newestVersion(peer.services, plan.service);
+  const version = reflected ?? newestVersion(peer.services, plan.service, plan.version);
   const contract = dynamicContract(plan.service, version ?? "0.0.0", plan.method, plan.kind);
-  const client = peer.client(contract, { ...options.client, version: version ?? "*" });
+  const client = peer.client(contract, { ...options.client, version: version ?? plan.version ?? "*" });
   const call = (client as unknown as Record<string, AnyMethod>)[plan.method]!;
   const pending = call(plan.input, options.call);
   if (plan.kind === "unary" || plan.kind === "client-stream") {

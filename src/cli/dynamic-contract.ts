@@ -3,6 +3,7 @@ import {
   clientStream,
   contract,
   stream,
+  satisfies,
   unary,
   type Contract,
   type MethodDef,
@@ -44,11 +45,12 @@ export function dynamicContract(service: string, version: string, method: string
 
 /**
  * The newest version of `service` among what a node serves (its handshake's
- * `[name, version]` list), or undefined when it serves none.
+ * `[name, version]` list), within `range` when given; undefined when it serves none.
  */
-export function newestVersion(served: ReadonlyArray<readonly [string, string]>, service: string): string | undefined {
+export function newestVersion(served: ReadonlyArray<readonly [string, string]>, service: string, range?: string): string | undefined {
   let best: string | undefined;
   for (const [name, version] of served) {
+    if (range !== undefined && !satisfies(version, range)) continue;
     if (name === service && (best === undefined || compareVersions(version, best) > 0)) best = version;
   }
   return best;

@@ -1,6 +1,6 @@
 /**
  * @module The `amoeba` command: parses the command line and hands it to one
- * command (serve, call, help). Every command returns an exit code rather
+ * command (serve, call, ls, nodes, registry, help). Every command returns an exit code rather
  * than exiting, so this is the one place that ends the process.
  */
 import { readFileSync } from "node:fs";
@@ -16,6 +16,9 @@ type Runner = (argv: readonly string[], io: Io) => Promise<number>;
 const RUNNERS: Record<string, () => Promise<Runner>> = {
   serve: async () => (await import("./serve.ts")).runServe,
   call: async () => (await import("./call.ts")).runCall,
+  ls: async () => (await import("./ls.ts")).runLs,
+  nodes: async () => (await import("./nodes.ts")).runNodes,
+  registry: async () => (await import("./registry.ts")).runRegistry,
   help: async () => runHelp,
 };
 

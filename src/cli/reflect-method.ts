@@ -10,7 +10,8 @@ export interface ReflectedMethod {
 
 /**
  * Asks the node's reflection service (`amoeba.reflect.describe`, served by
- * every node) for the kind of `service.method`. Undefined when the node does
+ * every node) for the kind of `service.method` (in the newest version within
+ * `range`, when given). Undefined when the node does
  * not know that method or has no reflection service (an older node): the
  * call then goes out as asked, and the callee's own error says what is wrong.
  */
@@ -20,6 +21,7 @@ export async function reflectMethod(
   method: string,
   clientOptions: ClientOptions,
   callOptions: CallOptions,
+  range?: string,
 ): Promise<ReflectedMethod | undefined> {
   let described;
   try {
@@ -31,6 +33,7 @@ export async function reflectMethod(
   const version = newestVersion(
     described.map((entry) => [entry.name, entry.version] as const),
     service,
+    range,
   );
   const served = described.find((entry) => entry.name === service && entry.version === version);
   const kind = served?.methods.find((entry) => entry.name === method)?.kind;

@@ -4,6 +4,7 @@ import { checkSocketAddress, flagOption, listOption, parseCommandArgs, parseMs, 
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { loadServices, type ServiceEntry } from "./load-module.ts";
+import { describeWhere, planLookup, type LookupPlan } from "./lookup-args.ts";
 import { commandHelp, SERVE } from "./usage.ts";
 
 /** What `amoeba serve` was asked to do. */
@@ -13,6 +14,8 @@ export interface ServePlan {
   readonly name: string | undefined;
   readonly dev: boolean;
   readonly drainTimeout: number | undefined;
+  /** The cluster to join; undefined to join none. */
+  readonly lookup: LookupPlan | undefined;
 }
 
 /** Where `amoeba serve` listens when no --listen is given. */
@@ -33,6 +36,7 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
   const node = await startServing(plan, entries);
   const served = entries.map(({ contract }) => `${contract.name}@${contract.version}`).join(", ");
   for (const address of node.addresses) io.out(`amoeba: node ${node.name} serving ${served} on ${address}`);
+  if (plan.lookup !== undefined) io.out(joinedLine(node, plan.lookup));
   return drainOnSignal(node, io);
 }
 
@@ -49,7 +53,15 @@ export function planServe(args: ParsedArgs): ServePlan {
     name: stringOption(args, "name"),
     dev: flagOption(args, "dev"),
     drainTimeout: drainTimeout === undefined ? undefined : parseMs(drainTimeout, "drain-timeout", "serve"),
+    lookup: planLookup(args, "serve"),
   };
+}
+
+/** The ready line of the look-up: the gossip address is a seed for others. */
+function joinedLine(node: Node, lookup: LookupPlan): string {
+  const cluster = `cluster "${node.cluster}"`;
+  if (lookup.registry !== undefined) return `amoeba: node ${node.name} in ${cluster}, registered with the registry at ${lookup.registry}`;
+  return `amoeba: node ${node.name} in ${cluster}, gossip on ${node.gossipAddress ?? "?"} (a seed for other nodes)`;
 }
 
 // Services are registered before listening, so the first connection's
@@ -59,6 +71,9 @@ async function startServing(plan: ServePlan, entries: ServiceEntry[]): Promise<N
     dev: plan.dev,
     ...(plan.name !== undefined ? { name: plan.name } : {}),
     ...(plan.drainTimeout !== undefined ? { drainTimeout: plan.drainTimeout } : {}),
+    ...(plan.lookup?.cluster !== undefined ? { cluster: plan.lookup.cluster } : {}),
+    // Joined below, once listening: the node's record then carries its addresses.
+    lookup: false,
   });
   try {
     for (const { contract, handlers } of entries) {
@@ -77,6 +92,7 @@ async function startServing(plan: ServePlan, entries: ServiceEntry[]): Promise<N
         throw new CliError(`cannot listen on ${address}: ${(error as Error).message}`);
       }
     }
+    if (plan.lookup !== undefined) await join(node, plan.lookup);
   } catch (error) {
     await node.close({ timeout: 0 });
     throw error;
@@ -84,12 +100,26 @@ async function startServing(plan: ServePlan, entries: ServiceEntry[]): Promise<N
   return node;
 }
 
+async function join(node: Node, lookup: LookupPlan): Promise<void> {
+  try {
+    await node.joinLookup({
+      ...(lookup.seeds !== undefined ? { seeds: [...lookup.seeds] } : {}),
+      ...(lookup.registry !== undefined ? { registry: lookup.registry } : {}),
+      ...(lookup.clusterKey !== undefined ? { clusterKey: lookup.clusterKey } : {}),
+      ...(lookup.gossip !== undefined ? { gossip: lookup.gossip } : {}),
+    });
+  } catch (error) {
+    throw new CliError(`cannot join ${describeWhere(lookup)}: ${(error as Error)?.message ?? String(error)}`);
+  }
+}
+
 /**
  * Waits for SIGINT or SIGTERM, then closes the node gracefully: it stops
- * accepting, tells its peers, and lets calls in flight finish. A second
- * signal stops at once, with the shell's usual 128 + signal number.
+ * accepting, tells its peers (and leaves its cluster), and lets calls in
+ * flight finish. A second signal stops at once, with the shell's usual
+ * 128 + signal number. `beforeClose` runs when the first signal arrives.
  */
-function drainOnSignal(node: Node, io: Io): Promise<number> {
+export function drainOnSignal(node: Node, io: Io, command = "serve", beforeClose?: () => void): Promise<number> {
   return new Promise<number>((resolve) => {
     let draining = false;
     const onSignal = (signal: NodeJS.Signals): void => {
@@ -99,6 +129,7 @@ function drainOnSignal(node: Node, io: Io): Promise<number> {
         return;
       }
       draining = true;
+      beforeClose?.();
       io.out(`amoeba: node ${node.name} draining on ${signal}: calls in flight may finish (signal again to stop at once)`);
       node.close().then(
         () => {
@@ -106,7 +137,7 @@ function drainOnSignal(node: Node, io: Io): Promise<number> {
           resolve(EXIT.ok);
         },
         (error: unknown) => {
-          io.err(`amoeba serve: closing node ${node.name} failed: ${(error as Error)?.message ?? String(error)}`);
+          io.err(`amoeba ${command}: closing node ${node.name} failed: ${(error as Error)?.message ?? String(error)}`);
           resolve(EXIT.failure);
         },
       );

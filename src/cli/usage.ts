@@ -29,6 +29,37 @@ export interface CommandSpec {
 
 const HELP_OPTION: OptionSpec = { type: "boolean", short: "h", help: "Show this help." };
 
+/** The environment variable read for the cluster key when --cluster-key is absent. */
+export const CLUSTER_KEY_ENV = "AMOEBA_CLUSTER_KEY";
+
+/** How a command that only looks (ls, nodes, call) finds a cluster: the same options everywhere. */
+const FIND_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  cluster: {
+    type: "string",
+    value: "<name>",
+    help: "The cluster to look in. Alone, its nodes on this machine are found with no seeds (local rendezvous). Default: default",
+  },
+  seeds: {
+    type: "string",
+    multiple: true,
+    value: "<udp://host:port>",
+    help: "The gossip address of a node of the cluster (amoeba serve prints it). Repeat or separate with commas for several.",
+  },
+  registry: { type: "string", value: "<address>", help: "A registry server (amoeba registry) to ask instead of gossiping: tcp://host:port or unix:///path.sock." },
+  "cluster-key": {
+    type: "string",
+    value: "<key>",
+    help: `The cluster's key, when its gossip is authenticated. Default: $${CLUSTER_KEY_ENV}, which keeps the key out of the process list.`,
+  },
+  gossip: { type: "string", value: "<udp://host:port>", help: "Where this command's own gossip socket listens. Default: udp://127.0.0.1:0" },
+};
+
+const WAIT_OPTION: OptionSpec = {
+  type: "string",
+  value: "<ms>",
+  help: "Gather the cluster's view for this long before answering, e.g. to see a suspect member declared dead. Default: until the view stops changing, at most 1500",
+};
+
 /** `amoeba serve`. */
 export const SERVE: CommandSpec = {
   name: "serve",
@@ -41,6 +72,11 @@ export const SERVE: CommandSpec = {
       "or a default export of the same shape, or one exported contract together with an export named `handlers`.",
     ].join("\n"),
     "Prints one line per address once ready. On SIGINT or SIGTERM it drains (calls in flight finish) and exits 0; a second signal stops it at once.",
+    [
+      "Look-up: with --cluster, --seeds, --registry or --gossip the node joins a cluster, so that `amoeba ls`, `amoeba call --cluster` and other nodes find its services by name.",
+      "Gossip (the default) finds the nodes of the same cluster on this machine with no seeds; --seeds reaches nodes elsewhere. Its ready line then also prints its gossip address, a seed for others.",
+      "--registry registers the node with a registry server (amoeba registry) instead. On SIGINT or SIGTERM the node leaves the cluster, so others see it as left, not dead.",
+    ].join("\n"),
   ],
   options: {
     listen: {
@@ -52,11 +88,28 @@ export const SERVE: CommandSpec = {
     name: { type: "string", value: "<name>", help: "The node's name, shown to callers and in errors. Default: <host>-<pid>" },
     dev: { type: "boolean", help: "Dev mode: error stacks travel to callers and results are checked against the contract. Never in production." },
     "drain-timeout": { type: "string", value: "<ms>", help: "On SIGINT/SIGTERM, how long calls in flight may take to finish. Default: 10000" },
+    cluster: { type: "string", value: "<name>", help: "Join this cluster; alone, it meets the cluster's other nodes on this machine (local rendezvous). Default: default" },
+    seeds: {
+      type: "string",
+      multiple: true,
+      value: "<udp://host:port>",
+      help: "Gossip addresses of nodes already in the cluster. Repeat or separate with commas for several.",
+    },
+    registry: { type: "string", value: "<address>", help: "Register with this registry server (amoeba registry) instead of gossiping." },
+    "cluster-key": {
+      type: "string",
+      value: "<key>",
+      help: `Authenticate gossip with this key (HMAC-SHA256); every node of the cluster needs the same. Default: $${CLUSTER_KEY_ENV}, which keeps the key out of the process list.`,
+    },
+    gossip: { type: "string", value: "<udp://host:port>", help: "Where to listen for gossip. Default: udp://127.0.0.1:0 (a free port)" },
     help: HELP_OPTION,
   },
   examples: [
     "amoeba serve examples/calculator/service.ts --listen tcp://127.0.0.1:7400 --name calc-1",
     "amoeba serve ./services.ts --listen unix:///tmp/calc.sock --listen tcp://0.0.0.0:7400",
+    "amoeba serve examples/calculator/service.ts --listen tcp://127.0.0.1:0 --cluster shop",
+    "amoeba serve examples/calculator/service.ts --listen tcp://127.0.0.1:0 --cluster shop --seeds udp://127.0.0.1:7946",
+    "amoeba serve examples/calculator/service.ts --listen tcp://127.0.0.1:0 --registry tcp://127.0.0.1:7500",
   ],
 };
 
@@ -64,13 +117,17 @@ export const SERVE: CommandSpec = {
 export const CALL: CommandSpec = {
   name: "call",
   summary: "Call a method of a running node",
-  usage: "call <address> <service.method> ['<json>'] [options]",
+  usage: "call (<address> | --cluster <name> | --seeds <addr> | --registry <addr>) <service.method> ['<json>'] [options]",
   description: [
     "Connects to the node at <address>, calls <service.method> with <json> (default {}) and prints the result as JSON.",
+    "With --cluster, --seeds or --registry instead of an address, it finds a node serving the service through the look-up (one matching --version, the least loaded) and calls it there. When none matches, the error says which versions exist and where.",
     "No contract is needed: the service's version and the method's kind (unary or streaming) come from the node's reflection service, amoeba.reflect. --stream or --kind say the kind instead, for a node without reflection.",
     "Exit codes: 0 success, 1 the call failed (ERROR <CODE>: <message> on stderr), 2 bad command line or JSON, 3 the node could not be reached.",
   ],
   options: {
+    ...FIND_OPTIONS,
+    version: { type: "string", value: "<range>", help: "The versions of the service to accept, e.g. ^1.2 or 2.x. Default: the newest the node serves" },
+    wait: { ...WAIT_OPTION, help: "With look-up: the longest time to wait for a node that serves the service. Default: 1500" },
     stream: { type: "boolean", help: "Treat the method as streaming its results (declared with stream()) without asking the node." },
     kind: {
       type: "string",
@@ -86,7 +143,76 @@ export const CALL: CommandSpec = {
     `amoeba call tcp://127.0.0.1:7400 calculator.add '{"a":1,"b":2}'`,
     `amoeba call unix:///tmp/calc.sock calculator.count '{"to":3}'`,
     `amoeba call tcp://127.0.0.1:7400 calculator.sleep '{"ms":500}' --timeout 100 --meta traceparent=00-abc-def-01`,
+    `amoeba call --cluster shop calculator.add '{"a":1,"b":2}' --version ^1.2`,
+    `amoeba call --registry tcp://127.0.0.1:7500 calculator.add '{"a":1,"b":2}'`,
   ],
+};
+
+/** `amoeba ls`. */
+export const LS: CommandSpec = {
+  name: "ls",
+  summary: "List the services of a cluster and their instances",
+  usage: "ls [service] (--cluster <name> | --seeds <addr> | --registry <addr>) [options]",
+  description: [
+    "Joins the cluster for a moment (without serving anything), gathers its view, and lists each service with its versions and instances: node, state, load and addresses. It then leaves the cluster quietly.",
+    "With [service], lists only that service, with the methods and kinds of each version, asked of one instance through reflection (amoeba.reflect).",
+    "Exit codes: 0 success, 1 the service was not found, 2 bad command line, 3 no node of the cluster could be reached.",
+  ],
+  options: {
+    ...FIND_OPTIONS,
+    version: { type: "string", value: "<range>", help: "Only the versions in this range, e.g. ^1.2. Default: all" },
+    wait: WAIT_OPTION,
+    json: { type: "boolean", help: "Print JSON instead of a table." },
+    help: HELP_OPTION,
+  },
+  examples: [
+    "amoeba ls --cluster shop",
+    "amoeba ls calculator --seeds udp://127.0.0.1:7946 --cluster shop",
+    "amoeba ls --registry tcp://127.0.0.1:7500 --json",
+  ],
+};
+
+/** `amoeba nodes`. */
+export const NODES: CommandSpec = {
+  name: "nodes",
+  summary: "List the members of a cluster and their state",
+  usage: "nodes (--cluster <name> | --seeds <addr> | --registry <addr>) [options]",
+  description: [
+    "Joins the cluster for a moment (without serving anything) and lists its members as this command sees them: state (alive, suspect, dead, left), addresses, gossip address, how many services each serves and its load.",
+    "A crashed node shows as suspect, then dead, once the others notice (seconds); a node that stopped gracefully shows as left. Gossip tells a newcomer only of the members still there, so to see a node die or leave, watch with --wait while it happens. A registry lists dead and departed members for a minute.",
+    "Exit codes: 0 success, 2 bad command line, 3 no node of the cluster could be reached.",
+  ],
+  options: {
+    ...FIND_OPTIONS,
+    wait: WAIT_OPTION,
+    all: { type: "boolean", help: "Also list the short-lived members that amoeba ls, nodes and call add while they run." },
+    json: { type: "boolean", help: "Print JSON instead of a table." },
+    help: HELP_OPTION,
+  },
+  examples: ["amoeba nodes --cluster shop", "amoeba nodes --seeds udp://127.0.0.1:7946 --cluster shop --json", "amoeba nodes --registry tcp://127.0.0.1:7500"],
+};
+
+/** `amoeba registry`. */
+export const REGISTRY: CommandSpec = {
+  name: "registry",
+  summary: "Run a registry server for client-server look-up",
+  usage: "registry [options]",
+  description: [
+    "Runs a registry server: nodes started with --registry <address> register with it and keep their record alive with heartbeats; a record not refreshed within its time to live shows as dead. amoeba ls, nodes and call ask it with --registry.",
+    "Prints one line per address once ready. On SIGINT or SIGTERM it drains and exits 0; a second signal stops it at once.",
+  ],
+  options: {
+    listen: {
+      type: "string",
+      multiple: true,
+      value: "<address>",
+      help: "Where to listen: tcp://host:port or unix:///path.sock. Repeat for several. Default: tcp://127.0.0.1:7500",
+    },
+    name: { type: "string", value: "<name>", help: "The registry node's name. Default: <host>-<pid>" },
+    "drain-timeout": { type: "string", value: "<ms>", help: "On SIGINT/SIGTERM, how long calls in flight may take to finish. Default: 10000" },
+    help: HELP_OPTION,
+  },
+  examples: ["amoeba registry", "amoeba registry --listen tcp://127.0.0.1:0 --listen unix:///tmp/registry.sock"],
 };
 
 /** `amoeba help`. */
@@ -100,7 +226,7 @@ export const HELP: CommandSpec = {
 };
 
 /** Every command, in the order help lists them. */
-export const COMMANDS: readonly CommandSpec[] = [SERVE, CALL, HELP];
+export const COMMANDS: readonly CommandSpec[] = [SERVE, CALL, LS, NODES, REGISTRY, HELP];
 
 /** The top level: `amoeba --help`. */
 export function mainHelp(): string {
@@ -108,7 +234,7 @@ export function mainHelp(): string {
   return [
     "Usage: amoeba <command> [options]",
     "",
-    "Amoeba's command-line tool: serve services from a module, and call them.",
+    "Amoeba's command-line tool: serve services from a module, call them, and see what a cluster runs.",
     "",
     "Commands:",
     ...COMMANDS.map((command) => `  ${command.name.padEnd(width)}${command.summary}`),
@@ -117,9 +243,12 @@ export function mainHelp(): string {
     "  -h, --help        Show this help.",
     "  -v, --version     Print Amoeba's version.",
     "",
-    "Example:",
+    "Examples:",
     "  amoeba serve examples/calculator/service.ts",
     `  amoeba call tcp://127.0.0.1:7400 calculator.add '{"a":1,"b":2}'`,
+    "  amoeba serve examples/calculator/service.ts --listen tcp://127.0.0.1:0 --cluster shop",
+    "  amoeba ls --cluster shop",
+    `  amoeba call --cluster shop calculator.add '{"a":1,"b":2}'`,
     "",
     "Run 'amoeba help <command>' or 'amoeba <command> --help' for a command's options.",
   ].join("\n");

@@ -57,12 +57,7 @@ export class IncomingCall implements CallContext {
     this.meta = meta ?? NO_META;
     const kind = endpoint.def.kind;
     if (kind === "server-stream" || kind === "bidi-stream") this.#outputCredit = new CreditGate(credit);
-    if (timeout !== null) {
-      this.deadline = Date.now() + timeout;
-      if (timeout <= MAX_TIMER) this.#timer = setTimeout(this.#onDeadline, timeout);
-    } else {
-      this.deadline = undefined;
-    }
+    this.deadline = timeout === null ? undefined : Date.now() + timeout;
   }
 
   // --- CallContext -------------------------------------------------------
@@ -98,6 +93,17 @@ export class IncomingCall implements CallContext {
 
   /** Starts the call with the CALL frame's input (ignored for client-streaming kinds). */
   start(input: unknown): void {
+    this.#begin(input);
+    // Most handlers finish synchronously; only a call still running needs a
+    // deadline timer, so arming it after the first turn saves one per call.
+    if (!this.#done && this.deadline !== undefined) {
+      const remaining = this.deadline - Date.now();
+      if (remaining <= 0) this.expire();
+      else if (remaining <= MAX_TIMER) this.#timer = setTimeout(expireIncoming, remaining, this);
+    }
+  }
+
+  #begin(input: unknown): void {
     const kind = this.#endpoint.def.kind;
     if (kind === "client-stream" || kind === "bidi-stream") {
       const window = this.#session.host.limits.streamWindow;
@@ -200,7 +206,10 @@ export class IncomingCall implements CallContext {
     const kind = this.#endpoint.def.kind;
     if (kind === "unary" || kind === "client-stream") {
       if (result instanceof Promise) {
-        result.then(this.#succeed, (error) => this.#fail(error));
+        result.then(
+          (output) => this.#succeed(output),
+          (error) => this.#fail(error),
+        );
       } else {
         this.#succeed(result);
       }
@@ -209,7 +218,7 @@ export class IncomingCall implements CallContext {
     this.#pump(result).catch((error) => this.#fail(error));
   }
 
-  readonly #succeed = (output: unknown): void => {
+  #succeed(output: unknown): void {
     if (this.#done) return;
     if (this.#session.host.validateOutput) {
       const checked = validate(this.#endpoint.def.output, output);
@@ -226,7 +235,7 @@ export class IncomingCall implements CallContext {
     } catch (error) {
       this.#sendUnencodable(error);
     }
-  };
+  }
 
   /** A result or item that the codec refused (a bigint, a function, …): tell the caller instead of hanging it. */
   #sendUnencodable(error: unknown): void {
@@ -294,7 +303,8 @@ export class IncomingCall implements CallContext {
     this.#abort(rpcError);
   }
 
-  readonly #onDeadline = (): void => {
+  /** @internal The deadline passed (called by the timer). */
+  expire(): void {
     this.#timer = null;
     this.#fail(
       new RpcError("DEADLINE_EXCEEDED", `${this.service}.${this.method} on node ${this.node} ran past its deadline`, {
@@ -303,7 +313,7 @@ export class IncomingCall implements CallContext {
         node: this.node,
       }),
     );
-  };
+  }
 
   #finish(): void {
     this.#done = true;
@@ -325,4 +335,9 @@ export class IncomingCall implements CallContext {
         .catch(() => {});
     }
   }
+}
+
+// A module-level function with the call as the timer's argument: no closure per call.
+function expireIncoming(call: IncomingCall): void {
+  call.expire();
 }

@@ -49,7 +49,7 @@ export class LocalUnaryCall implements CallOwner {
           this.#fail("CANCELLED", "cancelled before it was made");
           return;
         }
-        signal.addEventListener("abort", this.#onAbort, { once: true });
+        signal.addEventListener("abort", this, { once: true });
       }
       this.#call = new IncomingCall(this, 0, endpoint, request.meta ?? null, timeout, 0);
       this.#call.start(request.input);
@@ -71,16 +71,17 @@ export class LocalUnaryCall implements CallOwner {
   }
 
   incomingDone(): void {
-    this.#request.signal?.removeEventListener("abort", this.#onAbort);
+    this.#request.signal?.removeEventListener("abort", this);
     this.#onDone();
   }
 
-  readonly #onAbort = (): void => {
+  /** @internal The caller's signal aborted (this object is the event listener). */
+  handleEvent(): void {
     const reason = this.#request.signal?.reason;
     const error = this.#error("CANCELLED", reason instanceof Error ? `cancelled by the caller: ${reason.message}` : "cancelled by the caller");
     this.#call?.cancel(error);
     this.#reject(error);
-  };
+  }
 
   #fail(code: RpcError["code"], what: string): void {
     this.#reject(this.#error(code, what, true));

@@ -72,7 +72,7 @@ export class OutgoingCall implements CallStream<unknown> {
         return promise;
       }
       // Past 2^31-1 ms setTimeout would fire at once; such a deadline needs no timer.
-      if (timeout <= 0x7fffffff) this.#timer = setTimeout(this.#onDeadline, timeout);
+      if (timeout <= 0x7fffffff) this.#timer = setTimeout(expireOutgoing, timeout, this);
     }
     const signal = request.signal;
     if (signal) {
@@ -80,7 +80,7 @@ export class OutgoingCall implements CallStream<unknown> {
         this.#settleError(this.#error("CANCELLED", "cancelled before it was sent", true));
         return promise;
       }
-      signal.addEventListener("abort", this.#onAbort, { once: true });
+      signal.addEventListener("abort", this, { once: true });
     }
     try {
       this.#session.send(FrameKind.Call, this.#id, [
@@ -208,17 +208,19 @@ export class OutgoingCall implements CallStream<unknown> {
     if (!this.#done) this.#session.send(FrameKind.End, this.#id, null);
   }
 
-  readonly #onDeadline = (): void => {
+  /** @internal The deadline passed (called by the timer). */
+  expire(): void {
     this.#timer = null;
     if (this.#done) return;
     this.#sendCancel();
     this.#settleError(this.#error("DEADLINE_EXCEEDED", "deadline exceeded while waiting for the callee", false));
-  };
+  }
 
-  readonly #onAbort = (): void => {
+  /** @internal The caller's signal aborted (this object is the event listener: no closure per call). */
+  handleEvent(): void {
     const reason = this.#request.signal?.reason;
     this.cancel(reason instanceof Error ? `cancelled by the caller: ${reason.message}` : "cancelled by the caller");
-  };
+  }
 
   #sendCancel(): void {
     if (this.#sent && !this.#done) this.#session.send(FrameKind.Cancel, this.#id, null);
@@ -252,7 +254,11 @@ export class OutgoingCall implements CallStream<unknown> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.#inputCredit?.close();
-    this.#request.signal?.removeEventListener("abort", this.#onAbort);
+    this.#request.signal?.removeEventListener("abort", this);
     this.#session.outgoingDone(this.#id);
   }
+}
+
+function expireOutgoing(call: OutgoingCall): void {
+  call.expire();
 }

@@ -373,14 +373,13 @@ export class Session {
       return;
     }
     const host = this.host;
-    const refuse = (error: RpcError): void => this.send(FrameKind.Error, id, errorToWire(error, false));
     const where = { service, method, node: host.nodeName };
     if (host.draining) {
-      refuse(new RpcError("UNAVAILABLE", `node ${host.nodeName} is draining; not processed — safe to retry`, { ...where, unprocessed: true }));
+      this.#refuse(id, new RpcError("UNAVAILABLE", `node ${host.nodeName} is draining; not processed — safe to retry`, { ...where, unprocessed: true }));
       return;
     }
     if (meta !== null && !isValidMeta(meta, host.limits.maxMetaSize)) {
-      refuse(
+      this.#refuse(id, 
         new RpcError("INVALID_ARGUMENT", `${service}.${method}: metadata must map strings to strings, within ${host.limits.maxMetaSize} bytes`, {
           ...where,
           unprocessed: true,
@@ -389,7 +388,7 @@ export class Session {
       return;
     }
     if (this.#incoming.size >= host.limits.maxConcurrentCalls) {
-      refuse(
+      this.#refuse(id, 
         new RpcError("RESOURCE_EXHAUSTED", `node ${host.nodeName} has ${host.limits.maxConcurrentCalls} calls in flight on this connection; not processed — retry later`, {
           ...where,
           unprocessed: true,
@@ -399,11 +398,11 @@ export class Session {
     }
     const endpoint = host.registry.find(service, method, version as string | null, host.nodeName);
     if (endpoint instanceof RpcError) {
-      refuse(endpoint);
+      this.#refuse(id, endpoint);
       return;
     }
     if (kind !== undefined && kind !== MethodKindCode[endpoint.def.kind]) {
-      refuse(
+      this.#refuse(id, 
         new RpcError("FAILED_PRECONDITION", `${service}.${method} on node ${host.nodeName} is a ${endpoint.def.kind} method; the caller expected another kind`, {
           ...where,
           details: { kind: endpoint.def.kind },
@@ -413,12 +412,17 @@ export class Session {
       return;
     }
     if (timeout === 0) {
-      refuse(new RpcError("DEADLINE_EXCEEDED", `${service}.${method}: the deadline passed before the call arrived`, { ...where, unprocessed: true }));
+      this.#refuse(id, new RpcError("DEADLINE_EXCEEDED", `${service}.${method}: the deadline passed before the call arrived`, { ...where, unprocessed: true }));
       return;
     }
     const call = new IncomingCall(this, id, endpoint, meta as Record<string, string> | null, timeout as number | null, credit);
     this.#incoming.set(id, call);
     call.start(input);
+  }
+
+  /** Answers a call that no handler will see. */
+  #refuse(id: number, error: RpcError): void {
+    this.send(FrameKind.Error, id, errorToWire(error, false));
   }
 
   #onGoAway(body: unknown): void {

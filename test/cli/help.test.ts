@@ -13,6 +13,10 @@ describe("amoeba help", { concurrency: CONCURRENCY }, () => {
     ["call --help", ["call", "--help"], /^Usage: amoeba call <address>/],
     ["call -h with other arguments", ["call", "tcp://127.0.0.1:1", "a.b", "-h"], /^Usage: amoeba call/],
     ["help --help", ["help", "--help"], /^Usage: amoeba help/],
+    ["ls --help", ["ls", "--help"], /^Usage: amoeba ls \[service\] \(--cluster <name> \| --seeds <addr> \| --registry <addr>\)/],
+    ["nodes --help", ["nodes", "--help"], /^Usage: amoeba nodes \(--cluster <name>/],
+    ["registry --help", ["registry", "--help"], /^Usage: amoeba registry/],
+    ["help ls", ["help", "ls"], /^Usage: amoeba ls/],
   ];
   for (const [name, args, usage] of helps) {
     it(`${name} prints usage, options and an example, and exits 0`, async (t) => {
@@ -24,6 +28,21 @@ describe("amoeba help", { concurrency: CONCURRENCY }, () => {
       assert.equal(result.stderr, "");
     });
   }
+
+  it("--help lists every command", async (t) => {
+    const result = await runCli(["--help"], t.after.bind(t));
+    for (const command of ["serve", "call", "ls", "nodes", "registry", "help"]) assert.match(result.stdout, new RegExp(`\\n  ${command} +\\S`));
+  });
+
+  it("serve and call --help describe the look-up options", async (t) => {
+    const [serve, call] = await Promise.all([runCli(["serve", "--help"], t.after.bind(t)), runCli(["call", "--help"], t.after.bind(t))]);
+    for (const option of ["--cluster <name>", "--seeds <udp://host:port>", "--registry <address>", "--cluster-key <key>", "--gossip <udp://host:port>"]) {
+      assert.ok(serve.stdout.includes(option), `serve --help lacks ${option}`);
+      assert.ok(call.stdout.includes(option), `call --help lacks ${option}`);
+    }
+    assert.match(serve.stdout, /AMOEBA_CLUSTER_KEY/);
+    assert.match(call.stdout, /--version <range>/);
+  });
 
   it("--version prints the package version", async (t) => {
     const result = await runCli(["--version"], t.after.bind(t));

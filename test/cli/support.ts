@@ -1,4 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 
 /** The repository root: the CLI runs from here, as `npx amoeba` would. */
@@ -98,4 +102,54 @@ export async function startServe(args: readonly string[], cleanup: Cleanup): Pro
   const server = new CliProcess(["serve", ...args], cleanup);
   const match = await server.waitFor(/serving .+ on (\S+)\n/);
   return { server, address: match[1]! };
+}
+
+/**
+ * Gives this test file its own local-rendezvous folder (inherited by every
+ * CLI process it starts), so that clusters of other test files stay invisible.
+ * Call at the top level of a test file.
+ */
+export function isolateRendezvous(): void {
+  let dir = "";
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "amoeba-cli-rendezvous-"));
+    process.env.AMOEBA_RENDEZVOUS_DIR = dir;
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+}
+
+let clusters = 0;
+/** A cluster name no other test (nor a concurrent run) uses. */
+export function uniqueCluster(tag: string): string {
+  return `cli-${tag}-${process.pid}-${++clusters}`;
+}
+
+/**
+ * Starts `amoeba serve <args>` joined to a look-up and waits for its ready
+ * lines; returns the process, its RPC address and its gossip address (when
+ * it gossips).
+ */
+export async function startMember(
+  args: readonly string[],
+  cleanup: Cleanup,
+): Promise<{ server: CliProcess; address: string; gossip: string | undefined }> {
+  const server = new CliProcess(["serve", ...args], cleanup);
+  const match = await server.waitFor(/serving .+ on (\S+)\n(?:.*\n)*?amoeba: node \S+ in cluster .*(?:gossip on (udp:\/\/\S+) \(|registered with .*\n)/);
+  return { server, address: match[1]!, gossip: match[2] };
+}
+
+/** Runs `fn` until it returns a value, at most `ms`; the last failure is thrown on timeout. */
+export async function eventually<T>(what: string, fn: () => Promise<T | undefined>, ms: number): Promise<T> {
+  const until = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await fn();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > until) throw new Error(`no ${what} within ${ms} ms${last ? `: ${(last as Error).message}` : ""}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }

@@ -222,7 +222,7 @@ class GossipMembership implements Membership {
     // simulated clock runs timers without yielding to promise callbacks.
     this.#leaving = new Promise<void>((resolve) => {
       const finish = (): void => resolve(this.stop());
-      if (this.#table.others(["alive", "suspect"]).length === 0) return finish();
+      if (!this.#table.hasActiveOthers()) return finish();
       // Called from inside a send: let that last packet go out before stopping.
       const sent = (): void => void this.#clock.setTimer(0, finish);
       this.#queue.push(this.#selfId, { kind: "left", id: this.#selfId, incarnation: self.incarnation }, sent);
@@ -386,7 +386,15 @@ class GossipMembership implements Membership {
       }
       return;
     }
-    if (result.length === 0) return;
+    if (result.length === 0) {
+      // The sender missed news that ended this member (a leave, a death): tell it
+      // again, so that an epidemic that missed someone is corrected at once.
+      const member = this.#table.get(id);
+      if (member && (member.state === "dead" || member.state === "left") && incarnation <= member.incarnation) {
+        this.#queue.push(id, member.state === "left" ? { kind: "left", id, incarnation: member.incarnation } : { kind: "dead", id, incarnation: member.incarnation, from: this.#selfId });
+      }
+      return;
+    }
     if (this.#status === "running") {
       const n = this.#table.activeCount();
       const { min, max } = suspicionBounds(this.#config, n);
@@ -433,7 +441,8 @@ class GossipMembership implements Membership {
     if (this.#status !== "running") return;
     const multiplier = this.#awareness.multiplier;
     const target = this.#nextProbeTarget();
-    if (target) this.#probe(target, multiplier);
+    // A copy: the probe judges the member as it was when the probe began.
+    if (target) this.#probe({ ...target }, multiplier);
     this.#after(this.#config.probeInterval * multiplier, () => this.#probeTick());
   }
 
@@ -574,7 +583,7 @@ class GossipMembership implements Membership {
 
   #joinTick(): void {
     if (this.#status !== "running") return;
-    if (this.#table.others(["alive", "suspect"]).length === 0) this.#pushTo(this.#seeds, true);
+    if (!this.#table.hasActiveOthers()) this.#pushTo(this.#seeds, true);
     this.#after(this.#config.joinRetryInterval, () => this.#joinTick());
   }
 

@@ -20,19 +20,25 @@ interface Entry {
  * - `suspect`, `dead` and `left` apply at an equal or higher incarnation, in that
  *   order of strength: suspect < dead < left, and never the other way at one
  *   incarnation. Only an `alive` at a higher incarnation (a refutation) undoes them.
- * - Two ids under one name: the newer (`started`, then id) replaces the older,
- *   which is kept as a tombstone and never comes back.
+ * - Two ids under one name: the one that started later replaces the other,
+ *   which is kept as a tombstone and never comes back. An equal start never
+ *   evicts a live member (ties with a dead or left one go to the greater id).
  *
  * The table holds no timers and sends nothing; the caller acts on the events it
  * returns. The node's own entry is set by the caller and never changed by news.
  */
 export class MemberTable {
   readonly #entries = new Map<string, Entry>();
+  /** Name → the id that holds it (not replaced). */
+  readonly #byName = new Map<string, string>();
   readonly #selfId: string;
+  // activeCount() is asked on every send; it is recounted only after a change.
+  #active = -1;
 
   constructor(self: MemberRecord, now: number) {
     this.#selfId = self.id;
     this.#entries.set(self.id, { record: freezeRecord(self), state: "alive", incarnation: 0, since: now, replaced: false });
+    this.#byName.set(self.name, self.id);
   }
 
   /** This node's own entry. */
@@ -42,6 +48,7 @@ export class MemberTable {
 
   /** Sets this node's own record, incarnation or state. */
   setSelf(change: { record?: MemberRecord; incarnation?: number; state?: MemberState }, now: number): Member {
+    this.#active = -1;
     const entry = this.#entries.get(this.#selfId)!;
     if (change.record) entry.record = freezeRecord(change.record);
     if (change.incarnation !== undefined) entry.incarnation = change.incarnation;
@@ -64,28 +71,41 @@ export class MemberTable {
     return out;
   }
 
-  /** Other members in `states` (replaced ids never count). */
+  /**
+   * Other members in `states` (replaced ids never count), as live views of the
+   * table for the caller's immediate use: they change with the table, so copy
+   * what must be kept.
+   */
   others(states: readonly MemberState[]): Member[] {
     const out: Member[] = [];
     for (const [id, entry] of this.#entries) {
-      if (id !== this.#selfId && !entry.replaced && states.includes(entry.state)) out.push(snapshot(entry));
+      if (id !== this.#selfId && !entry.replaced && states.includes(entry.state)) out.push(entry);
     }
     return out;
   }
 
+  /** Whether any other member is alive or suspect. */
+  hasActiveOthers(): boolean {
+    return this.activeCount() > (this.#entries.get(this.#selfId)!.state === "left" ? 0 : 1);
+  }
+
   /** Members alive or suspect, self included: the `n` of the protocol's formulas. */
   activeCount(): number {
-    let n = 0;
-    for (const entry of this.#entries.values()) if (!entry.replaced && (entry.state === "alive" || entry.state === "suspect")) n++;
-    return n;
+    if (this.#active < 0) {
+      this.#active = 0;
+      for (const entry of this.#entries.values()) if (!entry.replaced && (entry.state === "alive" || entry.state === "suspect")) this.#active++;
+    }
+    return this.#active;
   }
 
   /** A member's news about itself: joins, updates and refutations. */
   applyAlive(record: MemberRecord, incarnation: number, now: number): MembershipEvent[] {
+    this.#active = -1;
     if (record.id === this.#selfId) return [];
     const entry = this.#entries.get(record.id);
     if (!entry) return this.#join(record, incarnation, now);
-    if (entry.replaced || incarnation <= entry.incarnation) return [];
+    // A process keeps its name for life: a record that renames an id is not its own.
+    if (entry.replaced || incarnation <= entry.incarnation || record.name !== entry.record.name) return [];
     const before = entry.state;
     const changed = !sameRecord(entry.record, record);
     if (changed) entry.record = freezeRecord(record);
@@ -100,6 +120,7 @@ export class MemberTable {
 
   /** Returns `confirm` when the member was already suspected at that incarnation or later. */
   applySuspect(id: string, incarnation: number, now: number): MembershipEvent[] | "confirm" {
+    this.#active = -1;
     const entry = this.#usable(id, incarnation);
     if (!entry || entry.state === "dead" || entry.state === "left") return [];
     if (entry.state === "suspect") {
@@ -114,6 +135,7 @@ export class MemberTable {
   }
 
   applyDead(id: string, incarnation: number, now: number): MembershipEvent[] {
+    this.#active = -1;
     const entry = this.#usable(id, incarnation);
     if (!entry || entry.state === "dead" || entry.state === "left") return [];
     entry.state = "dead";
@@ -123,6 +145,7 @@ export class MemberTable {
   }
 
   applyLeft(id: string, incarnation: number, now: number): MembershipEvent[] {
+    this.#active = -1;
     const entry = this.#usable(id, incarnation);
     if (!entry || entry.state === "left") return [];
     entry.state = "left";
@@ -133,12 +156,17 @@ export class MemberTable {
 
   /** Forgets dead, left and replaced members whose state is older than `age`; returns their ids. */
   reap(now: number, age: number): string[] {
+    this.#active = -1;
     const gone: string[] = [];
     for (const [id, entry] of this.#entries) {
       if (id === this.#selfId) continue;
       if ((entry.replaced || entry.state === "dead" || entry.state === "left") && now - entry.since >= age) gone.push(id);
     }
-    for (const id of gone) this.#entries.delete(id);
+    for (const id of gone) {
+      const name = this.#entries.get(id)!.record.name;
+      if (this.#byName.get(name) === id) this.#byName.delete(name);
+      this.#entries.delete(id);
+    }
     return gone;
   }
 
@@ -152,32 +180,29 @@ export class MemberTable {
 
   #join(record: MemberRecord, incarnation: number, now: number): MembershipEvent[] {
     const events: MembershipEvent[] = [];
-    const older: Entry[] = [];
-    for (const [id, entry] of this.#entries) {
-      if (entry.replaced || entry.record.name !== record.name) continue;
-      // The node's own name is never given away; an older id is stale news.
-      if (id === this.#selfId || !isNewer(record, entry.record)) return [];
-      older.push(entry);
-    }
-    for (const entry of older) {
-      const wasActive = entry.state === "alive" || entry.state === "suspect";
-      entry.replaced = true;
-      entry.state = "left";
-      entry.since = now;
-      if (wasActive) events.push({ type: "left", member: snapshot(entry) });
+    const holderId = this.#byName.get(record.name);
+    const holder = holderId === undefined ? undefined : this.#entries.get(holderId);
+    if (holderId !== undefined && holder) {
+      // The node's own name is never given away; an id that started earlier is
+      // stale news; one that claims the very same start against a live holder is
+      // a forgery or a corruption (a restart always starts later), not a restart.
+      if (holderId === this.#selfId) return [];
+      const started = record.started ?? 0;
+      const holderStarted = holder.record.started ?? 0;
+      const live = holder.state === "alive" || holder.state === "suspect";
+      if (started < holderStarted || (started === holderStarted && (live || record.id < holderId))) return [];
+      const wasActive = holder.state === "alive" || holder.state === "suspect";
+      holder.replaced = true;
+      holder.state = "left";
+      holder.since = now;
+      if (wasActive) events.push({ type: "left", member: snapshot(holder) });
     }
     const entry: Entry = { record: freezeRecord(record), state: "alive", incarnation, since: now, replaced: false };
     this.#entries.set(record.id, entry);
+    this.#byName.set(record.name, record.id);
     events.push({ type: "join", member: snapshot(entry) });
     return events;
   }
-}
-
-/** Whether `a` is a later start than `b` under the same name. */
-function isNewer(a: MemberRecord, b: MemberRecord): boolean {
-  const sa = a.started ?? 0;
-  const sb = b.started ?? 0;
-  return sa !== sb ? sa > sb : a.id > b.id;
 }
 
 function snapshot(entry: Entry): Member {

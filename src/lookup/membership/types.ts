@@ -16,8 +16,9 @@ export interface MemberRecord {
   /** A load figure, e.g. calls in flight. */
   load: number;
   /**
-   * When the process started, in ms since the epoch. It decides which of two ids
-   * under one name is the newer (ties: the greater id). Filled in when absent.
+   * When the process started, in ms since the epoch. Of two ids under one name,
+   * the one that started later replaces the other; an equal start never evicts
+   * a live member. Filled in when absent.
    */
   started?: number;
 }

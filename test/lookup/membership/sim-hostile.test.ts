@@ -113,6 +113,9 @@ describe("membership in simulation: hostile and broken input", () => {
     cluster.nodes[3]!.membership.update({ load: 9 });
     cluster.crash(cluster.nodes[7]!);
     assert.ok(cluster.clock.runUntil(() => cluster.allSee(cluster.nodes[7]!.id, "dead"), 10_000) >= 0);
+    // Gossip may miss a member; the next full-state exchange catches it up.
+    const updated = () => cluster.running().every((n) => n.membership.get(cluster.nodes[3]!.id)?.record.load === 9 && cluster.stateOf(n, leaver.id) === "left");
+    assert.ok(cluster.clock.runUntil(updated, 2 * cluster.config.pushPullInterval) >= 0);
     cluster.clock.advance(1000);
     const start = cluster.clock.now();
     const before = views(cluster);

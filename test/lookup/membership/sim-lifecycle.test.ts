@@ -57,7 +57,8 @@ describe("membership in simulation: restarts, leaves and updates", () => {
     // Long after: still left, never dead, and the rest of the cluster is intact.
     cluster.clock.advance(detectionBound(cluster.config, 8));
     assert.ok(cluster.allSee(leaver.id, "left"));
-    assert.deepEqual(cluster.eventsAbout(leaver.id, ["dead", "suspect"], start), []);
+    // A node the goodbye missed may suspect it for a moment, but is corrected before any death.
+    assert.deepEqual(cluster.eventsAbout(leaver.id, ["dead"], start), []);
     assert.ok(cluster.converged());
     await cluster.close();
   });

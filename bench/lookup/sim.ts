@@ -1,0 +1,318 @@
+/**
+ * The look-up membership at scales one machine cannot run as processes: the
+ * real protocol code (`createMembership`) on the simulated network and clock of
+ * src/lookup/membership/sim-network.ts, with default settings. Everything random
+ * comes from one seed, so a run, and any failure in it, replays exactly.
+ */
+import { createHash } from "node:crypto";
+import {
+  createMembership,
+  seededRandom,
+  SimNetwork,
+  type Membership,
+  type MembershipEvent,
+  type MemberState,
+} from "../../src/lookup/membership/index.ts";
+import { countDatagram, emptyTraffic, perNodePerSecond, type Rate, type TrafficCounts } from "./traffic.ts";
+
+/** One simulated world: `n` nodes, one seed, one loss rate. */
+export interface SimWorldOptions {
+  n: number;
+  seed: number;
+  /** Probability that any datagram is lost, 0..1. */
+  loss: number;
+  /** Nodes join at random times over this span (node 0, the seed, first). */
+  joinSpreadMs: number;
+  /** The quiet window in which steady traffic is measured. */
+  steadyMs: number;
+  /** How long a partition between two halves lasts before it heals; 0 skips it. */
+  partitionMs: number;
+  /** Simulated limit of each phase that waits for something (convergence, detection). */
+  phaseLimitMs: number;
+  /** Wall-clock budget of the whole world: past it, the phase under way stops and is marked. */
+  wallLimitMs: number;
+}
+
+/** Times over nodes, in simulated ms; `missing` nodes never got there within the limit. */
+export interface Spread {
+  p50: number;
+  p99: number;
+  max: number;
+  missing: number;
+}
+
+/** A phase that waits for the cluster to reach a state. */
+export interface WaitPhase {
+  /** Over nodes, from the phase's starting event. */
+  times: Spread;
+  /** Datagrams and bytes sent per node per simulated second, over the phase. */
+  rate: Rate;
+  /** Simulated duration of the phase. */
+  simMs: number;
+  /** Real time the phase took. */
+  wallMs: number;
+  /** Set when the phase did not finish: the sim limit or the wall budget stopped it. */
+  stopped?: "sim limit" | "wall budget";
+}
+
+/** What one world measured. */
+export interface SimWorldResult {
+  n: number;
+  seed: number;
+  loss: number;
+  /** Convergence after the last join: every node sees every other alive. */
+  join: WaitPhase;
+  /** The quiet cluster: traffic only, plus suspicions and deaths of live nodes (false positives). */
+  steady: { rate: Rate; simMs: number; wallMs: number; suspicions: number; falseDeaths: number };
+  /** One node stops without a word: time until every other node holds it dead. */
+  crash?: WaitPhase;
+  /** Two halves cut apart, then healed: time after the heal until every node sees every live node again. */
+  heal?: WaitPhase & { partitionMs: number; deadAcrossAtHeal: number };
+  /** Deaths of live nodes over the whole run outside the partition (false positives). */
+  falseDeaths: number;
+  wallMs: number;
+  peakHeapBytes: number;
+  /** A hash of the run's figures and network counters: the same seed gives the same digest. */
+  digest: string;
+}
+
+interface SimNode {
+  index: number;
+  id: string;
+  address: string;
+  membership: Membership;
+  /** State of each other member as the events told this node. */
+  view: Map<string, MemberState>;
+  /** Others this node holds alive or suspect. */
+  active: number;
+  crashed: boolean;
+}
+
+const CLUSTER = "sim";
+const STEP_MS = 100;
+
+/** A deterministic id that looks like the real ones (36 characters). */
+function simId(random: () => number): string {
+  let hex = "";
+  for (let i = 0; i < 32; i++) hex += Math.floor(random() * 16).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function isActive(state: MemberState | undefined): boolean {
+  return state === "alive" || state === "suspect";
+}
+
+/** Nearest-rank percentiles of `values` plus a count of the missing. */
+export function spread(values: number[], missing: number): Spread {
+  if (values.length === 0) return { p50: Number.NaN, p99: Number.NaN, max: Number.NaN, missing };
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = (q: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+  return { p50: rank(0.5), p99: rank(0.99), max: sorted[sorted.length - 1]!, missing };
+}
+
+/** Runs one world through its phases: joins, steady traffic, a crash, a partition healed. */
+export function runSimWorld(options: SimWorldOptions): SimWorldResult {
+  const wallStart = performance.now();
+  const { n, seed } = options;
+  const net = new SimNetwork({ seed, link: { loss: options.loss } });
+  const clock = net.clock;
+  // One stream for the scenario's own choices, apart from the network's and each node's.
+  const scenarioRandom = seededRandom(seed ^ 0x5eed);
+  let traffic: TrafficCounts = emptyTraffic();
+  net.tap((_from, _to, bytes) => countDatagram(traffic.sent, bytes));
+
+  const nodes: SimNode[] = [];
+  const byId = new Map<string, SimNode>();
+  // What the current phase waits for: each node's target count of active others, and when it got there.
+  let target = n - 1;
+  let reached = new Map<number, number>();
+  let watchDeathOf: string | null = null;
+  let deathSeen = new Map<number, number>();
+  let partitioned = false;
+  let suspicions = 0;
+  let falseDeaths = 0;
+  let peakHeap = 0;
+
+  const onEvent = (node: SimNode, event: MembershipEvent): void => {
+    const id = event.member.record.id;
+    if (id === node.id) return;
+    const before = node.view.get(id);
+    const after = event.member.state;
+    node.view.set(id, after);
+    if (event.type === "suspect") suspicions++;
+    if (event.type === "dead") {
+      const subject = byId.get(id);
+      if (id === watchDeathOf && !deathSeen.has(node.index)) deathSeen.set(node.index, clock.now());
+      // A live node declared dead while the network is whole is a false positive.
+      if (subject && !subject.crashed && !partitioned) falseDeaths++;
+    }
+    if (isActive(before) !== isActive(after)) node.active += isActive(after) ? 1 : -1;
+    if (node.active === target && !node.crashed && !reached.has(node.index)) reached.set(node.index, clock.now());
+  };
+
+  for (let i = 0; i < n; i++) {
+    const random = seededRandom((Math.imul(seed, 0x9e3779b1) + i * 0x85ebca6b) >>> 0);
+    const address = `sim://n${i}`;
+    const id = simId(random);
+    const membership = createMembership({
+      self: {
+        id,
+        name: `sim-${i}`,
+        cluster: CLUSTER,
+        gossip: address,
+        addresses: [`tcp://10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:7400`],
+        labels: { host: `host-${i}` },
+        services: [["orders", "1.0.0"]],
+        load: 0,
+      },
+      transport: net.transport(address),
+      clock: net.clockFor(address),
+      random,
+    });
+    const node: SimNode = { index: i, id, address, membership, view: new Map(), active: 0, crashed: false };
+    membership.on((event) => onEvent(node, event));
+    nodes.push(node);
+    byId.set(id, node);
+  }
+
+  const wallLeft = (): boolean => performance.now() - wallStart < options.wallLimitMs;
+
+  /** Advances until `done()` or the limit; returns the simulated time it took and why it stopped. */
+  const runUntil = (done: () => boolean, limitMs: number): { simMs: number; stopped?: "sim limit" | "wall budget" } => {
+    const start = clock.now();
+    while (!done()) {
+      if (clock.now() - start >= limitMs) return { simMs: clock.now() - start, stopped: "sim limit" };
+      if (!wallLeft()) return { simMs: clock.now() - start, stopped: "wall budget" };
+      clock.advance(STEP_MS);
+      peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+    }
+    return { simMs: clock.now() - start };
+  };
+
+  const live = (): SimNode[] => nodes.filter((node) => !node.crashed);
+
+  /** Starts waiting for every live node to hold `count` others active. */
+  const expect = (count: number): void => {
+    target = count;
+    reached = new Map();
+    for (const node of live()) if (node.active === count) reached.set(node.index, clock.now());
+  };
+
+  /** The figures of a waiting phase: times from `from`, traffic since `trafficFrom` over `liveCount` nodes. */
+  const phase = (
+    from: number,
+    times: Map<number, number>,
+    expected: number,
+    run: ReturnType<typeof runUntil>,
+    wall0: number,
+    trafficFrom: number,
+    liveCount: number,
+  ): WaitPhase => {
+    const values = [...times.values()].map((at) => at - from);
+    const result: WaitPhase = {
+      times: spread(values, expected - values.length),
+      rate: perNodePerSecond(traffic, liveCount, (clock.now() - trafficFrom) / 1000),
+      simMs: run.simMs,
+      wallMs: performance.now() - wall0,
+    };
+    if (run.stopped) result.stopped = run.stopped;
+    return result;
+  };
+
+  // ---- joins ----------------------------------------------------------------
+  let wall0 = performance.now();
+  const starts = nodes.map((_, i) => (i === 0 ? 0 : 1 + scenarioRandom() * options.joinSpreadMs));
+  const lastJoin = Math.max(...starts);
+  for (const node of nodes) {
+    const seeds = node.index === 0 ? [] : [nodes[0]!.address];
+    clock.setTimer(starts[node.index]!, () => {
+      node.membership.start(seeds).catch(() => {});
+    });
+  }
+  expect(n - 1);
+  let run = runUntil(() => reached.size === n, lastJoin + options.phaseLimitMs);
+  const join = phase(lastJoin, reached, n, run, wall0, 0, n);
+  join.simMs = Math.max(0, clock.now() - lastJoin);
+
+  // ---- steady ---------------------------------------------------------------
+  wall0 = performance.now();
+  traffic = emptyTraffic();
+  const steadyFrom = clock.now();
+  const suspicionsBefore = suspicions;
+  const falseBefore = falseDeaths;
+  run = wallLeft() ? runUntil(() => false, options.steadyMs) : { simMs: 0, stopped: "wall budget" };
+  const steady = {
+    rate: perNodePerSecond(traffic, n, (clock.now() - steadyFrom) / 1000),
+    simMs: clock.now() - steadyFrom,
+    wallMs: performance.now() - wall0,
+    suspicions: suspicions - suspicionsBefore,
+    falseDeaths: falseDeaths - falseBefore,
+  };
+
+  const result: SimWorldResult = {
+    n,
+    seed,
+    loss: options.loss,
+    join,
+    steady,
+    falseDeaths: 0,
+    wallMs: 0,
+    peakHeapBytes: 0,
+    digest: "",
+  };
+
+  // ---- a crash --------------------------------------------------------------
+  if (wallLeft() && !join.stopped) {
+    wall0 = performance.now();
+    const victim = nodes[1 + Math.floor(scenarioRandom() * (n - 1))]!;
+    victim.crashed = true;
+    watchDeathOf = victim.id;
+    deathSeen = new Map();
+    void victim.membership.stop();
+    const crashAt = clock.now();
+    traffic = emptyTraffic();
+    run = runUntil(() => deathSeen.size === n - 1, options.phaseLimitMs);
+    result.crash = phase(crashAt, deathSeen, n - 1, run, wall0, crashAt, n - 1);
+    watchDeathOf = null;
+  }
+
+  // ---- a partition, healed --------------------------------------------------
+  if (options.partitionMs > 0 && result.crash && !result.crash.stopped && wallLeft()) {
+    wall0 = performance.now();
+    const alive = live();
+    const half = alive.length >> 1;
+    const a = alive.slice(0, half).map((node) => node.address);
+    const b = alive.slice(half).map((node) => node.address);
+    partitioned = true;
+    net.partition(a, b);
+    // Let the crash settle first: every node's target is now everyone alive but itself.
+    runUntil(() => false, options.partitionMs);
+    let deadAcross = 0;
+    const sideOf = new Map(alive.map((node, i) => [node.id, i < half]));
+    for (const node of alive) {
+      const side = sideOf.get(node.id);
+      for (const [id, state] of node.view) if (sideOf.has(id) && sideOf.get(id) !== side && state === "dead") deadAcross++;
+    }
+    net.heal();
+    partitioned = false;
+    const healAt = clock.now();
+    expect(alive.length - 1);
+    traffic = emptyTraffic();
+    run = runUntil(() => reached.size === alive.length, options.phaseLimitMs);
+    result.heal = {
+      ...phase(healAt, reached, alive.length, run, wall0, healAt, alive.length),
+      partitionMs: options.partitionMs,
+      deadAcrossAtHeal: deadAcross / (2 * half * (alive.length - half)),
+    };
+  }
+
+  for (const node of nodes) void node.membership.stop();
+  result.falseDeaths = falseDeaths;
+  result.wallMs = performance.now() - wallStart;
+  result.peakHeapBytes = peakHeap;
+  result.digest = createHash("sha256")
+    .update(JSON.stringify([result.join.times, result.steady.rate, result.crash?.times, result.heal?.times, net.stats, suspicions, falseDeaths]))
+    .digest("hex")
+    .slice(0, 16);
+  return result;
+}

@@ -1,0 +1,190 @@
+import { hostname } from "node:os";
+import { connect, ReflectionContract, type MethodKind } from "../index.ts";
+import type { Instance } from "../lookup/types.ts";
+import { isVersionRange } from "../rpc/version.ts";
+import { flagOption, parseCommandArgs, stringOption, type ParsedArgs } from "./args.ts";
+import { CliError, EXIT, UsageError } from "./errors.ts";
+import type { Io } from "./io.ts";
+import { describeWhere, planLookup, planWait, type LookupPlan, type WaitPlan } from "./lookup-args.ts";
+import { joinAsTool, reachableAddress, type ToolView } from "./lookup-session.ts";
+import { toJson } from "./output.ts";
+import { formatTable, plural } from "./table.ts";
+import { commandHelp, LS } from "./usage.ts";
+
+/** What `amoeba ls` was asked to do. */
+export interface LsPlan {
+  readonly lookup: LookupPlan;
+  readonly service: string | undefined;
+  readonly version: string | undefined;
+  readonly wait: WaitPlan;
+  readonly json: boolean;
+}
+
+/** One version of a service and where it runs, as `ls` shows it. */
+interface ServiceVersion {
+  readonly name: string;
+  readonly version: string;
+  readonly instances: Instance[];
+  /** With a service named: its methods, from reflection. */
+  methods?: Array<{ name: string; kind: MethodKind }>;
+  /** Why the methods are unknown, when reflection failed. */
+  methodsError?: string;
+}
+
+/** How long asking one instance for its methods may take (ms). */
+const REFLECT_TIMEOUT_MS = 3_000;
+
+/** `amoeba ls`: returns the exit code. */
+export async function runLs(argv: readonly string[], io: Io): Promise<number> {
+  const args = parseCommandArgs(LS, argv);
+  if (flagOption(args, "help")) {
+    io.out(commandHelp(LS));
+    return EXIT.ok;
+  }
+  const plan = planLs(args);
+  const view = await joinAsTool(plan.lookup, "ls", { wait: plan.wait.ms, fixed: plan.wait.fixed });
+  try {
+    const groups = groupByVersion(view.instances({ service: plan.service, version: plan.version }));
+    if (plan.service !== undefined) {
+      if (groups.length === 0) throw new CliError(notFound(view, plan.service, plan.version));
+      await Promise.all(groups.map((group) => reflect(group, plan.service!)));
+    }
+    print(io, plan, view, groups);
+    return EXIT.ok;
+  } finally {
+    await view.close();
+  }
+}
+
+/** Checks the command line; every mistake is a UsageError (exit 2). */
+export function planLs(args: ParsedArgs): LsPlan {
+  const [service, ...extra] = args.positionals;
+  if (extra.length > 0) throw new UsageError(`expects at most one service name, got ${args.positionals.join(" ")}`, "ls");
+  const lookup = planLookup(args, "ls");
+  if (lookup === undefined) {
+    throw new UsageError("needs a cluster to look in: --cluster <name>, --seeds <udp://host:port> or --registry <address>", "ls");
+  }
+  const version = stringOption(args, "version");
+  if (version !== undefined && !isVersionRange(version)) throw new UsageError(`--version takes a range such as ^1.2 or 2.x, not "${version}"`, "ls");
+  return { lookup, service, version, wait: planWait(args, "ls"), json: flagOption(args, "json") };
+}
+
+function groupByVersion(instances: Instance[]): ServiceVersion[] {
+  const groups = new Map<string, ServiceVersion>();
+  for (const instance of instances) {
+    const key = `${instance.service}@${instance.version}`;
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { name: instance.service, version: instance.version, instances: [] }));
+    group.instances.push(instance);
+  }
+  return [...groups.values()];
+}
+
+/** Asks one instance of the group (the least loaded that answers) for the service's methods. */
+async function reflect(group: ServiceVersion, service: string): Promise<void> {
+  const host = hostname();
+  const candidates = [...group.instances].sort((a, b) => (a.state === b.state ? a.load - b.load : a.state === "alive" ? -1 : 1));
+  let failure = "no instance has an address to ask";
+  for (const instance of candidates) {
+    const address = reachableAddress(instance, host);
+    if (address === undefined) continue;
+    try {
+      const peer = await connect(address, {
+        name: `amoeba-ls-${process.pid}`,
+        drainTimeout: 0,
+        connectTimeout: REFLECT_TIMEOUT_MS,
+        logger: { debug() {}, info() {}, warn() {}, error() {} },
+      });
+      try {
+        const described = await peer.client(ReflectionContract).describe({ service }, { timeout: REFLECT_TIMEOUT_MS });
+        const served = described.find((entry) => entry.name === service && entry.version === group.version);
+        if (served) {
+          group.methods = served.methods.map(({ name, kind }) => ({ name, kind }));
+          return;
+        }
+        failure = `node ${instance.node.name} no longer serves ${service}@${group.version}`;
+      } finally {
+        await peer.close();
+      }
+    } catch (error) {
+      failure = `node ${instance.node.name} at ${address}: ${(error as Error)?.message ?? String(error)}`;
+    }
+  }
+  group.methodsError = failure;
+}
+
+function notFound(view: ToolView, service: string, version: string | undefined): string {
+  const where = describeWhere(view.plan);
+  const wanted = version === undefined ? service : `${service}@${version}`;
+  const other = version === undefined ? [] : groupByVersion(view.instances({ service }));
+  if (other.length > 0) {
+    return `no instance of ${wanted} in ${where}; it runs as ${other.map((g) => `${g.name}@${g.version} (${plural(g.instances.length, "instance")})`).join(", ")}`;
+  }
+  const names = [...new Set(view.instances().map((instance) => `${instance.service}@${instance.version}`))];
+  return `no instance of ${wanted} in ${where}; ${names.length > 0 ? `the services there: ${names.join(", ")}` : "no service runs there"}`;
+}
+
+function print(io: Io, plan: LsPlan, view: ToolView, groups: ServiceVersion[]): void {
+  if (plan.json) {
+    io.out(
+      toJson(
+        {
+          cluster: plan.lookup.cluster ?? "default",
+          ...(plan.lookup.registry !== undefined ? { registry: plan.lookup.registry } : {}),
+          services: groups.map((group) => ({
+            name: group.name,
+            version: group.version,
+            ...(group.methods !== undefined ? { methods: group.methods } : {}),
+            ...(group.methodsError !== undefined ? { methodsError: group.methodsError } : {}),
+            instances: group.instances.map(instanceJson),
+          })),
+        },
+        false,
+      ),
+    );
+    return;
+  }
+  const where = describeWhere(plan.lookup);
+  if (plan.service === undefined) {
+    if (groups.length === 0) {
+      io.out(`No services in ${where} (${plural(view.members().length, "node")}).`);
+      return;
+    }
+    const rows = groups.flatMap((group) => group.instances.map((i) => [group.name, group.version, i.node.name, i.state, String(i.load), addressesText(i)]));
+    for (const line of formatTable(["SERVICE", "VERSION", "NODE", "STATE", "LOAD", "ADDRESSES"], rows)) io.out(line);
+    const services = new Set(groups.map((group) => group.name)).size;
+    const nodes = new Set(groups.flatMap((group) => group.instances.map((i) => i.node.id))).size;
+    io.out("");
+    io.out(`${plural(services, "service")}, ${plural(rows.length, "instance")} on ${plural(nodes, "node")} in ${where}.`);
+    return;
+  }
+  groups.forEach((group, index) => {
+    if (index > 0) io.out("");
+    io.out(`${group.name}@${group.version}: ${plural(group.instances.length, "instance")}`);
+    io.out("");
+    if (group.methods !== undefined) {
+      for (const line of formatTable(["METHOD", "KIND"], group.methods.map((m) => [m.name, m.kind]), "  ")) io.out(line);
+    } else {
+      io.out(`  methods unknown: ${group.methodsError ?? "reflection failed"}`);
+    }
+    io.out("");
+    const rows = group.instances.map((i) => [i.node.name, i.state, String(i.load), addressesText(i)]);
+    for (const line of formatTable(["NODE", "STATE", "LOAD", "ADDRESSES"], rows, "  ")) io.out(line);
+  });
+}
+
+function instanceJson(instance: Instance): object {
+  return {
+    node: instance.node.name,
+    id: instance.node.id,
+    cluster: instance.node.cluster,
+    state: instance.state,
+    load: instance.load,
+    addresses: instance.addresses,
+    labels: instance.labels,
+  };
+}
+
+function addressesText(instance: Instance): string {
+  return instance.addresses.length > 0 ? instance.addresses.join(" ") : "-";
+}

@@ -1,0 +1,79 @@
+import { AddressError, startNode, type CallContext, type Contract, type Handlers } from "../index.ts";
+import { serveRegistry } from "../lookup/registry/server.ts";
+import { checkSocketAddress, flagOption, listOption, parseCommandArgs, parseMs, stringOption, type ParsedArgs } from "./args.ts";
+import { CliError, EXIT, UsageError } from "./errors.ts";
+import type { Io } from "./io.ts";
+import { drainOnSignal } from "./serve.ts";
+import { commandHelp, REGISTRY } from "./usage.ts";
+
+/** What `amoeba registry` was asked to do. */
+export interface RegistryPlan {
+  readonly listen: readonly string[];
+  readonly name: string | undefined;
+  readonly drainTimeout: number | undefined;
+}
+
+/** Where `amoeba registry` listens when no --listen is given. */
+export const DEFAULT_REGISTRY_LISTEN = "tcp://127.0.0.1:7500";
+
+/** `amoeba registry`: serves the registry until SIGINT or SIGTERM, then drains. Returns the exit code. */
+export async function runRegistry(argv: readonly string[], io: Io): Promise<number> {
+  const args = parseCommandArgs(REGISTRY, argv);
+  if (flagOption(args, "help")) {
+    io.out(commandHelp(REGISTRY));
+    return EXIT.ok;
+  }
+  const plan = planRegistry(args);
+  const node = await startNode({
+    ...(plan.name !== undefined ? { name: plan.name } : {}),
+    ...(plan.drainTimeout !== undefined ? { drainTimeout: plan.drainTimeout } : {}),
+  });
+  // Watches last as long as their watcher: on shutdown they are ended, so
+  // that draining waits only for the short calls (register, members).
+  const shutdown = new AbortController();
+  serveRegistry({ serve: (contract, handlers) => node.serve(contract, endWatchesOn(shutdown.signal, contract, handlers)) });
+  try {
+    for (const address of plan.listen) {
+      try {
+        await node.listen(address);
+      } catch (error) {
+        if (error instanceof AddressError) throw new UsageError((error as Error).message, "registry");
+        throw new CliError(`cannot listen on ${address}: ${(error as Error).message}`);
+      }
+    }
+  } catch (error) {
+    await node.close({ timeout: 0 });
+    throw error;
+  }
+  for (const address of node.addresses) io.out(`amoeba: registry ${node.name} listening on ${address}`);
+  return drainOnSignal(node, io, "registry", () => shutdown.abort());
+}
+
+/** Checks the command line; every mistake is a UsageError (exit 2). */
+export function planRegistry(args: ParsedArgs): RegistryPlan {
+  if (args.positionals.length > 0) throw new UsageError(`takes no arguments, got ${args.positionals.join(" ")}`, "registry");
+  const listen = listOption(args, "listen").map((address) => checkSocketAddress(address, "registry"));
+  const drainTimeout = stringOption(args, "drain-timeout");
+  return {
+    listen: listen.length > 0 ? listen : [DEFAULT_REGISTRY_LISTEN],
+    name: stringOption(args, "name"),
+    drainTimeout: drainTimeout === undefined ? undefined : parseMs(drainTimeout, "drain-timeout", "registry"),
+  };
+}
+
+/**
+ * The same handlers, but a streaming handler (the registry's watch) also
+ * sees its call's signal abort when `stop` aborts, and so ends.
+ */
+function endWatchesOn<C extends Contract>(stop: AbortSignal, contract: C, handlers: Handlers<C>): Handlers<C> {
+  const wrapped: Record<string, unknown> = { ...handlers };
+  for (const [name, def] of Object.entries(contract.methods)) {
+    if (def.kind !== "server-stream") continue;
+    const handler = (handlers as Record<string, (input: unknown, ctx: CallContext) => AsyncIterable<unknown>>)[name]!;
+    wrapped[name] = (input: unknown, ctx: CallContext) => {
+      const signal = AbortSignal.any([ctx.signal, stop]);
+      return handler(input, Object.create(ctx, { signal: { value: signal } }) as CallContext);
+    };
+  }
+  return wrapped as Handlers<C>;
+}

@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { it } from "node:test";
+import { CliProcess, eventually, isolateRendezvous, runCli, startMember, uniqueCluster } from "./support.ts";
+
+const CALCULATOR = "examples/calculator/service.ts";
+
+isolateRendezvous();
+
+interface Listed {
+  members: Array<{ name: string; state: string }>;
+}
+
+/** Resolves once the process with this pid has announced itself in the cluster's local rendezvous: it has joined. */
+async function joined(cluster: string, pid: number): Promise<void> {
+  const dir = join(process.env.AMOEBA_RENDEZVOUS_DIR!, encodeURIComponent(cluster));
+  await eventually(
+    `process ${pid} in the rendezvous`,
+    async () => {
+      for (const name of await readdir(dir)) {
+        const entry = JSON.parse(await readFile(join(dir, name), "utf8")) as { pid: number };
+        if (entry.pid === pid) return true;
+      }
+      return undefined;
+    },
+    30_000,
+  );
+}
+
+it("after kill -9 of one member, amoeba nodes --wait sees it suspect, then dead, within seconds", async (t) => {
+  const cleanup = t.after.bind(t);
+  const cluster = uniqueCluster("dead");
+  const survivor = await startMember([CALCULATOR, "--listen", "tcp://127.0.0.1:0", "--cluster", cluster, "--name", "calc-a"], cleanup);
+  const victim = await startMember([CALCULATOR, "--listen", "tcp://127.0.0.1:0", "--cluster", cluster, "--name", "calc-b"], cleanup);
+
+  const before = await runCli(["nodes", "--seeds", survivor.gossip!, "--cluster", cluster, "--json"], cleanup);
+  assert.equal(before.code, 0, before.stderr);
+  assert.deepEqual((JSON.parse(before.stdout) as Listed).members.map((m) => [m.name, m.state]), [["calc-a", "alive"], ["calc-b", "alive"]]);
+
+  // Gossip tells a newcomer only of live members: watch while the crash happens.
+  const watchers = [
+    new CliProcess(["nodes", "--seeds", survivor.gossip!, "--cluster", cluster, "--json", "--wait", "14000"], cleanup),
+    new CliProcess(["nodes", "--cluster", cluster, "--wait", "14000"], cleanup),
+  ];
+  await Promise.all(watchers.map((watcher) => joined(cluster, watcher.child.pid!)));
+  victim.server.kill("SIGKILL");
+  const [json, table] = await Promise.all(watchers.map((watcher) => watcher.exited(40_000)));
+
+  assert.equal(json!.code, 0, json!.stderr);
+  assert.deepEqual((JSON.parse(json!.stdout) as Listed).members.map((m) => [m.name, m.state]), [["calc-a", "alive"], ["calc-b", "dead"]]);
+  assert.equal(table!.code, 0, table!.stderr);
+  assert.match(table!.stdout, /\ncalc-b +dead +1 /);
+  assert.match(table!.stdout, /\n2 members \(1 alive, 1 dead\) in cluster /);
+});

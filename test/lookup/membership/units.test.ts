@@ -1,0 +1,232 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import fc from "fast-check";
+import { createSealer } from "../../../src/lookup/membership/auth.ts";
+import { decodePacket, encodePacket, type Packet } from "../../../src/lookup/membership/codec.ts";
+import { BroadcastQueue } from "../../../src/lookup/membership/dissemination.ts";
+import { Awareness, expectedConfirmations, Suspicion, suspicionTimeout } from "../../../src/lookup/membership/probe.ts";
+import { MemberTable } from "../../../src/lookup/membership/state.ts";
+import {
+  DEFAULT_MEMBERSHIP_CONFIG,
+  detectionBound,
+  FAST_MEMBERSHIP_CONFIG,
+  resolveConfig,
+  retransmitLimit,
+  SimClock,
+  suspicionBounds,
+  type MemberRecord,
+} from "../../../src/lookup/membership/index.ts";
+import { WireError } from "../../../src/wire/index.ts";
+
+function record(id: string, name = id.split("#")[0]!, started = 1): MemberRecord {
+  return { id, name, cluster: "c", gossip: `sim://${name}`, addresses: [], labels: {}, services: [], load: 0, started };
+}
+
+describe("member table precedence", () => {
+  test("alive needs a higher incarnation; suspect, dead and left apply at equal or higher, in that order", () => {
+    const table = new MemberTable(record("self#1"), 0);
+    assert.deepEqual(table.applyAlive(record("a#1"), 3, 1).map((e) => e.type), ["join"]);
+    assert.deepEqual(table.applyAlive({ ...record("a#1"), load: 9 }, 3, 2), [], "equal incarnation changes nothing");
+    assert.deepEqual(table.applyAlive({ ...record("a#1"), load: 9 }, 2, 2), [], "stale");
+    assert.deepEqual(table.applySuspect("a#1", 2, 3), [], "stale suspicion");
+    assert.deepEqual((table.applySuspect("a#1", 3, 3) as unknown[]).length, 1);
+    assert.equal(table.applySuspect("a#1", 3, 3), "confirm");
+    assert.deepEqual(table.applyAlive(record("a#1"), 3, 4), [], "a suspicion is only lifted by a higher incarnation");
+    assert.deepEqual(table.applyDead("a#1", 3, 5).map((e) => e.type), ["dead"]);
+    assert.deepEqual(table.applySuspect("a#1", 3, 6), [], "dead is stronger than suspect");
+    assert.deepEqual(table.applyLeft("a#1", 3, 7).map((e) => e.type), ["left"]);
+    assert.deepEqual(table.applyDead("a#1", 3, 8), [], "left is stronger than dead");
+    assert.deepEqual(table.applyAlive({ ...record("a#1"), load: 1 }, 4, 9).map((e) => e.type), ["alive"]);
+    assert.deepEqual(table.applyAlive({ ...record("a#1"), load: 2 }, 5, 10).map((e) => e.type), ["update"]);
+    assert.deepEqual(table.applyAlive({ ...record("a#1"), load: 2 }, 6, 11), [], "a bare refutation is no update");
+    assert.equal(table.get("a#1")?.incarnation, 6);
+    assert.deepEqual(table.applyDead("unknown#1", 9, 12), [], "news of strangers other than alive is ignored");
+  });
+
+  test("news about self is never applied by the table", () => {
+    const table = new MemberTable(record("self#1"), 0);
+    assert.deepEqual(table.applyAlive({ ...record("self#1"), load: 5 }, 10, 1), []);
+    assert.deepEqual(table.applyDead("self#1", 10, 1), []);
+    assert.equal(table.self.state, "alive");
+    assert.equal(table.self.incarnation, 0);
+  });
+
+  test("a newer id under a name replaces the older one for good; an older id is ignored", () => {
+    const table = new MemberTable(record("self#1"), 0);
+    table.applyAlive(record("web#1", "web", 10), 0, 1);
+    const events = table.applyAlive(record("web#2", "web", 20), 0, 2);
+    assert.deepEqual(events.map((e) => [e.type, e.member.record.id]), [["left", "web#1"], ["join", "web#2"]]);
+    assert.equal(table.get("web#1"), undefined);
+    assert.deepEqual(table.applyAlive(record("web#1", "web", 10), 99, 3), [], "the replaced id never returns");
+    assert.deepEqual(table.applyAlive(record("web#0", "web", 5), 0, 3), [], "an older start is stale");
+    assert.deepEqual(table.applyAlive(record("impostor#9", "self", 99), 0, 3), [], "our own name is not given away");
+    assert.deepEqual(table.applyAlive(record("web#9", "web", 20), 0, 3), [], "the same start never evicts a live member");
+    table.applyDead("web#2", 0, 4);
+    assert.deepEqual(table.applyAlive(record("web#9", "web", 20), 0, 5).map((e) => e.type), ["join"], "…but may take over a dead one's name");
+    assert.deepEqual(table.members().map((m) => m.record.id).sort(), ["self#1", "web#9"]);
+  });
+
+  test("reap forgets dead, left and replaced members after the interval, never the living", () => {
+    const table = new MemberTable(record("self#1"), 0);
+    table.applyAlive(record("a#1"), 0, 0);
+    table.applyAlive(record("b#1"), 0, 0);
+    table.applyDead("a#1", 0, 100);
+    assert.deepEqual(table.reap(150, 100), []);
+    assert.deepEqual(table.reap(200, 100), ["a#1"]);
+    assert.deepEqual(table.reap(10_000, 100), []);
+    assert.equal(table.get("b#1")?.state, "alive");
+  });
+
+  test("records handed out are frozen", () => {
+    const table = new MemberTable(record("self#1"), 0);
+    table.applyAlive({ ...record("a#1"), labels: { zone: "a" }, services: [["x", "1"]] }, 0, 0);
+    const member = table.get("a#1")!;
+    assert.throws(() => ((member.record.labels as Record<string, string>).zone = "b"));
+    assert.throws(() => (member.record.services as unknown[]).push(["y", "2"]));
+  });
+});
+
+describe("codec and sealing", () => {
+  const packet: Packet = {
+    cluster: "c",
+    sender: "a#1",
+    body: { type: "push", join: true, states: [{ state: "suspect", incarnation: 4, record: { ...record("b#1"), labels: { zone: "z" }, services: [["calc", "1.2.0"]], load: 1.5 } }] },
+    gossip: [
+      { kind: "alive", incarnation: 1, record: record("c#1") },
+      { kind: "suspect", id: "d#1", incarnation: 2, from: "a#1" },
+      { kind: "dead", id: "e#1", incarnation: 3, from: "b#1" },
+      { kind: "left", id: "f#1", incarnation: 0 },
+    ],
+  };
+
+  test("a packet survives encoding, sealing and opening", () => {
+    for (const key of [undefined, "k"]) {
+      const sealer = createSealer(key);
+      const opened = sealer.open(sealer.seal(encodePacket(packet)));
+      assert.ok(opened);
+      assert.deepEqual(decodePacket(opened), packet);
+    }
+  });
+
+  test("a keyed sealer refuses plain datagrams, other keys and flipped bits; a plain one refuses keyed ones", () => {
+    const bytes = encodePacket(packet);
+    const keyed = createSealer("k").seal(bytes);
+    assert.equal(createSealer("other").open(keyed), null);
+    assert.equal(createSealer("k").open(createSealer().seal(bytes)), null);
+    assert.equal(createSealer().open(keyed), null);
+    for (const at of [0, 1, 20, 33, keyed.length - 1]) {
+      const flipped = Uint8Array.from(keyed);
+      flipped[at]! ^= 0x40;
+      assert.equal(createSealer("k").open(flipped), null, `bit flipped at ${at}`);
+    }
+    assert.throws(() => createSealer(""), RangeError);
+  });
+
+  test("out-of-bounds fields are refused with a WireError", () => {
+    const bad: unknown[] = [
+      { ...packet, sender: "x".repeat(200) },
+      { ...packet, gossip: Array.from({ length: 300 }, () => ({ kind: "left", id: "f#1", incarnation: 0 })) },
+      { ...packet, gossip: [{ kind: "alive", incarnation: 1, record: { ...record("c#1"), load: Number.NaN } }] },
+      { ...packet, gossip: [{ kind: "alive", incarnation: -1, record: record("c#1") }] },
+      { ...packet, gossip: [{ kind: "alive", incarnation: 1, record: { ...record("c#1"), id: "" } }] },
+      { ...packet, body: { type: "ack", seq: 2 ** 53 } },
+    ];
+    for (const value of bad) {
+      let bytes: Uint8Array;
+      try {
+        bytes = encodePacket(value as Packet);
+      } catch {
+        continue; // not even encodable: nothing a peer could send
+      }
+      assert.throws(() => decodePacket(bytes), WireError);
+    }
+  });
+
+  test("fuzz: any bytes decode to a packet or a WireError, never anything else", () => {
+    const valid = encodePacket(packet);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), fc.nat(valid.length), fc.nat(255), (noise, at, value) => {
+        for (const bytes of [noise, Uint8Array.from(valid).fill(value, at, at + 1), valid.subarray(0, at)]) {
+          try {
+            decodePacket(bytes);
+          } catch (error) {
+            if (!(error instanceof WireError)) throw error;
+          }
+        }
+      }),
+      { numRuns: 3000, interruptAfterTimeLimit: 3000 },
+    );
+  });
+});
+
+describe("probe, suspicion and dissemination pieces", () => {
+  test("the suspicion timeout shrinks from max to min with confirmations", () => {
+    const { min, max } = suspicionBounds(DEFAULT_MEMBERSHIP_CONFIG, 50);
+    assert.equal(Math.round(min), Math.round(4 * Math.log10(50) * 1000));
+    assert.equal(max, 6 * min);
+    const k = expectedConfirmations(4, 50);
+    assert.equal(k, 2);
+    const timeouts = [0, 1, 2, 3].map((c) => suspicionTimeout(min, max, k, c));
+    assert.equal(timeouts[0], Math.floor(max));
+    assert.ok(timeouts[1]! < timeouts[0]! && timeouts[1]! > min);
+    assert.equal(timeouts[2], min);
+    assert.equal(timeouts[3], min);
+    assert.equal(expectedConfirmations(4, 3), 0, "too few members to confirm");
+    assert.equal(suspicionTimeout(min, max, 0, 0), min);
+  });
+
+  test("a suspicion fires at max alone, sooner with confirmations, never twice", () => {
+    const clock = new SimClock();
+    let fired = 0;
+    const alone = new Suspicion(clock, { min: 100, max: 600, expected: 2, from: "a", onTimeout: () => fired++ });
+    clock.advance(599);
+    assert.equal(fired, 0);
+    clock.advance(1);
+    assert.equal(fired, 1);
+    alone.cancel();
+    const confirmed = new Suspicion(clock, { min: 100, max: 600, expected: 2, from: "a", onTimeout: () => fired++ });
+    clock.advance(150);
+    assert.equal(confirmed.confirm("a"), false, "the accuser does not confirm itself");
+    assert.equal(confirmed.confirm("b"), true);
+    assert.equal(confirmed.confirm("b"), false);
+    assert.equal(confirmed.confirm("c"), true);
+    clock.advance(0);
+    assert.equal(fired, 2, "past min with all confirmations: fires at once");
+    clock.advance(10_000);
+    assert.equal(fired, 2);
+  });
+
+  test("awareness stays within [0, max − 1]", () => {
+    const awareness = new Awareness(8);
+    awareness.apply(-3);
+    assert.equal(awareness.multiplier, 1);
+    awareness.apply(100);
+    assert.equal(awareness.score, 7);
+    assert.equal(awareness.multiplier, 8);
+  });
+
+  test("the broadcast queue sends each item `limit` times, least sent first, within the budget", () => {
+    const queue = new BroadcastQueue();
+    let done = 0;
+    queue.push("a", { kind: "left", id: "a", incarnation: 0 }, () => done++);
+    queue.push("b", { kind: "left", id: "b", incarnation: 0 });
+    assert.deepEqual(queue.take(1000, 2).map((e) => (e as { id: string }).id), ["a", "b"]);
+    queue.push("a", { kind: "left", id: "a", incarnation: 1 }); // replaces: the old one is done
+    assert.equal(done, 1);
+    assert.deepEqual(queue.take(1000, 2).map((e) => (e as { id: string }).id), ["a", "b"]);
+    assert.equal(queue.size, 1);
+    assert.deepEqual(queue.take(3, 2), [], "nothing fits in 3 bytes");
+    assert.equal(queue.take(1000, 2).length, 1);
+    assert.equal(queue.size, 0);
+  });
+
+  test("config: defaults, fast preset, bounds and refusals", () => {
+    assert.equal(resolveConfig().probeInterval, 1000);
+    assert.equal(FAST_MEMBERSHIP_CONFIG.probeInterval * 10, DEFAULT_MEMBERSHIP_CONFIG.probeInterval);
+    assert.equal(retransmitLimit(DEFAULT_MEMBERSHIP_CONFIG, 50), 8);
+    assert.equal(detectionBound(DEFAULT_MEMBERSHIP_CONFIG, 5), 33_600);
+    assert.throws(() => resolveConfig({ probeTimeout: 2000 }), RangeError);
+    assert.throws(() => resolveConfig({ gossipInterval: Number.NaN }), RangeError);
+    assert.throws(() => resolveConfig({ maxPushPullSize: 100_000 }), RangeError);
+  });
+});
