@@ -5,11 +5,13 @@
  * comes from one seed, so a run, and any failure in it, replays exactly.
  */
 import { createHash } from "node:crypto";
+import { getHeapStatistics } from "node:v8";
 import {
   createMembership,
   seededRandom,
   SimNetwork,
   type Membership,
+  type SimNetworkStats,
   type MembershipEvent,
   type MemberState,
 } from "../../src/lookup/membership/index.ts";
@@ -62,6 +64,8 @@ export interface SimWorldResult {
   loss: number;
   /** Convergence after the last join: every node sees every other alive. */
   join: WaitPhase;
+  /** After convergence, until gossip rounds went (nearly) quiet: the tail of the join storm. */
+  drain: { simMs: number; quiet: boolean; rate: Rate; wallMs: number };
   /** The quiet cluster: traffic only, plus suspicions and deaths of live nodes (false positives). */
   steady: { rate: Rate; simMs: number; wallMs: number; suspicions: number; falseDeaths: number };
   /** One node stops without a word: time until every other node holds it dead. */
@@ -70,6 +74,8 @@ export interface SimWorldResult {
   heal?: WaitPhase & { partitionMs: number; deadAcrossAtHeal: number };
   /** Deaths of live nodes over the whole run outside the partition (false positives). */
   falseDeaths: number;
+  /** The simulated network's counters over the whole run. */
+  network: SimNetworkStats;
   wallMs: number;
   peakHeapBytes: number;
   /** A hash of the run's figures and network counters: the same seed gives the same digest. */
@@ -90,6 +96,9 @@ interface SimNode {
 
 const CLUSTER = "sim";
 const STEP_MS = 100;
+const QUIET_WINDOW_MS = 5000;
+// Below this many gossip datagrams per node per second the join backlog counts as sent.
+const QUIET_GOSSIP_PER_NODE_PER_S = 0.02;
 
 /** A deterministic id that looks like the real ones (36 characters). */
 function simId(random: () => number): string {
@@ -128,10 +137,13 @@ export function runSimWorld(options: SimWorldOptions): SimWorldResult {
   let reached = new Map<number, number>();
   let watchDeathOf: string | null = null;
   let deathSeen = new Map<number, number>();
-  let partitioned = false;
   let suspicions = 0;
   let falseDeaths = 0;
   let peakHeap = 0;
+  let steps = 0;
+  // Deaths of live nodes count as false positives only while the network is whole
+  // and untouched: once a partition began, its aftermath is expected.
+  let countFalse = true;
 
   const onEvent = (node: SimNode, event: MembershipEvent): void => {
     const id = event.member.record.id;
@@ -144,7 +156,7 @@ export function runSimWorld(options: SimWorldOptions): SimWorldResult {
       const subject = byId.get(id);
       if (id === watchDeathOf && !deathSeen.has(node.index)) deathSeen.set(node.index, clock.now());
       // A live node declared dead while the network is whole is a false positive.
-      if (subject && !subject.crashed && !partitioned) falseDeaths++;
+      if (subject && !subject.crashed && countFalse) falseDeaths++;
     }
     if (isActive(before) !== isActive(after)) node.active += isActive(after) ? 1 : -1;
     if (node.active === target && !node.crashed && !reached.has(node.index)) reached.set(node.index, clock.now());
@@ -184,7 +196,7 @@ export function runSimWorld(options: SimWorldOptions): SimWorldResult {
       if (clock.now() - start >= limitMs) return { simMs: clock.now() - start, stopped: "sim limit" };
       if (!wallLeft()) return { simMs: clock.now() - start, stopped: "wall budget" };
       clock.advance(STEP_MS);
-      peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+      if (++steps % 20 === 0) peakHeap = Math.max(peakHeap, getHeapStatistics().used_heap_size);
     }
     return { simMs: clock.now() - start };
   };
@@ -234,6 +246,26 @@ export function runSimWorld(options: SimWorldOptions): SimWorldResult {
   const join = phase(lastJoin, reached, n, run, wall0, 0, n);
   join.simMs = Math.max(0, clock.now() - lastJoin);
 
+  // ---- drain ----------------------------------------------------------------
+  // A join storm leaves every node with news to pass on (each record is sent
+  // retransmitLimit times by every node that learns it); the steady window starts
+  // once that backlog is out, i.e. when gossip rounds have (almost) nothing left to send.
+  wall0 = performance.now();
+  const drainFrom = clock.now();
+  traffic = emptyTraffic();
+  let quiet = false;
+  while (!quiet && !join.stopped && clock.now() - drainFrom < options.phaseLimitMs && wallLeft()) {
+    const before = traffic.sent.byKind.gossip.messages;
+    runUntil(() => false, QUIET_WINDOW_MS);
+    quiet = traffic.sent.byKind.gossip.messages - before <= n * QUIET_GOSSIP_PER_NODE_PER_S * (QUIET_WINDOW_MS / 1000);
+  }
+  const drain = {
+    simMs: clock.now() - drainFrom,
+    quiet,
+    rate: perNodePerSecond(traffic, n, (clock.now() - drainFrom) / 1000),
+    wallMs: performance.now() - wall0,
+  };
+
   // ---- steady ---------------------------------------------------------------
   wall0 = performance.now();
   traffic = emptyTraffic();
@@ -254,8 +286,10 @@ export function runSimWorld(options: SimWorldOptions): SimWorldResult {
     seed,
     loss: options.loss,
     join,
+    drain,
     steady,
     falseDeaths: 0,
+    network: net.stats,
     wallMs: 0,
     peakHeapBytes: 0,
     digest: "",
@@ -283,7 +317,7 @@ export function runSimWorld(options: SimWorldOptions): SimWorldResult {
     const half = alive.length >> 1;
     const a = alive.slice(0, half).map((node) => node.address);
     const b = alive.slice(half).map((node) => node.address);
-    partitioned = true;
+    countFalse = false;
     net.partition(a, b);
     // Let the crash settle first: every node's target is now everyone alive but itself.
     runUntil(() => false, options.partitionMs);
@@ -294,7 +328,6 @@ export function runSimWorld(options: SimWorldOptions): SimWorldResult {
       for (const [id, state] of node.view) if (sideOf.has(id) && sideOf.get(id) !== side && state === "dead") deadAcross++;
     }
     net.heal();
-    partitioned = false;
     const healAt = clock.now();
     expect(alive.length - 1);
     traffic = emptyTraffic();

@@ -35,7 +35,7 @@ export class OutgoingCall implements CallStream<unknown> {
   #reject: ((error: RpcError) => void) | null = null;
   #results: ItemQueue<unknown> | null = null;
   #inputCredit: CreditGate | null = null;
-  #timer: NodeJS.Timeout | null = null;
+  #timed = false;
   #done = false;
   #sent = false;
 
@@ -71,8 +71,8 @@ export class OutgoingCall implements CallStream<unknown> {
         this.#settleError(this.#error("DEADLINE_EXCEEDED", "deadline passed before the call was sent", true));
         return promise;
       }
-      // Past 2^31-1 ms setTimeout would fire at once; such a deadline needs no timer.
-      if (timeout <= 0x7fffffff) this.#timer = setTimeout(expireOutgoing, timeout, this);
+      this.#session.deadlines.add(request.deadline, this);
+      this.#timed = true;
     }
     const signal = request.signal;
     if (signal) {
@@ -172,6 +172,11 @@ export class OutgoingCall implements CallStream<unknown> {
     );
   }
 
+  /** Whether the call ended. */
+  get settled(): boolean {
+    return this.#done;
+  }
+
   // --- CallStream --------------------------------------------------------
 
   cancel(reason = "cancelled by the caller"): void {
@@ -210,7 +215,6 @@ export class OutgoingCall implements CallStream<unknown> {
 
   /** @internal The deadline passed (called by the timer). */
   expire(): void {
-    this.#timer = null;
     if (this.#done) return;
     this.#sendCancel();
     this.#settleError(this.#error("DEADLINE_EXCEEDED", "deadline exceeded while waiting for the callee", false));
@@ -251,14 +255,12 @@ export class OutgoingCall implements CallStream<unknown> {
 
   #finish(): void {
     this.#done = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
+    if (this.#timed) {
+      this.#timed = false;
+      this.#session.deadlines.settled();
+    }
     this.#inputCredit?.close();
     this.#request.signal?.removeEventListener("abort", this);
     this.#session.outgoingDone(this.#id);
   }
-}
-
-function expireOutgoing(call: OutgoingCall): void {
-  call.expire();
 }

@@ -12,6 +12,7 @@ import type { CallStream } from "./call-stream.ts";
 import type { ClientOptions } from "./client.ts";
 import type { CallerInfo } from "./context.ts";
 import type { Client, Contract } from "./contract.ts";
+import { DeadlineQueue } from "./deadline-queue.ts";
 import { deferredStream } from "./deferred-stream.ts";
 import { IncomingCall } from "./incoming-call.ts";
 import { isValidMeta, type Limits } from "./limits.ts";
@@ -61,6 +62,8 @@ export class Session {
   #remote: CallerInfo;
   #remoteServices: Array<[string, string]> = [];
   readonly remoteTopics = new Set<string>();
+  /** The deadlines of our calls in flight on this session, under one timer. */
+  readonly deadlines = new DeadlineQueue();
   #handshaken = false;
   #handshakeTimer: NodeJS.Timeout | null;
   #remoteDraining = false;
@@ -445,6 +448,7 @@ export class Session {
     const reason = this.#closeReason;
     this.#readyReject(new RpcError("UNAVAILABLE", `connection to ${this.#remote.address} closed during the handshake: ${reason}`, { unprocessed: true }));
     for (const call of [...this.#outgoing.values()]) call.lost(reason);
+    this.deadlines.clear();
     const cancelled = new RpcError("CANCELLED", `the connection from ${this.#remote.address} closed: ${reason}`);
     for (const call of [...this.#incoming.values()]) call.cancel(cancelled);
     this.host.sessionClosed(this);

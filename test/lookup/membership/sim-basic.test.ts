@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { detectionBound, suspicionBounds } from "../../../src/lookup/membership/index.ts";
 import { SimCluster } from "./sim-cluster.ts";
 
 describe("membership in simulation: joining and failure detection", () => {
