@@ -306,5 +306,11 @@ function report(io: Io, plan: CallPlan, error: unknown, code: number, guessedUna
   if (!plan.json && rpcError.code === "DEADLINE_EXCEEDED" && guessedUnary) {
     io.err(`  hint: if ${plan.method} is a stream method (declared with stream()), call it with --stream`);
   }
+  // The node refused a call of the wrong kind and said the right one.
+  const kind = (rpcError.details as { kind?: unknown } | undefined)?.kind;
+  if (!plan.json && rpcError.code === "FAILED_PRECONDITION" && typeof kind === "string" && (METHOD_KINDS as readonly string[]).includes(kind)) {
+    const how = kind === "unary" ? "call it without --stream or --kind" : kind === "server-stream" ? "call it with --stream" : `call it with --kind ${kind}`;
+    io.err(`  hint: ${plan.method} is a ${kind} method: ${how}`);
+  }
   return code;
 }
