@@ -95,6 +95,8 @@ export class Node implements SessionHost {
   #sweeper: NodeJS.Timeout | null = null;
   #roundRobin = 0;
   #lookup: LookupHandle | null = null;
+  /** Node ids the look-up declared dead or gone: no call goes there, whatever connection is still open. */
+  readonly #goneIds = new Set<string>();
   #loadTimer: NodeJS.Timeout | null = null;
   #localCalls = 0;
   #localIdle: (() => void) | null = null;
@@ -154,6 +156,7 @@ export class Node implements SessionHost {
     });
     this.#listeners.push(listener);
     this.#startSweeper();
+    this.#lookup?.backend.update({ addresses: this.addresses });
     return listener.address;
   }
 
@@ -185,6 +188,19 @@ export class Node implements SessionHost {
       },
       { registryClient: (address) => this.#link(address).peer.client(RegistryContract), logger: this.logger },
     );
+    this.#lookup.backend.on(({ type, member }) => {
+      const id = member.record.id;
+      if (type === "dead" || type === "left") {
+        this.#goneIds.add(id);
+        // A partition leaves TCP connections open but silent: close them, so
+        // calls in flight fail fast and the next ones go elsewhere.
+        if (type === "dead") {
+          for (const session of this.#sessions) if (session.remoteInfo.id === id) session.close(`the look-up declared node ${member.record.name} dead`);
+        }
+      } else if (type === "alive" || type === "join") {
+        this.#goneIds.delete(id);
+      }
+    });
     // Spread the load figure, but only when it changed: each update is gossip.
     let lastLoad = 0;
     this.#loadTimer = setInterval(() => {
@@ -319,10 +335,12 @@ export class Node implements SessionHost {
       if (request.kind === "unary") return this.#callLocally(request, endpoint);
       return this.#localSession().call(request);
     }
-    const session = this.#pickRemote(request.service, request.version);
-    if (session) return session.call(request);
+    // With a look-up, it decides (and spreads calls over every instance it
+    // knows); connections made by hand serve what the look-up does not know.
     const link = this.#pickFromLookup(request.service, request.version);
     if (link) return link.invoke(request);
+    const session = this.#pickRemote(request.service, request.version);
+    if (session) return session.call(request);
     return refuse(
       request,
       `no instance of ${request.service}@${request.version ?? "*"} is known to node ${this.nodeName}` +
@@ -414,6 +432,7 @@ export class Node implements SessionHost {
     const candidates: Session[] = [];
     for (const session of this.#sessions) {
       if (session === this.#local || session === this.#localServer || !session.usable) continue;
+      if (this.#goneIds.has(session.remoteInfo.id)) continue;
       if (session.remoteServices.some(([name, version]) => name === service && (range === null || satisfies(version, range)))) {
         candidates.push(session);
       }

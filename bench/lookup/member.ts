@@ -97,6 +97,12 @@ async function handle(node: Node, message: ToMember): Promise<void> {
     case "watch-dead": {
       const key = watchKey(message);
       const { id } = message;
+      // A member that never heard of the node cannot declare it dead: say so, apart from the slow.
+      if (!node.lookup(message.service).some((instance) => instance.node.id === id)) {
+        tell({ type: "watching", key });
+        tell({ type: "seen", key, at: null, known: false });
+        return;
+      }
       const at = await watchUntil(
         node,
         message.service,

@@ -27,8 +27,8 @@ export type ToMember =
 export type FromMember =
   | { type: "ready"; id: string; gossip: string; pid: number; startedAt: number; joinedAt: number; servedAt: number | null }
   | { type: "watching"; key: string }
-  /** `at` is null when the limit passed first. */
-  | { type: "seen"; key: string; at: number | null }
+  /** `at` is null when the limit passed first, or when the member never knew the node (`known: false`). */
+  | { type: "seen"; key: string; at: number | null; known?: boolean }
   | { type: "served"; service: string; at: number }
   | { type: "traffic"; counts: TrafficCounts; active: number; members: number; rss: number }
   | { type: "error"; message: string };

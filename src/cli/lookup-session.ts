@@ -3,7 +3,9 @@ import { startNode, type Logger, type Node } from "../index.ts";
 import type { Instance, Member } from "../lookup/types.ts";
 import { satisfies } from "../rpc/version.ts";
 import { CliError, EXIT } from "./errors.ts";
+import { localSeeds } from "../lookup/rendezvous.ts";
 import { describeWhere, type LookupPlan } from "./lookup-args.ts";
+import { CLUSTER_KEY_ENV } from "./usage.ts";
 
 /**
  * The label that marks the short-lived members `amoeba ls`, `nodes` and
@@ -72,7 +74,7 @@ export async function joinAsTool(plan: LookupPlan, command: string, options: Joi
   try {
     const interrupted = await settle(view, deadline, options.fixed === true, options.until);
     if (interrupted !== undefined) throw new CliError(`interrupted by ${interrupted}`, 128 + (constants.signals[interrupted] ?? 0));
-    if (view.members({ all: true }).length === 0) throw new CliError(nobodyMessage(plan, warnings), EXIT.unreachable);
+    if (view.members({ all: true }).length === 0) throw new CliError(await nobodyMessage(plan, node, warnings), EXIT.unreachable);
   } catch (error) {
     await view.close();
     throw error;
@@ -144,7 +146,7 @@ function settle(view: ToolView, deadline: number, fixed: boolean, until: JoinOpt
   });
 }
 
-function nobodyMessage(plan: LookupPlan, warnings: unknown[]): string {
+async function nobodyMessage(plan: LookupPlan, node: Node, warnings: unknown[]): Promise<string> {
   if (plan.registry !== undefined) {
     const failure = warnings.map((w) => (w as { err?: { message?: string } })?.err?.message).find((m) => m !== undefined);
     return failure !== undefined
@@ -155,8 +157,15 @@ function nobodyMessage(plan: LookupPlan, warnings: unknown[]): string {
   if (plan.seeds !== undefined) {
     return (
       `no node of cluster "${cluster}" answered at ${plan.seeds.join(", ")}` +
-      (plan.cluster === undefined ? `; if the seeds belong to a named cluster, add --cluster <name>` : "; are the seeds in this cluster") +
-      (plan.clusterKey === undefined ? ", and does it need a --cluster-key?" : ", with this cluster key?")
+      (plan.cluster === undefined ? "; if the seeds belong to a named cluster, add --cluster <name>" : "; are the seeds in this cluster") +
+      (plan.clusterKey === undefined ? `, and does it need a key (--cluster-key or $${CLUSTER_KEY_ENV})?` : ", with this key?")
+    );
+  }
+  const local = await localSeeds(cluster, node.id).catch(() => []);
+  if (local.length > 0) {
+    return (
+      `${local.length === 1 ? "a node" : `${local.length} nodes`} of cluster "${cluster}" on this machine did not answer` +
+      (plan.clusterKey === undefined ? `; does the cluster need a key (--cluster-key or $${CLUSTER_KEY_ENV})?` : "; is it the cluster's key?")
     );
   }
   return `no node of cluster "${cluster}" runs on this machine; give --seeds to reach nodes elsewhere, or --registry`;

@@ -43,7 +43,7 @@ const FIND_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     type: "string",
     multiple: true,
     value: "<udp://host:port>",
-    help: "The gossip address of a node of the cluster (amoeba serve prints it). Repeat or separate with commas for several.",
+    help: "The gossip address of a node of the cluster (amoeba serve prints it); name the cluster too unless it is default. Repeat or separate with commas for several.",
   },
   registry: { type: "string", value: "<address>", help: "A registry server (amoeba registry) to ask instead of gossiping: tcp://host:port or unix:///path.sock." },
   "cluster-key": {

@@ -61,8 +61,9 @@ export async function startLookup(
     key: settings.clusterKey,
     logger: deps.logger,
   });
-  const seeds = settings.seeds ?? (await localSeeds(self.cluster, self.id));
+  // Announce before reading the others: of two nodes starting at once, at least one sees the other.
   const unannounce = await announceLocally(self.cluster, { id: self.id, name: self.name, gossip: transport.address, pid: process.pid });
+  const seeds = settings.seeds ?? (await localSeeds(self.cluster, self.id));
   const backend: LookupBackend = {
     start: () => membership.start(seeds),
     members: () => membership.members(),

@@ -53,3 +53,17 @@ it("after kill -9 of one member, amoeba nodes --wait sees it suspect, then dead,
   assert.match(table!.stdout, /\ncalc-b +dead +1 /);
   assert.match(table!.stdout, /\n2 members \(1 alive, 1 dead\) in cluster /);
 });
+
+it("a cluster key from the environment: members without it cannot join, with it they can", async (t) => {
+  const cleanup = t.after.bind(t);
+  const cluster = uniqueCluster("keyed");
+  const keyed = { AMOEBA_CLUSTER_KEY: `key-${process.pid}` };
+  await startMember([CALCULATOR, "--listen", "tcp://127.0.0.1:0", "--cluster", cluster, "--name", "calc-k"], cleanup, keyed);
+  const [without, withKey] = await Promise.all([
+    runCli(["ls", "--cluster", cluster, "--wait", "1000"], cleanup, undefined, { AMOEBA_CLUSTER_KEY: undefined }),
+    runCli(["call", "--cluster", cluster, "calculator.add", '{"a":1,"b":2}'], cleanup, undefined, keyed),
+  ]);
+  assert.equal(without.code, 3, without.stderr);
+  assert.match(without.stderr, /^amoeba ls: a node of cluster "cli-keyed-[\d-]+" on this machine did not answer; does the cluster need a key \(--cluster-key or \$AMOEBA_CLUSTER_KEY\)\?/);
+  assert.deepEqual([withKey.code, withKey.stdout], [0, "3\n"], withKey.stderr);
+});

@@ -36,8 +36,11 @@ export class CliProcess {
   stderr = "";
   readonly #exit: Promise<Finished>;
 
-  constructor(args: readonly string[], cleanup: Cleanup) {
-    this.child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  /** `env`: variables to set (or, when undefined, remove) on top of this process's environment. */
+  constructor(args: readonly string[], cleanup: Cleanup, env?: Record<string, string | undefined>) {
+    const childEnv = env === undefined ? process.env : { ...process.env, ...env };
+    for (const [name, value] of Object.entries(childEnv)) if (value === undefined) delete childEnv[name];
+    this.child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: childEnv });
     this.child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (this.stdout += chunk));
     this.child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (this.stderr += chunk));
     this.#exit = new Promise((resolve, reject) => {
@@ -93,8 +96,8 @@ export class CliProcess {
 }
 
 /** Runs `amoeba <args>` to completion (killed after `ms`). */
-export function runCli(args: readonly string[], cleanup: Cleanup, ms = WAIT_MS): Promise<Finished> {
-  return new CliProcess(args, cleanup).exited(ms);
+export function runCli(args: readonly string[], cleanup: Cleanup, ms = WAIT_MS, env?: Record<string, string | undefined>): Promise<Finished> {
+  return new CliProcess(args, cleanup, env).exited(ms);
 }
 
 /** Starts `amoeba serve <args>` and waits for its ready line; returns the process and the address it printed. */
@@ -132,8 +135,9 @@ export function uniqueCluster(tag: string): string {
 export async function startMember(
   args: readonly string[],
   cleanup: Cleanup,
+  env?: Record<string, string | undefined>,
 ): Promise<{ server: CliProcess; address: string; gossip: string | undefined }> {
-  const server = new CliProcess(["serve", ...args], cleanup);
+  const server = new CliProcess(["serve", ...args], cleanup, env);
   const match = await server.waitFor(/serving .+ on (\S+)\n(?:.*\n)*?amoeba: node \S+ in cluster .*(?:gossip on (udp:\/\/\S+) \(|registered with .*\n)/);
   return { server, address: match[1]!, gossip: match[2] };
 }

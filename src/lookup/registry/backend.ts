@@ -34,7 +34,8 @@ export function createRegistryBackend(options: RegistryBackendOptions): LookupBa
     for (const listener of listeners) listener(event);
   };
   const apply = (event: MembershipEvent): void => {
-    if (event.member.record.id === self.id) return;
+    // One registry may serve several clusters: this node sees its own only.
+    if (event.member.record.id === self.id || event.member.record.cluster !== self.cluster) return;
     members.set(event.member.record.id, event.member);
     emit(event);
   };

@@ -21,6 +21,7 @@ export interface RegistryServerOptions {
  */
 export function serveRegistry(host: RegistryHost, options: RegistryServerOptions = {}): () => void {
   const table = new RegistryTable();
+  const watchers = new Set<ChangeQueue<MembershipEvent>>();
   const sweeper = setInterval(() => table.sweep(Date.now()), options.sweepInterval ?? 250);
   sweeper.unref();
   const stopServing = host.serve(RegistryContract, {
@@ -32,6 +33,7 @@ export function serveRegistry(host: RegistryHost, options: RegistryServerOptions
     members: () => table.members(),
     async *watch(_input, ctx) {
       const queue = new ChangeQueue<MembershipEvent>();
+      watchers.add(queue);
       const stop = table.on((event) => queue.push(event));
       const end = (): void => queue.end();
       ctx.signal.addEventListener("abort", end, { once: true });
@@ -39,6 +41,7 @@ export function serveRegistry(host: RegistryHost, options: RegistryServerOptions
         for (const member of table.members()) yield { type: "join", member } satisfies MembershipEvent;
         for await (const event of queue) yield event;
       } finally {
+        watchers.delete(queue);
         stop();
         ctx.signal.removeEventListener("abort", end);
       }
@@ -46,6 +49,8 @@ export function serveRegistry(host: RegistryHost, options: RegistryServerOptions
   });
   return () => {
     clearInterval(sweeper);
+    // Watches never end by themselves; end them so a drain need not wait them out.
+    for (const queue of watchers) queue.end();
     stopServing();
   };
 }

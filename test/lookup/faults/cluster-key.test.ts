@@ -9,17 +9,17 @@ import { test } from "node:test";
 import { createSealer } from "../../../src/lookup/membership/auth.ts";
 import { encodePacket, type GossipEntry, type Packet } from "../../../src/lookup/membership/codec.ts";
 import { parseUdpAddress, type MemberRecord } from "../../../src/lookup/membership/index.ts";
-import { describeView, Fixture, sleep, startCluster, waitFor } from "./harness.ts";
+import { CALM, describeView, Fixture, sleep, startCluster, waitFor } from "./harness.ts";
 
 test("a member with the wrong cluster key cannot join, and cannot inject", async (t) => {
   const fixture = new Fixture(t, "key");
   const key = `right key ${process.pid}`;
-  const members = await startCluster(fixture, "keyed", 3, { clusterKey: key });
+  const members = await startCluster(fixture, "keyed", 3, { clusterKey: key, membership: CALM });
   const seeds = members.map((m) => m.gossip);
   const since = Date.now();
   const [wrongKey, noKey] = await Promise.all([
-    fixture.start({ name: "wrong-key", seeds, clusterKey: `wrong key ${process.pid}` }),
-    fixture.start({ name: "no-key", seeds }),
+    fixture.start({ name: "wrong-key", seeds, clusterKey: `wrong key ${process.pid}`, membership: CALM }),
+    fixture.start({ name: "no-key", seeds, membership: CALM }),
   ]);
   const intruders = [wrongKey, noKey];
 

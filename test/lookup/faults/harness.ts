@@ -294,3 +294,11 @@ export function allowedDetection(n: number): { bound: number; allowed: number } 
   const bound = detectionBound(FAST_MEMBERSHIP_CONFIG, n);
   return { bound, allowed: bound + Math.max(1_500, bound / 2) };
 }
+
+/**
+ * The LAN profile's probe timing (a probe a second, 500 ms to answer) with the
+ * fast preset's gossip: for tests that look for any change of state at all. A
+ * heavily loaded machine can stall a process past the fast preset's 50 ms probe
+ * timeout, which would make a suspicion that no bad datagram caused.
+ */
+export const CALM = { probeInterval: 1_000, probeTimeout: 500 };

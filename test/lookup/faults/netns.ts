@@ -26,13 +26,37 @@ function must(args: string[], input?: string): void {
   if (!ok) throw new Error(`${args.join(" ")} failed: ${out}`);
 }
 
+function deleteNamespace(netns: string): void {
+  // Deleting can fail for a moment while the kernel still tears down what was inside.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const { ok, out } = run(["ip", "netns", "del", netns]);
+    if (ok || /No such file/.test(out)) return;
+    spawnSync("sleep", ["0.2"]);
+    if (attempt === 4) process.stderr.write(`could not delete network namespace ${netns}: ${out}\n`);
+  }
+}
+
+/** Deletes namespaces of these tests left by runs whose process is gone (a run killed before its t.after). */
+function sweepStale(): void {
+  for (const line of run(["ip", "netns", "list"]).out.split("\n")) {
+    const match = /^(amb-faults-(\d+)-\S+)/.exec(line);
+    if (!match || Number(match[2]) === process.pid) continue;
+    try {
+      process.kill(Number(match[2]), 0);
+    } catch {
+      deleteNamespace(match[1]!);
+    }
+  }
+}
+
 /** Null when namespaces, veths, bridges and nftables can be used here; else the reason. */
 export function unavailableReason(): string | null {
   if (process.platform !== "linux") return "network namespaces need Linux";
   if (process.getuid?.() !== 0) return "network namespaces need root";
   if (!run(["ip", "-V"]).ok) return "the ip command (iproute2) is missing";
   if (!run(["nft", "--version"]).ok) return "the nft command (nftables) is missing";
-  const probe = `amb-${process.pid}-probe-${++networks}`;
+  sweepStale();
+  const probe = `amb-faults-${process.pid}-probe-${++networks}`;
   const added = run(["ip", "netns", "add", probe]);
   if (!added.ok) return `cannot create a network namespace: ${added.out}`;
   try {
@@ -42,7 +66,7 @@ export function unavailableReason(): string | null {
     if (!table.ok) return `cannot use nftables in a namespace: ${table.out}`;
     return null;
   } finally {
-    run(["ip", "netns", "del", probe]);
+    deleteNamespace(probe);
   }
 }
 
@@ -64,7 +88,7 @@ export class TestNetwork {
 
   /** Creates hosts named `names` (torn down in t.after). Check `unavailableReason()` first. */
   constructor(t: TestContext, names: string[]) {
-    this.#prefix = `amb-${process.pid}-${++networks}`;
+    this.#prefix = `amb-faults-${process.pid}-${++networks}`;
     this.#bridge = `${this.#prefix}-br`;
     t.after(() => this.destroy());
     this.#addNamespace(this.#bridge);
@@ -136,7 +160,7 @@ export class TestNetwork {
         }
       }
     }
-    for (const netns of this.#namespaces.splice(0).reverse()) run(["ip", "netns", "del", netns]);
+    for (const netns of this.#namespaces.splice(0).reverse()) deleteNamespace(netns);
   }
 
   #addNamespace(netns: string): void {

@@ -4,7 +4,7 @@
  * dead (SWIM's suspicion and refutation; Lifeguard's local health).
  */
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import { FAST_MEMBERSHIP_CONFIG, suspicionBounds } from "../../../src/lookup/membership/index.ts";
 import { converge, Fixture, sleep, startCluster, type Member, type SeenChange } from "./harness.ts";
 
@@ -27,9 +27,16 @@ function describeChanges(changes: Array<SeenChange & { observer: string }>): str
   return [...counts].map(([key, count]) => `${key} ×${count}`).join("; ");
 }
 
-test("SIGSTOP for less than the suspicion timeout, then SIGCONT: no one declares it dead", async (t) => {
+// One cluster of four for both cases (process start-up is the slow part of these tests).
+test("slow but alive is not dead", async (t) => {
   const fixture = new Fixture(t, "pause");
-  const members = await startCluster(fixture, "pause", 4);
+  const members = await startCluster(fixture, "slow", 4);
+  await t.test("SIGSTOP for less than the suspicion timeout, then SIGCONT: no one declares it dead", (t) => pauseCase(t, members));
+  await converge(members, 5_000);
+  await t.test("a member starved of CPU does not make healthy peers look dead", (t) => starveCase(t, members));
+});
+
+async function pauseCase(t: TestContext, members: Member[]): Promise<void> {
   const paused = members[1]!;
   const { min } = suspicionBounds(FAST_MEMBERSHIP_CONFIG, members.length);
   const pauseMs = Math.floor(min * 0.6);
@@ -54,19 +61,17 @@ test("SIGSTOP for less than the suspicion timeout, then SIGCONT: no one declares
   assert.deepEqual(removals.map((c) => `${c.observer} saw ${c.name} removed`), [], "no member is declared dead (or removed) by anyone");
   // Without a suspicion the test would prove nothing: the pauses must have been noticed.
   assert.ok(suspicions.length > 0, `the paused member was suspected at least once (${describeChanges(changes)})`);
-});
+}
 
-test("a member starved of CPU does not make healthy peers look dead", async (t) => {
-  const fixture = new Fixture(t, "starve");
-  const members = await startCluster(fixture, "starve", 4);
+async function starveCase(t: TestContext, members: Member[]): Promise<void> {
   const starved = members[3]!;
   const healthy = members.filter((m) => m !== starved);
   const since = Date.now();
 
-  // Its event loop gets one turn in every 200 ms of busy work, for 4 s: what it
+  // Its event loop gets one turn in every 200 ms of busy work, for 3 s: what it
   // sends is answered while it spins, so its own probes time out (probe timeout
   // 50 ms) and it is late to answer the others' probes.
-  await starved.request({ cmd: "starve", durationMs: 4_000, busyMs: 200, idleMs: 0 }, 20_000);
+  await starved.request({ cmd: "starve", durationMs: 3_000, busyMs: 200, idleMs: 0 }, 20_000);
   await sleep(500);
   await converge(members, 5_000, "every member to see all four alive after the starvation");
 
@@ -82,4 +87,4 @@ test("a member starved of CPU does not make healthy peers look dead", async (t) 
     [],
     "no healthy member is declared dead by anyone, the starved member included",
   );
-});
+}

@@ -4,7 +4,7 @@
  * killed with -9 leaves the registry's view once its TTL runs out.
  */
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import { Fixture, sleep, waitFor, type Member } from "./harness.ts";
 
 const TTL = 1_500;
@@ -12,7 +12,13 @@ const HEARTBEAT = TTL / 3;
 /** For a loaded 2-core machine: a heartbeat or a sweep may run this late. */
 const MARGIN = 1_000;
 
-async function startRegistryCluster(fixture: Fixture): Promise<{ registry: Member; servers: Member[]; client: Member }> {
+interface Started {
+  registry: Member;
+  servers: Member[];
+  client: Member;
+}
+
+async function startRegistryCluster(fixture: Fixture): Promise<Started> {
   const registry = await fixture.start({ name: "registry", cluster: null, registryServer: true });
   const common = { registry: registry.address, registryTtl: TTL };
   const [s0, s1, client] = await Promise.all([
@@ -31,10 +37,15 @@ async function finds(client: Member, servers: Member[]): Promise<boolean> {
   return ids.length === servers.length && servers.every((s) => ids.includes(s.id));
 }
 
-test("a registry restart loses no registration for longer than one heartbeat interval", async (t) => {
-  const fixture = new Fixture(t, "registry-restart");
-  const { registry, servers, client } = await startRegistryCluster(fixture);
+// One set of processes for both cases (process start-up is the slow part of these tests).
+test("client-server look-up under faults", async (t) => {
+  const fixture = new Fixture(t, "registry");
+  const started = await startRegistryCluster(fixture);
+  await t.test("a registry restart loses no registration for longer than one heartbeat interval", (t) => registryRestart(t, fixture, started));
+  await t.test("kill -9 of a registered member: it leaves the registry's view after its TTL", (t) => ttlExpiry(t, started));
+});
 
+async function registryRestart(t: TestContext, fixture: Fixture, { registry, servers, client }: Started): Promise<void> {
   // A crash and an immediate restart at the same address, with an empty table.
   const next = await fixture.prepare({ name: "registry", cluster: null, registryServer: true, listen: registry.address });
   const killedAt = Date.now();
@@ -76,11 +87,9 @@ test("a registry restart loses no registration for longer than one heartbeat int
   // The new registry knows them too: a client that starts now finds them at once.
   const late = await fixture.start({ name: "late-client", registry: registry.address, registryTtl: TTL, serveCalculator: false });
   await waitFor("a new client to find both servers", () => finds(late, servers), 2_000);
-});
+}
 
-test("kill -9 of a registered member: it leaves the registry's view after its TTL", async (t) => {
-  const fixture = new Fixture(t, "registry-ttl");
-  const { servers, client } = await startRegistryCluster(fixture);
+async function ttlExpiry(t: TestContext, { servers, client }: Started): Promise<void> {
   const [survivor, victim] = servers as [Member, Member];
 
   const killedAt = Date.now();
@@ -95,4 +104,4 @@ test("kill -9 of a registered member: it leaves the registry's view after its TT
   const view = await client.members();
   const entry = view.find((m) => m.id === victim.id);
   assert.ok(!entry || entry.state === "dead" || entry.state === "left", `the client lists the killed member as gone (${entry?.state})`);
-});
+}

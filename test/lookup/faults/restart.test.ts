@@ -4,9 +4,9 @@
  * look-up, and never comes back.
  */
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import { detectionBound, FAST_MEMBERSHIP_CONFIG } from "../../../src/lookup/membership/index.ts";
-import { changesAbout, describeView, Fixture, sleep, startCluster, waitFor, type Member } from "./harness.ts";
+import { changesAbout, converge, describeView, Fixture, sleep, startCluster, waitFor, type Member } from "./harness.ts";
 
 /** Whether `observer` knows `fresh` alive and neither lists nor looks up `old` as alive. */
 async function replaced(observer: Member, old: Member, fresh: Member): Promise<boolean> {
@@ -20,10 +20,7 @@ async function replaced(observer: Member, old: Member, fresh: Member): Promise<b
   );
 }
 
-async function restartCase(t: import("node:test").TestContext, how: "SIGKILL" | "SIGTERM"): Promise<void> {
-  const fixture = new Fixture(t, `restart-${how.toLowerCase()}`);
-  const members = await startCluster(fixture, "restart", 4);
-  const old = members[2]!;
+async function restartCase(t: TestContext, fixture: Fixture, members: Member[], old: Member, how: "SIGKILL" | "SIGTERM"): Promise<Member> {
   const others = members.filter((m) => m !== old);
   // A crash is restarted at once, at the same addresses (a supervisor would); a
   // graceful stop leaves the ports to anyone.
@@ -55,8 +52,20 @@ async function restartCase(t: import("node:test").TestContext, how: "SIGKILL" | 
     assert.equal(view.filter((m) => m.name === old.name && m.state === "alive").length, 1, `${observer.name} has one live member named ${old.name}`);
   }
   t.diagnostic(`${how} then restart: every member had only the new id ${took} ms after the new process was ready (${startedAt - stoppedAt} ms to restart)`);
+  return fresh;
 }
 
-test("restart after kill -9 at the same addresses: the new id replaces the old everywhere", (t) => restartCase(t, "SIGKILL"));
-
-test("restart after a graceful stop: the old id left, the new id replaces it everywhere", (t) => restartCase(t, "SIGTERM"));
+// One cluster for both cases (process start-up is the slow part of these tests).
+test("restart under the same name", async (t) => {
+  const fixture = new Fixture(t, "restart");
+  const members = await startCluster(fixture, "restart", 4);
+  let fresh: Member | undefined;
+  await t.test("after kill -9, at the same addresses: the new id replaces the old everywhere", async (t) => {
+    fresh = await restartCase(t, fixture, members, members[2]!, "SIGKILL");
+  });
+  const current = members.map((m) => (m === members[2] && fresh ? fresh : m));
+  await converge(current, 5_000);
+  await t.test("after a graceful stop: the old id left, the new id replaces it everywhere", (t) =>
+    restartCase(t, fixture, current, current[1]!, "SIGTERM").then(() => {}),
+  );
+});
