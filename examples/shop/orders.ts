@@ -1,7 +1,7 @@
 /**
  * The orders service: places orders by calling catalog and pricing, and tells
- * whoever listens that an order was placed. Started with `--connect` to the
- * catalog and pricing nodes.
+ * whoever listens that an order was placed. It finds catalog and pricing by
+ * look-up, and serves only once it has seen both.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { RpcError } from "../../src/index.ts";
@@ -12,7 +12,7 @@ import { runService } from "./service-process.ts";
 /** How long each step of a shipment takes in this make-believe warehouse. */
 const STEP_MS = 10;
 
-await runService("orders", (node) => {
+await runService("orders", { needs: [Catalog, Pricing] }, (node) => {
   let lastId = 0;
   const placed = new Set<number>();
 

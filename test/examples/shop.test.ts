@@ -1,6 +1,7 @@
 /**
  * The shop example (`npm start`) as its users run it: real processes, real
- * Unix sockets. Checks what it prints and that it never leaves a process behind.
+ * Unix sockets, found by look-up. Checks what it prints and that it never
+ * leaves a process behind.
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -9,6 +10,7 @@ import { dirname } from "node:path";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { rendezvousDir } from "../../src/lookup/rendezvous.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const MAIN = "examples/shop/main.ts";
@@ -95,35 +97,73 @@ function socketDir(services: Map<string, { address: string }>): string {
   return dirname(services.get("catalog")!.address.replace(/^unix:\/\//, ""));
 }
 
-test("--once: one round across three processes, a clean failure, then every process stopped", async () => {
-  const run = runShop(["--once"]);
-  const code = await run.exited(60_000);
-  const output = run.output();
-  assert.equal(code, 0, output);
+/** The look-up line: every process joined the run's own cluster and found the three services. */
+function assertLookup(output: string, mainPid: number): void {
+  assert.match(
+    output,
+    new RegExp(
+      `^look-up: 4 members in cluster shop-${mainPid} — catalog@1\\.0\\.0 on catalog, pricing@1\\.0\\.0 on pricing, orders@1\\.0\\.0 on orders \\(found in \\d+ ms\\)$`,
+      "m",
+    ),
+    output,
+  );
+}
 
-  const services = started(output);
-  assert.deepEqual([...services.keys()], SERVICES, output);
-  for (const [name, { pid }] of services) {
-    assert.match(output, new RegExp(`\\b${name}@pid ${pid}\\b`), `${name} served calls in its own process`);
+/** The arguments a process was started with. */
+function argv(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+}
+
+test("--once: one round across three processes found by look-up, a clean failure, then every process stopped", async () => {
+  // Two runs at once: each has a cluster of its own, so neither finds the other's services.
+  const runs = [runShop(["--once"]), runShop(["--once"])];
+  const codes = await Promise.all(runs.map((run) => run.exited(60_000)));
+  for (const [i, run] of runs.entries()) {
+    const output = run.output();
+    assert.equal(codes[i], 0, output);
+
+    const services = started(output);
+    assert.deepEqual([...services.keys()], SERVICES, output);
+    assertLookup(output, run.child.pid!);
+    for (const [name, { pid }] of services) {
+      assert.match(output, new RegExp(`\\b${name}@pid ${pid}\\b`), `${name} served calls in its own process`);
+    }
+    const pids = new Set([...services.values()].map((service) => service.pid));
+    for (const [, pid] of output.matchAll(/@pid (\d+)/g)) assert.ok(pids.has(Number(pid)), `pid ${pid} is not of this run:\n${output}`);
+    assert.match(output, /orders\.place .*→ catalog\.check [\d.]+ ms, pricing\.quote [\d.]+ ms · total [\d.]+ ms · order #1 = [\d.]+ EUR/);
+    assert.match(output, /catalog\.check on catalog@pid \d+, \d+ of 2000 ms deadline left/, "the deadline travels to nested calls");
+    assert.match(output, /trace [\da-f]{8}… on all 3 hops/, "the trace travels to nested calls");
+    assert.match(output, /1×unicorn ✗ NOT_FOUND from catalog\.check on catalog@pid \d+/);
+    assert.match(output, /0×apple ✗ INVALID_ARGUMENT from orders\.place on orders@pid \d+/);
+    assert.match(output, /catalog\.browse \(catalog@pid \d+\) streamed 5 products/);
+    assert.match(output, /orders\.track #2 .* placed → paid → packed → shipped/);
+    assert.match(output, /event order\.placed #1 \(orders → catalog\) → stock\.changed \(catalog → shopper\)/);
+    // Each run starts with full stock: no order of the other run reached this catalog.
+    assert.match(output, /stock\.changed .*: apple 100→97, pear 80→78/);
+    for (const name of SERVICES) assert.match(output, new RegExp(`${name} \\(pid \\d+\\) stopped, exit 0`));
+
+    await allGone([...pids], 5_000);
+    assert.ok(!existsSync(socketDir(services)), "the socket directory is removed");
+    assert.ok(!existsSync(rendezvousDir(`shop-${run.child.pid}`)), "the cluster's rendezvous folder is removed");
   }
-  assert.match(output, /orders\.place .*→ catalog\.check [\d.]+ ms, pricing\.quote [\d.]+ ms · total [\d.]+ ms · order #1 = [\d.]+ EUR/);
-  assert.match(output, /catalog\.check on catalog@pid \d+, \d+ of 2000 ms deadline left/, "the deadline travels to nested calls");
-  assert.match(output, /trace [\da-f]{8}… on all 3 hops/, "the trace travels to nested calls");
-  assert.match(output, /1×unicorn ✗ NOT_FOUND from catalog\.check on catalog@pid \d+/);
-  assert.match(output, /0×apple ✗ INVALID_ARGUMENT from orders\.place on orders@pid \d+/);
-  assert.match(output, /catalog\.browse \(catalog@pid \d+\) streamed 5 products/);
-  assert.match(output, /orders\.track #2 .* placed → paid → packed → shipped/);
-  assert.match(output, /event order\.placed #1 \(orders → catalog\) → stock\.changed \(catalog → shopper\)/);
-  for (const name of SERVICES) assert.match(output, new RegExp(`${name} \\(pid \\d+\\) stopped, exit 0`));
-
-  await allGone([...services.values()].map((service) => service.pid), 5_000);
-  assert.ok(!existsSync(socketDir(services)), "the socket directory is removed");
 });
 
 test("Ctrl-C while it runs: every child drains and exits, and so does the example", async () => {
   const run = runShop([]);
   await run.waitFor(/^round 2 · /m, 60_000);
   const services = started(run.output());
+  assertLookup(run.output(), run.child.pid!);
+  // No process was told where another listens: each was given only its own address and the cluster.
+  for (const [name, { pid, address }] of services) {
+    const args = argv(pid);
+    assert.ok(!args.includes("--connect"), `${name}: ${args.join(" ")}`);
+    assert.deepEqual(
+      args.filter((arg) => arg.startsWith("unix://") || arg.startsWith("tcp://")),
+      [address],
+      `${name} knows only its own address: ${args.join(" ")}`,
+    );
+    assert.equal(args[args.indexOf("--cluster") + 1], `shop-${run.child.pid}`);
+  }
   // A terminal sends Ctrl-C to the whole foreground process group.
   process.kill(-run.child.pid!, "SIGINT");
   const code = await run.exited(15_000);
@@ -144,4 +184,5 @@ test("the example killed with SIGKILL: its children notice and exit on their own
   await run.exited(5_000);
   await allGone([...services.values()].map((service) => service.pid), 10_000);
   rmSync(socketDir(services), { recursive: true, force: true });
+  rmSync(rendezvousDir(`shop-${run.child.pid}`), { recursive: true, force: true });
 });

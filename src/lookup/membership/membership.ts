@@ -227,6 +227,14 @@ class GossipMembership implements Membership {
       const sent = (): void => void this.#clock.setTimer(0, finish);
       this.#queue.push(this.#selfId, { kind: "left", id: this.#selfId, incarnation: self.incarnation }, sent);
       this.#after(timeoutMs, finish);
+      // If every other member leaves too, nobody is left to take the goodbye:
+      // stop then rather than wait out the whole timeout.
+      const checkAlone = (): void => {
+        if (this.#status !== "leaving") return;
+        if (!this.#table.hasActiveOthers()) finish();
+        else this.#after(this.#config.gossipInterval, checkAlone);
+      };
+      this.#after(this.#config.gossipInterval, checkAlone);
       this.#gossipRound();
     });
     return this.#leaving;
