@@ -277,6 +277,22 @@ export async function startCluster(
   );
   const all = [first, ...rest];
   await converge(all, 15_000);
+  // Membership converging is not the end of start-up: each member's watch must
+  // also have seen every other member's marker service, or a late "added" would
+  // read as a change during the test.
+  await waitFor(
+    "every member's watch to have seen every other member",
+    async () =>
+      (
+        await Promise.all(
+          all.map(async (observer) => {
+            const changes = await observer.changes();
+            return all.every((m) => m === observer || changes.some((c) => c.id === m.id && c.type === "added"));
+          }),
+        )
+      ).every(Boolean),
+    15_000,
+  );
   return all;
 }
 
