@@ -6,13 +6,12 @@ import type { CallStream } from "./rpc/call-stream.ts";
 import { createClient, type ClientOptions } from "./rpc/client.ts";
 import type { Client, Contract, Handlers, Topic } from "./rpc/contract.ts";
 import type { CallerInfo } from "./rpc/context.ts";
-import { deferredStream } from "./rpc/deferred-stream.ts";
 import { LocalUnaryCall } from "./rpc/local-call.ts";
 import { PeerLink } from "./peer-link.ts";
 import { startLookup, type LookupHandle, type LookupSettings } from "./lookup/start-lookup.ts";
 import { RegistryContract } from "./lookup/registry/contract.ts";
 import type { Instance, LookupChange, LookupOptions, Member } from "./lookup/types.ts";
-import { describeServices, isBuiltInService, ReflectionContract } from "./rpc/reflection.ts";
+import { describeServices, ReflectionContract } from "./rpc/reflection.ts";
 import { resolveLimits, type Limits } from "./rpc/limits.ts";
 import type { CallRequest } from "./rpc/outgoing-call.ts";
 import { ServiceRegistry, type Endpoint } from "./rpc/registry.ts";
@@ -20,7 +19,7 @@ import { RpcError } from "./rpc/rpc-error.ts";
 import { failedStream, Session, type SessionHost } from "./rpc/session.ts";
 import { TopicTable, type EventHandler, type PayloadOf, type TopicRef } from "./rpc/topics.ts";
 import { satisfies } from "./rpc/version.ts";
-import { createInprocPair, dial, listen, type Listener, type TlsClientOptions, type TlsServerOptions } from "./transport/index.ts";
+import { createInprocPair, listen, type Listener, type TlsClientOptions, type TlsServerOptions } from "./transport/index.ts";
 
 /** Options of `startNode`. */
 export interface NodeOptions {

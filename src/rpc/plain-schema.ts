@@ -17,8 +17,3 @@ export function plainSchema<T>(check: (value: unknown) => string | null): Standa
     },
   };
 }
-
-/** A schema that accepts any value. */
-export function anySchema<T = unknown>(): StandardSchemaV1<T, T> {
-  return plainSchema<T>(() => null);
-}

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
 import { detectionBound, FAST_MEMBERSHIP_CONFIG } from "../../../src/lookup/membership/index.ts";
-import type { CallResult, InstanceView, MemberOptions, MemberView, ReadyMessage, Request, SeenChange } from "./member-process.ts";
+import type { InstanceView, MemberOptions, MemberView, ReadyMessage, Request, SeenChange } from "./member-process.ts";
 
 export type { CallResult, InstanceView, MemberView, SeenChange } from "./member-process.ts";
 
