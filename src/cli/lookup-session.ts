@@ -6,6 +6,7 @@ import { CliError, EXIT } from "./errors.ts";
 import { localSeeds } from "../lookup/rendezvous.ts";
 import { describeWhere, type LookupPlan } from "./lookup-args.ts";
 import { CLUSTER_KEY_ENV } from "./usage.ts";
+import { memberInstances } from "../lookup/catalog.ts";
 
 /**
  * The label that marks the short-lived members `amoeba ls`, `nodes` and
@@ -95,20 +96,10 @@ function toolView(node: Node, plan: LookupPlan): ToolView {
     instances(filter = {}) {
       const out: Instance[] = [];
       for (const member of members()) {
-        if (member.state !== "alive" && member.state !== "suspect") continue;
-        const record = member.record;
-        for (const [service, version] of record.services) {
-          if (service.startsWith("amoeba.") || (filter.service !== undefined && service !== filter.service)) continue;
-          if (filter.version !== undefined && !satisfies(version, filter.version)) continue;
-          out.push({
-            service,
-            version,
-            node: { id: record.id, name: record.name, cluster: record.cluster },
-            addresses: record.addresses,
-            labels: record.labels,
-            load: record.load,
-            state: member.state,
-          });
+        for (const instance of memberInstances(member)) {
+          if (instance.service.startsWith("amoeba.") || (filter.service !== undefined && instance.service !== filter.service)) continue;
+          if (filter.version !== undefined && !satisfies(instance.version, filter.version)) continue;
+          out.push(instance);
         }
       }
       return out.sort((a, b) => a.service.localeCompare(b.service) || compareVersionText(b.version, a.version) || a.node.name.localeCompare(b.node.name));

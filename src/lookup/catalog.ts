@@ -69,23 +69,28 @@ export class Catalog {
   }
 }
 
-function collect(member: Member, service: string, options: LookupOptions, out: Instance[]): void {
-  if (member.state !== "alive" && member.state !== "suspect") return;
+/** The instances a live member serves (none when it is dead or gone). */
+export function memberInstances(member: Member): Instance[] {
+  if (member.state !== "alive" && member.state !== "suspect") return [];
   const record = member.record;
+  return record.services.map(([service, version]) => ({
+    service,
+    version,
+    node: { id: record.id, name: record.name, cluster: record.cluster },
+    addresses: record.addresses,
+    labels: record.labels,
+    load: record.load,
+    state: member.state,
+  }));
+}
+
+function collect(member: Member, service: string, options: LookupOptions, out: Instance[]): void {
   if (options.labels) {
-    for (const [key, value] of Object.entries(options.labels)) if (record.labels[key] !== value) return;
+    for (const [key, value] of Object.entries(options.labels)) if (member.record.labels[key] !== value) return;
   }
-  for (const [name, version] of record.services) {
-    if (name !== service || (options.version !== undefined && !satisfies(version, options.version))) continue;
-    out.push({
-      service: name,
-      version,
-      node: { id: record.id, name: record.name, cluster: record.cluster },
-      addresses: record.addresses,
-      labels: record.labels,
-      load: record.load,
-      state: member.state,
-    });
+  for (const instance of memberInstances(member)) {
+    if (instance.service !== service || (options.version !== undefined && !satisfies(instance.version, options.version))) continue;
+    out.push(instance);
   }
 }
 

@@ -17,20 +17,13 @@ import {
   type Frame,
   type HelloBody,
 } from "../../src/wire/index.ts";
+import { STATUS_CODES } from "../../src/rpc/status.ts";
 
 /** How long a wait lasts unless a test says otherwise (ms). */
 export const DEFAULT_WAIT = 3_000;
 
 /** The status numbers the tests look for (the wire numbers of gRPC's codes). */
-export const Status = {
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-} as const;
+export const Status = STATUS_CODES;
 
 /** A header for a frame whose body is `bodyLength` bytes, with any declared length the test wants. */
 export function header(kind: number, id: number, declaredLength: number): Buffer {
