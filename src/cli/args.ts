@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { UsageError } from "./errors.ts";
-import type { CommandSpec } from "./usage.ts";
+import type { Io } from "./io.ts";
+import { commandHelp, type CommandSpec } from "./usage.ts";
 
 /** The parsed command line of one command. */
 export interface ParsedArgs {
@@ -24,6 +25,17 @@ export function parseCommandArgs(command: CommandSpec, argv: readonly string[]):
   } catch (error) {
     throw new UsageError(describeParseError(error), command.name);
   }
+}
+
+/**
+ * Parses a command's line; when it asks for `--help`, prints the command's
+ * help instead and returns undefined (the command then exits 0).
+ */
+export function parseOrHelp(command: CommandSpec, argv: readonly string[], io: Io): ParsedArgs | undefined {
+  const args = parseCommandArgs(command, argv);
+  if (args.values.help !== true) return args;
+  io.out(commandHelp(command));
+  return undefined;
 }
 
 /** Reads a string option. */

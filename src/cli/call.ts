@@ -1,5 +1,5 @@
 import { AddressError, connect, isRpcError, RpcError, type CallOptions, type CallStream, type ClientOptions, type Meta, type MethodKind, type Peer } from "../index.ts";
-import { checkSocketAddress, flagOption, listOption, parseCommandArgs, parseMs, stringOption, type ParsedArgs } from "./args.ts";
+import { checkSocketAddress, flagOption, listOption, parseOrHelp, parseMs, stringOption, type ParsedArgs } from "./args.ts";
 import { createCallGuard, type CallGuard } from "./call-guard.ts";
 import { reflectMethod } from "./reflect-method.ts";
 import { dynamicContract, METHOD_KINDS, newestVersion } from "./dynamic-contract.ts";
@@ -9,7 +9,7 @@ import { describeWhere, planLookup, planWait, type LookupPlan } from "./lookup-a
 import { describeVersions, joinAsTool, pickAddresses } from "./lookup-session.ts";
 import { isVersionRange } from "../rpc/version.ts";
 import { formatError, toJson } from "./output.ts";
-import { CALL, commandHelp } from "./usage.ts";
+import { CALL } from "./usage.ts";
 
 /** One call, as the command line asks for it. */
 export interface CallPlan {
@@ -45,11 +45,8 @@ interface Options {
 
 /** `amoeba call`: returns the exit code (see {@link EXIT}). */
 export async function runCall(argv: readonly string[], io: Io): Promise<number> {
-  const args = parseCommandArgs(CALL, argv);
-  if (flagOption(args, "help")) {
-    io.out(commandHelp(CALL));
-    return EXIT.ok;
-  }
+  const args = parseOrHelp(CALL, argv, io);
+  if (!args) return EXIT.ok;
   const plan = planCall(args);
   if (plan.lookup === undefined) return placeCall(plan, io);
   return callThroughLookup(plan, plan.lookup, io);

@@ -2,14 +2,14 @@ import { hostname } from "node:os";
 import { connect, ReflectionContract, type MethodKind } from "../index.ts";
 import type { Instance } from "../lookup/types.ts";
 import { isVersionRange } from "../rpc/version.ts";
-import { flagOption, parseCommandArgs, stringOption, type ParsedArgs } from "./args.ts";
+import { flagOption, parseOrHelp, stringOption, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { describeWhere, planLookup, planWait, type LookupPlan, type WaitPlan } from "./lookup-args.ts";
 import { joinAsTool, reachableAddress, type ToolView } from "./lookup-session.ts";
 import { toJson } from "./output.ts";
 import { formatTable, plural } from "./table.ts";
-import { commandHelp, LS } from "./usage.ts";
+import { LS } from "./usage.ts";
 
 /** What `amoeba ls` was asked to do. */
 export interface LsPlan {
@@ -36,11 +36,8 @@ const REFLECT_TIMEOUT_MS = 3_000;
 
 /** `amoeba ls`: returns the exit code. */
 export async function runLs(argv: readonly string[], io: Io): Promise<number> {
-  const args = parseCommandArgs(LS, argv);
-  if (flagOption(args, "help")) {
-    io.out(commandHelp(LS));
-    return EXIT.ok;
-  }
+  const args = parseOrHelp(LS, argv, io);
+  if (!args) return EXIT.ok;
   const plan = planLs(args);
   const view = await joinAsTool(plan.lookup, "ls", { wait: plan.wait.ms, fixed: plan.wait.fixed });
   try {

@@ -1,12 +1,12 @@
 import type { Member } from "../lookup/types.ts";
-import { flagOption, parseCommandArgs, type ParsedArgs } from "./args.ts";
+import { flagOption, parseOrHelp, type ParsedArgs } from "./args.ts";
 import { EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { describeWhere, planLookup, planWait, type LookupPlan, type WaitPlan } from "./lookup-args.ts";
 import { joinAsTool, TOOL_LABEL } from "./lookup-session.ts";
 import { toJson } from "./output.ts";
 import { formatTable, plural } from "./table.ts";
-import { commandHelp, NODES } from "./usage.ts";
+import { NODES } from "./usage.ts";
 
 /** What `amoeba nodes` was asked to do. */
 export interface NodesPlan {
@@ -20,11 +20,8 @@ const STATE_ORDER = { alive: 0, suspect: 1, dead: 2, left: 3 } as const;
 
 /** `amoeba nodes`: returns the exit code. */
 export async function runNodes(argv: readonly string[], io: Io): Promise<number> {
-  const args = parseCommandArgs(NODES, argv);
-  if (flagOption(args, "help")) {
-    io.out(commandHelp(NODES));
-    return EXIT.ok;
-  }
+  const args = parseOrHelp(NODES, argv, io);
+  if (!args) return EXIT.ok;
   const plan = planNodes(args);
   const view = await joinAsTool(plan.lookup, "nodes", { wait: plan.wait.ms, fixed: plan.wait.fixed });
   try {

@@ -1,10 +1,10 @@
-import { AddressError, startNode, type CallContext, type Contract, type Handlers } from "../index.ts";
+import { AddressError, startNode } from "../index.ts";
 import { serveRegistry } from "../lookup/registry/server.ts";
-import { checkSocketAddress, flagOption, listOption, parseCommandArgs, parseMs, stringOption, type ParsedArgs } from "./args.ts";
+import { checkSocketAddress, listOption, parseOrHelp, parseMs, stringOption, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { drainOnSignal } from "./serve.ts";
-import { commandHelp, REGISTRY } from "./usage.ts";
+import { REGISTRY } from "./usage.ts";
 
 /** What `amoeba registry` was asked to do. */
 export interface RegistryPlan {
@@ -18,11 +18,8 @@ export const DEFAULT_REGISTRY_LISTEN = "tcp://127.0.0.1:7500";
 
 /** `amoeba registry`: serves the registry until SIGINT or SIGTERM, then drains. Returns the exit code. */
 export async function runRegistry(argv: readonly string[], io: Io): Promise<number> {
-  const args = parseCommandArgs(REGISTRY, argv);
-  if (flagOption(args, "help")) {
-    io.out(commandHelp(REGISTRY));
-    return EXIT.ok;
-  }
+  const args = parseOrHelp(REGISTRY, argv, io);
+  if (!args) return EXIT.ok;
   const plan = planRegistry(args);
   const node = await startNode({
     ...(plan.name !== undefined ? { name: plan.name } : {}),
@@ -31,7 +28,7 @@ export async function runRegistry(argv: readonly string[], io: Io): Promise<numb
   // Watches last as long as their watcher: on shutdown they are ended, so
   // that draining waits only for the short calls (register, members).
   const shutdown = new AbortController();
-  serveRegistry({ serve: (contract, handlers) => node.serve(contract, endWatchesOn(shutdown.signal, contract, handlers)) });
+  serveRegistry(node, { signal: shutdown.signal });
   try {
     for (const address of plan.listen) {
       try {
@@ -59,21 +56,4 @@ export function planRegistry(args: ParsedArgs): RegistryPlan {
     name: stringOption(args, "name"),
     drainTimeout: drainTimeout === undefined ? undefined : parseMs(drainTimeout, "drain-timeout", "registry"),
   };
-}
-
-/**
- * The same handlers, but a streaming handler (the registry's watch) also
- * sees its call's signal abort when `stop` aborts, and so ends.
- */
-function endWatchesOn<C extends Contract>(stop: AbortSignal, contract: C, handlers: Handlers<C>): Handlers<C> {
-  const wrapped: Record<string, unknown> = { ...handlers };
-  for (const [name, def] of Object.entries(contract.methods)) {
-    if (def.kind !== "server-stream") continue;
-    const handler = (handlers as Record<string, (input: unknown, ctx: CallContext) => AsyncIterable<unknown>>)[name]!;
-    wrapped[name] = (input: unknown, ctx: CallContext) => {
-      const signal = AbortSignal.any([ctx.signal, stop]);
-      return handler(input, Object.create(ctx, { signal: { value: signal } }) as CallContext);
-    };
-  }
-  return wrapped as Handlers<C>;
 }

@@ -1,11 +1,11 @@
 import { constants } from "node:os";
 import { AddressError, startNode, type Handlers, type Node } from "../index.ts";
-import { checkSocketAddress, flagOption, listOption, parseCommandArgs, parseMs, stringOption, type ParsedArgs } from "./args.ts";
+import { checkSocketAddress, flagOption, listOption, parseOrHelp, parseMs, stringOption, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { loadServices, type ServiceEntry } from "./load-module.ts";
 import { describeWhere, planLookup, type LookupPlan } from "./lookup-args.ts";
-import { commandHelp, SERVE } from "./usage.ts";
+import { SERVE } from "./usage.ts";
 
 /** What `amoeba serve` was asked to do. */
 export interface ServePlan {
@@ -26,11 +26,8 @@ export const DEFAULT_LISTEN = "tcp://127.0.0.1:7400";
  * runs until SIGINT or SIGTERM, then drains. Returns the exit code.
  */
 export async function runServe(argv: readonly string[], io: Io): Promise<number> {
-  const args = parseCommandArgs(SERVE, argv);
-  if (flagOption(args, "help")) {
-    io.out(commandHelp(SERVE));
-    return EXIT.ok;
-  }
+  const args = parseOrHelp(SERVE, argv, io);
+  if (!args) return EXIT.ok;
   const plan = planServe(args);
   const entries = await loadServices(plan.module);
   const node = await startServing(plan, entries);

@@ -13,6 +13,11 @@ export interface RegistryHost {
 export interface RegistryServerOptions {
   /** How often expired records are swept (ms). Default 250. */
   sweepInterval?: number;
+  /**
+   * Aborting it ends every open watch. Give it the moment shutdown begins:
+   * watches never end by themselves, so a drain would otherwise wait them out.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -33,6 +38,7 @@ export function serveRegistry(host: RegistryHost, options: RegistryServerOptions
     members: () => table.members(),
     async *watch(_input, ctx) {
       const queue = new ChangeQueue<MembershipEvent>();
+      if (options.signal?.aborted) queue.end();
       watchers.add(queue);
       const stop = table.on((event) => queue.push(event));
       const end = (): void => queue.end();
@@ -47,10 +53,14 @@ export function serveRegistry(host: RegistryHost, options: RegistryServerOptions
       }
     },
   });
+  const endWatches = (): void => {
+    for (const queue of watchers) queue.end();
+  };
+  options.signal?.addEventListener("abort", endWatches, { once: true });
   return () => {
     clearInterval(sweeper);
-    // Watches never end by themselves; end them so a drain need not wait them out.
-    for (const queue of watchers) queue.end();
+    options.signal?.removeEventListener("abort", endWatches);
+    endWatches();
     stopServing();
   };
 }
