@@ -1,10 +1,8 @@
 import { createSealer, SEAL_OVERHEAD, type Sealer } from "./auth.ts";
 import { systemClock } from "./clock.ts";
 import {
-  checkRecord,
   decodePacket,
   encodePacket,
-  entrySize,
   packetOverhead,
   type Body,
   type GossipEntry,
@@ -14,74 +12,25 @@ import {
 import { resolveConfig, retransmitLimit, suspicionBounds, type MembershipConfig } from "./config.ts";
 import { BroadcastQueue } from "./dissemination.ts";
 import { Awareness, expectedConfirmations, Suspicion } from "./probe.ts";
+import { ProbeOrder } from "./probe-order.ts";
+import { checkOwnRecord, viewForPushPull } from "./own-state.ts";
+import { pick } from "./random-pick.ts";
 import { MemberTable, sameRecord } from "./state.ts";
-import type { Clock, GossipTransport, Member, MemberRecord, MembershipEvent, MembershipLogger } from "./types.ts";
+import { TimerSet } from "./timers.ts";
+import type {
+  Clock,
+  GossipTransport,
+  Member,
+  MemberRecord,
+  Membership,
+  MembershipEvent,
+  MembershipLogger,
+  MembershipOptions,
+  MembershipStats,
+  MemberUpdate,
+} from "./types.ts";
 
-/** Options of {@link createMembership}. */
-export interface MembershipOptions {
-  /** What this node says about itself. `started` is filled in when absent. */
-  self: MemberRecord;
-  /** Datagrams to and from the other members; closed by `stop`. */
-  transport: GossipTransport;
-  /** Timing and sizes; see {@link MembershipConfig}. Default: the LAN profile. */
-  config?: Partial<MembershipConfig>;
-  /**
-   * The cluster key: every datagram carries an HMAC-SHA256 under it, and one with a
-   * wrong or missing MAC is dropped. Every member needs the same key.
-   */
-  key?: string | Uint8Array;
-  /** Time and timers. Default: the system clock. */
-  clock?: Clock;
-  /** Uniform in [0, 1). Default: `Math.random`. A seeded one makes a simulation repeatable. */
-  random?: () => number;
-  logger?: MembershipLogger;
-}
-
-/** What `update` may change in a node's own record. */
-export type MemberUpdate = Partial<Pick<MemberRecord, "services" | "load" | "labels" | "addresses">>;
-
-/** Counters, for tests and metrics. */
-export interface MembershipStats {
-  /** Datagrams sent and received. */
-  sent: number;
-  received: number;
-  /** Datagrams dropped: unsealed, wrong MAC, malformed, oversized, another cluster. */
-  dropped: number;
-  /** Times this node refuted news of its own suspicion, death or leave. */
-  refuted: number;
-  /** Local health score (0 is healthy); timeouts are stretched by `awareness + 1`. */
-  awareness: number;
-}
-
-/** A node's view of its cluster, kept current by gossip. */
-export interface Membership {
-  /** This node's own entry. */
-  readonly self: Member;
-  /**
-   * Starts probing and gossiping, and joins through `seeds` (gossip addresses).
-   * Resolves once a seed answered, or after `joinTimeout`; seeds are retried in
-   * the background while no other member is known. No seeds: a cluster of one.
-   */
-  start(seeds?: string[]): Promise<void>;
-  /** Every known member, this node included, in every state. */
-  members(): Member[];
-  get(id: string): Member | undefined;
-  /**
-   * Changes this node's record, raises its incarnation and spreads the news.
-   * Throws a RangeError when the record would not fit in a gossip packet.
-   */
-  update(change: MemberUpdate): void;
-  /** Calls `listener` on every change of the view; returns a function that stops it. */
-  on(listener: (event: MembershipEvent) => void): () => void;
-  /**
-   * Announces a graceful leave (others mark this node `left`, not `dead`), waits
-   * until the announcement was sent or `timeoutMs` passed, then stops.
-   */
-  leave(timeoutMs?: number): Promise<void>;
-  /** Stops timers and closes the transport, announcing nothing (others will see a crash). */
-  stop(): Promise<void>;
-  stats(): MembershipStats;
-}
+export type { Membership, MembershipOptions, MembershipStats, MemberUpdate } from "./types.ts";
 
 /** Creates a membership for `self`; nothing is sent before `start`. */
 export function createMembership(options: MembershipOptions): Membership {
@@ -124,11 +73,12 @@ class GossipMembership implements Membership {
   readonly #selfId: string;
   readonly #cluster: string;
   readonly #table: MemberTable;
+  readonly #probeOrder: ProbeOrder;
   readonly #queue = new BroadcastQueue();
   readonly #awareness: Awareness;
   readonly #suspicions = new Map<string, Suspicion>();
   readonly #waiters = new Map<number, AckWaiter>();
-  readonly #timers = new Set<() => void>();
+  readonly #timers: TimerSet;
   readonly #listeners = new Set<(event: MembershipEvent) => void>();
   readonly #joinWaiters: Array<() => void> = [];
   readonly #overhead: number;
@@ -136,8 +86,6 @@ class GossipMembership implements Membership {
   #status: Status = "new";
   #seeds: string[] = [];
   #seq = 0;
-  #probeOrder: string[] = [];
-  #probeIndex = 0;
   #leaving: Promise<void> | null = null;
   #stopping: Promise<void> | null = null;
 
@@ -148,11 +96,13 @@ class GossipMembership implements Membership {
     this.#transport = options.transport;
     this.#sealer = createSealer(options.key);
     this.#log = options.logger ?? noLogger;
-    const self = this.#checkOwnRecord({ ...options.self, started: options.self.started ?? this.#clock.now() });
+    this.#timers = new TimerSet(this.#clock, this.#log);
+    const self = checkOwnRecord(this.#config, { ...options.self, started: options.self.started ?? this.#clock.now() });
     this.#selfId = self.id;
     this.#cluster = self.cluster;
     this.#overhead = packetOverhead(self.cluster, self.id) + SEAL_OVERHEAD;
     this.#table = new MemberTable(self, this.#clock.now());
+    this.#probeOrder = new ProbeOrder(this.#table, self.id, this.#random);
     this.#awareness = new Awareness(this.#config.awarenessMaxMultiplier);
   }
 
@@ -167,16 +117,16 @@ class GossipMembership implements Membership {
     this.#broadcastSelf();
     const config = this.#config;
     // Random first offsets keep the nodes of a cluster from probing in lockstep.
-    this.#after(this.#random() * config.probeInterval, () => this.#probeTick());
-    this.#after(this.#random() * config.gossipInterval, () => this.#gossipTick());
-    this.#after(config.pushPullInterval * (0.5 + this.#random()), () => this.#pushPullTick());
-    this.#after(this.#reapEvery(), () => this.#reapTick());
+    this.#timers.after(this.#random() * config.probeInterval, () => this.#probeTick());
+    this.#timers.after(this.#random() * config.gossipInterval, () => this.#gossipTick());
+    this.#timers.after(config.pushPullInterval * (0.5 + this.#random()), () => this.#pushPullTick());
+    this.#timers.after(this.#reapEvery(), () => this.#reapTick());
     this.#seeds = [...new Set(seeds)].filter((seed) => seed !== this.#transport.address);
     if (this.#seeds.length === 0) return;
-    this.#after(config.joinRetryInterval, () => this.#joinTick());
+    this.#timers.after(config.joinRetryInterval, () => this.#joinTick());
     const answered = new Promise<void>((resolve) => {
       this.#joinWaiters.push(resolve);
-      this.#after(config.joinTimeout, resolve);
+      this.#timers.after(config.joinTimeout, resolve);
     });
     this.#pushTo(this.#seeds, true);
     await answered;
@@ -198,7 +148,7 @@ class GossipMembership implements Membership {
     if (change.load !== undefined) record.load = change.load;
     if (change.labels !== undefined) record.labels = change.labels;
     if (change.addresses !== undefined) record.addresses = change.addresses;
-    const checked = this.#checkOwnRecord(record);
+    const checked = checkOwnRecord(this.#config, record);
     const self = this.#table.setSelf({ record: checked, incarnation: current.incarnation + 1 }, this.#clock.now());
     if (this.#status === "running") this.#broadcastSelf();
     this.#emit([{ type: "update", member: self }]);
@@ -226,15 +176,15 @@ class GossipMembership implements Membership {
       // Called from inside a send: let that last packet go out before stopping.
       const sent = (): void => void this.#clock.setTimer(0, finish);
       this.#queue.push(this.#selfId, { kind: "left", id: this.#selfId, incarnation: self.incarnation }, sent);
-      this.#after(timeoutMs, finish);
+      this.#timers.after(timeoutMs, finish);
       // If every other member leaves too, nobody is left to take the goodbye:
       // stop then rather than wait out the whole timeout.
       const checkAlone = (): void => {
         if (this.#status !== "leaving") return;
         if (!this.#table.hasActiveOthers()) finish();
-        else this.#after(this.#config.gossipInterval, checkAlone);
+        else this.#timers.after(this.#config.gossipInterval, checkAlone);
       };
-      this.#after(this.#config.gossipInterval, checkAlone);
+      this.#timers.after(this.#config.gossipInterval, checkAlone);
       this.#gossipRound();
     });
     return this.#leaving;
@@ -246,7 +196,7 @@ class GossipMembership implements Membership {
     this.#stopping = this.#transport.close().catch((error: unknown) => {
       this.#log.warn({ err: error }, "closing the gossip transport failed");
     });
-    for (const cancel of [...this.#timers]) cancel();
+    this.#timers.cancelAll();
     for (const suspicion of this.#suspicions.values()) suspicion.cancel();
     this.#suspicions.clear();
     this.#waiters.clear();
@@ -303,7 +253,7 @@ class GossipMembership implements Membership {
       case "push":
         // Merge first, so that the reply carries any refutation it caused.
         this.#merge(packet.sender, body.states);
-        this.#send(from, { type: "pull", states: this.#stateEntries() }, this.#config.maxPushPullSize);
+        this.#send(from, { type: "pull", states: this.#view() }, this.#config.maxPushPullSize);
         break;
       case "pull":
         this.#merge(packet.sender, body.states);
@@ -380,7 +330,7 @@ class GossipMembership implements Membership {
     for (const event of events) this.#endSuspicion(event.member.record.id);
     this.#queue.push(record.id, { kind: "alive", incarnation, record });
     const joined = events.find((event) => event.type === "join");
-    if (joined) this.#addToProbeOrder(record.id);
+    if (joined) this.#probeOrder.add(record.id);
     this.#emit(events);
   }
 
@@ -448,33 +398,10 @@ class GossipMembership implements Membership {
   #probeTick(): void {
     if (this.#status !== "running") return;
     const multiplier = this.#awareness.multiplier;
-    const target = this.#nextProbeTarget();
+    const target = this.#probeOrder.next();
     // A copy: the probe judges the member as it was when the probe began.
     if (target) this.#probe({ ...target }, multiplier);
-    this.#after(this.#config.probeInterval * multiplier, () => this.#probeTick());
-  }
-
-  /** Round-robin over a shuffled list: every member is probed once per cycle. */
-  #nextProbeTarget(): Member | undefined {
-    for (let pass = 0; pass < 2; pass++) {
-      while (this.#probeIndex < this.#probeOrder.length) {
-        const member = this.#table.get(this.#probeOrder[this.#probeIndex++]!);
-        if (member && member.record.id !== this.#selfId && (member.state === "alive" || member.state === "suspect")) return member;
-      }
-      this.#probeOrder = shuffle(
-        this.#table.others(["alive", "suspect"]).map((member) => member.record.id),
-        this.#random,
-      );
-      this.#probeIndex = 0;
-    }
-    return undefined;
-  }
-
-  #addToProbeOrder(id: string): void {
-    // At a random place among those not yet probed this cycle, so a newcomer waits no longer than others.
-    const from = this.#probeIndex;
-    const at = from + Math.floor(this.#random() * (this.#probeOrder.length - from + 1));
-    this.#probeOrder.splice(at, 0, id);
+    this.#timers.after(this.#config.probeInterval * multiplier, () => this.#probeTick());
   }
 
   #probe(target: Member, multiplier: number): void {
@@ -508,7 +435,7 @@ class GossipMembership implements Membership {
         nacks++;
       },
     });
-    const cancelIndirect = this.#after(this.#config.probeTimeout * multiplier, () => {
+    const cancelIndirect = this.#timers.after(this.#config.probeTimeout * multiplier, () => {
       if (acked) return;
       direct = false;
       const helpers = pick(
@@ -521,7 +448,7 @@ class GossipMembership implements Membership {
         this.#send(helper.record.gossip, { type: "ping-req", seq, target: target.record.id, address: target.record.gossip });
       }
     });
-    const cancelEnd = this.#after(this.#config.probeInterval * multiplier, finish);
+    const cancelEnd = this.#timers.after(this.#config.probeInterval * multiplier, finish);
     this.#send(target.record.gossip, { type: "ping", seq, target: target.record.id });
   }
 
@@ -534,7 +461,7 @@ class GossipMembership implements Membership {
     if (this.#waiters.size >= MAX_WAITERS) return;
     const local = this.#nextSeq();
     let settled = false;
-    const cancel = this.#after(this.#config.probeTimeout * this.#awareness.multiplier, () => {
+    const cancel = this.#timers.after(this.#config.probeTimeout * this.#awareness.multiplier, () => {
       if (settled) return;
       settled = true;
       this.#waiters.delete(local);
@@ -563,7 +490,7 @@ class GossipMembership implements Membership {
   #gossipTick(): void {
     if (this.#status === "stopped") return;
     this.#gossipRound();
-    this.#after(this.#config.gossipInterval, () => this.#gossipTick());
+    this.#timers.after(this.#config.gossipInterval, () => this.#gossipTick());
   }
 
   #gossipRound(): void {
@@ -586,44 +513,31 @@ class GossipMembership implements Membership {
     const n = this.#table.activeCount();
     // Beyond 32 members, exchange less often: each exchange carries more.
     const scale = n <= 32 ? 1 : Math.ceil(Math.log2(n) - Math.log2(32)) + 1;
-    this.#after(this.#config.pushPullInterval * scale, () => this.#pushPullTick());
+    this.#timers.after(this.#config.pushPullInterval * scale, () => this.#pushPullTick());
   }
 
   #joinTick(): void {
     if (this.#status !== "running") return;
     if (!this.#table.hasActiveOthers()) this.#pushTo(this.#seeds, true);
-    this.#after(this.#config.joinRetryInterval, () => this.#joinTick());
+    this.#timers.after(this.#config.joinRetryInterval, () => this.#joinTick());
   }
 
   #pushTo(addresses: string[], join: boolean): void {
     if (addresses.length === 0) return;
-    const states = this.#stateEntries();
+    const states = this.#view();
     for (const address of addresses) this.#send(address, { type: "push", join, states }, this.#config.maxPushPullSize);
   }
 
-  /** This node's view for a push-pull, cut to fit one datagram: self, the living, then the rest. */
-  #stateEntries(): StateEntry[] {
-    const rank = { alive: 0, suspect: 0, dead: 1, left: 2 } as const;
-    const self = this.#table.self;
-    const others = shuffle(this.#table.others(["alive", "suspect", "dead", "left"]), this.#random).sort(
-      (a, b) => rank[a.state] - rank[b.state],
-    );
-    let room = this.#config.maxPushPullSize - this.#overhead;
-    const out: StateEntry[] = [];
-    for (const member of [self, ...others]) {
-      const entry: StateEntry = { state: member.state, incarnation: member.incarnation, record: member.record };
-      room -= entrySize(entry);
-      if (room < 0) break;
-      out.push(entry);
-    }
-    return out;
+  /** This node's view for a push-pull, cut to fit one datagram. */
+  #view(): StateEntry[] {
+    return viewForPushPull(this.#table, this.#random, this.#config.maxPushPullSize - this.#overhead);
   }
 
   #reapTick(): void {
     if (this.#status !== "running") return;
     const gone = this.#table.reap(this.#clock.now(), this.#config.reapInterval);
     if (gone.length > 0) this.#log.debug({ ids: gone }, "forgot dead and left members");
-    this.#after(this.#reapEvery(), () => this.#reapTick());
+    this.#timers.after(this.#reapEvery(), () => this.#reapTick());
   }
 
   #reapEvery(): number {
@@ -667,24 +581,6 @@ class GossipMembership implements Membership {
 
   // ---- helpers ------------------------------------------------------------
 
-  /** A timer that `stop` cancels; returns its own cancel. */
-  #after(delayMs: number, fn: () => void): () => void {
-    const cancel = (): void => {
-      stopTimer();
-      this.#timers.delete(cancel);
-    };
-    const stopTimer = this.#clock.setTimer(delayMs, () => {
-      this.#timers.delete(cancel);
-      try {
-        fn();
-      } catch (error) {
-        this.#log.warn({ err: error }, "membership timer failed");
-      }
-    });
-    this.#timers.add(cancel);
-    return cancel;
-  }
-
   #emit(events: MembershipEvent[]): void {
     for (const event of events) {
       for (const listener of [...this.#listeners]) {
@@ -697,33 +593,4 @@ class GossipMembership implements Membership {
     }
   }
 
-  #checkOwnRecord(record: MemberRecord): MemberRecord {
-    let checked: MemberRecord;
-    try {
-      checked = checkRecord(record);
-    } catch (error) {
-      throw new RangeError(`invalid member record: ${(error as Error).message}`);
-    }
-    // It must fit in a gossip packet of its own, or it could never spread.
-    const size = entrySize({ kind: "alive", incarnation: 0xffffffff, record: checked }) + packetOverhead(checked.cluster, checked.id) + SEAL_OVERHEAD;
-    if (size > this.#config.maxPacketSize) {
-      throw new RangeError(`member record takes ${size} bytes in a gossip packet, above maxPacketSize ${this.#config.maxPacketSize}`);
-    }
-    return checked;
-  }
-}
-
-/** Up to `k` distinct items of `items`, chosen at random. */
-function pick<T>(items: T[], k: number, random: () => number): T[] {
-  const copy = [...items];
-  const count = Math.min(k, copy.length);
-  for (let i = 0; i < count; i++) {
-    const j = i + Math.floor(random() * (copy.length - i));
-    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
-  }
-  return copy.slice(0, count);
-}
-
-function shuffle<T>(items: T[], random: () => number): T[] {
-  return pick(items, items.length, random);
 }

@@ -1,3 +1,5 @@
+import type { MembershipConfig } from "./config.ts";
+
 /** What each member says about itself; gossiped, versioned by its incarnation. */
 export interface MemberRecord {
   /** Unique per process start. */
@@ -70,4 +72,70 @@ export interface MembershipLogger {
   debug(obj: object, msg?: string): void;
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
+}
+
+/** Options of {@link createMembership}. */
+export interface MembershipOptions {
+  /** What this node says about itself. `started` is filled in when absent. */
+  self: MemberRecord;
+  /** Datagrams to and from the other members; closed by `stop`. */
+  transport: GossipTransport;
+  /** Timing and sizes; see {@link MembershipConfig}. Default: the LAN profile. */
+  config?: Partial<MembershipConfig>;
+  /**
+   * The cluster key: every datagram carries an HMAC-SHA256 under it, and one with a
+   * wrong or missing MAC is dropped. Every member needs the same key.
+   */
+  key?: string | Uint8Array;
+  /** Time and timers. Default: the system clock. */
+  clock?: Clock;
+  /** Uniform in [0, 1). Default: `Math.random`. A seeded one makes a simulation repeatable. */
+  random?: () => number;
+  logger?: MembershipLogger;
+}
+
+/** What `update` may change in a node's own record. */
+export type MemberUpdate = Partial<Pick<MemberRecord, "services" | "load" | "labels" | "addresses">>;
+
+/** Counters, for tests and metrics. */
+export interface MembershipStats {
+  /** Datagrams sent and received. */
+  sent: number;
+  received: number;
+  /** Datagrams dropped: unsealed, wrong MAC, malformed, oversized, another cluster. */
+  dropped: number;
+  /** Times this node refuted news of its own suspicion, death or leave. */
+  refuted: number;
+  /** Local health score (0 is healthy); timeouts are stretched by `awareness + 1`. */
+  awareness: number;
+}
+
+/** A node's view of its cluster, kept current by gossip. */
+export interface Membership {
+  /** This node's own entry. */
+  readonly self: Member;
+  /**
+   * Starts probing and gossiping, and joins through `seeds` (gossip addresses).
+   * Resolves once a seed answered, or after `joinTimeout`; seeds are retried in
+   * the background while no other member is known. No seeds: a cluster of one.
+   */
+  start(seeds?: string[]): Promise<void>;
+  /** Every known member, this node included, in every state. */
+  members(): Member[];
+  get(id: string): Member | undefined;
+  /**
+   * Changes this node's record, raises its incarnation and spreads the news.
+   * Throws a RangeError when the record would not fit in a gossip packet.
+   */
+  update(change: MemberUpdate): void;
+  /** Calls `listener` on every change of the view; returns a function that stops it. */
+  on(listener: (event: MembershipEvent) => void): () => void;
+  /**
+   * Announces a graceful leave (others mark this node `left`, not `dead`), waits
+   * until the announcement was sent or `timeoutMs` passed, then stops.
+   */
+  leave(timeoutMs?: number): Promise<void>;
+  /** Stops timers and closes the transport, announcing nothing (others will see a crash). */
+  stop(): Promise<void>;
+  stats(): MembershipStats;
 }
