@@ -2,7 +2,15 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { createStderrLogger, type Logger } from "./logger.ts";
 import type { Peer } from "./peer.ts";
+import { Admission, ServiceGate, type AdmissionStats } from "./rpc/admission.ts";
 import type { CallStream } from "./rpc/call-stream.ts";
+import { balancedCall } from "./balance/balanced-call.ts";
+import { resolvePolicy, type ResolvedPolicy } from "./balance/policy.ts";
+import type { OutlierOptions } from "./balance/outlier.ts";
+import type { RetryBudgetOptions } from "./balance/retry-budget.ts";
+import { ServiceBalancer, type TargetSource } from "./balance/service-balancer.ts";
+import { StatsContract, type NodeStats } from "./balance/stats-contract.ts";
+import { Locality, type TargetInfo } from "./balance/target.ts";
 import { createClient, type ClientOptions } from "./rpc/client.ts";
 import type { Client, Contract, Handlers, Topic } from "./rpc/contract.ts";
 import type { CallerInfo } from "./rpc/context.ts";
@@ -18,7 +26,7 @@ import { ServiceRegistry, type Endpoint } from "./rpc/registry.ts";
 import { RpcError } from "./rpc/rpc-error.ts";
 import { failedStream, Session, type SessionHost } from "./rpc/session.ts";
 import { TopicTable, type EventHandler, type PayloadOf, type TopicRef } from "./rpc/topics.ts";
-import { satisfies } from "./rpc/version.ts";
+import { compatibleRange, satisfies } from "./rpc/version.ts";
 import { createInprocPair, listen, type Listener, type TlsClientOptions, type TlsServerOptions } from "./transport/index.ts";
 
 /** Options of `startNode`. */
@@ -43,6 +51,15 @@ export interface NodeOptions {
   defaultTimeout?: number;
   /** How long `close()` lets calls in flight finish, in ms. Default 10 000. */
   drainTimeout?: number;
+  /**
+   * How many calls this node runs at once: every connection and in-process
+   * caller together, a stream for its whole life. A call past it is refused
+   * at once with RESOURCE_EXHAUSTED, unprocessed (safe to retry on another
+   * instance), and never reaches a handler. A positive integer; default: no
+   * limit (`Infinity`), as the right number depends on what the handlers do.
+   * Per contract: `serve(contract, handlers, { concurrency })`.
+   */
+  concurrency?: number;
   /** Where Amoeba logs. Default: warnings and errors on stderr. */
   logger?: Logger;
   /**
@@ -58,7 +75,14 @@ export interface NodeOptions {
   registry?: string;
   /** The cluster key that authenticates membership messages. */
   clusterKey?: string;
+  /**
+   * Node-wide balancing settings: outlier ejection and the retry budget, which
+   * each service's balancer applies on its own. Strategies are set per client.
+   */
+  balance?: { outliers?: Partial<OutlierOptions>; retryBudget?: Partial<RetryBudgetOptions> };
 }
+
+
 
 /** Options of dialing another node. */
 export interface ConnectOptions {
@@ -68,8 +92,18 @@ export interface ConnectOptions {
   connectTimeout?: number;
 }
 
+/** Options of `node.serve()`. */
+export interface ServeOptions {
+  /**
+   * How many calls of this contract the node runs at once, a stream for its
+   * whole life; past it, RESOURCE_EXHAUSTED, unprocessed. A positive integer;
+   * default: no limit of its own (the node's `concurrency` still applies).
+   */
+  concurrency?: number;
+}
+
 /** A running node: serves contracts, calls other nodes, publishes and receives events. */
-export class Node implements SessionHost {
+export class Node implements SessionHost, TargetSource {
   readonly nodeId = randomUUID();
   readonly nodeName: string;
   readonly cluster: string;
@@ -79,6 +113,8 @@ export class Node implements SessionHost {
   readonly validateInput: boolean;
   readonly validateOutput: boolean;
   readonly registry = new ServiceRegistry();
+  /** @internal Admits or sheds incoming calls; read the counts with {@link admission}. */
+  readonly admissionControl: Admission;
   readonly logger: Logger;
   readonly #defaultTimeout: number | undefined;
   readonly #drainTimeout: number;
@@ -92,7 +128,10 @@ export class Node implements SessionHost {
   #draining = false;
   #closed: Promise<void> | null = null;
   #sweeper: NodeJS.Timeout | null = null;
-  #roundRobin = 0;
+  /** Grows whenever instances may have come or gone: balancers then refresh their lists. */
+  #epoch = 0;
+  readonly #balancers = new Map<string, ServiceBalancer>();
+  readonly #balanceSettings: NodeOptions["balance"];
   #lookup: LookupHandle | null = null;
   /** Node ids the look-up declared dead or gone: no call goes there, whatever connection is still open. */
   readonly #goneIds = new Set<string>();
@@ -107,15 +146,18 @@ export class Node implements SessionHost {
     this.cluster = options.cluster ?? "default";
     this.labels = Object.freeze({ host: hostname(), ...options.labels });
     this.limits = resolveLimits(options.limits);
+    this.admissionControl = new Admission(this.nodeName, options.concurrency);
     this.dev = options.dev ?? false;
     this.validateInput = options.validate?.input ?? true;
     this.validateOutput = options.validate?.output ?? this.dev;
     this.#defaultTimeout = options.defaultTimeout ?? 30_000;
     this.#drainTimeout = options.drainTimeout ?? 10_000;
     this.#tls = options.tls;
+    this.#balanceSettings = options.balance;
     this.logger = options.logger ?? createStderrLogger({ node: this.nodeName });
     this.#selfInfo = { id: this.nodeId, name: this.nodeName, address: "inproc://self" };
     this.registry.add(ReflectionContract, { describe: ({ service }) => describeServices(this.registry, service) });
+    this.registry.add(StatsContract, { get: () => this.stats() });
   }
 
   /** The node's name. */
@@ -159,15 +201,33 @@ export class Node implements SessionHost {
     return listener.address;
   }
 
-  /** Serves a contract with its handlers. Returns the function that stops serving it. */
-  serve<C extends Contract>(contract: C, handlers: Handlers<C>): () => void {
+  /**
+   * Serves a contract with its handlers. Returns the function that stops serving it.
+   *
+   * @param options.concurrency how many calls of this contract run at once;
+   *   past it, calls are refused with RESOURCE_EXHAUSTED, unprocessed. A
+   *   positive integer; a TypeError otherwise. Default: no limit of its own.
+   */
+  serve<C extends Contract>(contract: C, handlers: Handlers<C>, options: ServeOptions = {}): () => void {
     this.#assertOpen();
-    const remove = this.registry.add(contract, handlers);
+    const gate = new ServiceGate(contract.name, contract.version, options.concurrency);
+    const remove = this.registry.add(contract, handlers, gate);
+    const untrack = this.admissionControl.track(gate);
     this.#announce();
     return () => {
       remove();
+      untrack();
       this.#announce();
     };
+  }
+
+  /**
+   * A snapshot of the calls this node runs and sheds: node-wide (`inFlight`,
+   * `limit` — `Infinity` when none —, `shed` since start) and the same per
+   * contract served with {@link serve}, keyed `name@version`.
+   */
+  get admission(): AdmissionStats {
+    return this.admissionControl.stats();
   }
 
   /** Joins the look-up service the settings name (done by `startNode` when asked). */
@@ -188,6 +248,7 @@ export class Node implements SessionHost {
       { registryClient: (address) => this.#link(address).peer.client(RegistryContract), logger: this.logger },
     );
     this.#lookup.backend.on(({ type, member }) => {
+      this.#epoch++;
       const id = member.record.id;
       if (type === "dead" || type === "left") {
         this.#goneIds.add(id);
@@ -203,7 +264,7 @@ export class Node implements SessionHost {
     // Spread the load figure, but only when it changed: each update is gossip.
     let lastLoad = 0;
     this.#loadTimer = setInterval(() => {
-      const load = this.#inFlight();
+      const load = this.admissionControl.inFlight;
       if (load !== lastLoad) {
         lastLoad = load;
         this.#lookup?.backend.update({ load });
@@ -240,7 +301,29 @@ export class Node implements SessionHost {
    * to a connected node that does.
    */
   client<C extends Contract>(contract: C, options: ClientOptions = {}): Client<C> {
-    return createClient(contract, (request) => this.#invokeAnywhere(request), options, this.#defaultTimeout);
+    const base = resolvePolicy(options.balance);
+    const policies = new Map<string, ResolvedPolicy>();
+    for (const [method, policy] of Object.entries(options.methods ?? {})) {
+      if (!Object.hasOwn(contract.methods, method)) throw new TypeError(`client options name method ${method}, which ${contract.name} does not have`);
+      policies.set(method, resolvePolicy(policy, base));
+    }
+    const range = options.version ?? compatibleRange(contract.version);
+    const balancer = this.#balancer(contract.name, range, options.labels);
+    return createClient(contract, (request) => this.#invokeAnywhere(request, balancer, policies.get(request.method) ?? base), options, this.#defaultTimeout);
+  }
+
+  /**
+   * What this node's balancers see of the instances they call (calls in flight,
+   * peak-EWMA latency, error rate, ejection), and what it serves.
+   */
+  stats(): NodeStats {
+    const now = performance.now();
+    return {
+      node: this.nodeName,
+      nodeId: this.nodeId,
+      services: [...this.#balancers.values()].map((balancer) => balancer.stats(now)),
+      server: this.admission,
+    };
   }
 
   /** @internal Used by handler contexts. */
@@ -304,9 +387,16 @@ export class Node implements SessionHost {
     this.#topics.deliver(topic, payload, from.remoteInfo.name, this.#reportEventError);
   }
 
-  sessionReady(_session: Session): void {}
+  sessionReady(_session: Session): void {
+    this.#epoch++;
+  }
+
+  sessionServicesChanged(_session: Session): void {
+    this.#epoch++;
+  }
 
   sessionClosed(session: Session): void {
+    this.#epoch++;
     this.#sessions.delete(session);
     if (session === this.#local || session === this.#localServer) {
       this.#local = null;
@@ -326,7 +416,7 @@ export class Node implements SessionHost {
     session.ready.catch((error: Error) => this.logger.debug({ err: error, remote: session.remoteInfo.address }, "handshake failed"));
   }
 
-  #invokeAnywhere(request: CallRequest): Promise<unknown> | CallStream<unknown> {
+  #invokeAnywhere(request: CallRequest, balancer: ServiceBalancer, policy: ResolvedPolicy): Promise<unknown> | CallStream<unknown> {
     // One registry probe on the hot path: the endpoint itself, when served here.
     const endpoint = this.registry.lookup(request.service, request.method, request.version);
     if (endpoint || this.registry.has(request.service, request.version)) {
@@ -334,17 +424,67 @@ export class Node implements SessionHost {
       if (request.kind === "unary") return this.#callLocally(request, endpoint);
       return this.#localSession().call(request);
     }
-    // With a look-up, it decides (and spreads calls over every instance it
-    // knows); connections made by hand serve what the look-up does not know.
-    const link = this.#pickFromLookup(request.service, request.version);
-    if (link) return link.invoke(request);
-    const session = this.#pickRemote(request.service, request.version);
-    if (session) return session.call(request);
-    return refuse(
-      request,
-      `no instance of ${request.service}@${request.version ?? "*"} is known to node ${this.nodeName}` +
+    // Elsewhere: the balancer picks among the instances the look-up knows
+    // and the connections made by hand.
+    return balancedCall(balancer, policy, request, () => this.#noInstance(request));
+  }
+
+  #noInstance(request: CallRequest): RpcError {
+    return new RpcError(
+      "UNAVAILABLE",
+      `${request.service}.${request.method}: no instance of ${request.service}@${request.version ?? "*"} is known to node ${this.nodeName}` +
         `${this.#knownVersions(request.service)}; serve it here, or connect to a node that serves it (node.connect(address))`,
+      { service: request.service, method: request.method, unprocessed: true },
     );
+  }
+
+  /** The balancer of a service, version range and labels; one per node, shared by its clients. */
+  #balancer(service: string, range: string | null, labels: Record<string, string> | undefined): ServiceBalancer {
+    const key = `${service}\u0000${range ?? "*"}\u0000${labels ? JSON.stringify(Object.entries(labels).sort()) : ""}`;
+    let balancer = this.#balancers.get(key);
+    if (!balancer) {
+      balancer = new ServiceBalancer(service, range, labels && { ...labels }, this, { ...this.#balanceSettings, random: Math.random });
+      this.#balancers.set(key, balancer);
+    }
+    return balancer;
+  }
+
+  /** @internal Grows whenever instances may have come or gone ({@link TargetSource}). */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /**
+   * @internal The instances of a service this node can reach: those the look-up
+   * knows (by locality), then connections made by hand to nodes it does not know.
+   */
+  collectTargets(service: string, range: string | null, labels: Readonly<Record<string, string>> | undefined, into: (info: TargetInfo) => void): void {
+    const seen = new Set<string>([this.nodeId]);
+    for (const instance of this.#lookup?.catalog.lookup(service, { ...(range === null ? {} : { version: range }), ...(labels ? { labels } : {}) }) ?? []) {
+      const id = instance.node.id;
+      if (seen.has(id) || instance.addresses.length === 0 || this.#goneIds.has(id)) continue;
+      seen.add(id);
+      const address = preferredAddress(instance, this.labels.host);
+      const link = this.#link(address);
+      const sameHost = instance.labels.host !== undefined && instance.labels.host === this.labels.host;
+      into({
+        id,
+        name: instance.node.name,
+        address,
+        tier: sameHost ? Locality.host : instance.node.cluster === this.cluster ? Locality.cluster : Locality.gateway,
+        suspect: instance.state === "suspect",
+        invoke: (request) => link.invoke(request),
+      });
+    }
+    if (labels) return;
+    for (const session of this.#sessions) {
+      if (session === this.#local || session === this.#localServer || !session.usable) continue;
+      const id = session.remoteInfo.id;
+      if (seen.has(id) || this.#goneIds.has(id)) continue;
+      if (!session.remoteServices.some(([name, version]) => name === service && (range === null || satisfies(version, range)))) continue;
+      seen.add(id);
+      into({ id, name: session.remoteInfo.name, address: session.remoteInfo.address, tier: Locality.cluster, suspect: false, invoke: (request) => session.call(request) });
+    }
   }
 
   #callLocally(request: CallRequest, found: Endpoint | undefined): Promise<unknown> {
@@ -360,8 +500,10 @@ export class Node implements SessionHost {
         }),
       );
     }
+    const release = this.admissionControl.tryEnter(endpoint.gate, request.method);
+    if (typeof release !== "function") return Promise.reject(release);
     this.#localCalls++;
-    return new LocalUnaryCall(this, this.#selfInfo, request, this.#localCallDone).run(endpoint);
+    return new LocalUnaryCall(this, this.#selfInfo, request, this.#localCallDone, release).run(endpoint);
   }
 
   readonly #localCallDone = (): void => {
@@ -400,18 +542,6 @@ export class Node implements SessionHost {
     return known.length > 0 ? ` (known: ${known.join(", ")})` : " (no node known here serves it)";
   }
 
-  /** An instance from the look-up, reached through a kept connection to its best address. */
-  #pickFromLookup(service: string, range: string | null): PeerLink | undefined {
-    const catalog = this.#lookup?.catalog;
-    if (!catalog) return undefined;
-    const instances = catalog
-      .lookup(service, range === null ? {} : { version: range })
-      .filter((instance) => instance.node.id !== this.nodeId && instance.addresses.length > 0);
-    if (instances.length === 0) return undefined;
-    const instance = instances[this.#roundRobin++ % instances.length]!;
-    return this.#link(preferredAddress(instance, this.labels.host));
-  }
-
   #link(address: string): PeerLink {
     let link = this.#peers.get(address);
     if (!link) {
@@ -419,25 +549,6 @@ export class Node implements SessionHost {
       this.#peers.set(address, link);
     }
     return link;
-  }
-
-  #inFlight(): number {
-    let calls = this.#localCalls;
-    for (const session of this.#sessions) calls += session.incomingCalls;
-    return calls;
-  }
-
-  #pickRemote(service: string, range: string | null): Session | undefined {
-    const candidates: Session[] = [];
-    for (const session of this.#sessions) {
-      if (session === this.#local || session === this.#localServer || !session.usable) continue;
-      if (this.#goneIds.has(session.remoteInfo.id)) continue;
-      if (session.remoteServices.some(([name, version]) => name === service && (range === null || satisfies(version, range)))) {
-        candidates.push(session);
-      }
-    }
-    if (candidates.length === 0) return undefined;
-    return candidates[this.#roundRobin++ % candidates.length];
   }
 
   #localSession(): Session {

@@ -63,6 +63,14 @@ export function parseMs(text: string, option: string, command: string): number {
   return Number(text);
 }
 
+/** A whole number ≥ 1 given to `--option`, or a UsageError. */
+export function parseCount(text: string, option: string, command: string): number {
+  if (!/^[1-9]\d*$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw new UsageError(`--${option} takes a whole number of at least 1, not "${text}"`, command);
+  }
+  return Number(text);
+}
+
 // parseArgs' own messages suggest `--` tricks and quote oddly; say it plainly.
 function describeParseError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;

@@ -185,7 +185,7 @@ export function compareVersionText(a: string, b: string): number {
 }
 
 /** The address to reach an instance at: a Unix socket on this host, else TCP, else whatever it has. */
-export function reachableAddress(instance: Instance, host: string | undefined): string | undefined {
+export function reachableAddress(instance: Pick<Instance, "addresses" | "labels">, host: string | undefined): string | undefined {
   const unix = instance.addresses.find((a) => a.startsWith("unix://"));
   if (unix && host !== undefined && instance.labels.host === host) return unix;
   return instance.addresses.find((a) => a.startsWith("tcp://")) ?? instance.addresses.find((a) => a.startsWith("unix://"));

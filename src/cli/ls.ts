@@ -1,5 +1,8 @@
 import { hostname } from "node:os";
-import { connect, ReflectionContract, type MethodKind } from "../index.ts";
+import { ReflectionContract, type MethodKind } from "../index.ts";
+import type { NodeStats } from "../balance/stats-contract.ts";
+import { askNode, ASK_TIMEOUT_MS } from "./ask-node.ts";
+import { FIGURE_HEADERS, figureCells, figuresOf, gatherStats } from "./ls-stats.ts";
 import type { Instance } from "../lookup/types.ts";
 import { isVersionRange } from "../rpc/version.ts";
 import { flagOption, parseOrHelp, stringOption, type ParsedArgs } from "./args.ts";
@@ -18,6 +21,8 @@ export interface LsPlan {
   readonly version: string | undefined;
   readonly wait: WaitPlan;
   readonly json: boolean;
+  /** Ask every node for its balancing and serving figures (`--stats`). */
+  readonly stats: boolean;
 }
 
 /** One version of a service and where it runs, as `ls` shows it. */
@@ -31,9 +36,6 @@ interface ServiceVersion {
   methodsError?: string;
 }
 
-/** How long asking one instance for its methods may take (ms). */
-const REFLECT_TIMEOUT_MS = 3_000;
-
 /** `amoeba ls`: returns the exit code. */
 export async function runLs(argv: readonly string[], io: Io): Promise<number> {
   const args = parseOrHelp(LS, argv, io);
@@ -46,7 +48,8 @@ export async function runLs(argv: readonly string[], io: Io): Promise<number> {
       if (groups.length === 0) throw new CliError(notFound(view, plan.service, plan.version));
       await Promise.all(groups.map((group) => reflect(group, plan.service!)));
     }
-    print(io, plan, view, groups);
+    const stats = plan.stats ? await gatherStats(view.members()) : null;
+    print(io, plan, view, groups, stats);
     return EXIT.ok;
   } finally {
     await view.close();
@@ -63,7 +66,7 @@ export function planLs(args: ParsedArgs): LsPlan {
   }
   const version = stringOption(args, "version");
   if (version !== undefined && !isVersionRange(version)) throw new UsageError(`--version takes a range such as ^1.2 or 2.x, not "${version}"`, "ls");
-  return { lookup, service, version, wait: planWait(args, "ls"), json: flagOption(args, "json") };
+  return { lookup, service, version, wait: planWait(args, "ls"), json: flagOption(args, "json"), stats: flagOption(args, "stats") };
 }
 
 function groupByVersion(instances: Instance[]): ServiceVersion[] {
@@ -86,23 +89,13 @@ async function reflect(group: ServiceVersion, service: string): Promise<void> {
     const address = reachableAddress(instance, host);
     if (address === undefined) continue;
     try {
-      const peer = await connect(address, {
-        name: `amoeba-ls-${process.pid}`,
-        drainTimeout: 0,
-        connectTimeout: REFLECT_TIMEOUT_MS,
-        logger: { debug() {}, info() {}, warn() {}, error() {} },
-      });
-      try {
-        const described = await peer.client(ReflectionContract).describe({ service }, { timeout: REFLECT_TIMEOUT_MS });
-        const served = described.find((entry) => entry.name === service && entry.version === group.version);
-        if (served) {
-          group.methods = served.methods.map(({ name, kind }) => ({ name, kind }));
-          return;
-        }
-        failure = `node ${instance.node.name} no longer serves ${service}@${group.version}`;
-      } finally {
-        await peer.close();
+      const described = await askNode(address, "ls", (peer) => peer.client(ReflectionContract).describe({ service }, { timeout: ASK_TIMEOUT_MS }));
+      const served = described.find((entry) => entry.name === service && entry.version === group.version);
+      if (served) {
+        group.methods = served.methods.map(({ name, kind }) => ({ name, kind }));
+        return;
       }
+      failure = `node ${instance.node.name} no longer serves ${service}@${group.version}`;
     } catch (error) {
       failure = `node ${instance.node.name} at ${address}: ${(error as Error)?.message ?? String(error)}`;
     }
@@ -121,7 +114,9 @@ function notFound(view: ToolView, service: string, version: string | undefined):
   return `no instance of ${wanted} in ${where}; ${names.length > 0 ? `the services there: ${names.join(", ")}` : "no service runs there"}`;
 }
 
-function print(io: Io, plan: LsPlan, view: ToolView, groups: ServiceVersion[]): void {
+function print(io: Io, plan: LsPlan, view: ToolView, groups: ServiceVersion[], stats: Map<string, NodeStats> | null): void {
+  const figures = (instance: Instance): string[] => (stats ? figureCells(figuresOf(instance, stats)) : []);
+  const headers = stats ? FIGURE_HEADERS : [];
   if (plan.json) {
     io.out(
       toJson(
@@ -133,7 +128,7 @@ function print(io: Io, plan: LsPlan, view: ToolView, groups: ServiceVersion[]): 
             version: group.version,
             ...(group.methods !== undefined ? { methods: group.methods } : {}),
             ...(group.methodsError !== undefined ? { methodsError: group.methodsError } : {}),
-            instances: group.instances.map(instanceJson),
+            instances: group.instances.map((instance) => ({ ...instanceJson(instance), ...(stats ? { stats: figuresOf(instance, stats) } : {}) })),
           })),
         },
         false,
@@ -147,8 +142,8 @@ function print(io: Io, plan: LsPlan, view: ToolView, groups: ServiceVersion[]): 
       io.out(`No services in ${where} (${plural(view.members().length, "node")}).`);
       return;
     }
-    const rows = groups.flatMap((group) => group.instances.map((i) => [group.name, group.version, i.node.name, i.state, String(i.load), addressesText(i)]));
-    for (const line of formatTable(["SERVICE", "VERSION", "NODE", "STATE", "LOAD", "ADDRESSES"], rows)) io.out(line);
+    const rows = groups.flatMap((group) => group.instances.map((i) => [group.name, group.version, i.node.name, i.state, String(i.load), ...figures(i), addressesText(i)]));
+    for (const line of formatTable(["SERVICE", "VERSION", "NODE", "STATE", "LOAD", ...headers, "ADDRESSES"], rows)) io.out(line);
     const services = new Set(groups.map((group) => group.name)).size;
     const nodes = new Set(groups.flatMap((group) => group.instances.map((i) => i.node.id))).size;
     io.out("");
@@ -165,8 +160,8 @@ function print(io: Io, plan: LsPlan, view: ToolView, groups: ServiceVersion[]): 
       io.out(`  methods unknown: ${group.methodsError ?? "reflection failed"}`);
     }
     io.out("");
-    const rows = group.instances.map((i) => [i.node.name, i.state, String(i.load), addressesText(i)]);
-    for (const line of formatTable(["NODE", "STATE", "LOAD", "ADDRESSES"], rows, "  ")) io.out(line);
+    const rows = group.instances.map((i) => [i.node.name, i.state, String(i.load), ...figures(i), addressesText(i)]);
+    for (const line of formatTable(["NODE", "STATE", "LOAD", ...headers, "ADDRESSES"], rows, "  ")) io.out(line);
   });
 }
 

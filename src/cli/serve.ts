@@ -1,6 +1,6 @@
 import { constants } from "node:os";
 import { AddressError, startNode, type Handlers, type Node } from "../index.ts";
-import { checkSocketAddress, flagOption, listOption, parseOrHelp, parseMs, stringOption, type ParsedArgs } from "./args.ts";
+import { checkSocketAddress, flagOption, listOption, parseCount, parseOrHelp, parseMs, stringOption, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { loadServices, type ServiceEntry } from "./load-module.ts";
@@ -14,6 +14,8 @@ export interface ServePlan {
   readonly name: string | undefined;
   readonly dev: boolean;
   readonly drainTimeout: number | undefined;
+  /** Calls the node runs at once; past it, RESOURCE_EXHAUSTED (load shedding). */
+  readonly concurrency: number | undefined;
   /** The cluster to join; undefined to join none. */
   readonly lookup: LookupPlan | undefined;
 }
@@ -44,12 +46,14 @@ export function planServe(args: ParsedArgs): ServePlan {
   if (extra.length > 0) throw new UsageError(`expects one module, got ${args.positionals.length}: ${args.positionals.join(" ")}`, "serve");
   const listen = listOption(args, "listen").map((address) => checkSocketAddress(address, "serve"));
   const drainTimeout = stringOption(args, "drain-timeout");
+  const concurrency = stringOption(args, "concurrency");
   return {
     module,
     listen: listen.length > 0 ? listen : [DEFAULT_LISTEN],
     name: stringOption(args, "name"),
     dev: flagOption(args, "dev"),
     drainTimeout: drainTimeout === undefined ? undefined : parseMs(drainTimeout, "drain-timeout", "serve"),
+    concurrency: concurrency === undefined ? undefined : parseCount(concurrency, "concurrency", "serve"),
     lookup: planLookup(args, "serve"),
   };
 }
@@ -68,6 +72,7 @@ async function startServing(plan: ServePlan, entries: ServiceEntry[]): Promise<N
     dev: plan.dev,
     ...(plan.name !== undefined ? { name: plan.name } : {}),
     ...(plan.drainTimeout !== undefined ? { drainTimeout: plan.drainTimeout } : {}),
+    ...(plan.concurrency !== undefined ? { concurrency: plan.concurrency } : {}),
     ...(plan.lookup?.cluster !== undefined ? { cluster: plan.lookup.cluster } : {}),
     // Joined below, once listening: the node's record then carries its addresses.
     lookup: false,

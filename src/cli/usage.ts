@@ -88,6 +88,11 @@ export const SERVE: CommandSpec = {
     name: { type: "string", value: "<name>", help: "The node's name, shown to callers and in errors. Default: <host>-<pid>" },
     dev: { type: "boolean", help: "Dev mode: error stacks travel to callers and results are checked against the contract. Never in production." },
     "drain-timeout": { type: "string", value: "<ms>", help: "On SIGINT/SIGTERM, how long calls in flight may take to finish. Default: 10000" },
+    concurrency: {
+      type: "string",
+      value: "<n>",
+      help: "Run at most this many calls at once; more are refused at once with RESOURCE_EXHAUSTED (not processed), and callers try another instance. Default: no limit",
+    },
     cluster: { type: "string", value: "<name>", help: "Join this cluster; alone, it meets the cluster's other nodes on this machine (local rendezvous). Default: default" },
     seeds: {
       type: "string",
@@ -156,6 +161,7 @@ export const LS: CommandSpec = {
   description: [
     "Joins the cluster for a moment (without serving anything), gathers its view, and lists each service with its versions and instances: node, state, load and addresses. It then leaves the cluster quietly.",
     "With [service], lists only that service, with the methods and kinds of each version, asked of one instance through reflection (amoeba.reflect).",
+    "With --stats, asks every node (amoeba.stats) and adds per instance: calls it runs now (IN-FLIGHT) and refused for its concurrency limit (SHED); and, as the nodes calling it see it, calls in flight to it (OUTSTANDING), peak-EWMA latency, error rate, and how many callers have it ejected (EJECTED, of callers).",
     "Exit codes: 0 success, 1 the service was not found, 2 bad command line, 3 no node of the cluster could be reached.",
   ],
   options: {
@@ -163,10 +169,12 @@ export const LS: CommandSpec = {
     version: { type: "string", value: "<range>", help: "Only the versions in this range, e.g. ^1.2. Default: all" },
     wait: WAIT_OPTION,
     json: { type: "boolean", help: "Print JSON instead of a table." },
+    stats: { type: "boolean", help: "Add each instance's load and balancing figures, gathered from every node." },
     help: HELP_OPTION,
   },
   examples: [
     "amoeba ls --cluster shop",
+    "amoeba ls --cluster shop --stats",
     "amoeba ls calculator --seeds udp://127.0.0.1:7946 --cluster shop",
     "amoeba ls --registry tcp://127.0.0.1:7500 --json",
   ],

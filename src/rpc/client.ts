@@ -1,3 +1,4 @@
+import type { BalancePolicy } from "../balance/policy.ts";
 import type { Meta } from "../wire/index.ts";
 import { resolveDeadline, type CallOptions } from "./call-options.ts";
 import type { CallStream } from "./call-stream.ts";
@@ -13,6 +14,12 @@ export interface ClientOptions {
   meta?: Meta;
   /** The versions of the service to accept. Default: `^` the contract's version. */
   version?: string;
+  /** Only instances whose labels include these, e.g. `{ zone: "a" }` (instances found by look-up). */
+  labels?: Record<string, string>;
+  /** How calls pick an instance and survive failures: strategy, locality, retries, hedging. */
+  balance?: BalancePolicy;
+  /** The same, per method; each adds to `balance`. */
+  methods?: Record<string, BalancePolicy>;
   /** @internal A handler's context passes its deadline, signal and trace metadata here. */
   inherit?: { deadline?: number | undefined; signal?: AbortSignal; meta?: Readonly<Meta> };
 }
@@ -54,6 +61,7 @@ export function createClient<C extends Contract>(
         signal,
         meta: callOptions?.meta ? mergeMeta(baseMeta, callOptions.meta) : baseMeta,
         onMeta: callOptions?.onMeta,
+        idempotent: def.idempotent,
       });
     };
   }

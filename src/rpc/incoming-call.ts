@@ -1,4 +1,5 @@
 import { FrameKind, type Meta } from "../wire/index.ts";
+import type { Release } from "./admission.ts";
 import type { CallContext, CallerInfo } from "./context.ts";
 import type { ClientOptions } from "./client.ts";
 import type { Client, Contract } from "./contract.ts";
@@ -47,9 +48,20 @@ export class IncomingCall implements CallContext {
   #input: ItemQueue<unknown> | null = null;
   #outputCredit: CreditGate | null = null;
   #iterator: AsyncIterator<unknown> | Iterator<unknown> | null = null;
+  readonly #release: Release | null;
 
-  constructor(session: CallOwner, id: number, endpoint: Endpoint, meta: Meta | null, timeout: number | null, credit: number) {
+  /** `release` frees the call's admission slots once it is over, however it ends. */
+  constructor(
+    session: CallOwner,
+    id: number,
+    endpoint: Endpoint,
+    meta: Meta | null,
+    timeout: number | null,
+    credit: number,
+    release: Release | null = null,
+  ) {
     this.#session = session;
+    this.#release = release;
     this.#id = id;
     this.#endpoint = endpoint;
     this.service = endpoint.service;
@@ -321,6 +333,7 @@ export class IncomingCall implements CallContext {
     this.#timer = null;
     this.#outputCredit?.close();
     this.#input?.fail(new RpcError("CANCELLED", `${this.service}.${this.method}: the call is over`));
+    this.#release?.();
     this.#session.incomingDone(this.#id);
   }
 

@@ -1,4 +1,5 @@
 import { FrameKind, type Meta } from "../wire/index.ts";
+import type { Release } from "./admission.ts";
 import type { CallerInfo } from "./context.ts";
 import { IncomingCall, type CallOwner } from "./incoming-call.ts";
 import type { CallRequest } from "./outgoing-call.ts";
@@ -18,15 +19,18 @@ export class LocalUnaryCall implements CallOwner {
   readonly backlogHigh = false;
   readonly #request: CallRequest;
   readonly #onDone: () => void;
+  readonly #release: Release | null;
   #resolve!: (value: unknown) => void;
   #reject!: (error: RpcError) => void;
   #call: IncomingCall | null = null;
 
-  constructor(host: SessionHost, caller: CallerInfo, request: CallRequest, onDone: () => void) {
+  /** `release` frees the call's admission slots once it is over, however it ends. */
+  constructor(host: SessionHost, caller: CallerInfo, request: CallRequest, onDone: () => void, release: Release | null = null) {
     this.host = host;
     this.remoteInfo = caller;
     this.#request = request;
     this.#onDone = onDone;
+    this.#release = release;
   }
 
   /** Runs the call; the promise settles with the handler's outcome. */
@@ -72,6 +76,7 @@ export class LocalUnaryCall implements CallOwner {
 
   incomingDone(): void {
     this.#request.signal?.removeEventListener("abort", this);
+    this.#release?.();
     this.#onDone();
   }
 
@@ -85,6 +90,7 @@ export class LocalUnaryCall implements CallOwner {
 
   #fail(code: RpcError["code"], what: string): void {
     this.#reject(this.#error(code, what, true));
+    this.#release?.();
     this.#onDone();
   }
 

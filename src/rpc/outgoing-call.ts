@@ -21,6 +21,8 @@ export interface CallRequest {
   signal: AbortSignal | undefined;
   meta: Meta | undefined;
   onMeta: CallOptions["onMeta"];
+  /** The method is idempotent: a balancer may retry or hedge it even when it may have run. */
+  idempotent?: boolean;
 }
 
 /**
@@ -160,15 +162,13 @@ export class OutgoingCall implements CallStream<unknown> {
     this.#inputCredit?.add(n);
   }
 
-  /** The connection is gone. */
-  lost(reason: string): void {
+  /** The connection is gone; `unread` when the other end said it never read this call. */
+  lost(reason: string, unread = false): void {
     if (this.#done) return;
     this.#settleError(
-      this.#error(
-        "UNAVAILABLE",
-        `connection lost before the call completed (${reason}); it may have run, so retry only if the method is idempotent`,
-        false,
-      ),
+      unread
+        ? this.#error("UNAVAILABLE", `the other end closed the connection before it read the call (${reason}); not processed — safe to retry`, true)
+        : this.#error("UNAVAILABLE", `connection lost before the call completed (${reason}); it may have run, so retry only if the method is idempotent`, false),
     );
   }
 

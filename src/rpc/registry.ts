@@ -1,3 +1,4 @@
+import { ServiceGate } from "./admission.ts";
 import type { Contract, Handlers, MethodDef } from "./contract.ts";
 import { RpcError } from "./rpc-error.ts";
 import { compareVersions, parseVersion, satisfies, type Version } from "./version.ts";
@@ -9,6 +10,8 @@ export interface Endpoint {
   readonly method: string;
   readonly def: MethodDef;
   readonly handler: (...args: any[]) => unknown;
+  /** The concurrency counter of the contract it belongs to. */
+  readonly gate: ServiceGate;
 }
 
 /** A contract served by this node. */
@@ -22,15 +25,19 @@ interface Served {
 export class ServiceRegistry {
   readonly #byName = new Map<string, Served[]>();
 
-  /** Adds a contract with its handlers. Throws a TypeError when a handler is missing or extra. */
-  add<C extends Contract>(contract: C, handlers: Handlers<C>): () => void {
+  /**
+   * Adds a contract with its handlers; its calls are counted in `gate` (by
+   * default one of its own, without a limit). Throws a TypeError when a
+   * handler is missing or extra.
+   */
+  add<C extends Contract>(contract: C, handlers: Handlers<C>, gate = new ServiceGate(contract.name, contract.version)): () => void {
     const endpoints = new Map<string, Endpoint>();
     for (const [method, def] of Object.entries(contract.methods)) {
       const handler = Object.hasOwn(handlers, method) ? (handlers as Record<string, unknown>)[method] : undefined;
       if (typeof handler !== "function") {
         throw new TypeError(`serve(${contract.name}): no handler for method "${method}"`);
       }
-      endpoints.set(method, { service: contract.name, version: contract.version, method, def, handler: handler as Endpoint["handler"] });
+      endpoints.set(method, { service: contract.name, version: contract.version, method, def, handler: handler as Endpoint["handler"], gate });
     }
     for (const method of Object.keys(handlers)) {
       if (!endpoints.has(method)) throw new TypeError(`serve(${contract.name}): "${method}" is not a method of the contract`);

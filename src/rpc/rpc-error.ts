@@ -19,7 +19,16 @@ export interface RpcErrorOptions {
   unprocessed?: boolean;
   /** The original stack, carried over the wire only in dev mode. */
   remoteStack?: string;
+  /** The instances a balanced call tried, in order, and how each attempt ended. */
+  tried?: readonly TriedInstance[];
   cause?: unknown;
+}
+
+/** One attempt of a balanced call: which instance, and the code it ended with. */
+export interface TriedInstance {
+  node: string;
+  address: string;
+  code: StatusCode;
 }
 
 /**
@@ -36,6 +45,8 @@ export class RpcError extends Error {
   readonly node: string | undefined;
   readonly unprocessed: boolean;
   readonly remoteStack: string | undefined;
+  /** The instances a balanced call tried, in order; absent when it did not go through a balancer. */
+  readonly tried: readonly TriedInstance[] | undefined;
 
   constructor(code: StatusCode, message: string, options: RpcErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -46,6 +57,7 @@ export class RpcError extends Error {
     this.node = options.node;
     this.unprocessed = options.unprocessed ?? false;
     this.remoteStack = options.remoteStack;
+    this.tried = options.tried;
   }
 
   /** `service.method`, when known. */
@@ -67,6 +79,7 @@ export class RpcError extends Error {
       method: this.method,
       node: this.node,
       unprocessed: this.unprocessed,
+      ...(this.tried ? { tried: this.tried } : {}),
     };
   }
 }

@@ -8,6 +8,7 @@ import {
   type HelloBody,
 } from "../wire/index.ts";
 import type { Connection } from "../transport/index.ts";
+import type { Admission } from "./admission.ts";
 import type { CallStream } from "./call-stream.ts";
 import type { ClientOptions } from "./client.ts";
 import type { CallerInfo } from "./context.ts";
@@ -33,11 +34,15 @@ export interface SessionHost {
   readonly registry: ServiceRegistry;
   /** True once the node started to close: new calls are refused. */
   readonly draining: boolean;
+  /** Admits or sheds each incoming call (the node's and its contracts' concurrency limits). */
+  readonly admissionControl: Admission;
   createClient<C extends Contract>(contract: C, options: ClientOptions): Client<C>;
   subscribedTopics(): string[];
   deliverEvent(topic: string, payload: unknown, from: Session): void;
   sessionReady(session: Session): void;
   sessionClosed(session: Session): void;
+  /** The other end announced a new list of services. */
+  sessionServicesChanged(session: Session): void;
 }
 
 /** Which end of the connection we are; it decides which call ids are ours. */
@@ -67,6 +72,10 @@ export class Session {
   #handshaken = false;
   #handshakeTimer: NodeJS.Timeout | null;
   #remoteDraining = false;
+  /** The highest id of a call the other end started that we read (processed or refused). */
+  #lastCallRead = 0;
+  /** The same, as the other end told us when it closed: our calls above it were never read. */
+  #remoteLastCallRead: number | undefined;
   #closed = false;
   #closeReason = "closed";
   #lastActivity = Date.now();
@@ -206,10 +215,15 @@ export class Session {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  /** Closes after flushing what is queued. Calls still in flight fail. */
+  /**
+   * Closes after flushing what is queued. Calls still in flight fail. A final
+   * GOAWAY says which of the other end's calls were read, so that it knows the
+   * ones sent after that were never processed.
+   */
   close(reason = "closed by this node"): void {
     if (this.#closed) return;
     this.#closeReason = reason;
+    if (this.#handshaken) this.#connection.send(FrameKind.GoAway, 0, [statusNumber("UNAVAILABLE"), reason, false, this.#lastCallRead]);
     this.#connection.close();
   }
 
@@ -308,6 +322,7 @@ export class Session {
           return;
         }
         this.#remoteServices = body;
+        this.host.sessionServicesChanged(this);
         return;
       case FrameKind.Ping:
         this.send(FrameKind.Pong, 0, body);
@@ -363,6 +378,7 @@ export class Session {
       this.abort(`malformed CALL frame (id ${id})`);
       return;
     }
+    if (id > this.#lastCallRead) this.#lastCallRead = id;
     const [service, method, version, timeout, meta, input, credit, kind] = body as unknown[];
     if (
       typeof service !== "string" ||
@@ -418,7 +434,13 @@ export class Session {
       this.#refuse(id, new RpcError("DEADLINE_EXCEEDED", `${service}.${method}: the deadline passed before the call arrived`, { ...where, unprocessed: true }));
       return;
     }
-    const call = new IncomingCall(this, id, endpoint, meta as Record<string, string> | null, timeout as number | null, credit);
+    // Last: a call refused for any reason above takes no slot and counts as no shed load.
+    const release = host.admissionControl.tryEnter(endpoint.gate, method);
+    if (typeof release !== "function") {
+      this.#refuse(id, release);
+      return;
+    }
+    const call = new IncomingCall(this, id, endpoint, meta as Record<string, string> | null, timeout as number | null, credit, release);
     this.#incoming.set(id, call);
     call.start(input);
   }
@@ -429,8 +451,9 @@ export class Session {
   }
 
   #onGoAway(body: unknown): void {
-    const [code, message, drain] = Array.isArray(body) ? body : [];
+    const [code, message, drain, lastRead] = Array.isArray(body) ? body : [];
     const text = typeof message === "string" ? message : "no reason given";
+    if (typeof lastRead === "number" && Number.isInteger(lastRead) && lastRead >= 0) this.#remoteLastCallRead = lastRead;
     if (drain === true) {
       this.#remoteDraining = true;
       this.#closeReason = `the other end is draining: ${text}`;
@@ -447,7 +470,8 @@ export class Session {
     if (error && this.#closeReason === "closed") this.#closeReason = error.message;
     const reason = this.#closeReason;
     this.#readyReject(new RpcError("UNAVAILABLE", `connection to ${this.#remote.address} closed during the handshake: ${reason}`, { unprocessed: true }));
-    for (const call of [...this.#outgoing.values()]) call.lost(reason);
+    const lastRead = this.#remoteLastCallRead;
+    for (const [id, call] of [...this.#outgoing]) call.lost(reason, lastRead !== undefined && id > lastRead);
     this.deadlines.clear();
     const cancelled = new RpcError("CANCELLED", `the connection from ${this.#remote.address} closed: ${reason}`);
     for (const call of [...this.#incoming.values()]) call.cancel(cancelled);

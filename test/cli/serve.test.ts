@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { describe, it } from "node:test";
+import { Calculator } from "../../examples/calculator/contract.ts";
+import { connect, type RpcError } from "../../src/index.ts";
 import { CONCURRENCY, CliProcess, runCli, startServe } from "./support.ts";
 
 describe("amoeba serve: drain", () => {
@@ -82,6 +84,7 @@ describe("amoeba serve: what a module exports", { concurrency: CONCURRENCY }, ()
     ["no module", [], 2, /expects the module to serve/],
     ["a listen address of no known form", ["examples/calculator/service.ts", "--listen", "7400"], 2, /"7400" is not an address/],
     ["a bad --drain-timeout", ["examples/calculator/service.ts", "--drain-timeout", "1.5s"], 2, /--drain-timeout takes a whole number/],
+    ["a --concurrency of 0", ["examples/calculator/service.ts", "--concurrency", "0"], 2, /--concurrency takes a whole number of at least 1, not "0"/],
   ];
   for (const [name, args, code, message] of failures) {
     it(`fails clearly on ${name} (exit ${code})`, async (t) => {
@@ -92,6 +95,18 @@ describe("amoeba serve: what a module exports", { concurrency: CONCURRENCY }, ()
       assert.equal(result.stdout, "");
     });
   }
+
+  it("--concurrency sheds the calls past the limit with RESOURCE_EXHAUSTED, not processed", async (t) => {
+    const { server, address } = await startServe(["test/cli/fixtures/observed-calculator.ts", "--listen", "tcp://127.0.0.1:0", "--concurrency", "1"], t.after.bind(t));
+    const peer = await connect(address, { logger: { debug() {}, info() {}, warn() {}, error() {} } });
+    t.after(() => peer.close());
+    const calculator = peer.client(Calculator);
+    const slow = calculator.sleep({ ms: 1_000 });
+    await server.waitFor(/sleep started 1000\n/);
+    await assert.rejects(calculator.add({ a: 1, b: 2 }), (error: RpcError) => error.code === "RESOURCE_EXHAUSTED" && error.unprocessed);
+    await slow;
+    assert.equal(await calculator.add({ a: 1, b: 2 }), 3);
+  });
 
   it("fails clearly when the address is taken (exit 1)", async (t) => {
     const taken = createServer();

@@ -90,6 +90,11 @@ export class RawPeer {
     );
   }
 
+  /** Wraps a socket a test server accepted: the raw peer plays the node that was dialed. */
+  static accepted(socket: net.Socket): RawPeer {
+    return new RawPeer(socket);
+  }
+
   /** Opens a raw socket to a `tcp://` or `unix://` address. */
   static async connect(address: string, timeout = DEFAULT_WAIT): Promise<RawPeer> {
     const parsed = parseAddress(address);

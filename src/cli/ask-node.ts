@@ -1,0 +1,19 @@
+import { connect, type Peer } from "../index.ts";
+
+/** How long asking one node may take (ms). */
+export const ASK_TIMEOUT_MS = 3_000;
+
+const SILENT = { debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * Connects to one node for a moment, as a command that serves nothing, runs
+ * `ask` on the connection and closes it whatever happened.
+ */
+export async function askNode<T>(address: string, command: string, ask: (peer: Peer) => Promise<T>): Promise<T> {
+  const peer = await connect(address, { name: `amoeba-${command}-${process.pid}`, drainTimeout: 0, connectTimeout: ASK_TIMEOUT_MS, logger: SILENT });
+  try {
+    return await ask(peer);
+  } finally {
+    await peer.close();
+  }
+}
