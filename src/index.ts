@@ -4,6 +4,9 @@
  */
 export { startNode, connect, Node, type NodeOptions, type ConnectOptions, type ServeOptions } from "./node.ts";
 export type { Peer } from "./peer.ts";
+export type { Instance, LookupChange, LookupOptions, Member, MemberRecord, MemberState, MembershipEvent } from "./lookup/types.ts";
+export type { LookupSettings } from "./lookup/start-lookup.ts";
+export type { MembershipConfig } from "./lookup/membership/config.ts";
 export type { Logger } from "./logger.ts";
 export {
   contract,

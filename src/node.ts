@@ -18,7 +18,7 @@ import { LocalUnaryCall } from "./rpc/local-call.ts";
 import { PeerLink } from "./peer-link.ts";
 import { startLookup, type LookupHandle, type LookupSettings } from "./lookup/start-lookup.ts";
 import { RegistryContract } from "./lookup/registry/contract.ts";
-import type { Instance, LookupChange, LookupOptions, Member } from "./lookup/types.ts";
+import type { Instance, LookupChange, LookupOptions, Member, MembershipEvent } from "./lookup/types.ts";
 import { describeServices, ReflectionContract } from "./rpc/reflection.ts";
 import { resolveLimits, type Limits } from "./rpc/limits.ts";
 import type { CallRequest } from "./rpc/outgoing-call.ts";
@@ -41,6 +41,12 @@ export interface NodeOptions {
   listen?: string | string[];
   /** TLS for the TCP listeners; with `ca`, clients must present a certificate (mutual TLS). */
   tls?: TlsServerOptions;
+  /**
+   * TLS for the TCP connections this node dials by itself: to instances found by
+   * look-up and to a registry server (the CA to trust; a certificate of ours for
+   * mutual TLS). `connect()` uses its own `tls` option when it gives one.
+   */
+  clientTls?: TlsClientOptions;
   /** Limits on what peers may send; see {@link Limits}. */
   limits?: Partial<Limits>;
   /** Dev mode: error stacks travel to callers. Never in production. */
@@ -119,6 +125,7 @@ export class Node implements SessionHost, TargetSource {
   readonly #defaultTimeout: number | undefined;
   readonly #drainTimeout: number;
   readonly #tls: TlsServerOptions | undefined;
+  readonly #clientTls: TlsClientOptions | undefined;
   readonly #listeners: Listener[] = [];
   readonly #sessions = new Set<Session>();
   readonly #peers = new Map<string, PeerLink>();
@@ -153,6 +160,7 @@ export class Node implements SessionHost, TargetSource {
     this.#defaultTimeout = options.defaultTimeout ?? 30_000;
     this.#drainTimeout = options.drainTimeout ?? 10_000;
     this.#tls = options.tls;
+    this.#clientTls = options.clientTls;
     this.#balanceSettings = options.balance;
     this.logger = options.logger ?? createStderrLogger({ node: this.nodeName });
     this.#selfInfo = { id: this.nodeId, name: this.nodeName, address: "inproc://self" };
@@ -286,6 +294,16 @@ export class Node implements SessionHost, TargetSource {
     return this.#lookup.catalog.watch(name, options, options.signal);
   }
 
+  /**
+   * Calls `listener` on every change of the membership this node sees: a member
+   * joins, updates its record, is suspected, dies, leaves or comes back.
+   * Returns the function that stops it.
+   */
+  onMembership(listener: (event: MembershipEvent) => void): () => void {
+    if (!this.#lookup) throw new Error(`node ${this.nodeName} joined no look-up; start it with a cluster, seeds or a registry`);
+    return this.#lookup.backend.on(listener);
+  }
+
   /** Every member of the cluster this node knows, itself included, with its state. */
   members(): Member[] {
     return this.#lookup?.backend.members() ?? [];
@@ -336,7 +354,7 @@ export class Node implements SessionHost, TargetSource {
     this.#assertOpen();
     let link = this.#peers.get(address);
     if (!link) {
-      link = new PeerLink(this, address, options);
+      link = new PeerLink(this, address, options.tls === undefined ? { ...options, ...this.#dialOptions(address) } : options);
       this.#peers.set(address, link);
     }
     await link.session();
@@ -542,10 +560,14 @@ export class Node implements SessionHost, TargetSource {
     return known.length > 0 ? ` (known: ${known.join(", ")})` : " (no node known here serves it)";
   }
 
+  #dialOptions(address: string): ConnectOptions {
+    return this.#clientTls && address.startsWith("tcp://") ? { tls: this.#clientTls } : {};
+  }
+
   #link(address: string): PeerLink {
     let link = this.#peers.get(address);
     if (!link) {
-      link = new PeerLink(this, address, {});
+      link = new PeerLink(this, address, this.#dialOptions(address));
       this.#peers.set(address, link);
     }
     return link;
