@@ -2,6 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { renderBalance } from "./balance/report.ts";
+import { runBalanceBench, type BalanceReport } from "./balance/run.ts";
 import { killChildrenOnExit } from "./lib/children.ts";
 import { readConfig } from "./lib/config.ts";
 import { Figures } from "./lib/figures.ts";
@@ -32,15 +34,17 @@ async function main(): Promise<void> {
   console.log(
     `Amoeba bench — ${config.quick ? "QUICK: 1 run, fewer calls; rough figures" : `each figure the median of ${config.runs} runs`}\n` +
       `node ${process.version}, ${cpus().length} CPUs, load average ${loadavg().map((load) => load.toFixed(2)).join(" ")}\n` +
-      `calls per scenario: ${config.callsC1.toLocaleString("en-US")} at c=1, ${config.callsC64.toLocaleString("en-US")} at c=64, ` +
-      `after ${config.warmupCalls.toLocaleString("en-US")} warm-up calls; at most ${config.measureMs / 1000} s each\n`,
+      (systems.length === 0
+        ? ""
+        : `calls per scenario: ${config.callsC1.toLocaleString("en-US")} at c=1, ${config.callsC64.toLocaleString("en-US")} at c=64, ` +
+          `after ${config.warmupCalls.toLocaleString("en-US")} warm-up calls; at most ${config.measureMs / 1000} s each\n`),
   );
 
   const figures = new Figures();
   const overhead: OverheadResult[] = [];
-  for (let run = 0; run < config.runs; run++) {
+  for (let run = 0; run < config.runs && (systems.length > 0 || wanted("overhead")); run++) {
     progress(`run ${run + 1} of ${config.runs}`);
-    await benchRun(run, systems, SCENARIOS, config, tempDir, figures, progress);
+    if (systems.length > 0) await benchRun(run, systems, SCENARIOS, config, tempDir, figures, progress);
     if (wanted("overhead")) {
       try {
         overhead.push(await measureOverhead(config));
@@ -57,6 +61,15 @@ async function main(): Promise<void> {
       progress(`wire micro-benchmark: FAILED: ${(error as Error).message}`);
     }
   }
+  // Client-side balancing: its own processes, after the comparison so the two never share the machine.
+  let balance: BalanceReport | null = null;
+  if (wanted("balance")) {
+    try {
+      balance = await runBalanceBench(config, progress);
+    } catch (error) {
+      progress(`balancing: FAILED: ${(error as Error).message}`);
+    }
+  }
 
   if (systems.length > 0) {
     for (const scenario of SCENARIOS) console.log(`${renderScenario(figures, systems, scenario)}\n`);
@@ -70,10 +83,12 @@ async function main(): Promise<void> {
   }
   if (overhead.length > 0) console.log(`${renderOverhead(overhead)}\n`);
   if (micro.length > 0) console.log(`${renderMicro(micro)}\n`);
+  if (balance) console.log(`${renderBalance(balance)}\n`);
   for (const [system, messages] of figures.failures) console.log(`${system} FAILED: ${messages.join(" | ")}`);
 
-  const goals = evaluateGoals(figures, overhead);
-  console.log(`Targets (ratios within this run${config.quick ? "; quick mode, rough" : ""}):\n${renderGoals(goals)}\n`);
+  // The comparison's targets when any of it ran, then the balancing ones.
+  const goals = [...(systems.length > 0 || overhead.length > 0 ? evaluateGoals(figures, overhead) : []), ...(balance?.goals ?? [])];
+  if (goals.length > 0) console.log(`Targets (ratios within this run${config.quick ? "; quick mode, rough" : ""}):\n${renderGoals(goals)}\n`);
   if (systems.length > 0) console.log(renderCpuSummary(figures, SCENARIOS));
 
   const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
@@ -94,6 +109,7 @@ async function main(): Promise<void> {
     })),
     inProcessOverhead: overhead,
     wireMicro: micro,
+    balance,
     goals,
   };
   writeFileSync(join(resultsDir, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);

@@ -27,16 +27,28 @@ export function balancedCall(balancer: ServiceBalancer, policy: ResolvedPolicy, 
   const target = balancer.pick(policy, key, null, now);
   if (!target) return reject(request, balancer.targets().length > 0 ? busy(balancer, policy, request) : none());
   if (request.kind !== "unary") return target.invoke(request);
-  balancer.budget.recordCall();
+  balancer.budget.recordCall(now);
   if (request.idempotent && (policy.hedgeDelayMs !== undefined || policy.hedgePercentile !== undefined)) {
     const delay = policy.hedgeDelayMs ?? balancer.recent.percentile(policy.hedgePercentile!);
     if (delay !== undefined) return new HedgedCall(balancer, policy, request, key, delay).start(target);
   }
-  return attempt(balancer, target, request, now).then(undefined, (error: unknown) => retry(balancer, policy, request, key, target, error));
+  return attempt(balancer, policy, target, request, now, true, key);
 }
 
-/** One attempt on one instance, with its figures recorded. */
-function attempt(balancer: ServiceBalancer, target: Target, request: CallRequest, started: number): Promise<unknown> {
+/**
+ * One attempt on one instance, with its figures recorded. With `mayRetry`
+ * (the first attempt of a call), a failure goes on to {@link retry} in the
+ * same handler: one promise per call, not two.
+ */
+function attempt(
+  balancer: ServiceBalancer,
+  policy: ResolvedPolicy,
+  target: Target,
+  request: CallRequest,
+  started: number,
+  mayRetry: boolean,
+  key: string | undefined,
+): Promise<unknown> {
   target.begin();
   let result: Promise<unknown>;
   try {
@@ -48,7 +60,7 @@ function attempt(balancer: ServiceBalancer, target: Target, request: CallRequest
     (value) => {
       const now = performance.now();
       target.end(true, now - started, now);
-      balancer.recent.observe(now - started);
+      if (policy.hedgePercentile !== undefined) balancer.recent.observe(now - started);
       balancer.outliers.record(target.id, true, now);
       return value;
     },
@@ -57,7 +69,8 @@ function attempt(balancer: ServiceBalancer, target: Target, request: CallRequest
       const failed = !isRpcError(error) || INSTANCE_FAILURES.has(error.code);
       target.end(!failed, now - started, now);
       balancer.outliers.record(target.id, !failed, now);
-      throw error;
+      if (!mayRetry) throw error;
+      return retry(balancer, policy, request, key, target, error);
     },
   );
 }
@@ -87,7 +100,7 @@ async function retry(balancer: ServiceBalancer, policy: ResolvedPolicy, request:
     }
     exclude.add(target);
     try {
-      return await attempt(balancer, target, request, performance.now());
+      return await attempt(balancer, policy, target, request, performance.now(), false, key);
     } catch (next) {
       error = next;
       tried.push({ target, error: next });
@@ -151,7 +164,7 @@ class HedgedCall {
     this.#copies.push(copy);
     const outer = this.#request.signal;
     const request = { ...this.#request, signal: outer ? AbortSignal.any([outer, abort.signal]) : abort.signal };
-    attempt(this.#balancer, target, request, performance.now()).then(
+    attempt(this.#balancer, this.#policy, target, request, performance.now(), false, this.#key).then(
       (value) => this.#win(value, copy),
       (error: unknown) => this.#lose(error, copy),
     );

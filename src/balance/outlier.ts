@@ -141,6 +141,11 @@ export class OutlierDetector {
     }
   }
 
+  /** How many members are out of rotation (ejected or probing): 0 lets a balancer skip asking each one. */
+  get outCount(): number {
+    return this.#outCount;
+  }
+
   /** Where `id` stands at `now`; an unknown id is healthy. */
   state(id: string, now: number): OutlierState {
     const entry = this.#entries.get(id);

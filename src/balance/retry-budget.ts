@@ -48,9 +48,9 @@ export class RetryBudget {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Counts a first attempt: it earns `ratio` of a retry. */
-  recordCall(): void {
-    if (this.#deposit > 0) this.#balance.add(this.#deposit, this.#now());
+  /** Counts a first attempt: it earns `ratio` of a retry. `now` saves a clock read when the caller has one (same clock as `options.now`). */
+  recordCall(now: number = this.#now()): void {
+    if (this.#deposit > 0) this.#balance.add(this.#deposit, now);
   }
 
   /** Takes one retry from the budget; false, taking nothing, when the budget is spent. */

@@ -69,6 +69,7 @@ export class ServiceBalancer {
   /** Targets grouped by locality tier, nearest first; empty tiers left out. */
   #tiers: Target[][] = [];
   #all: Target[] = [];
+  #suspects = 0;
   readonly #rings = new Map<Target[], HashRing<Target>>();
   readonly #roundRobin = new RoundRobin();
 
@@ -79,7 +80,8 @@ export class ServiceBalancer {
     this.#source = source;
     this.#random = settings.random;
     this.outliers = new OutlierDetector(settings.outliers);
-    this.budget = new RetryBudget(settings.retryBudget);
+    // The balancer's clock is performance.now(): the budget shares it, so calls can hand it their time.
+    this.budget = new RetryBudget({ ...settings.retryBudget, now: () => performance.now() });
   }
 
   /** The instances now known, nearest tier first. */
@@ -142,6 +144,10 @@ export class ServiceBalancer {
       }
       return undefined;
     }
+    // The common case: nothing ejected, suspected, excluded or limited — pick straight from the tier.
+    if (outliers.outCount === 0 && this.#suspects === 0 && exclude === null && policy.maxPerInstance === Infinity) {
+      return this.#choose(candidates, policy, now);
+    }
     // An instance whose ejection ran out gets one trial call before the others.
     scratch.length = 0;
     let sawSuspect = false;
@@ -165,14 +171,18 @@ export class ServiceBalancer {
       }
       if (!sawSuspect) return undefined;
     }
-    const random = this.#random;
+    return this.#choose(scratch, policy, now);
+  }
+
+  #choose(candidates: Target[], policy: ResolvedPolicy, now: number): Target | undefined {
+    if (candidates.length === 1) return candidates[0];
     switch (policy.strategy) {
       case "round-robin":
-        return this.#roundRobin.next(scratch);
+        return this.#roundRobin.next(candidates);
       case "random":
-        return pickRandom(scratch, random);
+        return pickRandom(candidates, this.#random);
       default:
-        return pickP2C(scratch, random, now);
+        return pickP2C(candidates, this.#random, now);
     }
   }
 
@@ -215,6 +225,7 @@ export class ServiceBalancer {
     }
     this.#all = all;
     this.#tiers = tiers;
+    this.#suspects = all.filter((target) => target.suspect).length;
     this.#rings.clear();
   }
 }
