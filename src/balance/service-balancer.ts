@@ -140,7 +140,7 @@ export class ServiceBalancer {
     if (policy.strategy === "hash" && key !== undefined) {
       // Walk the ring from the key's point: the first usable instance keeps keys sticky.
       for (const target of this.#ring(candidates).pickSequence(key, candidates.length)) {
-        if (this.#usable(target, policy, exclude, now, false) && outliers.allow(target.id, now)) return target;
+        if (usable(target, policy, exclude, false) && outliers.allow(target.id, now)) return target;
       }
       return undefined;
     }
@@ -150,9 +150,8 @@ export class ServiceBalancer {
     }
     // An instance whose ejection ran out gets one trial call before the others.
     scratch.length = 0;
-    let sawSuspect = false;
     for (const target of candidates) {
-      if (!this.#usable(target, policy, exclude, now, true)) continue;
+      if (!usable(target, policy, exclude, true)) continue;
       const state = outliers.state(target.id, now);
       if (state === "ejected") continue;
       if (state === "probing") {
@@ -164,14 +163,10 @@ export class ServiceBalancer {
     if (scratch.length === 0) {
       // Only suspected instances left: better one of them than none.
       for (const target of candidates) {
-        if (target.suspect && this.#usable(target, policy, exclude, now, false) && outliers.state(target.id, now) === "healthy") {
-          scratch.push(target);
-          sawSuspect = true;
-        }
+        if (target.suspect && usable(target, policy, exclude, false) && outliers.state(target.id, now) === "healthy") scratch.push(target);
       }
-      if (!sawSuspect) return undefined;
     }
-    return this.#choose(scratch, policy, now);
+    return scratch.length === 0 ? undefined : this.#choose(scratch, policy, now);
   }
 
   #choose(candidates: Target[], policy: ResolvedPolicy, now: number): Target | undefined {
@@ -184,12 +179,6 @@ export class ServiceBalancer {
       default:
         return pickP2C(candidates, this.#random, now);
     }
-  }
-
-  #usable(target: Target, policy: ResolvedPolicy, exclude: ReadonlySet<Target> | null, _now: number, skipSuspect: boolean): boolean {
-    if (exclude !== null && exclude.has(target)) return false;
-    if (skipSuspect && target.suspect) return false;
-    return target.outstanding < policy.maxPerInstance;
   }
 
   #ring(candidates: Target[]): HashRing<Target> {
@@ -228,6 +217,13 @@ export class ServiceBalancer {
     this.#suspects = all.filter((target) => target.suspect).length;
     this.#rings.clear();
   }
+}
+
+/** Not tried yet by this call, under the per-instance limit, and (with `skipSuspect`) not suspected. */
+function usable(target: Target, policy: ResolvedPolicy, exclude: ReadonlySet<Target> | null, skipSuspect: boolean): boolean {
+  if (exclude !== null && exclude.has(target)) return false;
+  if (skipSuspect && target.suspect) return false;
+  return target.outstanding < policy.maxPerInstance;
 }
 
 function round(value: number): number {
