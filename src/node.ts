@@ -492,6 +492,7 @@ export class Node implements SessionHost, TargetSource {
         tier: sameHost ? Locality.host : instance.node.cluster === this.cluster ? Locality.cluster : Locality.gateway,
         suspect: instance.state === "suspect",
         invoke: (request) => link.invoke(request),
+        connected: () => link.connected,
       });
     }
     if (labels) return;

@@ -38,6 +38,11 @@ export class PeerLink {
     };
   }
 
+  /** Whether a call now goes out at once, on a live session (no dial, no handshake first). */
+  get connected(): boolean {
+    return this.#current?.usable === true;
+  }
+
   /** The live session, dialing when there is none. */
   session(): Promise<Session> {
     const current = this.#current;

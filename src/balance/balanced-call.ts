@@ -50,6 +50,7 @@ function attempt(
   key: string | undefined,
 ): Promise<unknown> {
   target.begin();
+  const measured = target.connected();
   let result: Promise<unknown>;
   try {
     result = target.invoke(request) as Promise<unknown>;
@@ -59,16 +60,21 @@ function attempt(
   return result.then(
     (value) => {
       const now = performance.now();
-      target.end(true, now - started, now);
-      if (policy.hedgePercentile !== undefined) balancer.recent.observe(now - started);
+      target.end(true, measured ? now - started : undefined, now);
+      if (measured && policy.hedgePercentile !== undefined) balancer.recent.observe(now - started);
       balancer.outliers.record(target.id, true, now);
       return value;
     },
     (error: unknown) => {
       const now = performance.now();
-      const failed = !isRpcError(error) || INSTANCE_FAILURES.has(error.code);
-      target.end(!failed, now - started, now);
-      balancer.outliers.record(target.id, !failed, now);
+      if (isRpcError(error) && error.unprocessed && error.code === "RESOURCE_EXHAUSTED") {
+        // Shed for load: busy, not broken. Its calls in flight already steer p2c away.
+        target.release();
+      } else {
+        const failed = !isRpcError(error) || INSTANCE_FAILURES.has(error.code);
+        target.end(!failed, measured ? now - started : undefined, now);
+        balancer.outliers.record(target.id, !failed, now);
+      }
       if (!mayRetry) throw error;
       return retry(balancer, policy, request, key, target, error);
     },

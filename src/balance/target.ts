@@ -16,6 +16,11 @@ export interface TargetInfo {
   /** The look-up suspects the node: used only when no unsuspected instance is usable. */
   suspect: boolean;
   invoke: Invoke;
+  /**
+   * Whether a call would go out at once. A call that must first dial and
+   * shake hands says nothing of the instance's speed: its latency is not counted.
+   */
+  connected?: () => boolean;
 }
 
 /**
@@ -29,11 +34,14 @@ export class Target {
   tier: LocalityTier;
   suspect: boolean;
   invoke: Invoke;
+  connected: () => boolean;
   /** Calls from this node in flight to it. */
   outstanding = 0;
   calls = 0;
   failures = 0;
   readonly latency = new PeakEwma();
+  /** The same estimate fed by successes only: what a failure's penalty is measured against. */
+  readonly #answering = new PeakEwma();
 
   constructor(info: TargetInfo) {
     this.id = info.id;
@@ -42,6 +50,7 @@ export class Target {
     this.tier = info.tier;
     this.suspect = info.suspect;
     this.invoke = info.invoke;
+    this.connected = info.connected ?? alwaysConnected;
   }
 
   update(info: TargetInfo): void {
@@ -50,6 +59,7 @@ export class Target {
     this.tier = info.tier;
     this.suspect = info.suspect;
     this.invoke = info.invoke;
+    this.connected = info.connected ?? alwaysConnected;
   }
 
   /** The p2c cost: peak-EWMA latency × (calls in flight + 1). */
@@ -64,20 +74,29 @@ export class Target {
   }
 
   /**
-   * A call to it ended after `latencyMs`. A failure counts as a slow answer
-   * (at least 4× the current estimate), so that an instance failing fast does
-   * not look like the fastest one.
+   * A call to it ended after `latencyMs` (undefined: not measured, e.g. it
+   * included a dial). A failure counts as a slow answer — 4× what its
+   * successes showed — so that an instance failing fast does not look like the
+   * fastest one; measured against successes only, repeated failures do not
+   * compound, and the instance is back in rotation once the estimate fades.
    */
-  end(ok: boolean, latencyMs: number, now: number): void {
+  end(ok: boolean, latencyMs: number | undefined, now: number): void {
     this.outstanding--;
     if (ok) {
+      if (latencyMs === undefined) return;
       this.latency.observe(latencyMs, now);
+      this.#answering.observe(latencyMs, now);
     } else {
       this.failures++;
-      this.latency.observe(Math.max(latencyMs, 4 * this.latency.latency(now), FAILURE_FLOOR_MS), now);
+      this.latency.observe(Math.max(latencyMs ?? 0, FAILURE_PENALTY * this.#answering.latency(now)), now);
     }
+  }
+
+  /** A call to it ended without telling anything of the instance (it refused for load: busy, not broken). */
+  release(): void {
+    this.outstanding--;
   }
 }
 
-/** The latency a failure counts as, at the least. */
-const FAILURE_FLOOR_MS = 100;
+const FAILURE_PENALTY = 4;
+const alwaysConnected = (): boolean => true;
