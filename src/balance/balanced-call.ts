@@ -60,7 +60,8 @@ function attempt(
   return result.then(
     (value) => {
       const now = performance.now();
-      target.end(true, measured ? now - started : undefined, now);
+      const serverMicros = request.serverMicros;
+      target.end(true, measured ? now - started : undefined, now, serverMicros === undefined ? undefined : serverMicros / 1000);
       if (measured && policy.hedgePercentile !== undefined) balancer.recent.observe(now - started);
       balancer.outliers.record(target.id, true, now);
       return value;

@@ -42,6 +42,13 @@ export class Target {
   readonly latency = new PeakEwma();
   /** The same estimate fed by successes only: what a failure's penalty is measured against. */
   readonly #answering = new PeakEwma();
+  /**
+   * The low end of the time a call spends outside the instance (network and
+   * this node's own event loop): drops at once, creeps up slowly. Added to the
+   * instance's own time, it keeps this node's stalls — which delay every
+   * instance's answers alike — out of the comparison.
+   */
+  #transit: number | undefined;
 
   constructor(info: TargetInfo) {
     this.id = info.id;
@@ -75,17 +82,27 @@ export class Target {
 
   /**
    * A call to it ended after `latencyMs` (undefined: not measured, e.g. it
-   * included a dial). A failure counts as a slow answer — 4× what its
-   * successes showed — so that an instance failing fast does not look like the
-   * fastest one; measured against successes only, repeated failures do not
-   * compound, and the instance is back in rotation once the estimate fades.
+   * included a dial); `serverMs` is the time the instance itself reported.
+   * A success counts as the instance's time plus the low end of the transit
+   * time when the instance reported one, else as measured. A failure counts as
+   * a slow answer — 4× what its successes showed — so that an instance failing
+   * fast does not look like the fastest one; measured against successes only,
+   * repeated failures do not compound, and the instance is back in rotation
+   * once the estimate fades.
    */
-  end(ok: boolean, latencyMs: number | undefined, now: number): void {
+  end(ok: boolean, latencyMs: number | undefined, now: number, serverMs?: number): void {
     this.outstanding--;
     if (ok) {
       if (latencyMs === undefined) return;
-      this.latency.observe(latencyMs, now);
-      this.#answering.observe(latencyMs, now);
+      let seen = latencyMs;
+      if (serverMs !== undefined && serverMs <= latencyMs) {
+        const transit = latencyMs - serverMs;
+        const floor = this.#transit;
+        this.#transit = floor === undefined || transit < floor ? transit : floor + (transit - floor) * TRANSIT_CREEP;
+        seen = serverMs + this.#transit;
+      }
+      this.latency.observe(seen, now);
+      this.#answering.observe(seen, now);
     } else {
       this.failures++;
       this.latency.observe(Math.max(latencyMs ?? 0, FAILURE_PENALTY * this.#answering.latency(now)), now);
@@ -99,4 +116,6 @@ export class Target {
 }
 
 const FAILURE_PENALTY = 4;
+/** How far the transit floor moves towards a higher sample, per call. */
+const TRANSIT_CREEP = 0.05;
 const alwaysConnected = (): boolean => true;

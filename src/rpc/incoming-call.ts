@@ -16,6 +16,8 @@ export interface CallOwner {
   readonly host: SessionHost;
   readonly remoteInfo: CallerInfo;
   readonly backlogHigh: boolean;
+  /** Whether a RESULT carries the time the call took here (for the caller's balancer; pointless in-process). */
+  readonly timesCalls: boolean;
   drained(): Promise<void>;
   send(kind: Kind, id: number, body: unknown): void;
   incomingDone(id: number): void;
@@ -36,6 +38,8 @@ export class IncomingCall implements CallContext {
   readonly service: string;
   readonly method: string;
   readonly deadline: number | undefined;
+  /** When the call arrived (performance.now()), when the owner times calls. */
+  #started: number | undefined;
   readonly meta: Readonly<Meta>;
   readonly #session: CallOwner;
   readonly #id: number;
@@ -70,6 +74,7 @@ export class IncomingCall implements CallContext {
     const kind = endpoint.def.kind;
     if (kind === "server-stream" || kind === "bidi-stream") this.#outputCredit = new CreditGate(credit);
     this.deadline = timeout === null ? undefined : Date.now() + timeout;
+    if (session.timesCalls) this.#started = performance.now();
   }
 
   // --- CallContext -------------------------------------------------------
@@ -243,7 +248,9 @@ export class IncomingCall implements CallContext {
     }
     this.#finish();
     try {
-      this.#session.send(FrameKind.Result, this.#id, [output, this.#responseMeta]);
+      const started = this.#started;
+      // The time here, in whole µs: the caller's balancer tells slow instances from a slow caller with it.
+      this.#session.send(FrameKind.Result, this.#id, started === undefined ? [output, this.#responseMeta] : [output, this.#responseMeta, Math.round((performance.now() - started) * 1000)]);
     } catch (error) {
       this.#sendUnencodable(error);
     }

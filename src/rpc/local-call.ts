@@ -17,6 +17,7 @@ export class LocalUnaryCall implements CallOwner {
   readonly host: SessionHost;
   readonly remoteInfo: CallerInfo;
   readonly backlogHigh = false;
+  readonly timesCalls = false;
   readonly #request: CallRequest;
   readonly #onDone: () => void;
   readonly #release: Release | null;

@@ -23,7 +23,12 @@ export interface CallRequest {
   onMeta: CallOptions["onMeta"];
   /** The method is idempotent: a balancer may retry or hedge it even when it may have run. */
   idempotent?: boolean;
+  /** Set when the result arrives: how long the callee said the call took there, in µs. */
+  serverMicros?: number;
 }
+
+/** A callee's time above a day is nonsense, not a measurement. */
+const MAX_SERVER_MICROS = 86_400_000_000;
 
 /**
  * One call in flight from this side of a session, of any kind: a promise for
@@ -123,6 +128,8 @@ export class OutgoingCall implements CallStream<unknown> {
     }
     this.#finish();
     if (body[1] && this.#request.onMeta) this.#request.onMeta(body[1] as Meta);
+    const serverMicros = body[2];
+    if (typeof serverMicros === "number" && serverMicros >= 0 && serverMicros < MAX_SERVER_MICROS) this.#request.serverMicros = serverMicros;
     this.#resolve?.(body[0]);
   }
 

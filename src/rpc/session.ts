@@ -60,6 +60,8 @@ const BACKLOG_HIGH = 1024 * 1024;
 export class Session {
   readonly host: SessionHost;
   readonly role: SessionRole;
+  /** RESULTs of calls served here say how long they took (see docs/protocol.md). */
+  readonly timesCalls = true;
   readonly #connection: Connection;
   readonly #outgoing = new Map<number, OutgoingCall>();
   readonly #incoming = new Map<number, IncomingCall>();

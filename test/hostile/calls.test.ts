@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { FrameKind } from "../../src/wire/index.ts";
 import { assertRefused, fixture, hostilePeer } from "./harness.ts";
-import { Status } from "./raw-peer.ts";
+import { resultOf, Status } from "./raw-peer.ts";
 
 const POLLUTING_JSON =
   '{"a": 1, "b": 2, "__proto__": {"polluted": "yes", "a": 100}, "constructor": {"prototype": {"polluted": "yes"}}}';
@@ -22,7 +22,7 @@ describe("hostile peers: calls", () => {
     const outcome = await peer.outcome(1);
     assertPrototypeClean();
     assert.equal(outcome.kind, FrameKind.Result, `expected a result, got ${JSON.stringify(outcome.body)}`);
-    assert.deepEqual(outcome.body, [3, null], "a and b come from the input itself, not from a smuggled prototype");
+    assert.deepEqual(resultOf(outcome.body), [3, null], "a and b come from the input itself, not from a smuggled prototype");
     await f.assertServing();
     peer.destroy();
     await f.assertHealthy();
@@ -53,7 +53,7 @@ describe("hostile peers: calls", () => {
       assert.equal(unprocessed, 1, "no handler ran");
       // Same connection, a real method: still works.
       peer.sendCall(3, "calculator", "add", { a: 2, b: 2 });
-      assert.deepEqual((await peer.outcome(3)).body, [4, null]);
+      assert.deepEqual(resultOf((await peer.outcome(3)).body), [4, null]);
       assertPrototypeClean();
       await f.assertServing();
       peer.destroy();
@@ -192,7 +192,7 @@ describe("hostile peers: calls", () => {
       assert.equal(f.produced(), 0, "the handler never ran");
       // The connection is still usable.
       peer.sendCall(3, "calculator", "add", { a: 1, b: 1 }, { meta: { ok: "yes" } });
-      assert.deepEqual((await peer.outcome(3)).body, [2, null]);
+      assert.deepEqual(resultOf((await peer.outcome(3)).body), [2, null]);
       peer.destroy();
       await f.assertHealthy();
     });
@@ -206,7 +206,7 @@ describe("hostile peers: calls", () => {
     assertPrototypeClean();
     // Either refused as not string→string, or served: never a crash, never pollution.
     if (outcome.kind === FrameKind.Error) assert.equal((outcome.body as unknown[])[0], Status.INVALID_ARGUMENT);
-    else assert.deepEqual(outcome.body, [3, null]);
+    else assert.deepEqual(resultOf(outcome.body), [3, null]);
     peer.destroy();
     await f.assertHealthy();
   });
@@ -256,7 +256,7 @@ describe("hostile peers: calls", () => {
     peer.sendCall(1, "calculator", "sleep", { ms: 50 });
     for (let i = 0; i < 1_000; i++) peer.send(FrameKind.Item, 1, i);
     const outcome = await peer.outcome(1);
-    assert.deepEqual(outcome.body, [50, null]);
+    assert.deepEqual(resultOf(outcome.body), [50, null]);
     peer.destroy();
     await f.assertHealthy();
   });
@@ -285,7 +285,7 @@ describe("hostile peers: calls", () => {
     peer.sendCall(1, "calculator", "sleep", { ms: 100 }, { timeout: 2 ** 32 });
     const outcome = await peer.outcome(1);
     assert.equal(outcome.kind, FrameKind.Result, `expected a result, got ${JSON.stringify(outcome.body)}`);
-    assert.deepEqual(outcome.body, [100, null]);
+    assert.deepEqual(resultOf(outcome.body), [100, null]);
     peer.destroy();
     await f.assertHealthy();
   });

@@ -48,6 +48,20 @@ export async function waitUntil(check: () => boolean, what: string, timeout = DE
   }
 }
 
+/**
+ * A RESULT body without its optional callee time (`[output, meta, micros?]`),
+ * after checking that time is a whole number of µs when present.
+ */
+export function resultOf(body: unknown): unknown[] {
+  const list = body as unknown[];
+  if (list.length === 3) {
+    const micros = list[2];
+    if (typeof micros !== "number" || !Number.isInteger(micros) || micros < 0) throw new Error(`RESULT time is not whole µs: ${String(micros)}`);
+    return list.slice(0, 2);
+  }
+  return list;
+}
+
 export class RawPeer {
   readonly socket: net.Socket;
   /** Every frame received, in order. */
