@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { renderBalance } from "./balance/report.ts";
 import { runBalanceBench, type BalanceReport } from "./balance/run.ts";
+import { renderEdge, runEdgeBench, type EdgeReport } from "./edge/run.ts";
+import { renderNats, runNatsBench, type NatsReport } from "./nats/run.ts";
 import { killChildrenOnExit } from "./lib/children.ts";
 import { readConfig } from "./lib/config.ts";
 import { Figures } from "./lib/figures.ts";
@@ -70,6 +72,24 @@ async function main(): Promise<void> {
       progress(`balancing: FAILED: ${(error as Error).message}`);
     }
   }
+  // The HTTP edge against plain node:http and fastify: its own processes too.
+  let edge: EdgeReport | null = null;
+  if (wanted("edge")) {
+    try {
+      edge = await runEdgeBench(config, progress);
+    } catch (error) {
+      progress(`edge: FAILED: ${(error as Error).message}`);
+    }
+  }
+  // Amoeba on NATS against nats.js and moleculer on one nats-server: its own processes too.
+  let natsReport: NatsReport | null = null;
+  if (wanted("nats")) {
+    try {
+      natsReport = await runNatsBench(config, progress);
+    } catch (error) {
+      progress(`nats: FAILED: ${(error as Error).message}`);
+    }
+  }
 
   if (systems.length > 0) {
     for (const scenario of SCENARIOS) console.log(`${renderScenario(figures, systems, scenario)}\n`);
@@ -84,10 +104,12 @@ async function main(): Promise<void> {
   if (overhead.length > 0) console.log(`${renderOverhead(overhead)}\n`);
   if (micro.length > 0) console.log(`${renderMicro(micro)}\n`);
   if (balance) console.log(`${renderBalance(balance)}\n`);
+  if (edge) console.log(`${renderEdge(edge)}\n`);
+  if (natsReport) console.log(`${renderNats(natsReport)}\n`);
   for (const [system, messages] of figures.failures) console.log(`${system} FAILED: ${messages.join(" | ")}`);
 
   // The comparison's targets when any of it ran, then the balancing ones.
-  const goals = [...(systems.length > 0 || overhead.length > 0 ? evaluateGoals(figures, overhead) : []), ...(balance?.goals ?? [])];
+  const goals = [...(systems.length > 0 || overhead.length > 0 ? evaluateGoals(figures, overhead) : []), ...(balance?.goals ?? []), ...(edge?.goals ?? []), ...(natsReport?.goals ?? [])];
   if (goals.length > 0) console.log(`Targets (ratios within this run${config.quick ? "; quick mode, rough" : ""}):\n${renderGoals(goals)}\n`);
   if (systems.length > 0) console.log(renderCpuSummary(figures, SCENARIOS));
 
@@ -110,6 +132,8 @@ async function main(): Promise<void> {
     inProcessOverhead: overhead,
     wireMicro: micro,
     balance,
+    edge,
+    nats: natsReport,
     goals,
   };
   writeFileSync(join(resultsDir, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);

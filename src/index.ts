@@ -26,6 +26,8 @@ export {
   type ClientMethodOf,
   type StreamSource,
   type Topic,
+  type ContractOptions,
+  type MethodJsonSchema,
 } from "./rpc/contract.ts";
 export type { CallContext, CallerInfo } from "./rpc/context.ts";
 export type { CallOptions, Meta } from "./rpc/call-options.ts";
@@ -38,10 +40,12 @@ export type { AdmissionCounts, AdmissionStats, ServiceAdmissionCounts } from "./
 export type { EventHandler, EventInfo, PayloadOf, TopicRef } from "./rpc/topics.ts";
 export type { SchemaIssue, StandardSchemaV1 } from "./rpc/schema.ts";
 export { satisfies } from "./rpc/version.ts";
-export { ReflectionContract, type ServiceDescription } from "./rpc/reflection.ts";
+export { ReflectionContract, type ServiceDescription, type MethodDescription } from "./rpc/reflection.ts";
 export type { BalancePolicy, BalanceStrategy } from "./balance/policy.ts";
 export type { InstanceStats, ServiceStats } from "./balance/service-balancer.ts";
 export type { OutlierOptions } from "./balance/outlier.ts";
 export type { RetryBudgetOptions } from "./balance/retry-budget.ts";
 export { StatsContract, type NodeStats } from "./balance/stats-contract.ts";
 export { AddressError, type TlsClientOptions, type TlsServerOptions } from "./transport/index.ts";
+export type { Engine, EngineHost, RunningEngine } from "./engine.ts";
+export type { Connection, ConnectionHandler, Listener, Transport, TransportTable } from "./transport/index.ts";

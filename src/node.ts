@@ -10,6 +10,7 @@ import type { OutlierOptions } from "./balance/outlier.ts";
 import type { RetryBudgetOptions } from "./balance/retry-budget.ts";
 import { ServiceBalancer, type TargetSource } from "./balance/service-balancer.ts";
 import { StatsContract, type NodeStats } from "./balance/stats-contract.ts";
+import { NodeMetrics, type MetricsSources } from "./metrics/node-metrics.ts";
 import { Locality, type TargetInfo } from "./balance/target.ts";
 import { createClient, type ClientOptions } from "./rpc/client.ts";
 import type { Client, Contract, Handlers, Topic } from "./rpc/contract.ts";
@@ -27,7 +28,8 @@ import { RpcError } from "./rpc/rpc-error.ts";
 import { failedStream, Session, type SessionHost } from "./rpc/session.ts";
 import { TopicTable, type EventHandler, type PayloadOf, type TopicRef } from "./rpc/topics.ts";
 import { compatibleRange, satisfies } from "./rpc/version.ts";
-import { createInprocPair, listen, type Listener, type TlsClientOptions, type TlsServerOptions } from "./transport/index.ts";
+import { createInprocPair, dial, listen, type Connection, type Listener, type TlsClientOptions, type TlsServerOptions } from "./transport/index.ts";
+import type { Engine, EngineHost, RunningEngine } from "./engine.ts";
 
 /** Options of `startNode`. */
 export interface NodeOptions {
@@ -86,6 +88,19 @@ export interface NodeOptions {
    * each service's balancer applies on its own. Strategies are set per client.
    */
   balance?: { outliers?: Partial<OutlierOptions>; retryBudget?: Partial<RetryBudgetOptions> };
+  /**
+   * Keep Prometheus metrics: calls served and made (by code, with latency
+   * histograms per service.method and per peer), calls in flight and shed,
+   * retries, ejections, membership, bytes. Read them with `node.metricsText()`
+   * (`amoeba serve --metrics-port` serves them). Off by default.
+   */
+  metrics?: boolean;
+  /**
+   * An engine to ride on, e.g. `nats({ servers: ["nats://127.0.0.1:4222"] })`
+   * from `amoeba/nats`: the node then listens on the engine's address too,
+   * dials its addresses, and joins look-up through it (unless `lookup: false`).
+   */
+  engine?: Engine;
 }
 
 
@@ -109,7 +124,7 @@ export interface ServeOptions {
 }
 
 /** A running node: serves contracts, calls other nodes, publishes and receives events. */
-export class Node implements SessionHost, TargetSource {
+export class Node implements SessionHost, TargetSource, EngineHost {
   readonly nodeId = randomUUID();
   readonly nodeName: string;
   readonly cluster: string;
@@ -122,6 +137,10 @@ export class Node implements SessionHost, TargetSource {
   /** @internal Admits or sheds incoming calls; read the counts with {@link admission}. */
   readonly admissionControl: Admission;
   readonly logger: Logger;
+  /** The node's metrics, when `metrics: true`. */
+  readonly metrics: NodeMetrics | null;
+  /** Bytes of connections that closed, so that the totals never go down. */
+  #closedBytes = { in: 0, out: 0 };
   readonly #defaultTimeout: number | undefined;
   readonly #drainTimeout: number;
   readonly #tls: TlsServerOptions | undefined;
@@ -140,6 +159,7 @@ export class Node implements SessionHost, TargetSource {
   readonly #balancers = new Map<string, ServiceBalancer>();
   readonly #balanceSettings: NodeOptions["balance"];
   #lookup: LookupHandle | null = null;
+  #engine: RunningEngine | null = null;
   /** Node ids the look-up declared dead or gone: no call goes there, whatever connection is still open. */
   readonly #goneIds = new Set<string>();
   #loadTimer: NodeJS.Timeout | null = null;
@@ -163,6 +183,7 @@ export class Node implements SessionHost, TargetSource {
     this.#clientTls = options.clientTls;
     this.#balanceSettings = options.balance;
     this.logger = options.logger ?? createStderrLogger({ node: this.nodeName });
+    this.metrics = options.metrics ? new NodeMetrics(this.#metricsSources()) : null;
     this.#selfInfo = { id: this.nodeId, name: this.nodeName, address: "inproc://self" };
     this.registry.add(ReflectionContract, { describe: ({ service }) => describeServices(this.registry, service) });
     this.registry.add(StatsContract, { get: () => this.stats() });
@@ -196,13 +217,18 @@ export class Node implements SessionHost, TargetSource {
   /** Starts listening on an address (also done by `startNode({ listen })`). */
   async listen(address: string): Promise<string> {
     this.#assertOpen();
-    const listener = await listen(address, { limits: this.limits, tls: this.#tls }, (connection) => {
-      if (this.#draining) {
-        connection.destroy();
-        return;
-      }
-      this.#track(new Session(connection, this, "acceptor"));
-    });
+    const listener = await listen(
+      address,
+      { limits: this.limits, tls: this.#tls },
+      (connection) => {
+        if (this.#draining) {
+          connection.destroy();
+          return;
+        }
+        this.#track(new Session(connection, this, "acceptor"));
+      },
+      this.#engine?.transports,
+    );
     this.#listeners.push(listener);
     this.#startSweeper();
     this.#lookup?.backend.update({ addresses: this.addresses });
@@ -253,10 +279,15 @@ export class Node implements SessionHost, TargetSource {
         services: this.registry.list(),
         load: 0,
       },
-      { registryClient: (address) => this.#link(address).peer.client(RegistryContract), logger: this.logger },
+      {
+        registryClient: (address) => this.#link(address).peer.client(RegistryContract),
+        logger: this.logger,
+        ...(this.#engine?.createLookup ? { backend: this.#engine.createLookup.bind(this.#engine) } : {}),
+      },
     );
     this.#lookup.backend.on(({ type, member }) => {
       this.#epoch++;
+      this.metrics?.membershipChanged(type);
       const id = member.record.id;
       if (type === "dead" || type === "left") {
         this.#goneIds.add(id);
@@ -328,6 +359,38 @@ export class Node implements SessionHost, TargetSource {
     const range = options.version ?? compatibleRange(contract.version);
     const balancer = this.#balancer(contract.name, range, options.labels);
     return createClient(contract, (request) => this.#invokeAnywhere(request, balancer, policies.get(request.method) ?? base), options, this.#defaultTimeout);
+  }
+
+  /** The metrics in Prometheus's text format, or undefined when the node keeps none (`metrics: true`). */
+  metricsText(): string | undefined {
+    return this.metrics?.render();
+  }
+
+  #metricsSources(): MetricsSources {
+    return {
+      inFlight: () => {
+        const stats = this.admission;
+        return [[["", ""], stats.inFlight], ...Object.values(stats.services).map((s): [string[], number] => [[s.service, s.version], s.inFlight])];
+      },
+      shed: () => Object.values(this.admission.services).map((s): [string[], number] => [[s.service, s.version], s.shed]),
+      members: () => {
+        const counts = new Map<string, number>();
+        for (const member of this.members()) counts.set(member.state, (counts.get(member.state) ?? 0) + 1);
+        return [...counts].map(([state, count]): [string[], number] => [[state], count]);
+      },
+      balancers: () => {
+        const now = performance.now();
+        return [...this.#balancers.values()].map((balancer) => ({ service: balancer.service, ...balancer.totals(now) }));
+      },
+      bytes: () => {
+        const bytes = { ...this.#closedBytes };
+        for (const session of this.#sessions) {
+          bytes.in += session.bytesIn;
+          bytes.out += session.bytesOut;
+        }
+        return bytes;
+      },
+    };
   }
 
   /**
@@ -416,10 +479,33 @@ export class Node implements SessionHost, TargetSource {
   sessionClosed(session: Session): void {
     this.#epoch++;
     this.#sessions.delete(session);
+    this.#closedBytes.in += session.bytesIn;
+    this.#closedBytes.out += session.bytesOut;
     if (session === this.#local || session === this.#localServer) {
       this.#local = null;
       this.#localServer = null;
     }
+  }
+
+  // --- engine ---------------------------------------------------------------
+
+  /** @internal Starts the engine and listens on its addresses (done by `startNode({ engine })`). */
+  async startEngine(engine: Engine): Promise<void> {
+    this.#assertOpen();
+    if (this.#engine) throw new Error(`node ${this.nodeName} already runs on an engine`);
+    this.#engine = await engine.start(this);
+    for (const address of this.#engine.listen) await this.listen(address);
+  }
+
+  /** @internal Dials an address, through the engine when its scheme is the engine's. */
+  dialConnection(address: string, options: ConnectOptions): Promise<Connection> {
+    return dial(address, { limits: this.limits, tls: options.tls, connectTimeout: options.connectTimeout }, this.#engine?.transports);
+  }
+
+  /** @internal Runs a unary call of a service served here, for an engine's plain requests ({@link EngineHost}). */
+  callServed(request: CallRequest, caller: CallerInfo): Promise<unknown> {
+    if (this.#draining) return refuse(request, `node ${this.nodeName} is closing; not processed — safe to retry`) as Promise<unknown>;
+    return this.#callLocally(request, undefined, caller);
   }
 
   // --- internals -----------------------------------------------------------
@@ -461,7 +547,7 @@ export class Node implements SessionHost, TargetSource {
     const key = `${service}\u0000${range ?? "*"}\u0000${labels ? JSON.stringify(Object.entries(labels).sort()) : ""}`;
     let balancer = this.#balancers.get(key);
     if (!balancer) {
-      balancer = new ServiceBalancer(service, range, labels && { ...labels }, this, { ...this.#balanceSettings, random: Math.random });
+      balancer = new ServiceBalancer(service, range, labels && { ...labels }, this, { ...this.#balanceSettings, random: Math.random, metrics: this.metrics });
       this.#balancers.set(key, balancer);
     }
     return balancer;
@@ -506,7 +592,7 @@ export class Node implements SessionHost, TargetSource {
     }
   }
 
-  #callLocally(request: CallRequest, found: Endpoint | undefined): Promise<unknown> {
+  #callLocally(request: CallRequest, found: Endpoint | undefined, caller: CallerInfo = this.#selfInfo): Promise<unknown> {
     const endpoint = found ?? this.registry.find(request.service, request.method, request.version, this.nodeName);
     if (endpoint instanceof RpcError) return Promise.reject(endpoint);
     if (endpoint.def.kind !== "unary") {
@@ -522,7 +608,7 @@ export class Node implements SessionHost, TargetSource {
     const release = this.admissionControl.tryEnter(endpoint.gate, request.method);
     if (typeof release !== "function") return Promise.reject(release);
     this.#localCalls++;
-    return new LocalUnaryCall(this, this.#selfInfo, request, this.#localCallDone, release).run(endpoint);
+    return new LocalUnaryCall(this, caller, request, this.#localCallDone, release).run(endpoint);
   }
 
   readonly #localCallDone = (): void => {
@@ -640,6 +726,7 @@ export class Node implements SessionHost, TargetSource {
     const sessions = [...this.#sessions];
     for (const session of sessions) session.close(`node ${this.nodeName} closed`);
     await Promise.all(sessions.map((session) => session.whenClosed));
+    await this.#engine?.close().catch((error: unknown) => this.logger.warn({ err: error }, "stopping the engine failed"));
   }
 
   #assertOpen(): void {
@@ -652,6 +739,7 @@ export async function startNode(options: NodeOptions = {}): Promise<Node> {
   const node = new Node(options);
   const addresses = options.listen === undefined ? [] : Array.isArray(options.listen) ? options.listen : [options.listen];
   try {
+    if (options.engine) await node.startEngine(options.engine);
     for (const address of addresses) await node.listen(address);
     const lookup = lookupSettings(options);
     if (lookup) await node.joinLookup(lookup);
@@ -670,6 +758,8 @@ export async function connect(address: string, options: ConnectOptions & Omit<No
   const { tls: _tls, connectTimeout: _connectTimeout, ...nodeOptions } = options;
   const node = new Node({ name: `client-${process.pid}`, ...nodeOptions });
   try {
+    // An address of an engine's scheme (nats://…) is dialed through that engine.
+    if (nodeOptions.engine) await node.startEngine(nodeOptions.engine);
     const peer = await node.connect(address, options);
     return Object.assign(bindPeer(peer), { close: () => node.close() });
   } catch (error) {
@@ -700,7 +790,8 @@ function bindPeer(peer: Peer): Peer {
 function lookupSettings(options: NodeOptions): Omit<LookupSettings, "cluster"> | null {
   if (options.lookup === false) return null;
   const explicit = typeof options.lookup === "object" ? options.lookup : {};
-  const wanted = options.lookup !== undefined || options.cluster !== undefined || options.seeds !== undefined || options.registry !== undefined;
+  const wanted =
+    options.lookup !== undefined || options.cluster !== undefined || options.seeds !== undefined || options.registry !== undefined || options.engine !== undefined;
   if (!wanted) return null;
   return {
     ...explicit,

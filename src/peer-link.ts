@@ -7,7 +7,6 @@ import type { CallRequest } from "./rpc/outgoing-call.ts";
 import { isBuiltInService } from "./rpc/reflection.ts";
 import { RpcError } from "./rpc/rpc-error.ts";
 import { Session } from "./rpc/session.ts";
-import { dial } from "./transport/index.ts";
 
 /** One dialed address: its current session, dialed again when lost. */
 export class PeerLink {
@@ -73,11 +72,7 @@ export class PeerLink {
   async #dial(): Promise<Session> {
     let connection;
     try {
-      connection = await dial(this.#address, {
-        limits: this.#node.limits,
-        tls: this.#options.tls,
-        connectTimeout: this.#options.connectTimeout,
-      });
+      connection = await this.#node.dialConnection(this.#address, this.#options);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       const hint = code === "ECONNREFUSED" || code === "ENOENT" ? "; is a node listening there (amoeba serve … --listen)?" : "";

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { SYSTEMS } from "./systems.ts";
 
-const PARTS = [...SYSTEMS.map((system) => system.id as string), "overhead", "micro", "balance"];
+const PARTS = [...SYSTEMS.map((system) => system.id as string), "overhead", "micro", "balance", "edge", "nats"];
 
 /** How much to measure: call counts, runs and time caps. */
 export interface BenchConfig {
@@ -28,8 +28,9 @@ const USAGE = `usage: npm run bench [-- --quick] [-- --runs N] [-- --only raw,am
 
   --quick   fewer calls and 1 run (under a minute); figures are rougher
   --runs N  runs per measurement, each figure being their median (default 3)
-  --only    comma-separated parts: raw, amoeba-tcp, amoeba-unix,
-            amoeba-inproc, grpc, moleculer, overhead, micro, balance`;
+  --only    comma-separated parts: raw, amoeba-tcp, amoeba-metrics, amoeba-unix,
+            amoeba-inproc, grpc, moleculer, overhead, micro, balance, edge,
+            nats (Amoeba on NATS vs nats.js request() and moleculer on NATS)`;
 
 /** Reads the command line; prints usage and exits on --help or a bad option. */
 export function readConfig(argv: string[]): BenchConfig {

@@ -29,6 +29,9 @@ export function evaluateGoals(figures: Figures, overhead: readonly OverheadResul
   const vsMoleculer = figures.ratioByRun("amoeba-tcp", "moleculer", "small-c64", callsPerSec);
   outcomes.push(check("amoeba tcp c=64 small calls/s ≥ 2.5× moleculer", `${times(vsMoleculer)} moleculer`, vsMoleculer, (r) => r >= 2.5));
 
+  const withMetrics = figures.ratioByRun("amoeba-metrics", "amoeba-tcp", "small-c64", callsPerSec);
+  outcomes.push(check("amoeba tcp c=64 small calls/s with metrics on ≥ 0.9× metrics off", `${times(withMetrics)} metrics off`, withMetrics, (r) => r >= 0.9));
+
   const vsGrpc = figures.ratioByRun("amoeba-tcp", "grpc", "small-c64", callsPerSec);
   outcomes.push(check("amoeba tcp c=64 small calls/s ≥ 10× grpc-js", `${times(vsGrpc)} grpc-js`, vsGrpc, (r) => r >= 10));
 

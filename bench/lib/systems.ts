@@ -1,7 +1,7 @@
 import type { OpenCaller } from "../targets/caller.ts";
 
 /** Every system the bench compares. */
-export type SystemId = "raw" | "amoeba-tcp" | "amoeba-unix" | "amoeba-inproc" | "grpc" | "moleculer";
+export type SystemId = "raw" | "amoeba-tcp" | "amoeba-metrics" | "amoeba-unix" | "amoeba-inproc" | "grpc" | "moleculer";
 
 /** How to run one system: its server process (if any) and its client. */
 export interface SystemSpec {
@@ -28,6 +28,12 @@ export const SYSTEMS: readonly SystemSpec[] = [
     label: "amoeba tcp",
     server: () => ({ file: target("amoeba-server.ts"), argument: { listen: "tcp://127.0.0.1:0" } }),
     openCaller: async () => (await import("../targets/amoeba-caller.ts")).openAmoebaCaller,
+  },
+  {
+    id: "amoeba-metrics",
+    label: "amoeba tcp, metrics on",
+    server: () => ({ file: target("amoeba-server.ts"), argument: { listen: "tcp://127.0.0.1:0", metrics: true } }),
+    openCaller: async () => (await import("../targets/amoeba-caller.ts")).openAmoebaMetricsCaller,
   },
   {
     id: "amoeba-unix",

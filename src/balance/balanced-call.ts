@@ -60,6 +60,7 @@ function attempt(
   return result.then(
     (value) => {
       const now = performance.now();
+      balancer.metrics?.called(request.service, request.method, target.name, "OK", (now - started) / 1000);
       const serverMicros = request.serverMicros;
       target.end(true, measured ? now - started : undefined, now, serverMicros === undefined ? undefined : serverMicros / 1000);
       if (measured && policy.hedgePercentile !== undefined) balancer.recent.observe(now - started);
@@ -68,6 +69,7 @@ function attempt(
     },
     (error: unknown) => {
       const now = performance.now();
+      balancer.metrics?.called(request.service, request.method, target.name, isRpcError(error) ? error.code : "UNKNOWN", (now - started) / 1000);
       if (isRpcError(error) && error.unprocessed && error.code === "RESOURCE_EXHAUSTED") {
         // Shed for load: busy, not broken. Its calls in flight already steer p2c away.
         target.release();
@@ -96,15 +98,25 @@ async function retry(balancer: ServiceBalancer, policy: ResolvedPolicy, request:
       if (!(await sleep(pause, request))) break;
     }
     if (timeLeft(request) <= 0 || request.signal?.aborted) break;
-    const target = balancer.pick(policy, key, exclude, performance.now());
+    let target = balancer.pick(policy, key, exclude, performance.now());
     if (!target) {
-      why = "no other instance to try";
-      break;
+      // Every instance was tried: one of them again, after a pause (a connection that
+      // dropped may be back; an instance that refused may have room now).
+      if (unprocessed) {
+        const pause = backoffDelay(retries, { baseMs: policy.backoffBaseMs, maxMs: policy.backoffMaxMs });
+        if (!(await sleep(pause, request)) || timeLeft(request) <= 0) break;
+      }
+      target = balancer.pick(policy, key, null, performance.now());
+      if (!target) {
+        why = "no instance to try";
+        break;
+      }
     }
     if (!balancer.budget.tryRetry()) {
       why = "retry budget spent";
       break;
     }
+    balancer.metrics?.retried(request.service);
     exclude.add(target);
     try {
       return await attempt(balancer, policy, target, request, performance.now(), false, key);
@@ -162,7 +174,10 @@ class HedgedCall {
     if (this.#settled || timeLeft(this.#request) <= 0) return;
     const exclude = new Set(this.#copies.map((copy) => copy.target));
     const target = this.#balancer.pick(this.#policy, this.#key, exclude, performance.now());
-    if (target && this.#balancer.budget.tryRetry()) this.#launch(target);
+    if (target && this.#balancer.budget.tryRetry()) {
+      this.#balancer.metrics?.retried(this.#request.service);
+      this.#launch(target);
+    }
   }
 
   #launch(target: Target): void {

@@ -1,3 +1,4 @@
+import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import { HashRing } from "./hash-ring.ts";
 import { LatencyWindow } from "./latency-window.ts";
 import { OutlierDetector, type OutlierOptions } from "./outlier.ts";
@@ -42,6 +43,8 @@ export interface BalancerSettings {
   readonly outliers?: Partial<OutlierOptions>;
   readonly retryBudget?: Partial<RetryBudgetOptions>;
   readonly random: () => number;
+  /** Where attempts and retries are counted, when metrics are on. */
+  readonly metrics?: NodeMetrics | null;
 }
 
 // Picks reuse one scratch array: no allocation per call.
@@ -62,6 +65,7 @@ export class ServiceBalancer {
   readonly outliers: OutlierDetector;
   /** Bounds retries and hedges of calls to this service. */
   readonly budget: RetryBudget;
+  readonly metrics: NodeMetrics | null;
   readonly #source: TargetSource;
   readonly #random: () => number;
   #epoch = -1;
@@ -79,6 +83,7 @@ export class ServiceBalancer {
     this.labels = labels;
     this.#source = source;
     this.#random = settings.random;
+    this.metrics = settings.metrics ?? null;
     this.outliers = new OutlierDetector(settings.outliers);
     // The balancer's clock is performance.now(): the budget shares it, so calls can hand it their time.
     this.budget = new RetryBudget({ ...settings.retryBudget, now: () => performance.now() });
@@ -106,6 +111,15 @@ export class ServiceBalancer {
       return undefined;
     }
     return this.#pickIn(this.#all, policy, key, exclude, now);
+  }
+
+  /** Calls in flight to its instances, instances ejected now, and ejections so far: for metrics. */
+  totals(now: number): { outstanding: number; ejected: number; ejections: number } {
+    let outstanding = 0;
+    for (const target of this.#all) outstanding += target.outstanding;
+    let ejections = 0;
+    for (const health of this.outliers.snapshot(now).values()) ejections += health.ejections;
+    return { outstanding, ejected: this.outliers.outCount, ejections };
   }
 
   /** Figures of every instance, for `node.stats()`. */

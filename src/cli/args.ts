@@ -71,6 +71,12 @@ export function parseCount(text: string, option: string, command: string): numbe
   return Number(text);
 }
 
+/** A TCP port (0 for any free one) given to `--option`, or a UsageError. */
+export function parsePort(text: string, option: string, command: string): number {
+  if (!/^\d+$/.test(text) || Number(text) > 65_535) throw new UsageError(`--${option} takes a port number from 0 to 65535, not "${text}"`, command);
+  return Number(text);
+}
+
 // parseArgs' own messages suggest `--` tricks and quote oddly; say it plainly.
 function describeParseError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;

@@ -10,6 +10,7 @@ import { describeVersions, joinAsTool, pickAddresses } from "./lookup-session.ts
 import { isVersionRange } from "../rpc/version.ts";
 import { formatError, toJson } from "./output.ts";
 import { CALL } from "./usage.ts";
+import { loadEngine } from "./engine.ts";
 
 /** One call, as the command line asks for it. */
 export interface CallPlan {
@@ -30,6 +31,8 @@ export interface CallPlan {
   readonly timeout: number;
   readonly meta: Meta | undefined;
   readonly json: boolean;
+  /** A NATS server (--engine) to dial through: for `nats://<node id>` addresses and instances found on NATS. */
+  readonly engine?: string | undefined;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -54,7 +57,10 @@ export async function runCall(argv: readonly string[], io: Io): Promise<number> 
 
 /** Checks the command line and turns it into a plan; every mistake is a UsageError (exit 2). */
 export function planCall(args: ParsedArgs): CallPlan {
-  const lookup = planLookup(args, "call");
+  const found = planLookup(args, "call");
+  // `--engine nats://server nats://<node id> svc.method`: an address on NATS, dialed through the engine.
+  const engine = found?.engine;
+  const lookup = engine !== undefined && /^[a-z][a-z0-9+.-]*:\/\//i.test(args.positionals[0] ?? "") ? undefined : found;
   const positionals = lookup === undefined ? args.positionals : ["", ...args.positionals];
   const [address, target, inputText, ...extra] = positionals;
   if (lookup !== undefined && args.positionals[0] !== undefined && /^[a-z][a-z0-9+.-]*:\/\//i.test(args.positionals[0])) {
@@ -80,9 +86,10 @@ export function planCall(args: ParsedArgs): CallPlan {
   }
   const version = stringOption(args, "version");
   if (version !== undefined && !isVersionRange(version)) throw new UsageError(`--version takes a range such as ^1.2 or 2.x, not "${version}"`, "call");
-  if (lookup === undefined && stringOption(args, "wait") !== undefined) throw new UsageError("--wait is for look-up: use it with --cluster, --seeds or --registry", "call");
+  if (lookup === undefined && found === undefined && stringOption(args, "wait") !== undefined) throw new UsageError("--wait is for look-up: use it with --cluster, --seeds or --registry", "call");
   return {
-    address: lookup === undefined ? checkSocketAddress(address, "call") : "",
+    address: lookup !== undefined ? "" : engine !== undefined && address.startsWith("nats://") ? address : checkSocketAddress(address, "call"),
+    engine,
     lookup,
     version,
     wait: planWait(args, "call").ms,
@@ -191,7 +198,7 @@ export async function placeCall(plan: CallPlan, io: Io, fallbacks: readonly stri
   const guard = createCallGuard(plan.timeout, () => stuckError(plan));
   let peer: Peer;
   try {
-    peer = await guard.race(connectFirst([plan.address, ...fallbacks], plan.timeout));
+    peer = await guard.race(connectFirst([plan.address, ...fallbacks], plan.timeout, plan.engine));
   } catch (error) {
     guard.dispose();
     if (guard.signalExit !== undefined) return report(io, plan, error, guard.signalExit);
@@ -228,12 +235,14 @@ export async function placeCall(plan: CallPlan, io: Io, fallbacks: readonly stri
 }
 
 /** Connects to the first address that answers; fails with the last failure. */
-async function connectFirst(addresses: readonly string[], timeout: number): Promise<Peer> {
+async function connectFirst(addresses: readonly string[], timeout: number, engine: string | undefined): Promise<Peer> {
   let failure: unknown;
   for (const address of addresses) {
     try {
       return await connect(address, {
         name: `amoeba-cli-${process.pid}`,
+        // Each attempt has an engine of its own: connect() closes its node, engine included, with the peer.
+        ...(engine !== undefined && address.startsWith("nats://") ? { engine: await loadEngine(engine), lookup: false } : {}),
         // This node serves nothing; when the CLI gives up on a call, closing must not wait for it.
         drainTimeout: 0,
         ...(Number.isFinite(timeout) ? { connectTimeout: timeout } : {}),

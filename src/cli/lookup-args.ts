@@ -1,4 +1,5 @@
 import { checkSocketAddress, listOption, parseMs, stringOption, type ParsedArgs } from "./args.ts";
+import { checkEngineUrl } from "./engine.ts";
 import { UsageError } from "./errors.ts";
 import { CLUSTER_KEY_ENV } from "./usage.ts";
 
@@ -14,6 +15,8 @@ export interface LookupPlan {
   readonly clusterKey: string | undefined;
   /** Where its own gossip socket listens. */
   readonly gossip: string | undefined;
+  /** A NATS server to look (and serve) through instead of gossip or a registry. */
+  readonly engine?: string | undefined;
 }
 
 /** How long ls, nodes and call gather the view by default (ms). */
@@ -38,6 +41,15 @@ export function planLookup(args: ParsedArgs, command: string, env: NodeJS.Proces
   const keyFlag = stringOption(args, "cluster-key");
   const keyEnv = env[CLUSTER_KEY_ENV] === "" ? undefined : env[CLUSTER_KEY_ENV];
   const seedsGiven = listOption(args, "seeds").length > 0;
+  const engine = stringOption(args, "engine");
+  if (engine !== undefined) {
+    checkEngineUrl(engine, command);
+    if (seedsGiven || registry !== undefined || gossip !== undefined || keyFlag !== undefined) {
+      throw new UsageError("--engine finds nodes through NATS; it does not go with --seeds, --registry, --gossip or --cluster-key", command);
+    }
+    if (cluster !== undefined && (cluster === "" || cluster.length > 128)) throw new UsageError("--cluster takes a name of 1 to 128 characters", command);
+    return { cluster, seeds: undefined, registry: undefined, clusterKey: undefined, gossip: undefined, engine };
+  }
 
   if (cluster === undefined && !seedsGiven && registry === undefined && gossip === undefined) {
     if (keyFlag !== undefined) throw new UsageError("--cluster-key needs a cluster to join: add --cluster, --seeds or --gossip", command);
@@ -83,6 +95,7 @@ export function planWait(args: ParsedArgs, command: string): WaitPlan {
 /** `cluster "shop" through udp://…`, for messages: where the command looked. */
 export function describeWhere(plan: LookupPlan): string {
   const cluster = `cluster "${plan.cluster ?? "default"}"`;
+  if (plan.engine !== undefined) return `${cluster} on NATS at ${plan.engine}`;
   if (plan.registry !== undefined) return `the registry at ${plan.registry}`;
   if (plan.seeds !== undefined) return `${cluster} through ${plan.seeds.join(", ")}`;
   return `${cluster} on this machine`;

@@ -7,6 +7,7 @@ import { localSeeds } from "../lookup/rendezvous.ts";
 import { describeWhere, type LookupPlan } from "./lookup-args.ts";
 import { CLUSTER_KEY_ENV } from "./usage.ts";
 import { memberInstances } from "../lookup/catalog.ts";
+import { loadEngine } from "./engine.ts";
 
 /**
  * The label that marks the short-lived members `amoeba ls`, `nodes` and
@@ -57,6 +58,7 @@ export async function joinAsTool(plan: LookupPlan, command: string, options: Joi
       name: `amoeba-${command}-${process.pid}`,
       ...(plan.cluster !== undefined ? { cluster: plan.cluster } : {}),
       labels: { [TOOL_LABEL]: command },
+      ...(plan.engine !== undefined ? { engine: await loadEngine(plan.engine) } : {}),
       logger: quietLogger(warnings),
       // It serves nothing: closing has no calls to wait for.
       drainTimeout: 0,
@@ -138,6 +140,7 @@ function settle(view: ToolView, deadline: number, fixed: boolean, until: JoinOpt
 }
 
 async function nobodyMessage(plan: LookupPlan, node: Node, warnings: unknown[]): Promise<string> {
+  if (plan.engine !== undefined) return `no node of cluster "${plan.cluster ?? "default"}" answered on NATS at ${plan.engine}; is it served with --engine ${plan.engine} and the same --cluster?`;
   if (plan.registry !== undefined) {
     const failure = warnings.map((w) => (w as { err?: { message?: string } })?.err?.message).find((m) => m !== undefined);
     return failure !== undefined
@@ -188,7 +191,12 @@ export function compareVersionText(a: string, b: string): number {
 export function reachableAddress(instance: Pick<Instance, "addresses" | "labels">, host: string | undefined): string | undefined {
   const unix = instance.addresses.find((a) => a.startsWith("unix://"));
   if (unix && host !== undefined && instance.labels.host === host) return unix;
-  return instance.addresses.find((a) => a.startsWith("tcp://")) ?? instance.addresses.find((a) => a.startsWith("unix://"));
+  return (
+    instance.addresses.find((a) => a.startsWith("tcp://")) ??
+    instance.addresses.find((a) => a.startsWith("unix://")) ??
+    // A node on NATS only: the caller reaches it through the same engine.
+    instance.addresses.find((a) => a.startsWith("nats://"))
+  );
 }
 
 /**

@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { StatsContract, type NodeStats } from "../balance/stats-contract.ts";
 import type { Instance, Member } from "../lookup/types.ts";
+import type { Node } from "../node.ts";
 import { askNode, ASK_TIMEOUT_MS } from "./ask-node.ts";
 import { reachableAddress } from "./lookup-session.ts";
 
@@ -24,7 +25,7 @@ export interface InstanceFigures {
  * Asks every live member with an address for its stats (`amoeba.stats`):
  * those that serve, and those that only call. Nodes that do not answer are left out.
  */
-export async function gatherStats(members: readonly Member[]): Promise<Map<string, NodeStats>> {
+export async function gatherStats(members: readonly Member[], via?: Node): Promise<Map<string, NodeStats>> {
   const host = hostname();
   const out = new Map<string, NodeStats>();
   await Promise.all(
@@ -33,7 +34,7 @@ export async function gatherStats(members: readonly Member[]): Promise<Map<strin
       const address = reachableAddress(record, host);
       if (address === undefined) return;
       try {
-        out.set(record.id, await askNode(address, "ls", (peer) => peer.client(StatsContract).get({}, { timeout: ASK_TIMEOUT_MS })));
+        out.set(record.id, await askNode(address, "ls", (peer) => peer.client(StatsContract).get({}, { timeout: ASK_TIMEOUT_MS }), via));
       } catch {
         // A node that cannot answer shows no figures; ls still lists it.
       }

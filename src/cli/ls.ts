@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { ReflectionContract, type MethodKind } from "../index.ts";
+import { ReflectionContract, type MethodKind, type Node } from "../index.ts";
 import type { NodeStats } from "../balance/stats-contract.ts";
 import { askNode, ASK_TIMEOUT_MS } from "./ask-node.ts";
 import { FIGURE_HEADERS, figureCells, figuresOf, gatherStats } from "./ls-stats.ts";
@@ -46,9 +46,9 @@ export async function runLs(argv: readonly string[], io: Io): Promise<number> {
     const groups = groupByVersion(view.instances({ service: plan.service, version: plan.version }));
     if (plan.service !== undefined) {
       if (groups.length === 0) throw new CliError(notFound(view, plan.service, plan.version));
-      await Promise.all(groups.map((group) => reflect(group, plan.service!)));
+      await Promise.all(groups.map((group) => reflect(group, plan.service!, view.node)));
     }
-    const stats = plan.stats ? await gatherStats(view.members()) : null;
+    const stats = plan.stats ? await gatherStats(view.members(), view.node) : null;
     print(io, plan, view, groups, stats);
     return EXIT.ok;
   } finally {
@@ -81,7 +81,7 @@ function groupByVersion(instances: Instance[]): ServiceVersion[] {
 }
 
 /** Asks one instance of the group (the least loaded that answers) for the service's methods. */
-async function reflect(group: ServiceVersion, service: string): Promise<void> {
+async function reflect(group: ServiceVersion, service: string, via: Node): Promise<void> {
   const host = hostname();
   const candidates = [...group.instances].sort((a, b) => (a.state === b.state ? a.load - b.load : a.state === "alive" ? -1 : 1));
   let failure = "no instance has an address to ask";
@@ -89,7 +89,7 @@ async function reflect(group: ServiceVersion, service: string): Promise<void> {
     const address = reachableAddress(instance, host);
     if (address === undefined) continue;
     try {
-      const described = await askNode(address, "ls", (peer) => peer.client(ReflectionContract).describe({ service }, { timeout: ASK_TIMEOUT_MS }));
+      const described = await askNode(address, "ls", (peer) => peer.client(ReflectionContract).describe({ service }, { timeout: ASK_TIMEOUT_MS }), via);
       const served = described.find((entry) => entry.name === service && entry.version === group.version);
       if (served) {
         group.methods = served.methods.map(({ name, kind }) => ({ name, kind }));

@@ -1,6 +1,6 @@
 /**
  * @module The `amoeba` command: parses the command line and hands it to one
- * command (serve, call, ls, nodes, registry, help). Every command returns an exit code rather
+ * command (serve, call, ls, nodes, registry, edge, help). Every command returns an exit code rather
  * than exiting, so this is the one place that ends the process.
  */
 import { readFileSync } from "node:fs";
@@ -19,6 +19,7 @@ const RUNNERS: Record<string, () => Promise<Runner>> = {
   ls: async () => (await import("./ls.ts")).runLs,
   nodes: async () => (await import("./nodes.ts")).runNodes,
   registry: async () => (await import("./registry.ts")).runRegistry,
+  edge: async () => (await import("./edge.ts")).runEdge,
   help: async () => runHelp,
 };
 

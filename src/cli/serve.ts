@@ -1,11 +1,13 @@
 import { constants } from "node:os";
+import { serveMetrics } from "../metrics/http.ts";
 import { AddressError, startNode, type Handlers, type Node } from "../index.ts";
-import { checkSocketAddress, flagOption, listOption, parseCount, parseOrHelp, parseMs, stringOption, type ParsedArgs } from "./args.ts";
+import { checkSocketAddress, flagOption, listOption, parseCount, parseMs, parseOrHelp, parsePort, stringOption, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { loadServices, type ServiceEntry } from "./load-module.ts";
 import { describeWhere, planLookup, type LookupPlan } from "./lookup-args.ts";
 import { SERVE } from "./usage.ts";
+import { loadEngine } from "./engine.ts";
 
 /** What `amoeba serve` was asked to do. */
 export interface ServePlan {
@@ -16,6 +18,8 @@ export interface ServePlan {
   readonly drainTimeout: number | undefined;
   /** Calls the node runs at once; past it, RESOURCE_EXHAUSTED (load shedding). */
   readonly concurrency: number | undefined;
+  /** Serve Prometheus metrics at http://127.0.0.1:<port>/metrics (`--metrics-port`). */
+  readonly metricsPort: number | undefined;
   /** The cluster to join; undefined to join none. */
   readonly lookup: LookupPlan | undefined;
 }
@@ -36,7 +40,18 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
   const served = entries.map(({ contract }) => `${contract.name}@${contract.version}`).join(", ");
   for (const address of node.addresses) io.out(`amoeba: node ${node.name} serving ${served} on ${address}`);
   if (plan.lookup !== undefined) io.out(joinedLine(node, plan.lookup));
-  return drainOnSignal(node, io);
+  if (plan.metricsPort === undefined) return drainOnSignal(node, io);
+  let endpoint;
+  try {
+    endpoint = await serveMetrics(() => node.metricsText() ?? "", { port: plan.metricsPort });
+  } catch (error) {
+    await node.close({ timeout: 0 });
+    throw new CliError(`cannot serve metrics on 127.0.0.1:${plan.metricsPort}: ${(error as Error).message}`);
+  }
+  io.out(`amoeba: node ${node.name} metrics at ${endpoint.url}`);
+  const code = await drainOnSignal(node, io);
+  await endpoint.close();
+  return code;
 }
 
 /** Checks the command line; every mistake is a UsageError (exit 2). */
@@ -47,20 +62,25 @@ export function planServe(args: ParsedArgs): ServePlan {
   const listen = listOption(args, "listen").map((address) => checkSocketAddress(address, "serve"));
   const drainTimeout = stringOption(args, "drain-timeout");
   const concurrency = stringOption(args, "concurrency");
+  const metricsPort = stringOption(args, "metrics-port");
+  const lookup = planLookup(args, "serve");
   return {
     module,
-    listen: listen.length > 0 ? listen : [DEFAULT_LISTEN],
+    // On NATS the node is reached at nats://<node id>: no TCP listener unless asked for.
+    listen: listen.length > 0 ? listen : lookup?.engine !== undefined ? [] : [DEFAULT_LISTEN],
     name: stringOption(args, "name"),
     dev: flagOption(args, "dev"),
     drainTimeout: drainTimeout === undefined ? undefined : parseMs(drainTimeout, "drain-timeout", "serve"),
     concurrency: concurrency === undefined ? undefined : parseCount(concurrency, "concurrency", "serve"),
-    lookup: planLookup(args, "serve"),
+    metricsPort: metricsPort === undefined ? undefined : parsePort(metricsPort, "metrics-port", "serve"),
+    lookup,
   };
 }
 
 /** The ready line of the look-up: the gossip address is a seed for others. */
 function joinedLine(node: Node, lookup: LookupPlan): string {
   const cluster = `cluster "${node.cluster}"`;
+  if (lookup.engine !== undefined) return `amoeba: node ${node.name} in ${cluster} on NATS at ${lookup.engine}`;
   if (lookup.registry !== undefined) return `amoeba: node ${node.name} in ${cluster}, registered with the registry at ${lookup.registry}`;
   return `amoeba: node ${node.name} in ${cluster}, gossip on ${node.gossipAddress ?? "?"} (a seed for other nodes)`;
 }
@@ -68,15 +88,32 @@ function joinedLine(node: Node, lookup: LookupPlan): string {
 // Services are registered before listening, so the first connection's
 // handshake already lists them all.
 async function startServing(plan: ServePlan, entries: ServiceEntry[]): Promise<Node> {
-  const node = await startNode({
+  let engine;
+  if (plan.lookup?.engine !== undefined) {
+    try {
+      engine = await loadEngine(plan.lookup.engine);
+    } catch (error) {
+      throw new CliError(`cannot use --engine ${plan.lookup.engine}: ${(error as Error).message}`);
+    }
+  }
+  const starting = startNode({
+    ...(engine !== undefined ? { engine } : {}),
     dev: plan.dev,
     ...(plan.name !== undefined ? { name: plan.name } : {}),
     ...(plan.drainTimeout !== undefined ? { drainTimeout: plan.drainTimeout } : {}),
     ...(plan.concurrency !== undefined ? { concurrency: plan.concurrency } : {}),
+    ...(plan.metricsPort !== undefined ? { metrics: true } : {}),
     ...(plan.lookup?.cluster !== undefined ? { cluster: plan.lookup.cluster } : {}),
     // Joined below, once listening: the node's record then carries its addresses.
     lookup: false,
   });
+  let node: Node;
+  try {
+    node = await starting;
+  } catch (error) {
+    // Typically the NATS server: unreachable, or refusing the credentials.
+    throw new CliError(`cannot start the node: ${(error as Error)?.message ?? String(error)}`);
+  }
   try {
     for (const { contract, handlers } of entries) {
       try {

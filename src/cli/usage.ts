@@ -52,6 +52,11 @@ const FIND_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     help: `The cluster's key, when its gossip is authenticated. Default: $${CLUSTER_KEY_ENV}, which keeps the key out of the process list.`,
   },
   gossip: { type: "string", value: "<udp://host:port>", help: "Where this command's own gossip socket listens. Default: udp://127.0.0.1:0" },
+  engine: {
+    type: "string",
+    value: "<nats://host:port>",
+    help: "Look on NATS instead: the nodes that serve through this NATS server (amoeba serve --engine). Credentials as for serve --engine.",
+  },
 };
 
 const WAIT_OPTION: OptionSpec = {
@@ -88,6 +93,11 @@ export const SERVE: CommandSpec = {
     name: { type: "string", value: "<name>", help: "The node's name, shown to callers and in errors. Default: <host>-<pid>" },
     dev: { type: "boolean", help: "Dev mode: error stacks travel to callers and results are checked against the contract. Never in production." },
     "drain-timeout": { type: "string", value: "<ms>", help: "On SIGINT/SIGTERM, how long calls in flight may take to finish. Default: 10000" },
+    "metrics-port": {
+      type: "string",
+      value: "<port>",
+      help: "Serve Prometheus metrics at http://127.0.0.1:<port>/metrics (0: a free port, printed when ready). Default: no metrics",
+    },
     concurrency: {
       type: "string",
       value: "<n>",
@@ -107,6 +117,11 @@ export const SERVE: CommandSpec = {
       help: `Authenticate gossip with this key (HMAC-SHA256); every node of the cluster needs the same. Default: $${CLUSTER_KEY_ENV}, which keeps the key out of the process list.`,
     },
     gossip: { type: "string", value: "<udp://host:port>", help: "Where to listen for gossip. Default: udp://127.0.0.1:0 (a free port)" },
+    engine: {
+      type: "string",
+      value: "<nats://host:port>",
+      help: "Serve through this NATS server: the node listens at nats://<node id>, joins look-up on NATS (--cluster names the cluster) and answers NATS's service discovery ($SRV.PING, $SRV.INFO, $SRV.STATS). No TCP listener unless --listen asks for one. Credentials: $AMOEBA_NATS_USER and $AMOEBA_NATS_PASS, $AMOEBA_NATS_TOKEN or $AMOEBA_NATS_NKEY_SEED.",
+    },
     help: HELP_OPTION,
   },
   examples: [
@@ -115,6 +130,7 @@ export const SERVE: CommandSpec = {
     "amoeba serve examples/calculator/service.ts --listen tcp://127.0.0.1:0 --cluster shop",
     "amoeba serve examples/calculator/service.ts --listen tcp://127.0.0.1:0 --cluster shop --seeds udp://127.0.0.1:7946",
     "amoeba serve examples/calculator/service.ts --listen tcp://127.0.0.1:0 --registry tcp://127.0.0.1:7500",
+    "amoeba serve examples/calculator/service.ts --engine nats://127.0.0.1:4222 --cluster shop",
   ],
 };
 
@@ -150,6 +166,7 @@ export const CALL: CommandSpec = {
     `amoeba call tcp://127.0.0.1:7400 calculator.sleep '{"ms":500}' --timeout 100 --meta traceparent=00-abc-def-01`,
     `amoeba call --cluster shop calculator.add '{"a":1,"b":2}' --version ^1.2`,
     `amoeba call --registry tcp://127.0.0.1:7500 calculator.add '{"a":1,"b":2}'`,
+    `amoeba call --engine nats://127.0.0.1:4222 --cluster shop calculator.add '{"a":1,"b":2}'`,
   ],
 };
 
@@ -177,6 +194,7 @@ export const LS: CommandSpec = {
     "amoeba ls --cluster shop --stats",
     "amoeba ls calculator --seeds udp://127.0.0.1:7946 --cluster shop",
     "amoeba ls --registry tcp://127.0.0.1:7500 --json",
+    "amoeba ls --engine nats://127.0.0.1:4222 --cluster shop",
   ],
 };
 
@@ -223,6 +241,56 @@ export const REGISTRY: CommandSpec = {
   examples: ["amoeba registry", "amoeba registry --listen tcp://127.0.0.1:0 --listen unix:///tmp/registry.sock"],
 };
 
+// The edge finds services by gossip, a registry or by hand; not (yet) through NATS.
+const { engine: _engine, ...EDGE_FIND_OPTIONS } = FIND_OPTIONS;
+
+/** `amoeba edge`. */
+export const EDGE: CommandSpec = {
+  name: "edge",
+  summary: "Serve a cluster's public services over HTTP, JSON-RPC and WebSocket",
+  usage: "edge (--cluster <name> | --seeds <addr> | --registry <addr> | --connect <address>) [options]",
+  description: [
+    "Runs the edge: an HTTP and WebSocket server through which browsers and HTTP clients call the services of a cluster. Only methods marked public in their contracts (contract(..., { public: true }) or unary({ ..., public: true })) are reachable; everything else answers 404.",
+    [
+      "Routes:",
+      "  POST /rpc/<service>/<method>   JSON in, JSON out; a server stream answers Server-Sent Events (also GET ?input=<json>)",
+      "  POST /jsonrpc                  JSON-RPC 2.0: service.method, batches, notifications; WebSocket at the same path, streams as notifications",
+      "  GET  /services                 the catalog: public methods with kinds and JSON Schemas",
+      "  GET  /openapi.json             an OpenAPI 3.1 document of the same",
+      "  GET  /healthz                  200 while serving, 503 while draining",
+    ].join("\n"),
+    "The edge joins the cluster's look-up like any node (or connects to --connect addresses by hand), learns methods by reflection, and balances and retries calls as every node does. X-Timeout (ms) or grpc-timeout sets a call's deadline; a client that disconnects cancels its call.",
+    "Prints one line once ready. On SIGINT or SIGTERM it drains (requests in flight finish) and exits 0; a second signal stops it at once.",
+  ],
+  options: {
+    ...EDGE_FIND_OPTIONS,
+    connect: { type: "string", multiple: true, value: "<address>", help: "A node to call by hand (tcp://host:port or unix:///path.sock), besides or instead of look-up. Repeat for several." },
+    port: { type: "string", value: "<port>", help: "The HTTP port; 0 for a free one. Default: 8080" },
+    host: { type: "string", value: "<address>", help: "The interface to listen on; 0.0.0.0 to face the network. Default: 127.0.0.1" },
+    name: { type: "string", value: "<name>", help: "The edge node's name. Default: edge-<pid>" },
+    auth: {
+      type: "string",
+      value: "<module>",
+      help: "A module exporting `authenticate(token, request)`: it returns the caller's id (handlers see ctx.meta[\"amoeba-caller\"]) or null for 401. Default: no authentication.",
+    },
+    cors: { type: "string", multiple: true, value: "<origin>", help: "A web origin allowed to call from a browser, e.g. https://app.example.com, or *. Repeat or separate with commas." },
+    "rate-limit": { type: "string", value: "<per-second>", help: "Calls per second per client (caller id, else IP address), or off. Default: 100" },
+    burst: { type: "string", value: "<n>", help: "Calls a client may make at once after being idle. Default: twice the rate" },
+    "max-body": { type: "string", value: "<bytes>", help: "The largest request body; past it 413. Default: 1048576" },
+    timeout: { type: "string", value: "<ms>", help: "The deadline of a call whose request sets none (X-Timeout). Default: 30000" },
+    "trust-proxy": { type: "boolean", help: "Take the client's address from X-Forwarded-For (behind a proxy you run)." },
+    dev: { type: "boolean", help: "Show end users full error messages, which name nodes and addresses. Never in production." },
+    "drain-timeout": { type: "string", value: "<ms>", help: "On SIGINT/SIGTERM, how long requests in flight may take to finish. Default: 10000" },
+    help: HELP_OPTION,
+  },
+  examples: [
+    "amoeba edge --cluster shop --port 8080",
+    "amoeba edge --seeds udp://10.0.0.5:7946 --cluster shop --port 8080 --host 0.0.0.0 --cors https://app.example.com",
+    "amoeba edge --registry tcp://127.0.0.1:7500 --auth ./auth.ts",
+    "amoeba edge --connect tcp://127.0.0.1:7400 --port 0",
+  ],
+};
+
 /** `amoeba help`. */
 export const HELP: CommandSpec = {
   name: "help",
@@ -234,7 +302,7 @@ export const HELP: CommandSpec = {
 };
 
 /** Every command, in the order help lists them. */
-export const COMMANDS: readonly CommandSpec[] = [SERVE, CALL, LS, NODES, REGISTRY, HELP];
+export const COMMANDS: readonly CommandSpec[] = [SERVE, CALL, LS, NODES, REGISTRY, EDGE, HELP];
 
 /** The top level: `amoeba --help`. */
 export function mainHelp(): string {

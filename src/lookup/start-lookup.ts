@@ -39,8 +39,18 @@ export interface LookupHandle {
 export async function startLookup(
   settings: LookupSettings,
   self: Omit<MemberRecord, "gossip">,
-  deps: { registryClient: (address: string) => Client<typeof RegistryContract>; logger: Logger },
+  deps: {
+    registryClient: (address: string) => Client<typeof RegistryContract>;
+    logger: Logger;
+    /** An engine's own backend (e.g. NATS): used instead of gossip or a registry. */
+    backend?: (self: MemberRecord) => LookupBackend;
+  },
 ): Promise<LookupHandle> {
+  if (deps.backend) {
+    const backend = deps.backend({ ...self, gossip: "" });
+    await backend.start();
+    return { backend, catalog: new Catalog(backend), gossip: undefined, leave: () => backend.leave() };
+  }
   if (settings.registry !== undefined) {
     const backend = createRegistryBackend({
       self: { ...self, gossip: "" },

@@ -16,6 +16,19 @@ export interface MethodDef<K extends MethodKind = MethodKind, I extends AnySchem
   /** Safe to run more than once: callers may retry or hedge it. */
   readonly idempotent: boolean;
   readonly description: string | undefined;
+  /**
+   * Whether end users may call it through the edge (`startEdge`): true or
+   * false when the method says so, else the contract's `public` option decides.
+   */
+  readonly public?: boolean | undefined;
+  /** JSON Schemas given by hand, for schema libraries that cannot export them (see {@link MethodSpec.jsonSchema}). */
+  readonly jsonSchema?: MethodJsonSchema | undefined;
+}
+
+/** JSON Schemas (draft 2020-12) of a method's input and output, for tools such as the edge's OpenAPI document. */
+export interface MethodJsonSchema {
+  input?: Record<string, unknown>;
+  output?: Record<string, unknown>;
 }
 
 /** What a method is declared with. */
@@ -25,6 +38,19 @@ export interface MethodSpec<I extends AnySchema, O extends AnySchema> {
   /** Running it twice has the same effect as once. Default false: Amoeba then never runs it twice on its own. */
   idempotent?: boolean;
   description?: string;
+  /**
+   * Reachable through the edge by end users (HTTP, JSON-RPC, WebSocket).
+   * Overrides the contract's `public` option for this method. Default: the
+   * contract's, which defaults to false — nothing is public unless marked.
+   */
+  public?: boolean;
+  /**
+   * JSON Schemas of the input and output, for the edge's catalog and OpenAPI
+   * document. Needed only when the schema library cannot say them itself:
+   * schemas that implement Standard JSON Schema (zod 4 does) are converted
+   * on their own; others show as `{}` (any value).
+   */
+  jsonSchema?: MethodJsonSchema;
 }
 
 function method<K extends MethodKind, I extends AnySchema, O extends AnySchema>(
@@ -40,6 +66,8 @@ function method<K extends MethodKind, I extends AnySchema, O extends AnySchema>(
     output: spec.output,
     idempotent: spec.idempotent ?? false,
     description: spec.description,
+    public: spec.public,
+    jsonSchema: spec.jsonSchema,
   });
 }
 
@@ -75,6 +103,18 @@ export interface Contract<N extends string = string, M extends MethodMap = Metho
   readonly name: N;
   readonly version: string;
   readonly methods: Readonly<M>;
+  /** Whether its methods are reachable through the edge unless a method says otherwise (see {@link ContractOptions}). */
+  readonly public?: boolean | undefined;
+}
+
+/** Options of a contract. */
+export interface ContractOptions {
+  /**
+   * End users may call its methods through the edge (`startEdge`): HTTP,
+   * JSON-RPC and WebSocket. A method's own `public` overrides it. Default
+   * false: the edge answers 404 for everything not marked public.
+   */
+  public?: boolean;
 }
 
 const SERVICE_NAME = /^[A-Za-z][\w-]*(?:\.[A-Za-z][\w-]*)*$/;
@@ -88,9 +128,9 @@ const RESERVED_METHODS = new Set(["constructor", "__proto__", "toString", "value
  * @example
  * const Calculator = contract("calculator", "1.2.0", {
  *   add: unary({ input: z.object({ a: z.number(), b: z.number() }), output: z.number(), idempotent: true }),
- * });
+ * }, { public: true }); // reachable by end users through the edge
  */
-export function contract<const N extends string, M extends MethodMap>(name: N, version: string, methods: M): Contract<N, M> {
+export function contract<const N extends string, M extends MethodMap>(name: N, version: string, methods: M, options: ContractOptions = {}): Contract<N, M> {
   if (!SERVICE_NAME.test(name)) {
     throw new TypeError(`service name "${name}" must be letters, digits, '_' or '-', in dot-separated words`);
   }
@@ -105,7 +145,12 @@ export function contract<const N extends string, M extends MethodMap>(name: N, v
     }
     (table as MethodMap)[methodName] = def;
   }
-  return Object.freeze({ name, version, methods: Object.freeze(table) });
+  return Object.freeze({ name, version, methods: Object.freeze(table), public: options.public === true });
+}
+
+/** Whether end users may call `method` of `contract` through the edge: the method's flag, else the contract's. */
+export function isPublicMethod(contract: Contract, def: MethodDef): boolean {
+  return def.public ?? contract.public ?? false;
 }
 
 /** A value a stream input may be: any sync or async iterable. */

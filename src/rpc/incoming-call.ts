@@ -74,7 +74,7 @@ export class IncomingCall implements CallContext {
     const kind = endpoint.def.kind;
     if (kind === "server-stream" || kind === "bidi-stream") this.#outputCredit = new CreditGate(credit);
     this.deadline = timeout === null ? undefined : Date.now() + timeout;
-    if (session.timesCalls) this.#started = performance.now();
+    if (session.timesCalls || session.host.metrics) this.#started = performance.now();
   }
 
   // --- CallContext -------------------------------------------------------
@@ -181,7 +181,7 @@ export class IncomingCall implements CallContext {
   /** The caller cancelled, or the connection is gone: stop, send nothing. */
   cancel(reason: RpcError): void {
     if (this.#done) return;
-    this.#finish();
+    this.#finish(reason.code);
     this.#abort(reason);
   }
 
@@ -246,7 +246,7 @@ export class IncomingCall implements CallContext {
         return;
       }
     }
-    this.#finish();
+    this.#finish("OK");
     try {
       const started = this.#started;
       // The time here, in whole µs: the caller's balancer tells slow instances from a slow caller with it.
@@ -304,20 +304,20 @@ export class IncomingCall implements CallContext {
       try {
         connection.send(FrameKind.Item, this.#id, step.value);
       } catch (error) {
-        this.#finish();
+        this.#finish("INTERNAL");
         this.#sendUnencodable(error);
         this.#abort(new RpcError("CANCELLED", "the stream produced a value that cannot be sent"));
         return;
       }
     }
-    this.#finish();
+    this.#finish("OK");
     this.#session.send(FrameKind.End, this.#id, this.#responseMeta);
   }
 
   #fail(error: unknown): void {
     if (this.#done) return;
     const rpcError = toRpcError(error, { service: this.service, method: this.method, node: this.node }, this.#session.host.dev);
-    this.#finish();
+    this.#finish(rpcError.code);
     this.#session.send(FrameKind.Error, this.#id, errorToWire(rpcError, this.#session.host.dev));
     this.#abort(rpcError);
   }
@@ -334,8 +334,10 @@ export class IncomingCall implements CallContext {
     );
   }
 
-  #finish(): void {
+  #finish(code: string): void {
     this.#done = true;
+    const metrics = this.#session.host.metrics;
+    if (metrics && this.#started !== undefined) metrics.served(this.service, this.method, code, (performance.now() - this.#started) / 1000);
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.#outputCredit?.close();

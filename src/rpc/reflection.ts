@@ -1,12 +1,27 @@
-import { contract, unary, type Contract, type MethodKind } from "./contract.ts";
+import { contract, isPublicMethod, unary, type Contract, type MethodDef, type MethodKind } from "./contract.ts";
 import { plainSchema } from "./plain-schema.ts";
 import type { ServiceRegistry } from "./registry.ts";
+import type { AnySchema } from "./schema.ts";
+
+/** What reflection tells of one method. */
+export interface MethodDescription {
+  name: string;
+  kind: MethodKind;
+  idempotent: boolean;
+  description?: string;
+  /** Reachable by end users through the edge (the method's or the contract's `public`). Absent from older nodes: not public. */
+  public?: boolean;
+  /** JSON Schema (draft 2020-12) of the input (of each item, for a client stream); `{}` when unknown. Absent from older nodes. */
+  input?: Record<string, unknown>;
+  /** JSON Schema of the output (of each item, for a stream); `{}` when unknown. Absent from older nodes. */
+  output?: Record<string, unknown>;
+}
 
 /** What reflection tells of one served service. */
 export interface ServiceDescription {
   name: string;
   version: string;
-  methods: Array<{ name: string; kind: MethodKind; idempotent: boolean; description?: string }>;
+  methods: MethodDescription[];
 }
 
 /**
@@ -23,11 +38,15 @@ export const ReflectionContract = contract("amoeba.reflect", "1.0.0", {
     ),
     output: plainSchema<ServiceDescription[]>(() => null),
     idempotent: true,
-    description: "The services this node serves, with their methods' names and kinds.",
+    description: "The services this node serves, with their methods' names, kinds, public marks and JSON Schemas.",
   }),
 });
 
-/** Describes what `registry` serves (one service when `service` is given). */
+/**
+ * Describes what `registry` serves (one service when `service` is given):
+ * methods with their kinds, whether the edge may expose them, and their JSON
+ * Schemas (which the edge turns into its catalog and OpenAPI document).
+ */
 export function describeServices(registry: ServiceRegistry, service?: string): ServiceDescription[] {
   return registry
     .contracts()
@@ -40,8 +59,47 @@ export function describeServices(registry: ServiceRegistry, service?: string): S
         kind: def.kind,
         idempotent: def.idempotent,
         ...(def.description === undefined ? {} : { description: def.description }),
+        public: isPublicMethod(c, def),
+        ...methodJsonSchemas(def),
       })),
     }));
+}
+
+const jsonSchemaCache = new WeakMap<MethodDef, { input: Record<string, unknown>; output: Record<string, unknown> }>();
+
+/**
+ * The JSON Schemas of a method's input and output: those given by hand in the
+ * method's spec, else what the schema library exports through Standard JSON
+ * Schema (`~standard.jsonSchema`, as zod 4 has), else `{}` — any value — for a
+ * library that cannot say (or a schema it cannot express, such as a transform).
+ */
+export function methodJsonSchemas(def: MethodDef): { input: Record<string, unknown>; output: Record<string, unknown> } {
+  let found = jsonSchemaCache.get(def);
+  if (!found) {
+    found = {
+      input: def.jsonSchema?.input ?? exportJsonSchema(def.input, "input"),
+      output: def.jsonSchema?.output ?? exportJsonSchema(def.output, "output"),
+    };
+    jsonSchemaCache.set(def, found);
+  }
+  return found;
+}
+
+type Converter = Partial<Record<"input" | "output", (options: { target: string }) => unknown>>;
+
+function exportJsonSchema(schema: AnySchema, side: "input" | "output"): Record<string, unknown> {
+  const converter = (schema["~standard"] as { jsonSchema?: Converter }).jsonSchema;
+  const convert = converter?.[side];
+  if (typeof convert !== "function") return {};
+  try {
+    const out = convert({ target: "draft-2020-12" });
+    if (typeof out !== "object" || out === null || Array.isArray(out)) return {};
+    // The dialect is implied where these schemas go (reflection, OpenAPI 3.1).
+    const { $schema: _dialect, ...rest } = out as Record<string, unknown>;
+    return rest;
+  } catch {
+    return {};
+  }
 }
 
 /** Whether `name` is one of Amoeba's own services (`amoeba.*`), which listings for people leave out. */

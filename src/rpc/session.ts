@@ -18,6 +18,7 @@ import { deferredStream } from "./deferred-stream.ts";
 import { IncomingCall } from "./incoming-call.ts";
 import { isValidMeta, type Limits } from "./limits.ts";
 import { OutgoingCall, type CallRequest } from "./outgoing-call.ts";
+import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import type { ServiceRegistry } from "./registry.ts";
 import { RpcError } from "./rpc-error.ts";
 import { statusFromNumber, statusNumber } from "./status.ts";
@@ -32,6 +33,8 @@ export interface SessionHost {
   readonly validateInput: boolean;
   readonly validateOutput: boolean;
   readonly registry: ServiceRegistry;
+  /** The node's metrics, when they are on. */
+  readonly metrics: NodeMetrics | null;
   /** True once the node started to close: new calls are refused. */
   readonly draining: boolean;
   /** Admits or sheds each incoming call (the node's and its contracts' concurrency limits). */
@@ -146,6 +149,15 @@ export class Session {
 
   get incomingCalls(): number {
     return this.#incoming.size;
+  }
+
+  /** Bytes received and sent on this connection so far (0 where the transport does not count them). */
+  get bytesIn(): number {
+    return this.#connection.bytesIn ?? 0;
+  }
+
+  get bytesOut(): number {
+    return this.#connection.bytesOut ?? 0;
   }
 
   /** When a frame last arrived (ms since the epoch). */

@@ -32,6 +32,9 @@ export interface Connection {
   readonly remoteAddress: string;
   /** Whether the bytes are encrypted (TLS). */
   readonly secure: boolean;
+  /** Bytes received and sent so far, where the transport counts bytes (not in-process pairs). */
+  readonly bytesIn?: number;
+  readonly bytesOut?: number;
 }
 
 /** A listening endpoint. */

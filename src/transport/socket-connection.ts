@@ -75,6 +75,14 @@ export class SocketConnection implements Connection {
     return this.#socket.writableLength + this.#queuedBytes;
   }
 
+  get bytesIn(): number {
+    return this.#socket.bytesRead;
+  }
+
+  get bytesOut(): number {
+    return this.#socket.bytesWritten;
+  }
+
   send(kind: FrameKind, id: number, body: unknown): void {
     if (this.#closed) return;
     const bytes = encodeBody(body);

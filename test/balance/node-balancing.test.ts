@@ -94,9 +94,21 @@ test("a non-idempotent call that reached a handler is not retried, an idempotent
       () => assert.fail("expected a failure"),
       (e: unknown) => e as RpcError,
     );
-    assert.deepEqual(again.tried?.map((t) => t.node).sort(), ["s0", "s1"]);
-    assert.match(again.message, /\[tried s[01] \(UNAVAILABLE\), s[01] \(UNAVAILABLE\)/);
-    assert.equal((instances[0]!.executions.get("k2") ?? 0) + (instances[1]!.executions.get("k2") ?? 0), 2);
+    // Two retries: the other instance, then (every instance tried) one of them again after a pause.
+    assert.deepEqual([...new Set(again.tried?.map((t) => t.node))].sort(), ["s0", "s1"]);
+    assert.equal(again.tried?.length, 3);
+    assert.match(again.message, /\[tried s[01] \(UNAVAILABLE\), s[01] \(UNAVAILABLE\), s[01] \(UNAVAILABLE\)/);
+    assert.equal((instances[0]!.executions.get("k2") ?? 0) + (instances[1]!.executions.get("k2") ?? 0), 3);
+  }));
+
+test("with a single instance, a failed idempotent call is retried on it after a pause", () =>
+  withTeardown(async (td) => {
+    const { caller, instances } = await cluster(td, [{ delayMs: 0, failShare: 0.5 }]);
+    const client = caller.client(Probe);
+    // Every second execution fails with INTERNAL: the retry (the third execution) succeeds.
+    assert.equal(await client.who({ key: "a" }), "s0");
+    assert.equal(await client.who({ key: "b" }), "s0");
+    assert.equal(instances[0]!.executions.get("b"), 2, "the failed execution, then its retry");
   }));
 
 test("a draining instance's refusal is retried elsewhere even for a non-idempotent method, and runs once", () =>

@@ -84,6 +84,7 @@ describe("amoeba serve: what a module exports", { concurrency: CONCURRENCY }, ()
     ["no module", [], 2, /expects the module to serve/],
     ["a listen address of no known form", ["examples/calculator/service.ts", "--listen", "7400"], 2, /"7400" is not an address/],
     ["a bad --drain-timeout", ["examples/calculator/service.ts", "--drain-timeout", "1.5s"], 2, /--drain-timeout takes a whole number/],
+    ["a bad --metrics-port", ["examples/calculator/service.ts", "--metrics-port", "99999"], 2, /--metrics-port takes a port number from 0 to 65535, not "99999"/],
     ["a --concurrency of 0", ["examples/calculator/service.ts", "--concurrency", "0"], 2, /--concurrency takes a whole number of at least 1, not "0"/],
   ];
   for (const [name, args, code, message] of failures) {
@@ -106,6 +107,20 @@ describe("amoeba serve: what a module exports", { concurrency: CONCURRENCY }, ()
     await assert.rejects(calculator.add({ a: 1, b: 2 }), (error: RpcError) => error.code === "RESOURCE_EXHAUSTED" && error.unprocessed);
     await slow;
     assert.equal(await calculator.add({ a: 1, b: 2 }), 3);
+  });
+
+  it("--metrics-port serves Prometheus metrics that count the calls served", async (t) => {
+    const { server, address } = await startServe(["examples/calculator/service.ts", "--listen", "tcp://127.0.0.1:0", "--metrics-port", "0", "--name", "calc-m"], t.after.bind(t));
+    const url = (await server.waitFor(/metrics at (http:\/\/127\.0\.0\.1:\d+\/metrics)\n/))[1]!;
+    const peer = await connect(address, { logger: { debug() {}, info() {}, warn() {}, error() {} } });
+    t.after(() => peer.close());
+    for (let i = 0; i < 3; i++) await peer.client(Calculator).add({ a: i, b: 1 });
+    const response = await fetch(url);
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+    const text = await response.text();
+    assert.match(text, /\namoeba_server_calls_total\{service="calculator",method="add",code="OK"\} 3\n/);
+    assert.equal((await fetch(url.replace("/metrics", "/other"))).status, 404);
   });
 
   it("fails clearly when the address is taken (exit 1)", async (t) => {

@@ -1,0 +1,16 @@
+import { startNode } from "../../src/index.ts";
+import { nats } from "../../src/nats/index.ts";
+import { childArgument } from "../lib/child-side.ts";
+import { runServer } from "../lib/serve-child.ts";
+import { Bench, benchHandlers } from "../targets/amoeba-service.ts";
+
+/** The bench cluster's name: callers find the server by look-up within it (amoeba-caller.ts). */
+const BENCH_CLUSTER = "bench-nats";
+
+/** An Amoeba node on NATS serving the bench contract, default settings otherwise. */
+runServer(async () => {
+  const { natsUrl } = childArgument<{ natsUrl: string }>();
+  const node = await startNode({ name: "bench-server", cluster: BENCH_CLUSTER, engine: nats({ servers: [natsUrl] }) });
+  node.serve(Bench, benchHandlers);
+  return { address: node.addresses[0]!, close: () => node.close({ timeout: 500 }) };
+});

@@ -1,0 +1,163 @@
+import { constants } from "node:os";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { existsSync } from "node:fs";
+import type { Authenticate, Edge, EdgeOptions } from "../edge/index.ts";
+import { checkSocketAddress, flagOption, listOption, parseCount, parseMs, parseOrHelp, stringOption, type ParsedArgs } from "./args.ts";
+import { CliError, EXIT, UsageError } from "./errors.ts";
+import type { Io } from "./io.ts";
+import { describeWhere, planLookup, type LookupPlan } from "./lookup-args.ts";
+import { EDGE } from "./usage.ts";
+
+/** What `amoeba edge` was asked to do. */
+export interface EdgePlan {
+  readonly port: number;
+  readonly host: string;
+  readonly name: string | undefined;
+  readonly lookup: LookupPlan | undefined;
+  readonly connect: readonly string[];
+  readonly cors: readonly string[];
+  /** Calls per second per client; undefined for the default, 0 for no limit. */
+  readonly rate: number | undefined;
+  readonly burst: number | undefined;
+  readonly maxBody: number | undefined;
+  readonly timeout: number | undefined;
+  readonly drainTimeout: number | undefined;
+  readonly trustProxy: boolean;
+  readonly dev: boolean;
+  /** A module whose `authenticate` export (or default export) is the auth hook. */
+  readonly auth: string | undefined;
+}
+
+/** Where `amoeba edge` listens when no --port is given. */
+export const DEFAULT_EDGE_PORT = 8080;
+
+/** `amoeba edge`: serves HTTP and WebSocket in front of a cluster until SIGINT or SIGTERM. Returns the exit code. */
+export async function runEdge(argv: readonly string[], io: Io): Promise<number> {
+  const args = parseOrHelp(EDGE, argv, io);
+  if (!args) return EXIT.ok;
+  const plan = planEdge(args);
+  const authenticate = plan.auth === undefined ? undefined : await loadAuthenticate(plan.auth);
+  const { startEdge } = await import("../edge/index.ts");
+  let edge: Edge;
+  try {
+    edge = await startEdge(edgeOptions(plan, authenticate));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException)?.code;
+    if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
+      throw new CliError(`cannot listen on ${plan.host}:${plan.port}: ${(error as Error).message}`);
+    }
+    throw new CliError(`cannot start the edge: ${(error as Error)?.message ?? String(error)}`, EXIT.unreachable);
+  }
+  const where = plan.lookup !== undefined ? describeWhere(plan.lookup) : `${plan.connect.join(", ")}`;
+  io.out(`amoeba: edge ${edge.node.name} serving HTTP and WebSocket on ${edge.url} for ${where}`);
+  const services = edge.services.map((s) => `${s.name}@${s.version} (${s.methods.length})`).join(", ");
+  io.out(`amoeba: edge public services now: ${services === "" ? "none yet" : services}`);
+  return closeOnSignal(edge, io);
+}
+
+/** Checks the command line; every mistake is a UsageError (exit 2). */
+export function planEdge(args: ParsedArgs): EdgePlan {
+  if (args.positionals.length > 0) throw new UsageError(`takes no arguments, got ${args.positionals.join(" ")}`, "edge");
+  const lookup = planLookup(args, "edge");
+  const connect = listOption(args, "connect").map((address) => checkSocketAddress(address, "edge"));
+  if (lookup === undefined && connect.length === 0) {
+    throw new UsageError("needs services to call: --cluster <name>, --seeds <udp://host:port>, --registry <address> or --connect <address>", "edge");
+  }
+  const port = stringOption(args, "port");
+  if (port !== undefined && (!/^\d{1,5}$/.test(port) || Number(port) > 65535)) throw new UsageError(`--port takes 0 to 65535, not "${port}"`, "edge");
+  const rate = stringOption(args, "rate-limit");
+  if (rate !== undefined && !(rate === "off" || /^\d+(\.\d+)?$/.test(rate))) throw new UsageError(`--rate-limit takes calls per second or "off", not "${rate}"`, "edge");
+  const burst = stringOption(args, "burst");
+  const maxBody = stringOption(args, "max-body");
+  const timeout = stringOption(args, "timeout");
+  const drain = stringOption(args, "drain-timeout");
+  const cors = listOption(args, "cors").flatMap((text) => text.split(",")).map((origin) => origin.trim()).filter((origin) => origin !== "");
+  for (const origin of cors) {
+    if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) throw new UsageError(`--cors takes origins such as https://app.example.com (no path), or *, not "${origin}"`, "edge");
+  }
+  return {
+    port: port === undefined ? DEFAULT_EDGE_PORT : Number(port),
+    host: stringOption(args, "host") ?? "127.0.0.1",
+    name: stringOption(args, "name"),
+    lookup,
+    connect,
+    cors,
+    rate: rate === undefined ? undefined : rate === "off" ? 0 : Number(rate),
+    burst: burst === undefined ? undefined : parseCount(burst, "burst", "edge"),
+    maxBody: maxBody === undefined ? undefined : parseCount(maxBody, "max-body", "edge"),
+    timeout: timeout === undefined ? undefined : parseCount(timeout, "timeout", "edge"),
+    drainTimeout: drain === undefined ? undefined : parseMs(drain, "drain-timeout", "edge"),
+    trustProxy: flagOption(args, "trust-proxy"),
+    dev: flagOption(args, "dev"),
+    auth: stringOption(args, "auth"),
+  };
+}
+
+function edgeOptions(plan: EdgePlan, authenticate: Authenticate | undefined): EdgeOptions {
+  const lookup = plan.lookup;
+  return {
+    port: plan.port,
+    host: plan.host,
+    ...(plan.name !== undefined ? { name: plan.name } : {}),
+    ...(lookup?.cluster !== undefined ? { cluster: lookup.cluster } : {}),
+    ...(lookup?.seeds !== undefined ? { seeds: [...lookup.seeds] } : {}),
+    ...(lookup?.registry !== undefined ? { registry: lookup.registry } : {}),
+    ...(lookup?.clusterKey !== undefined ? { clusterKey: lookup.clusterKey } : {}),
+    ...(lookup?.gossip !== undefined ? { lookup: { gossip: lookup.gossip } } : lookup !== undefined ? { lookup: true } : {}),
+    connect: [...plan.connect],
+    ...(plan.cors.length > 0 ? { cors: { origins: plan.cors.includes("*") ? "*" : plan.cors } } : {}),
+    ...(plan.rate === 0 ? { rateLimit: false as const } : plan.rate !== undefined || plan.burst !== undefined ? { rateLimit: { perSecond: plan.rate ?? 100, ...(plan.burst !== undefined ? { burst: plan.burst } : {}) } } : {}),
+    ...(plan.maxBody !== undefined ? { limits: { maxBodySize: plan.maxBody } } : {}),
+    ...(plan.timeout !== undefined ? { defaultTimeout: plan.timeout } : {}),
+    ...(plan.drainTimeout !== undefined ? { drainTimeout: Math.max(1, plan.drainTimeout) } : {}),
+    trustProxy: plan.trustProxy,
+    exposeErrors: plan.dev,
+    ...(authenticate ? { authenticate } : {}),
+  };
+}
+
+/** Imports the auth module: its `authenticate` export, else its default export, must be a function. */
+async function loadAuthenticate(file: string): Promise<Authenticate> {
+  const path = resolve(process.cwd(), file);
+  if (!existsSync(path)) throw new CliError(`no such file: ${path}`);
+  let namespace: Record<string, unknown>;
+  try {
+    namespace = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw new CliError(`cannot load ${file}: ${(error as Error)?.message ?? String(error)}`);
+  }
+  const hook = typeof namespace.authenticate === "function" ? namespace.authenticate : namespace.default;
+  if (typeof hook !== "function") {
+    throw new CliError(`${file} must export a function: export async function authenticate(token, request) { return callerId or null }`);
+  }
+  return hook as Authenticate;
+}
+
+/** Waits for SIGINT or SIGTERM, then closes the edge gracefully; a second signal stops at once. */
+function closeOnSignal(edge: Edge, io: Io): Promise<number> {
+  return new Promise<number>((resolveExit) => {
+    let closing = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (closing) {
+        io.out(`amoeba: edge ${edge.node.name} stopping at once on a second ${signal}`);
+        resolveExit(128 + (constants.signals[signal] ?? 0));
+        return;
+      }
+      closing = true;
+      io.out(`amoeba: edge ${edge.node.name} draining on ${signal}: requests in flight may finish (signal again to stop at once)`);
+      edge.close().then(
+        () => {
+          io.out(`amoeba: edge ${edge.node.name} stopped`);
+          resolveExit(EXIT.ok);
+        },
+        (error: unknown) => {
+          io.err(`amoeba edge: closing failed: ${(error as Error)?.message ?? String(error)}`);
+          resolveExit(EXIT.failure);
+        },
+      );
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  });
+}

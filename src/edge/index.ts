@@ -1,0 +1,19 @@
+/**
+ * @module The edge: HTTP, JSON-RPC 2.0, Server-Sent Events and WebSocket in
+ * front of an Amoeba cluster, for browsers and HTTP clients
+ * (`import { startEdge } from "amoeba/edge"`).
+ */
+export { startEdge, Edge } from "./edge.ts";
+export {
+  CALLER_META,
+  DEFAULT_EDGE_LIMITS,
+  edgeCaller,
+  type Authenticate,
+  type EdgeCaller,
+  type EdgeLimits,
+  type EdgeOptions,
+} from "./options.ts";
+export type { CorsOptions } from "./cors.ts";
+export type { RateLimitOptions } from "./rate-limit.ts";
+export { HTTP_STATUS, JSONRPC, jsonRpcCode } from "./errors.ts";
+export { ITEM_NOTIFICATION, CANCEL_METHOD, type JsonRpcId, type JsonRpcResponse } from "./jsonrpc.ts";

@@ -1,0 +1,138 @@
+/** The options of `startEdge`, their defaults, and the checks on them. */
+import type { IncomingMessage } from "node:http";
+import type { Node, NodeOptions } from "../node.ts";
+import type { Meta } from "../rpc/call-options.ts";
+import type { CallContext } from "../rpc/context.ts";
+import type { CorsOptions } from "./cors.ts";
+import type { RateLimitOptions } from "./rate-limit.ts";
+
+/** The metadata key that carries the authenticated end user to handlers: `ctx.meta["amoeba-caller"]`. */
+export const CALLER_META = "amoeba-caller";
+
+/** The end user a call through the edge came from, as the edge's `authenticate` hook named them; undefined for other calls. */
+export function edgeCaller(ctx: Pick<CallContext, "meta">): string | undefined {
+  return ctx.meta[CALLER_META];
+}
+
+/**
+ * Who an authenticated request comes from: an id (a user id, a service
+ * account), and metadata to pass to every call it makes (roles, tenant …).
+ */
+export interface EdgeCaller {
+  id: string;
+  meta?: Meta;
+}
+
+/**
+ * Decides who a request comes from. `token` is the bearer token of the
+ * `Authorization` header (for a WebSocket, also the `access_token` query
+ * parameter, as browsers cannot set headers there), or null when there is
+ * none. Return the caller, or null to refuse with 401 UNAUTHENTICATED. To let
+ * anonymous requests in, return a caller for a null token. Throwing an
+ * RpcError answers with its code (PERMISSION_DENIED → 403); any other throw
+ * is a failure of authentication itself: 503 UNAVAILABLE, logged.
+ */
+export type Authenticate = (token: string | null, request: IncomingMessage) => EdgeCaller | string | null | undefined | Promise<EdgeCaller | string | null | undefined>;
+
+/** Limits on what clients may send and how slowly. */
+export interface EdgeLimits {
+  /** Bytes of a request body; past it 413. Default 1 MiB. */
+  maxBodySize: number;
+  /** Bytes of a request's headers; past it 431 (node's `maxHeaderSize`). Default 16 KiB. */
+  maxHeaderSize: number;
+  /** Nesting of arrays and objects in a JSON body or message; past it 400 / parse error. Default 64. */
+  maxJsonDepth: number;
+  /** Requests in one JSON-RPC batch. Default 100. */
+  maxBatch: number;
+  /** Bytes of one WebSocket message; past it the socket is closed with 1009. Default 1 MiB. */
+  maxWebSocketMessage: number;
+  /** Calls one WebSocket may have in flight; past it RESOURCE_EXHAUSTED. Default 64. */
+  maxWebSocketCalls: number;
+  /** Connections open at once (HTTP and WebSocket); past it new ones are dropped. Default 10 000. */
+  maxConnections: number;
+  /** Time to receive a request's headers (slowloris); past it 408 and closed. Default 10 000 ms. */
+  headersTimeout: number;
+  /** Time to receive a whole request, body included; past it 408 and closed. Default 30 000 ms. */
+  requestTimeout: number;
+  /** How long an idle keep-alive connection stays open. Default 5 000 ms. */
+  keepAliveTimeout: number;
+  /** A comment line sent on idle Server-Sent Event streams, and a WebSocket ping (a socket silent for two is closed). Default 15 000 ms. */
+  heartbeatInterval: number;
+}
+
+/** The defaults of {@link EdgeLimits}. */
+export const DEFAULT_EDGE_LIMITS: Readonly<EdgeLimits> = Object.freeze({
+  maxBodySize: 1024 * 1024,
+  maxHeaderSize: 16 * 1024,
+  maxJsonDepth: 64,
+  maxBatch: 100,
+  maxWebSocketMessage: 1024 * 1024,
+  maxWebSocketCalls: 64,
+  maxConnections: 10_000,
+  headersTimeout: 10_000,
+  requestTimeout: 30_000,
+  keepAliveTimeout: 5_000,
+  heartbeatInterval: 15_000,
+});
+
+/** Options of `startEdge`. */
+export interface EdgeOptions extends Pick<NodeOptions, "name" | "cluster" | "seeds" | "registry" | "clusterKey" | "lookup" | "clientTls" | "labels" | "logger" | "balance"> {
+  /** The TCP port to serve HTTP and WebSocket on; 0 for a free one. Default 8080. */
+  port?: number;
+  /** The interface to listen on. Default `127.0.0.1`; `0.0.0.0` (or `::`) to face the network. */
+  host?: string;
+  /**
+   * A node to call through. Default: the edge starts its own, which joins the
+   * look-up that `cluster`, `seeds` or `registry` name, and closes it on close.
+   */
+  node?: Node;
+  /** Addresses of nodes to connect to by hand (`tcp://…`, `unix://…`), besides what the look-up finds. */
+  connect?: string[];
+  /** Who a request comes from; see {@link Authenticate}. Default: no authentication. */
+  authenticate?: Authenticate;
+  /**
+   * Calls per client (an authenticated caller's id, else its IP address): a
+   * token bucket; past it 429 with Retry-After. `false` turns it off.
+   * Default `{ perSecond: 100, burst: 200 }`.
+   */
+  rateLimit?: RateLimitOptions | false;
+  /** Which web pages may call from a browser. Default: none from another origin. */
+  cors?: CorsOptions;
+  /** Take the client's address from the first X-Forwarded-For entry (behind a proxy you run). Default false. */
+  trustProxy?: boolean;
+  /** Limits on what clients send and how slowly; see {@link EdgeLimits}. */
+  limits?: Partial<EdgeLimits>;
+  /** The deadline of a call whose request sets none (X-Timeout, grpc-timeout), in ms. Default 30 000. */
+  defaultTimeout?: number;
+  /** The longest deadline a request may ask for, in ms. Default 300 000. */
+  maxTimeout?: number;
+  /** How often to relearn the services the node can reach, in ms. Default 5 000 (and at once on a membership change). */
+  refreshInterval?: number;
+  /** How long `close()` lets requests in flight finish, in ms. Default 10 000. */
+  drainTimeout?: number;
+  /** Show end users errors' full messages and details (dev only: they name nodes and addresses). Default false. */
+  exposeErrors?: boolean;
+  /** The `info` of the OpenAPI document. */
+  openapi?: { title?: string; version?: string };
+}
+
+/** Fills in the limits' defaults and checks every number. */
+export function resolveEdgeLimits(partial: Partial<EdgeLimits> | undefined): EdgeLimits {
+  const limits = { ...DEFAULT_EDGE_LIMITS, ...partial };
+  for (const [key, value] of Object.entries(limits)) {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+      throw new TypeError(`edge limits.${key} must be a whole number ≥ 1, got ${String(value)}`);
+    }
+  }
+  if (limits.headersTimeout > limits.requestTimeout) {
+    throw new TypeError(`edge limits.headersTimeout (${limits.headersTimeout}) must not exceed limits.requestTimeout (${limits.requestTimeout})`);
+  }
+  return limits;
+}
+
+/** Checks a duration option in ms. */
+export function checkMs(value: number | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 1) throw new TypeError(`edge option ${name} must be a number of ms ≥ 1, got ${String(value)}`);
+  return value;
+}

@@ -1,0 +1,58 @@
+/**
+ * The engine seam: how a node rides on an existing messaging system (NATS,
+ * through `amoeba/nats`) instead of, or beside, its own sockets and gossip.
+ * An engine brings transports for address schemes of its own and, if it
+ * wants, the look-up backend. The core knows only these interfaces; an
+ * engine's package brings the client library it needs.
+ */
+import type { Logger } from "./logger.ts";
+import type { LookupBackend } from "./lookup/backend.ts";
+import type { MemberRecord } from "./lookup/types.ts";
+import type { AdmissionStats } from "./rpc/admission.ts";
+import type { CallerInfo } from "./rpc/context.ts";
+import type { Limits } from "./rpc/limits.ts";
+import type { CallRequest } from "./rpc/outgoing-call.ts";
+import type { ServiceRegistry } from "./rpc/registry.ts";
+import type { TransportTable } from "./transport/index.ts";
+
+/** What an engine may use of the node it runs for. */
+export interface EngineHost {
+  readonly nodeId: string;
+  readonly nodeName: string;
+  readonly cluster: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly limits: Limits;
+  readonly logger: Logger;
+  /** The services the node serves, with their methods. */
+  readonly registry: ServiceRegistry;
+  /** The deadline of calls that set none, in ms. */
+  readonly defaultTimeout: number | undefined;
+  /** Calls in flight and shed, node-wide and per contract. */
+  readonly admission: AdmissionStats;
+  /**
+   * Runs a unary call of a service the node serves, with every semantic of an
+   * incoming call (validation, admission, deadline), for requests that come
+   * from outside Amoeba's protocol (e.g. plain NATS requests carrying JSON).
+   */
+  callServed(request: CallRequest, caller: CallerInfo): Promise<unknown>;
+}
+
+/** An engine started for one node. */
+export interface RunningEngine {
+  /** Transports of the engine's address schemes. */
+  readonly transports: TransportTable;
+  /** Addresses the node listens on as soon as the engine runs (e.g. `nats://<node id>`). */
+  readonly listen: readonly string[];
+  /** The look-up backend, when the engine brings its own (else gossip or a registry, as configured). */
+  createLookup?(self: MemberRecord): LookupBackend;
+  /** Stops the engine; the node's connections over it are closed by then. */
+  close(): Promise<void>;
+}
+
+/** An engine a node can run on: `startNode({ engine: nats({ servers }) })`. */
+export interface Engine {
+  /** A short name, e.g. "nats", for messages. */
+  readonly name: string;
+  /** Starts for `host`; rejects with a clear error when it cannot (unreachable server, wrong credentials). */
+  start(host: EngineHost): Promise<RunningEngine>;
+}

@@ -1,0 +1,127 @@
+import type { HistogramChild } from "./registry.ts";
+import { MetricsRegistry, type Counter, type Histogram, type LabelValues } from "./registry.ts";
+
+/** What the node lets its metrics read when they are rendered. */
+export interface MetricsSources {
+  /** Calls running here: node-wide (service and version ""), and per served contract. */
+  inFlight(): Iterable<[LabelValues, number]>;
+  /** Calls refused for concurrency, per served contract. */
+  shed(): Iterable<[LabelValues, number]>;
+  /** Members of the cluster by state. */
+  members(): Iterable<[LabelValues, number]>;
+  /** Per service this node calls: calls in flight to its instances, ejected instances and ejections so far. */
+  balancers(): Iterable<{ service: string; outstanding: number; ejected: number; ejections: number }>;
+  /** Bytes received and sent over connections, closed ones included. */
+  bytes(): { in: number; out: number };
+}
+
+/**
+ * The metrics of one node: what it serves, what it calls (per service.method
+ * and per peer), its balancers, its membership and its bytes. The hot paths
+ * record through children kept in maps keyed by label values.
+ */
+export class NodeMetrics {
+  readonly registry = new MetricsRegistry();
+  readonly #served: Counter;
+  readonly #servedSeconds: Histogram;
+  readonly #called: Counter;
+  readonly #calledSeconds: Histogram;
+  readonly #peerSeconds: Histogram;
+  readonly #retries: Counter;
+  readonly #membershipChanges: Counter;
+  // service → method → its children: a call records with two look-ups and no string built.
+  readonly #servedBy = new Map<string, Map<string, MethodChildren>>();
+  readonly #calledBy = new Map<string, Map<string, MethodChildren>>();
+
+  constructor(sources: MetricsSources) {
+    const r = this.registry;
+    this.#served = r.counter("amoeba_server_calls_total", "Calls this node served, by outcome code.", ["service", "method", "code"]);
+    this.#servedSeconds = r.histogram("amoeba_server_call_seconds", "Time to serve a call, from its arrival to its outcome.", ["service", "method"]);
+    r.gauge("amoeba_server_in_flight", "Calls running on this node now (service \"\" is the whole node).", ["service", "version"], () => sources.inFlight());
+    r.counterFrom("amoeba_server_shed_total", "Calls refused for a concurrency limit (RESOURCE_EXHAUSTED, not processed).", ["service", "version"], () => sources.shed());
+    this.#called = r.counter("amoeba_client_calls_total", "Calls this node made to other nodes, per attempt, by outcome code.", ["service", "method", "code"]);
+    this.#calledSeconds = r.histogram("amoeba_client_call_seconds", "Round-trip time of calls to other nodes, per attempt.", ["service", "method"]);
+    this.#peerSeconds = r.histogram("amoeba_peer_call_seconds", "Round-trip time of calls to other nodes, per peer.", ["peer"]);
+    this.#retries = r.counter("amoeba_client_retries_total", "Retries and hedges the balancers sent.", ["service"]);
+    r.gauge("amoeba_client_outstanding", "Calls in flight from this node, per service called.", ["service"], () => map(sources.balancers(), (b) => [[b.service], b.outstanding]));
+    r.gauge("amoeba_client_ejected_instances", "Instances the balancer has ejected now, per service.", ["service"], () => map(sources.balancers(), (b) => [[b.service], b.ejected]));
+    r.counterFrom("amoeba_client_ejections_total", "Ejections of instances so far, per service.", ["service"], () => map(sources.balancers(), (b) => [[b.service], b.ejections]));
+    r.gauge("amoeba_members", "Members of the cluster this node sees, by state.", ["state"], () => sources.members());
+    this.#membershipChanges = r.counter("amoeba_membership_changes_total", "Membership events this node saw, by type.", ["type"]);
+    r.counterFrom("amoeba_received_bytes_total", "Bytes received over connections.", [], () => [[[], sources.bytes().in]]);
+    r.counterFrom("amoeba_sent_bytes_total", "Bytes sent over connections.", [], () => [[[], sources.bytes().out]]);
+  }
+
+  /** A call served here ended with `code` after `seconds`. */
+  served(service: string, method: string, code: string, seconds: number): void {
+    const children = childrenOf(this.#servedBy, this.#served, this.#servedSeconds, service, method);
+    children.count(code);
+    children.seconds.observe(seconds);
+  }
+
+  /** One attempt of a call to `peer` ended with `code` after `seconds`. */
+  called(service: string, method: string, peer: string, code: string, seconds: number): void {
+    const children = childrenOf(this.#calledBy, this.#called, this.#calledSeconds, service, method);
+    children.count(code);
+    children.seconds.observe(seconds);
+    this.#peerSeconds.labels([peer]).observe(seconds);
+  }
+
+  /** A balancer sent a retry or a hedge. */
+  retried(service: string): void {
+    this.#retries.inc([service]);
+  }
+
+  /** A membership event of `type` (join, update, suspect, alive, dead, left). */
+  membershipChanged(type: string): void {
+    this.#membershipChanges.inc([type]);
+  }
+
+  /** The text exposition, as `/metrics` serves it. */
+  render(): string {
+    return this.registry.render();
+  }
+}
+
+/** One method's counters by code (OK kept apart: it is nearly every call) and its latency histogram. */
+class MethodChildren {
+  readonly #counter: Counter;
+  readonly #service: string;
+  readonly #method: string;
+  readonly #ok: { value: number };
+  readonly #others = new Map<string, { value: number }>();
+  readonly seconds: HistogramChild;
+
+  constructor(counter: Counter, histogram: Histogram, service: string, method: string) {
+    this.#counter = counter;
+    this.#service = service;
+    this.#method = method;
+    this.#ok = counter.labels([service, method, "OK"]);
+    this.seconds = histogram.labels([service, method]);
+  }
+
+  count(code: string): void {
+    if (code === "OK") {
+      this.#ok.value++;
+      return;
+    }
+    let child = this.#others.get(code);
+    if (!child) {
+      child = this.#counter.labels([this.#service, this.#method, code]);
+      this.#others.set(code, child);
+    }
+    child.value++;
+  }
+}
+
+function childrenOf(cache: Map<string, Map<string, MethodChildren>>, counter: Counter, histogram: Histogram, service: string, method: string): MethodChildren {
+  let methods = cache.get(service);
+  if (!methods) cache.set(service, (methods = new Map()));
+  let found = methods.get(method);
+  if (!found) methods.set(method, (found = new MethodChildren(counter, histogram, service, method)));
+  return found;
+}
+
+function* map<T>(items: Iterable<T>, f: (item: T) => [LabelValues, number]): Iterable<[LabelValues, number]> {
+  for (const item of items) yield f(item);
+}

@@ -1,0 +1,61 @@
+// `amoeba edge`: starts an edge in front of nodes given by hand or by look-up,
+// prints where it serves, loads an auth hook from a module, drains on SIGTERM;
+// a command line without services to call is a usage error.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { startNode, type Node } from "../../src/index.ts";
+import { recordingLogger } from "../conformance/helpers.ts";
+import { CliProcess, runCli } from "../cli/support.ts";
+import { http, newSeen, rpc, Shop, shopHandlers } from "./fixture.ts";
+
+describe("amoeba edge", () => {
+  let backend: Node;
+  const cleanups: Array<() => void | Promise<void>> = [];
+  before(async () => {
+    backend = await startNode({ name: "cli-backend", listen: "tcp://127.0.0.1:0", logger: recordingLogger() });
+    backend.serve(Shop, shopHandlers(newSeen()));
+  });
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+    await backend.close({ timeout: 1_000 });
+  });
+
+  it("serves a node's public methods, with an auth hook from a module, and drains on SIGTERM", async () => {
+    const edge = new CliProcess(
+      ["edge", "--connect", backend.addresses[0]!, "--port", "0", "--name", "edge-cli", "--rate-limit", "off", "--auth", "test/edge/fixtures/auth.ts"],
+      (fn) => cleanups.push(fn),
+    );
+    const url = (await edge.waitFor(/^amoeba: edge edge-cli serving HTTP and WebSocket on (http:\/\/127\.0\.0\.1:\d+) for /m))[1]!;
+    await edge.waitFor(/public services now: shop@1\.2\.0/);
+    assert.equal((await rpc(url, "shop.add", { a: 1, b: 2 })).status, 401);
+    const answer = await rpc(url, "shop.whoami", {}, { authorization: "Bearer let-me-in" });
+    assert.equal(answer.status, 200);
+    assert.equal(answer.json.caller, "cli-user");
+    assert.equal((await http(url, "/healthz")).status, 200);
+    edge.kill("SIGTERM");
+    const finished = await edge.exited();
+    assert.equal(finished.code, 0, finished.stderr);
+    assert.match(finished.stdout, /draining on SIGTERM/);
+    assert.match(finished.stdout, /edge edge-cli stopped/);
+  });
+
+  it("needs services to call: exit 2", async (t) => {
+    const result = await runCli(["edge", "--port", "0"], t.after.bind(t));
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /needs services to call/);
+  });
+
+  it("refuses a bad port, rate or origin: exit 2", async (t) => {
+    for (const args of [["--port", "99999"], ["--rate-limit", "fast"], ["--cors", "app.example.com"]]) {
+      const result = await runCli(["edge", "--connect", "tcp://127.0.0.1:1", ...args], t.after.bind(t));
+      assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+    }
+  });
+
+  it("has help", async (t) => {
+    const result = await runCli(["edge", "--help"], t.after.bind(t));
+    assert.equal(result.code, 0);
+    assert.match(result.stdout, /POST \/rpc\/<service>\/<method>/);
+    assert.match(result.stdout, /--cors <origin>/);
+  });
+});
