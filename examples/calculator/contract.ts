@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { contract, stream, unary } from "../../src/index.ts";
 
-/** The calculator of the design: add, count and a sleep that honours cancellation. */
+/** The calculator of the design: add, count and a sleep that honours cancellation; public, so the edge serves it. */
 export const Calculator = contract("calculator", "1.2.0", {
   add: unary({
     input: z.object({ a: z.number(), b: z.number() }),
@@ -19,4 +19,5 @@ export const Calculator = contract("calculator", "1.2.0", {
     output: z.number(),
     description: "Waits `ms` milliseconds, then returns it; stops early when the call is cancelled.",
   }),
-});
+  // Public: `amoeba edge` may serve it to browsers and HTTP clients.
+}, { public: true });

@@ -39,6 +39,20 @@ describe("amoeba edge", () => {
     assert.match(finished.stdout, /edge edge-cli stopped/);
   });
 
+  it("finds the calculator served by `amoeba serve` in a cluster and answers POST /rpc/calculator/add", async (t) => {
+    const cluster = `edge-cli-${process.pid}`;
+    const cleanup = t.after.bind(t);
+    const serve = new CliProcess(["serve", "examples/calculator/service.ts", "--listen", "tcp://127.0.0.1:0", "--cluster", cluster, "--name", "calc-e"], cleanup);
+    await serve.waitFor(/in cluster .*gossip on/);
+    const edge = new CliProcess(["edge", "--cluster", cluster, "--port", "0", "--name", "edge-lookup"], cleanup);
+    const url = (await edge.waitFor(/^amoeba: edge edge-lookup serving HTTP and WebSocket on (http:\/\/127\.0\.0\.1:\d+) for /m))[1]!;
+    await edge.waitFor(/public services now: .*calculator@1\.2\.0/);
+    const answer = await rpc(url, "calculator.add", { a: 1, b: 2 });
+    assert.equal(answer.status, 200);
+    assert.equal(answer.json, 3);
+    assert.equal((await rpc(url, "calculator.add", { a: "x" })).status, 400, "the schema still applies");
+  });
+
   it("needs services to call: exit 2", async (t) => {
     const result = await runCli(["edge", "--port", "0"], t.after.bind(t));
     assert.equal(result.code, 2);
