@@ -55,14 +55,18 @@ export class PeerLink {
   invoke(request: CallRequest): Promise<unknown> | CallStream<unknown> {
     const current = this.#current;
     if (current?.usable) return current.call(request);
-    const pending = this.session().catch((error: unknown) => {
-      throw new RpcError("UNAVAILABLE", `${request.service}.${request.method}: ${(error as Error).message}`, {
-        service: request.service,
-        method: request.method,
-        unprocessed: true,
-        cause: error,
-      });
-    });
+    const pending = withinCall(
+      this.session().catch((error: unknown) => {
+        throw new RpcError("UNAVAILABLE", `${request.service}.${request.method}: ${(error as Error).message}`, {
+          service: request.service,
+          method: request.method,
+          unprocessed: true,
+          cause: error,
+        });
+      }),
+      request,
+      this.#address,
+    );
     if (request.kind === "unary" || request.kind === "client-stream") {
       return pending.then((session) => session.call(request) as Promise<unknown>);
     }
@@ -88,3 +92,43 @@ export class PeerLink {
   }
 }
 
+/**
+ * A dial bounded by the call it is for: its deadline and its signal end the
+ * wait (the dial itself goes on for later calls). Either way the call never
+ * left this node, so the error says it was not processed.
+ */
+function withinCall(dialing: Promise<Session>, request: CallRequest, address: string): Promise<Session> {
+  const { deadline, signal } = request;
+  const timed = deadline !== undefined && Number.isFinite(deadline);
+  if (!timed && !signal) return dialing;
+  return new Promise<Session>((resolve, reject) => {
+    const where = { service: request.service, method: request.method, unprocessed: true };
+    const stop = (error: RpcError): void => {
+      cleanup();
+      reject(error);
+    };
+    const onAbort = (): void => stop(new RpcError("CANCELLED", `${request.service}.${request.method}: cancelled while connecting to ${address}; not processed`, where));
+    const timer = timed
+      ? setTimeout(
+          () => stop(new RpcError("DEADLINE_EXCEEDED", `${request.service}.${request.method}: the deadline passed while connecting to ${address}; not processed`, where)),
+          Math.max(0, deadline - Date.now()),
+        )
+      : undefined;
+    const cleanup = (): void => {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    dialing.then(
+      (session) => {
+        cleanup();
+        resolve(session);
+      },
+      (error: unknown) => {
+        cleanup();
+        reject(error);
+      },
+    );
+  });
+}
