@@ -29,12 +29,13 @@ export interface TargetInfo {
  */
 export class Target {
   readonly id: string;
-  name: string;
-  address: string;
-  tier: LocalityTier;
-  suspect: boolean;
-  invoke: Invoke;
-  connected: () => boolean;
+  // Set by update(), which the constructor calls: a refresh changes them all.
+  name!: string;
+  address!: string;
+  tier!: LocalityTier;
+  suspect!: boolean;
+  invoke!: Invoke;
+  connected!: () => boolean;
   /** Calls from this node in flight to it. */
   outstanding = 0;
   calls = 0;
@@ -52,14 +53,10 @@ export class Target {
 
   constructor(info: TargetInfo) {
     this.id = info.id;
-    this.name = info.name;
-    this.address = info.address;
-    this.tier = info.tier;
-    this.suspect = info.suspect;
-    this.invoke = info.invoke;
-    this.connected = info.connected ?? alwaysConnected;
+    this.update(info);
   }
 
+  /** Takes what a look-up refresh says of it now (its figures stay). */
   update(info: TargetInfo): void {
     this.name = info.name;
     this.address = info.address;
