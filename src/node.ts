@@ -521,9 +521,10 @@ export class Node implements SessionHost, TargetSource, EngineHost {
   }
 
   #invokeAnywhere(request: CallRequest, balancer: ServiceBalancer, policy: ResolvedPolicy): Promise<unknown> | CallStream<unknown> {
-    // One registry probe on the hot path: the endpoint itself, when served here.
+    // One registry probe on the hot path: the endpoint itself, when served here
+    // (a second only when the service is here but the method is not).
     const endpoint = this.registry.lookup(request.service, request.method, request.version);
-    if (endpoint || this.registry.has(request.service, request.version)) {
+    if (endpoint || (this.registry.servesName(request.service) && this.registry.has(request.service, request.version))) {
       if (this.#draining) return refuse(request, `node ${this.nodeName} is closing; not processed — safe to retry`);
       if (request.kind === "unary") return this.#callLocally(request, endpoint);
       return this.#localSession().call(request);

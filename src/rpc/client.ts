@@ -62,6 +62,8 @@ export function createClient<C extends Contract>(
         meta: callOptions?.meta ? mergeMeta(baseMeta, callOptions.meta) : baseMeta,
         onMeta: callOptions?.onMeta,
         idempotent: def.idempotent,
+        // Set when the result arrives; present from the start so every request keeps one shape.
+        serverMicros: undefined,
       });
     };
   }

@@ -59,6 +59,11 @@ export class ServiceRegistry {
     };
   }
 
+  /** Whether any version of `service` is served here: one map probe. */
+  servesName(service: string): boolean {
+    return this.#byName.has(service);
+  }
+
   /** Whether some version of `service` matching `range` is served here. */
   has(service: string, range: string | null): boolean {
     return this.#match(service, range) !== undefined;
