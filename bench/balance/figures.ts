@@ -17,6 +17,20 @@ export function strategyRatio(samples: readonly StrategySample[], strategy: stri
   return median(ratios);
 }
 
+/**
+ * Balanced ÷ fixed calls/s within each round (the two phases run back to
+ * back, so a slow spell of the machine hits both), then the median over rounds.
+ */
+export function roundRatio(phases: readonly FastPathPhase[]): number {
+  const ratios: number[] = [];
+  for (const balanced of phases) {
+    if (balanced.variant !== "balanced") continue;
+    const fixed = phases.find((phase) => phase.variant === "fixed" && phase.round === balanced.round);
+    if (fixed) ratios.push(balanced.result.callsPerSec / fixed.result.callsPerSec);
+  }
+  return median(ratios);
+}
+
 /** The median over rounds of one figure of one fast-path variant. */
 export function phaseMedian(phases: readonly FastPathPhase[], variant: FastPathPhase["variant"], pick: (phase: FastPathPhase) => number): number {
   return median(phases.filter((phase) => phase.variant === variant).map(pick));

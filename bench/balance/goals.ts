@@ -1,7 +1,7 @@
 import type { GoalOutcome } from "../lib/goals.ts";
 import { times } from "../lib/format.ts";
 import { median } from "../lib/stats.ts";
-import { phaseMedian, strategyMedian, strategyRatio } from "./figures.ts";
+import { phaseMedian, roundRatio, strategyMedian, strategyRatio } from "./figures.ts";
 import type { BalanceReport } from "./run.ts";
 
 const p99 = (sample: { result: { p99Us: number } }): number => sample.result.p99Us;
@@ -47,11 +47,12 @@ export function evaluateBalanceGoals(report: BalanceReport): GoalOutcome[] {
 
   const fixed = phaseMedian(fastPath, "fixed", callsPerSec);
   const balanced = phaseMedian(fastPath, "balanced", callsPerSec);
-  const fastRatio = balanced / fixed;
+  // Within each round, then the median: the machine's slow spells cancel out.
+  const fastRatio = roundRatio(fastPath);
   outcomes.push(
     check(
       "balance: balanced client (p2c) calls/s ≥ 0.9× fixed connection, c=64",
-      `${count(balanced)} vs ${count(fixed)} calls/s: ${times(fastRatio)}`,
+      `${count(balanced)} vs ${count(fixed)} calls/s (medians); median of per-round ratios ${times(fastRatio)}`,
       fastRatio,
       (r) => r >= 0.9,
     ),

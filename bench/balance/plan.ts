@@ -47,10 +47,10 @@ export function balancePlan(config: BenchConfig): BalancePlan {
       ? { instances: 10, keys: 100_000, trials: 3, endToEndKeys: 5_000 }
       : { instances: 10, keys: 100_000, trials: 10, endToEndKeys: 20_000 },
     fastPath: {
-      rounds: quick ? 2 : 5,
+      rounds: quick ? 3 : 9,
       load: quick
-        ? { concurrency: 64, calls: 15_000, warmupCalls: 8_000, warmupMs: 1_000, maxMs: 1_500 }
-        : { concurrency: 64, calls: 60_000, warmupCalls: 20_000, warmupMs: 2_500, maxMs: 4_000 },
+        ? { concurrency: 64, calls: 10_000, warmupCalls: 8_000, warmupMs: 1_000, maxMs: 1_000 }
+        : { concurrency: 64, calls: 30_000, warmupCalls: 20_000, warmupMs: 2_500, maxMs: 2_000 },
     },
   };
 }
