@@ -89,7 +89,9 @@ export function simTable(worlds: readonly SimRow[]): string {
   const columns = [
     right("N"),
     right("loss"),
+    left("start"),
     right("join → all see all s p50 / max"),
+    right("newcomer sees all s"),
     right("backlog drained s"),
     right("steady msgs/node/s"),
     right("steady B/node/s"),
@@ -103,13 +105,15 @@ export function simTable(worlds: readonly SimRow[]): string {
   ];
   const rows = worlds.map((w) => {
     const r = w.result;
-    if (!r) return [String(w.n), `${(w.loss * 100).toFixed(0)}%`, "", "", "", "", "", "", "", fixed(w.wallMs / 1000, 0), "", "", w.status];
-    const healed = r.heal ? `${secs(r.heal.times)}${r.heal.stopped ? ` [${r.heal.stopped}]` : ""}` : MISSING;
+    if (!r) return [String(w.n), `${(w.loss * 100).toFixed(0)}%`, "", "", "", "", "", "", "", "", "", fixed(w.wallMs / 1000, 0), "", "", w.status];
+    const healed = r.heal ? `${secs(r.heal.times)} (${r.heal.group} cut off)${r.heal.stopped ? ` [${r.heal.stopped}]` : ""}` : MISSING;
     return [
       String(r.n),
       `${(r.loss * 100).toFixed(0)}%`,
+      r.start === "formed" ? "formed + 1 join" : `${r.n} joins`,
       `${secs(r.join.times)}${r.join.stopped ? ` [${r.join.stopped}]` : ""}`,
-      `${fixed(r.drain.simMs / 1000, 0)}${r.drain.quiet ? "" : " (not quiet)"}`,
+      r.start === "formed" ? (r.newcomerSeesAllMs === null || r.newcomerSeesAllMs === undefined ? "no" : fixed(r.newcomerSeesAllMs / 1000, 1)) : MISSING,
+      r.start === "formed" ? MISSING : `${fixed(r.drain.simMs / 1000, 0)}${r.drain.quiet ? "" : " (not quiet)"}`,
       fixed(r.steady.rate.messages, 2),
       fixed(r.steady.rate.bytes, 0),
       r.crash ? `${secs(r.crash.times)}${r.crash.stopped ? ` [${r.crash.stopped}]` : ""}` : MISSING,

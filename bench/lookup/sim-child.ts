@@ -8,6 +8,7 @@ import { runSimWorld, type SimWorldOptions, type SimWorldResult } from "./sim.ts
 /** What the world's process sends back. */
 export type SimChildMessage =
   | { type: "result"; result: SimWorldResult; cpuMs: number }
+  | { type: "progress"; line: string }
   | { type: "error"; message: string };
 
 process.on("disconnect", () => process.exit(0));
@@ -22,7 +23,7 @@ function tell(message: SimChildMessage): void {
 
 try {
   const options = JSON.parse(process.argv[2] ?? "null") as SimWorldOptions;
-  const result = runSimWorld(options);
+  const result = runSimWorld(options, (line) => process.send?.({ type: "progress", line } satisfies SimChildMessage));
   const cpu = process.cpuUsage();
   tell({ type: "result", result, cpuMs: (cpu.user + cpu.system) / 1000 });
 } catch (error) {

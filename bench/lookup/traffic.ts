@@ -5,7 +5,7 @@
  * nodes, and a full decode would double its cost.
  */
 
-/** What a datagram does: probing, piggybacked gossip rounds, or full-state exchange. */
+/** What a datagram does: probing, piggybacked gossip rounds, or anti-entropy (digests and the records of differing buckets). */
 export type TrafficKind = "probe" | "gossip" | "push-pull" | "other";
 
 /** The kinds, in the order tables print them. */
@@ -31,8 +31,8 @@ export interface TrafficCounts {
 }
 
 // The packet types in the order of their wire index (src/lookup/membership/codec.ts):
-// ping, ping-req, ack, nack, push, pull, gossip.
-const KIND_BY_TYPE: readonly TrafficKind[] = ["probe", "probe", "probe", "probe", "push-pull", "push-pull", "gossip"];
+// ping, ping-req, ack, nack, push (digest), pull, gossip, sync.
+const KIND_BY_TYPE: readonly TrafficKind[] = ["probe", "probe", "probe", "probe", "push-pull", "push-pull", "gossip", "push-pull"];
 
 // Sealing: a first byte 0x01 (plain) or 0x02 (then a 32-byte HMAC), then msgpack.
 const PLAIN = 0x01;

@@ -19,17 +19,25 @@ export const natsServerAvailable: boolean = (() => {
 /** Why NATS tests cannot run here, or undefined when they can. */
 export const natsMissing: string | undefined = natsServerAvailable ? undefined : "the nats-server binary is needed on the PATH";
 
-/** A free TCP port on 127.0.0.1 (free when asked; the server takes it right after). */
+// Ports this process handed out: a port closed again may come back from the
+// kernel at the next ask, and two servers of one topology must not share one.
+const handedOut = new Set<number>();
+
+/** A free TCP port on 127.0.0.1 (free when asked; the server takes it right after), never one handed out before. */
 export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
+  for (;;) {
+    const server = net.createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", resolve);
+    });
+    const address = server.address();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (address === null || typeof address === "string") throw new Error("no port");
+    if (handedOut.has(address.port)) continue;
+    handedOut.add(address.port);
+    return address.port;
+  }
 }
 
 /** A running nats-server. */
@@ -100,7 +108,9 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   while (!(await accepts(port))) {
     if (child.exitCode !== null || Date.now() > until) {
       await end("SIGKILL");
-      throw new Error(`nats-server did not start on port ${port}:\n${output}`);
+      // Let its last words arrive: they say why (a port taken, a bad config).
+      await sleep(50);
+      throw new Error(`nats-server did not start on port ${port} (exit ${child.exitCode ?? child.signalCode}):\n${output}`);
     }
     await sleep(20);
   }
@@ -166,6 +176,15 @@ interface PlannedServer {
  * look-up seeing a service). On failure, whatever started is stopped.
  */
 export async function startSupercluster(clusters: readonly ClusterSpec[]): Promise<Map<string, TopologyServer[]>> {
+  // A port planned free may be taken by another process before its server binds it: plan again, once.
+  try {
+    return await startPlannedSupercluster(clusters);
+  } catch {
+    return await startPlannedSupercluster(clusters);
+  }
+}
+
+async function startPlannedSupercluster(clusters: readonly ClusterSpec[]): Promise<Map<string, TopologyServer[]>> {
   const plans = new Map<string, PlannedServer[]>();
   for (const cluster of clusters) {
     const planned: PlannedServer[] = [];

@@ -1,4 +1,5 @@
 import { decodeBody, encodeBody, WireError } from "../../wire/index.ts";
+import { DIGEST_BUCKETS } from "./digest.ts";
 import type { MemberRecord, MemberState } from "./types.ts";
 
 /**
@@ -15,11 +16,16 @@ export type GossipEntry =
   | { kind: "suspect" | "dead"; id: string; incarnation: number; from: string }
   | { kind: "left"; id: string; incarnation: number };
 
-/** One member in a full-state (push-pull) exchange. */
+/** One member in an anti-entropy exchange. */
 export interface StateEntry {
   state: MemberState;
   incarnation: number;
   record: MemberRecord;
+  /**
+   * Dead and left members only: how long ago (ms) the sender saw it end, so that
+   * a receiver that did not know the member forgets it when the sender does.
+   */
+  age?: number;
 }
 
 export type Body =
@@ -27,9 +33,13 @@ export type Body =
   | { type: "ping-req"; seq: number; target: string; address: string }
   | { type: "ack"; seq: number }
   | { type: "nack"; seq: number }
-  | { type: "push"; join: boolean; states: StateEntry[] }
-  | { type: "pull"; states: StateEntry[] }
-  | { type: "gossip" };
+  /** Anti-entropy, first leg: the initiator's digest (one hash per bucket, see digest.ts). */
+  | { type: "push"; join: boolean; seq: number; digest: number[] }
+  /** Second leg: the responder's records of the buckets that differ, and which of the initiator's it wants. */
+  | { type: "pull"; seq: number; states: StateEntry[]; want: number[] }
+  | { type: "gossip" }
+  /** Third leg: the initiator's records of the buckets the responder asked for. */
+  | { type: "sync"; seq: number; states: StateEntry[] };
 
 export interface Packet {
   cluster: string;
@@ -55,9 +65,10 @@ export const RECORD_LIMITS = Object.freeze({
   stateEntries: 4096,
 });
 
-const VERSION = 1;
+// Version 2: digest-based anti-entropy (push carries a digest, pull and sync carry records).
+const VERSION = 2;
 const MAX_DEPTH = 8;
-const TYPES = ["ping", "ping-req", "ack", "nack", "push", "pull", "gossip"] as const;
+const TYPES = ["ping", "ping-req", "ack", "nack", "push", "pull", "gossip", "sync"] as const;
 const GOSSIP_KINDS = ["alive", "suspect", "dead", "left"] as const;
 const STATES: readonly MemberState[] = ["alive", "suspect", "dead", "left"];
 
@@ -77,6 +88,22 @@ export function encodePacket(packet: Packet): Uint8Array {
 export function entrySize(entry: GossipEntry | StateEntry): number {
   return encodeBody("kind" in entry ? gossipToWire(entry) : stateToWire(entry)).length;
 }
+
+/**
+ * Bytes a state entry adds to an anti-entropy packet, at most: the record's size
+ * (cached per shared record object) plus room for the state, incarnation, age
+ * and array header.
+ */
+export function stateEntrySize(entry: StateEntry): number {
+  let size = recordSizes.get(entry.record);
+  if (size === undefined) {
+    size = recordSize(entry.record);
+    recordSizes.set(entry.record, size);
+  }
+  return size + 20;
+}
+
+const recordSizes = new WeakMap<MemberRecord, number>();
 
 /** Bytes of a packet's envelope with an empty body and no entries, plus slack for array headers. */
 export function packetOverhead(cluster: string, sender: string): number {
@@ -117,11 +144,13 @@ function bodyToWire(body: Body): unknown[] {
     case "nack":
       return [body.seq];
     case "push":
-      return [body.join, body.states.map(stateToWire)];
+      return [body.join, body.seq, body.digest];
     case "pull":
-      return [body.states.map(stateToWire)];
+      return [body.seq, body.states.map(stateToWire), body.want];
     case "gossip":
       return [];
+    case "sync":
+      return [body.seq, body.states.map(stateToWire)];
   }
 }
 
@@ -146,17 +175,28 @@ function bodyFromWire(type: Body["type"], value: unknown): Body {
       return { type, seq: uint(seq, "seq") };
     }
     case "push": {
-      const [join, states] = array(value, "push", 2, 2);
+      const [join, seq, digest] = array(value, "push", 3, 3);
       if (typeof join !== "boolean") bad("push join flag is not a boolean");
-      return { type, join, states: array(states, "states", 0, RECORD_LIMITS.stateEntries).map(stateFromWire) };
+      // Exactly one hash per bucket: a digest of another shape cannot be compared.
+      const hashes = array(digest, "digest", DIGEST_BUCKETS, DIGEST_BUCKETS).map((h) => uint32(h, "bucket hash"));
+      return { type, join, seq: uint(seq, "seq"), digest: hashes };
     }
     case "pull": {
-      const [states] = array(value, "pull", 1, 1);
-      return { type, states: array(states, "states", 0, RECORD_LIMITS.stateEntries).map(stateFromWire) };
+      const [seq, states, want] = array(value, "pull", 3, 3);
+      return {
+        type,
+        seq: uint(seq, "seq"),
+        states: array(states, "states", 0, RECORD_LIMITS.stateEntries).map(stateFromWire),
+        want: array(want, "wanted buckets", 0, DIGEST_BUCKETS).map((b) => bucket(b)),
+      };
     }
     case "gossip":
       array(value, "gossip body", 0, 0);
       return { type };
+    case "sync": {
+      const [seq, states] = array(value, "sync", 2, 2);
+      return { type, seq: uint(seq, "seq"), states: array(states, "states", 0, RECORD_LIMITS.stateEntries).map(stateFromWire) };
+    }
   }
 }
 
@@ -199,14 +239,21 @@ function gossipFromWire(value: unknown): GossipEntry {
 }
 
 function stateToWire(entry: StateEntry): unknown[] {
-  return [STATES.indexOf(entry.state), entry.incarnation, recordToWire(entry.record)];
+  const wire = [STATES.indexOf(entry.state), entry.incarnation, recordToWire(entry.record)];
+  if ((entry.state === "dead" || entry.state === "left") && entry.age !== undefined) wire.push(Math.max(0, Math.floor(entry.age)));
+  return wire;
 }
 
 function stateFromWire(value: unknown): StateEntry {
-  const [state, incarnation, record] = array(value, "state entry", 3, 3);
-  const name = STATES[uint(state, "state")];
-  if (name === undefined) bad(`unknown member state ${String(state)}`);
-  return { state: name, incarnation: uint(incarnation, "incarnation"), record: recordFromWire(record) };
+  const items = array(value, "state entry", 3, 4);
+  const name = STATES[uint(items[0], "state")];
+  if (name === undefined) bad(`unknown member state ${String(items[0])}`);
+  const entry: StateEntry = { state: name, incarnation: uint(items[1], "incarnation"), record: recordFromWire(items[2]) };
+  if (items.length === 4) {
+    if (name !== "dead" && name !== "left") bad(`an ${name} state entry has no age`);
+    entry.age = uint(items[3], "age");
+  }
+  return entry;
 }
 
 function recordToWire(record: MemberRecord): unknown[] {
@@ -272,6 +319,18 @@ function string(value: unknown, what: string, max: number, min = 0): string {
 function uint(value: unknown, what: string): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) bad(`${what} is not an unsigned integer`);
   return value;
+}
+
+function uint32(value: unknown, what: string): number {
+  const n = uint(value, what);
+  if (n > 0xffffffff) bad(`${what} is above 32 bits`);
+  return n;
+}
+
+function bucket(value: unknown): number {
+  const n = uint(value, "bucket");
+  if (n >= DIGEST_BUCKETS) bad(`bucket ${n} is beyond the digest's ${DIGEST_BUCKETS}`);
+  return n;
 }
 
 function bad(message: string): never {

@@ -10,11 +10,11 @@ import {
   type StateEntry,
 } from "./codec.ts";
 import { resolveConfig, retransmitLimit, suspicionBounds, type MembershipConfig } from "./config.ts";
+import { bucketOf, idHash, stateClass } from "./digest.ts";
 import { BroadcastQueue } from "./dissemination.ts";
 import { Awareness, expectedConfirmations, Suspicion } from "./probe.ts";
 import { ProbeOrder } from "./probe-order.ts";
-import { checkOwnRecord, viewForPushPull } from "./own-state.ts";
-import { pick } from "./random-pick.ts";
+import { checkOwnRecord, statesForExchange } from "./own-state.ts";
 import { MemberTable, sameRecord } from "./state.ts";
 import { TimerSet } from "./timers.ts";
 import type {
@@ -47,6 +47,9 @@ interface AckWaiter {
 // A bound on probes relayed for others at once: a flood of ping-reqs costs a
 // little traffic, never unbounded memory.
 const MAX_WAITERS = 1024;
+// Anti-entropy exchanges this node started and may still complete (the third
+// leg answers only these, so a forged reply cannot make a node send its view).
+const MAX_EXCHANGES = 64;
 
 const noLogger: MembershipLogger = { debug() {}, info() {}, warn() {} };
 
@@ -60,7 +63,8 @@ const noLogger: MembershipLogger = { debug() {}, info() {}, warn() {} };
  *   (shorter with more independent suspicions); a suspected member refutes by
  *   raising its incarnation;
  * - news travels piggybacked on probes and on gossip rounds, a limited number of
- *   times each; a full-state exchange now and then repairs what gossip missed;
+ *   times each; an anti-entropy exchange now and then repairs what gossip
+ *   missed: digests first, then only the records of the buckets that differ;
  * - a node that misses acks and nacks stretches its own timeouts (local health).
  */
 class GossipMembership implements Membership {
@@ -82,10 +86,14 @@ class GossipMembership implements Membership {
   readonly #listeners = new Set<(event: MembershipEvent) => void>();
   readonly #joinWaiters: Array<() => void> = [];
   readonly #overhead: number;
+  readonly #selfBucket: number;
+  /** Seq → when, of the exchanges this node started. */
+  readonly #exchanges = new Map<number, number>();
   readonly #stats = { sent: 0, received: 0, dropped: 0, refuted: 0 };
   #status: Status = "new";
   #seeds: string[] = [];
   #seq = 0;
+  #lastRepair = Number.NEGATIVE_INFINITY;
   #leaving: Promise<void> | null = null;
   #stopping: Promise<void> | null = null;
 
@@ -101,7 +109,9 @@ class GossipMembership implements Membership {
     this.#selfId = self.id;
     this.#cluster = self.cluster;
     this.#overhead = packetOverhead(self.cluster, self.id) + SEAL_OVERHEAD;
+    this.#selfBucket = bucketOf(idHash(self.id));
     this.#table = new MemberTable(self, this.#clock.now());
+    if (options.knownMembers) this.#table.preload(options.knownMembers, this.#clock.now());
     this.#probeOrder = new ProbeOrder(this.#table, self.id, this.#random);
     this.#awareness = new Awareness(this.#config.awarenessMaxMultiplier);
   }
@@ -200,13 +210,14 @@ class GossipMembership implements Membership {
     for (const suspicion of this.#suspicions.values()) suspicion.cancel();
     this.#suspicions.clear();
     this.#waiters.clear();
+    this.#exchanges.clear();
     this.#queue.clear();
     for (const resolve of this.#joinWaiters.splice(0)) resolve();
     return this.#stopping;
   }
 
   stats(): MembershipStats {
-    return { ...this.#stats, awareness: this.#awareness.score };
+    return { ...this.#stats, awareness: this.#awareness.score, active: this.#table.activeCount() };
   }
 
   // ---- receiving ----------------------------------------------------------
@@ -236,6 +247,19 @@ class GossipMembership implements Membership {
 
   #handle(from: string, packet: Packet): void {
     const body = packet.body;
+    // A probe or gossip from a member we do not know (gossip missed its join: an
+    // epidemic misses a few members now and then), or hold dead (a partition
+    // healed: it holds us dead too, most likely). A digest exchange with it
+    // repairs that now rather than at the next anti-entropy round. (An
+    // exchange it started brings its records anyway.)
+    const exchange = body.type === "push" || body.type === "pull" || body.type === "sync";
+    if (!exchange && this.#status === "running" && (!this.#table.knows(packet.sender) || this.#table.get(packet.sender)?.state === "dead")) {
+      const now = this.#clock.now();
+      if (now - this.#lastRepair >= this.#config.probeInterval) {
+        this.#lastRepair = now;
+        this.#pushTo([from], false);
+      }
+    }
     switch (body.type) {
       case "ping":
         // A restarted process at the same address must not answer for the old id.
@@ -250,14 +274,32 @@ class GossipMembership implements Membership {
       case "nack":
         this.#waiters.get(body.seq)?.nack();
         break;
-      case "push":
-        // Merge first, so that the reply carries any refutation it caused.
-        this.#merge(packet.sender, body.states);
-        this.#send(from, { type: "pull", states: this.#view() }, this.#config.maxPushPullSize);
+      case "push": {
+        // A digest: answer with our records of the buckets that differ, and ask
+        // for the initiator's. Equal views exchange nothing more.
+        const want = this.#table.differingBuckets(body.digest);
+        const states = want.length === 0 ? [] : this.#states(new Set(want), null, 3 + want.length);
+        this.#send(from, { type: "pull", seq: body.seq, states, want }, this.#config.maxPushPullSize);
         break;
-      case "pull":
+      }
+      case "pull": {
+        const before = this.#table.self.incarnation;
         this.#merge(packet.sender, body.states);
         for (const resolve of this.#joinWaiters.splice(0)) resolve();
+        if (!this.#exchanges.delete(body.seq)) break;
+        const buckets = new Set(body.want);
+        // A refutation caused by the merge goes back at once.
+        if (this.#table.self.incarnation !== before) buckets.add(this.#selfBucket);
+        if (buckets.size === 0) break;
+        // What the responder just sent, it holds: only the rest goes back (a
+        // newcomer does not echo the whole view it was just given).
+        const held = new Map(body.states.map((entry) => [entry.record.id, entry]));
+        const states = this.#states(buckets, held, 0);
+        if (states.length > 0) this.#send(from, { type: "sync", seq: body.seq, states }, this.#config.maxPushPullSize);
+        break;
+      }
+      case "sync":
+        this.#merge(packet.sender, body.states);
         break;
       case "gossip":
         break;
@@ -277,9 +319,9 @@ class GossipMembership implements Membership {
     else this.#left(entry.id, entry.incarnation);
   }
 
-  /** Anti-entropy: another member's whole view. */
+  /** Anti-entropy: another member's records (of some buckets, or all). */
   #merge(sender: string, states: StateEntry[]): void {
-    for (const { state, incarnation, record } of states) {
+    for (const { state, incarnation, record, age } of states) {
       if (record.id === this.#selfId) {
         this.#aboutSelf(incarnation, state === "alive" ? record : undefined);
         continue;
@@ -294,13 +336,18 @@ class GossipMembership implements Membership {
           // Another view's death is only a suspicion here: the member gets its
           // chance to refute, which is how two halves of a healed partition meet.
           if (!this.#table.get(record.id)) {
-            if (state === "dead") break;
+            // A member we never knew, already dead: list it as dead (views agree).
+            if (state === "dead") {
+              this.#learnEnded(record, "dead", incarnation, age ?? 0);
+              break;
+            }
             this.#alive(record, incarnation);
           }
           this.#suspect(record.id, incarnation, sender);
           break;
         case "left":
-          this.#left(record.id, incarnation);
+          if (!this.#table.get(record.id)) this.#learnEnded(record, "left", incarnation, age ?? 0);
+          else this.#left(record.id, incarnation);
           break;
       }
     }
@@ -332,6 +379,17 @@ class GossipMembership implements Membership {
     const joined = events.find((event) => event.type === "join");
     if (joined) this.#probeOrder.add(record.id);
     this.#emit(events);
+  }
+
+  /**
+   * A member that ended before this node heard of it (a newcomer's view). Only
+   * if the sender would still keep it: listed until it is as old as
+   * `reapInterval`, so it is forgotten here when the older members forget it.
+   * Not gossiped: it is old news.
+   */
+  #learnEnded(record: MemberRecord, state: "dead" | "left", incarnation: number, age: number): void {
+    if (age >= this.#config.reapInterval) return;
+    this.#emit(this.#table.applyEnded(record, state, incarnation, this.#clock.now() - age));
   }
 
   #suspect(id: string, incarnation: number, from: string): void {
@@ -438,15 +496,15 @@ class GossipMembership implements Membership {
     const cancelIndirect = this.#timers.after(this.#config.probeTimeout * multiplier, () => {
       if (acked) return;
       direct = false;
-      const helpers = pick(
-        this.#table.others(["alive"]).filter((member) => member.record.id !== target.record.id),
-        this.#config.indirectChecks,
-        this.#random,
-      );
+      const helpers = this.#table.pick(["alive"], this.#config.indirectChecks, this.#random, target.record.id);
       expectedNacks = helpers.length;
       for (const helper of helpers) {
         this.#send(helper.record.gossip, { type: "ping-req", seq, target: target.record.id, address: target.record.gossip });
       }
+      // And a second direct ping (memberlist falls back to TCP here): on a lossy
+      // network a lone lost ping or ack is the usual cause of a failed probe, and
+      // every false suspicion costs a broadcast and a refutation to all n members.
+      this.#send(target.record.gossip, { type: "ping", seq, target: target.record.id });
     });
     const cancelEnd = this.#timers.after(this.#config.probeInterval * multiplier, finish);
     this.#send(target.record.gossip, { type: "ping", seq, target: target.record.id });
@@ -496,24 +554,24 @@ class GossipMembership implements Membership {
   #gossipRound(): void {
     if (this.#queue.size === 0) return;
     const now = this.#clock.now();
-    const targets = this.#table
-      .others(["alive", "suspect", "dead"])
-      .filter((member) => member.state !== "dead" || now - member.since < this.#config.gossipToTheDead);
-    for (const target of pick(targets, this.#config.gossipNodes, this.#random)) {
-      if (!this.#send(target.record.gossip, { type: "gossip" })) break;
+    const recent = (member: Member): boolean => member.state !== "dead" || now - member.since < this.#config.gossipToTheDead;
+    // Addresses first: the live views change as the sends' news is applied.
+    const targets = this.#table.pick(["alive", "suspect", "dead"], this.#config.gossipNodes, this.#random, undefined, recent).map((m) => m.record.gossip);
+    for (const target of targets) {
+      if (!this.#send(target, { type: "gossip" })) break;
     }
   }
 
   #pushPullTick(): void {
     if (this.#status !== "running") return;
-    const alive = pick(this.#table.others(["alive"]), 1, this.#random);
+    const alive = this.#table.pick(["alive"], 1, this.#random);
     // One dead member too: if it is only cut off, this is how it hears of us again.
-    const dead = pick(this.#table.others(["dead"]), 1, this.#random);
+    const dead = this.#table.pick(["dead"], 1, this.#random);
     this.#pushTo([...alive, ...dead].map((member) => member.record.gossip), false);
-    const n = this.#table.activeCount();
-    // Beyond 32 members, exchange less often: each exchange carries more.
-    const scale = n <= 32 ? 1 : Math.ceil(Math.log2(n) - Math.log2(32)) + 1;
-    this.#timers.after(this.#config.pushPullInterval * scale, () => this.#pushPullTick());
+    // Not stretched with n (memberlist stretches its full-state exchange beyond 32
+    // members): equal views exchange a digest only, a few hundred bytes whatever
+    // n, and the exchanges with dead members are what heals a partition.
+    this.#timers.after(this.#config.pushPullInterval, () => this.#pushPullTick());
   }
 
   #joinTick(): void {
@@ -522,15 +580,33 @@ class GossipMembership implements Membership {
     this.#timers.after(this.#config.joinRetryInterval, () => this.#joinTick());
   }
 
+  /** Starts an anti-entropy exchange with each of `addresses`: our digest, a few hundred bytes. */
   #pushTo(addresses: string[], join: boolean): void {
     if (addresses.length === 0) return;
-    const states = this.#view();
-    for (const address of addresses) this.#send(address, { type: "push", join, states }, this.#config.maxPushPullSize);
+    const digest = this.#table.digest();
+    for (const address of addresses) {
+      const seq = this.#nextSeq();
+      this.#exchanges.set(seq, this.#clock.now());
+      // Oldest first out: an exchange whose answer never came is forgotten.
+      if (this.#exchanges.size > MAX_EXCHANGES) this.#exchanges.delete(this.#exchanges.keys().next().value!);
+      this.#send(address, { type: "push", join, seq, digest }, this.#config.maxPushPullSize);
+    }
   }
 
-  /** This node's view for a push-pull, cut to fit one datagram. */
-  #view(): StateEntry[] {
-    return viewForPushPull(this.#table, this.#random, this.#config.maxPushPullSize - this.#overhead);
+  /**
+   * Our records of `buckets`, cut to fit one anti-entropy datagram (`extra`
+   * bytes are kept for the rest of the body), leaving out those `held` shows the
+   * peer holds at the same version, and ended members about to be reaped.
+   */
+  #states(buckets: ReadonlySet<number>, held: ReadonlyMap<string, StateEntry> | null, extra: number): StateEntry[] {
+    const now = this.#clock.now();
+    const reap = this.#config.reapInterval;
+    const members = this.#table.inBuckets(buckets).filter((member) => {
+      if ((member.state === "dead" || member.state === "left") && now - member.since >= reap) return false;
+      const theirs = held?.get(member.record.id);
+      return !theirs || theirs.incarnation !== member.incarnation || stateClass(theirs.state) !== stateClass(member.state);
+    });
+    return statesForExchange(members, this.#selfId, now, this.#random, this.#config.maxPushPullSize - this.#overhead - extra);
   }
 
   #reapTick(): void {
@@ -540,8 +616,10 @@ class GossipMembership implements Membership {
     this.#timers.after(this.#reapEvery(), () => this.#reapTick());
   }
 
+  // Often enough that members end within a few minutes of each other everywhere
+  // (their digests differ meanwhile); cheap: only ended members are looked at.
   #reapEvery(): number {
-    return Math.max(this.#config.probeInterval, this.#config.reapInterval / 4);
+    return Math.max(this.#config.probeInterval, this.#config.reapInterval / 20);
   }
 
   // ---- sending ------------------------------------------------------------
@@ -553,13 +631,13 @@ class GossipMembership implements Membership {
 
   /**
    * Sends `body` with as many broadcasts piggybacked as fit in `limit` bytes (none
-   * on full-state exchanges). A bare gossip packet with nothing to carry is not
+   * on anti-entropy exchanges). A bare gossip packet with nothing to carry is not
    * sent; returns whether anything was.
    */
   #send(to: string, body: Body, limit = this.#config.maxPacketSize): boolean {
     try {
       const packet: Packet = { cluster: this.#cluster, sender: this.#selfId, body, gossip: [] };
-      if (body.type !== "push" && body.type !== "pull") {
+      if (body.type !== "push" && body.type !== "pull" && body.type !== "sync") {
         // The bare packet's size tells how much room is left for broadcasts.
         const room = limit - SEAL_OVERHEAD - encodePacket(packet).length - 3;
         packet.gossip = this.#queue.take(room, retransmitLimit(this.#config, this.#table.activeCount()));

@@ -1,9 +1,9 @@
 import { SEAL_OVERHEAD } from "./auth.ts";
-import { checkRecord, entrySize, packetOverhead, type StateEntry } from "./codec.ts";
+import { checkRecord, entrySize, packetOverhead, stateEntrySize, type StateEntry } from "./codec.ts";
 import type { MembershipConfig } from "./config.ts";
+import { bucketOf, idHash } from "./digest.ts";
 import { shuffle } from "./random-pick.ts";
-import type { MemberTable } from "./state.ts";
-import type { MemberRecord } from "./types.ts";
+import type { Member, MemberRecord } from "./types.ts";
 
 /**
  * Checks this node's own record: well-formed, and small enough to travel in a
@@ -23,14 +23,36 @@ export function checkOwnRecord(config: MembershipConfig, record: MemberRecord): 
   return checked;
 }
 
-/** This node's view for a push-pull, cut to fit `room` bytes: self, the living, then the rest. */
-export function viewForPushPull(table: MemberTable, random: () => number, room: number): StateEntry[] {
+/**
+ * Members for an anti-entropy datagram, cut to fit `room` bytes: self first,
+ * then whole buckets in random order (within a bucket the living, then the dead,
+ * then the left). A datagram that cannot carry every differing bucket carries
+ * some of them whole, so the next digest shows them equal and the next exchange
+ * sends others: a newcomer to a large cluster fills its view bucket by bucket,
+ * with no record sent twice. Dead and left members carry their age.
+ */
+export function statesForExchange(members: readonly Member[], selfId: string, now: number, random: () => number, room: number): StateEntry[] {
   const rank = { alive: 0, suspect: 0, dead: 1, left: 2 } as const;
-  const others = shuffle(table.others(["alive", "suspect", "dead", "left"]), random).sort((a, b) => rank[a.state] - rank[b.state]);
+  const byBucket = new Map<number, Member[]>();
+  const ordered: Member[] = [];
+  for (const member of members) {
+    if (member.record.id === selfId) {
+      ordered.push(member);
+      continue;
+    }
+    const bucket = bucketOf(idHash(member.record.id));
+    const list = byBucket.get(bucket);
+    if (list) list.push(member);
+    else byBucket.set(bucket, [member]);
+  }
+  for (const bucket of shuffle([...byBucket.keys()], random)) {
+    ordered.push(...byBucket.get(bucket)!.sort((a, b) => rank[a.state] - rank[b.state]));
+  }
   const out: StateEntry[] = [];
-  for (const member of [table.self, ...others]) {
+  for (const member of ordered) {
     const entry: StateEntry = { state: member.state, incarnation: member.incarnation, record: member.record };
-    room -= entrySize(entry);
+    if (member.state === "dead" || member.state === "left") entry.age = now - member.since;
+    room -= stateEntrySize(entry);
     if (room < 0) break;
     out.push(entry);
   }

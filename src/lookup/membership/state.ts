@@ -1,13 +1,140 @@
+import { bucketOf, DIGEST_BUCKETS, entryHash, idHash } from "./digest.ts";
 import type { Member, MemberRecord, MembershipEvent, MemberState } from "./types.ts";
 
-interface Entry {
-  record: Readonly<MemberRecord>;
-  state: MemberState;
-  incarnation: number;
-  since: number;
-  /** Replaced by a newer id under the same name: kept only so that stale news of it is ignored. */
-  replaced: boolean;
+/**
+ * Strings as small integers, shared by every table of the process and counted:
+ * an id (or name) no table holds any more is forgotten and its number reused.
+ * Tables index their columns by these numbers, so a process that simulates
+ * thousands of nodes keeps no per-node map from id to entry.
+ */
+class Interner {
+  readonly #index = new Map<string, number>();
+  readonly #keys: Array<string | undefined> = [];
+  readonly #refs: number[] = [];
+  readonly #hashes: number[] = [];
+  readonly #free: number[] = [];
+
+  /** Numbers given out so far: every number is below this. */
+  get capacity(): number {
+    return this.#keys.length;
+  }
+
+  find(key: string): number | undefined {
+    return this.#index.get(key);
+  }
+
+  /** The number of `key`, counting one more holder. */
+  acquire(key: string): number {
+    let i = this.#index.get(key);
+    if (i === undefined) {
+      i = this.#free.pop() ?? this.#keys.length;
+      this.#index.set(key, i);
+      this.#keys[i] = key;
+      this.#refs[i] = 0;
+      this.#hashes[i] = idHash(key);
+    }
+    this.#refs[i]!++;
+    return i;
+  }
+
+  /** One more holder of a number already given out. */
+  retain(i: number): void {
+    this.#refs[i]!++;
+  }
+
+  release(i: number): void {
+    if (--this.#refs[i]! > 0) return;
+    this.#index.delete(this.#keys[i]!);
+    this.#keys[i] = undefined;
+    this.#free.push(i);
+  }
+
+  /** The id hash of a number's string (digest.ts). */
+  hash(i: number): number {
+    return this.#hashes[i]!;
+  }
 }
+
+const ids = new Interner();
+const names = new Interner();
+
+/**
+ * Interned records as small integers, counted like ids: a table's column holds
+ * the number, not a reference, so that a process simulating thousands of nodes
+ * has no per-node arrays of pointers for the collector to walk.
+ */
+class RecordStore {
+  readonly #records: Array<Readonly<MemberRecord> | undefined> = [];
+  readonly #refs: number[] = [];
+  readonly #numbers = new Map<Readonly<MemberRecord>, number>();
+  readonly #free: number[] = [];
+
+  acquire(record: Readonly<MemberRecord>): number {
+    let n = this.#numbers.get(record);
+    if (n === undefined) {
+      n = this.#free.pop() ?? this.#records.length;
+      this.#numbers.set(record, n);
+      this.#records[n] = record;
+      this.#refs[n] = 0;
+    }
+    this.#refs[n]!++;
+    return n;
+  }
+
+  retain(n: number): void {
+    this.#refs[n]!++;
+  }
+
+  release(n: number): void {
+    if (--this.#refs[n]! > 0) return;
+    this.#numbers.delete(this.#records[n]!);
+    this.#records[n] = undefined;
+    this.#free.push(n);
+  }
+
+  get(n: number): Readonly<MemberRecord> {
+    return this.#records[n]!;
+  }
+}
+
+const records = new RecordStore();
+
+// An entry's state and flags, one byte per member.
+const PRESENT = 0x10;
+const REPLACED = 0x20;
+const STATE_MASK = 0x03;
+const STATES: readonly MemberState[] = ["alive", "suspect", "dead", "left"];
+const CODE: Record<MemberState, number> = { alive: 0, suspect: 1, dead: 2, left: 3 };
+// The ready lists: other members by state (never replaced ones, never self).
+const ALIVE = 0;
+const SUSPECT = 1;
+const DEAD = 2;
+
+/** A table's columns, indexed by interned id; kept apart so that a collected table can release its ids. */
+interface Columns {
+  /** `PRESENT`, `REPLACED` and the state code. 0: not held. */
+  flags: Uint8Array;
+  incarnation: Float64Array;
+  since: Float64Array;
+  /** Position in the ready list of its state, -1 when in none. */
+  slot: Int32Array;
+  /** Interned name of the entry. */
+  name: Int32Array;
+  /** Interned record of the entry (RecordStore). */
+  record: Int32Array;
+  /** Interned name → interned id + 1 of the entry holding it (0: none). */
+  holder: Int32Array;
+}
+
+const collected = new FinalizationRegistry<Columns>((columns) => {
+  for (let i = 0; i < columns.flags.length; i++) {
+    if (columns.flags[i]! & PRESENT) {
+      ids.release(i);
+      names.release(columns.name[i]!);
+      records.release(columns.record[i]!);
+    }
+  }
+});
 
 /**
  * The view of the cluster: one entry per member id, changed only by the rules
@@ -26,187 +153,550 @@ interface Entry {
  *
  * The table holds no timers and sends nothing; the caller acts on the events it
  * returns. The node's own entry is set by the caller and never changed by news.
+ *
+ * Everything the protocol asks each round costs O(1) or O(k), not O(n): the
+ * digest's bucket hashes are kept up to date as entries change, the other
+ * members are kept in ready lists by state (alive, suspect, dead) for random
+ * picks, the active count is kept, and only ended members are scanned for
+ * reaping. Entries are columns of typed arrays indexed by ids interned for the
+ * whole process (about 40 bytes per member, no object), and records are frozen
+ * and shared (see {@link internRecord}): a process simulating 10,000 nodes that
+ * each know 10,000 members holds 10^8 entries.
  */
 export class MemberTable {
-  readonly #entries = new Map<string, Entry>();
-  /** Name → the id that holds it (not replaced). */
-  readonly #byName = new Map<string, string>();
+  #c: Columns;
+  readonly #self: number;
   readonly #selfId: string;
-  // activeCount() is asked on every send; it is recounted only after a change.
-  #active = -1;
+  readonly #buckets = new Uint32Array(DIGEST_BUCKETS);
+  readonly #lists: [number[], number[], number[]] = [[], [], []];
+  /** Other members dead, left or replaced: what `reap` looks at. */
+  readonly #ended = new Set<number>();
+  /** Members alive or suspect, self included. */
+  #active = 0;
 
   constructor(self: MemberRecord, now: number) {
+    this.#c = columns(Math.max(16, ids.capacity + 1), Math.max(16, names.capacity + 1));
+    collected.register(this, this.#c);
     this.#selfId = self.id;
-    this.#entries.set(self.id, { record: freezeRecord(self), state: "alive", incarnation: 0, since: now, replaced: false });
-    this.#byName.set(self.name, self.id);
+    this.#self = this.#insert(internRecord(self), "alive", 0, now);
   }
 
   /** This node's own entry. */
   get self(): Member {
-    return snapshot(this.#entries.get(this.#selfId)!);
+    return this.#snapshot(this.#self);
   }
 
   /** Sets this node's own record, incarnation or state. */
   setSelf(change: { record?: MemberRecord; incarnation?: number; state?: MemberState }, now: number): Member {
-    this.#active = -1;
-    const entry = this.#entries.get(this.#selfId)!;
-    if (change.record) entry.record = freezeRecord(change.record);
-    if (change.incarnation !== undefined) entry.incarnation = change.incarnation;
-    if (change.state !== undefined && change.state !== entry.state) {
-      entry.state = change.state;
-      entry.since = now;
+    const i = this.#self;
+    const c = this.#c;
+    this.#unaccount(i);
+    if (change.record) this.#setRecord(i, internRecord(change.record));
+    if (change.incarnation !== undefined) c.incarnation[i] = change.incarnation;
+    if (change.state !== undefined && change.state !== this.#state(i)) {
+      this.#setState(i, change.state);
+      c.since[i] = now;
     }
-    return snapshot(entry);
+    this.#account(i);
+    return this.#snapshot(i);
   }
 
   get(id: string): Member | undefined {
-    const entry = this.#entries.get(id);
-    return entry && !entry.replaced ? snapshot(entry) : undefined;
+    const i = this.#find(id);
+    return i === undefined || this.#c.flags[i]! & REPLACED ? undefined : this.#snapshot(i);
+  }
+
+  /** Whether this table holds `id` in any form, a replaced id's tombstone included. */
+  knows(id: string): boolean {
+    return this.#find(id) !== undefined;
   }
 
   /** Every member, self included; replaced ids are left out. */
   members(): Member[] {
+    const out: Member[] = [this.#snapshot(this.#self)];
+    for (const list of this.#lists) for (const i of list) out.push(this.#snapshot(i));
+    for (const i of this.#ended) if (this.#state(i) === "left" && !(this.#c.flags[i]! & REPLACED)) out.push(this.#snapshot(i));
+    return out;
+  }
+
+  /** Other members in `states` (replaced ids never count), as snapshots. O(n): not for every round. */
+  others(states: readonly MemberState[]): Member[] {
+    return this.members().filter((member) => member.record.id !== this.#selfId && states.includes(member.state));
+  }
+
+  /** How many other members are in `state` (alive, suspect or dead); O(1). */
+  count(state: "alive" | "suspect" | "dead"): number {
+    return this.#lists[listOf(state)].length;
+  }
+
+  /**
+   * Up to `k` distinct other members, chosen at random among those in `states`
+   * (alive, suspect, dead), skipping `exclude`; O(k) for small k, with no copy of
+   * the lists. `accept` filters further (e.g. the recently dead only): it may be
+   * called on up to twice the candidates.
+   */
+  pick(
+    states: ReadonlyArray<"alive" | "suspect" | "dead">,
+    k: number,
+    random: () => number,
+    exclude?: string,
+    accept?: (member: Member) => boolean,
+  ): Member[] {
+    const lists = states.map((state) => this.#lists[listOf(state)]);
+    const total = lists.reduce((sum, list) => sum + list.length, 0);
+    const at = (n: number): number => {
+      for (const list of lists) {
+        if (n < list.length) return list[n]!;
+        n -= list.length;
+      }
+      throw new RangeError("index beyond the lists");
+    };
     const out: Member[] = [];
-    for (const entry of this.#entries.values()) if (!entry.replaced) out.push(snapshot(entry));
+    const consider = (i: number): void => {
+      const member = this.#snapshot(i);
+      if (member.record.id !== exclude && (!accept || accept(member))) out.push(member);
+    };
+    if (k <= 0 || total === 0) return out;
+    if (total <= 4 * k) {
+      // Few candidates: a partial shuffle of the positions.
+      const order = Array.from({ length: total }, (_, n) => n);
+      for (let n = 0; n < total && out.length < k; n++) {
+        const j = n + Math.floor(random() * (total - n));
+        [order[n], order[j]] = [order[j]!, order[n]!];
+        consider(at(order[n]!));
+      }
+      return out;
+    }
+    // Many: draw positions, skipping repeats; a bounded number of tries.
+    const seen = new Set<number>();
+    for (let tries = 0; out.length < k && tries < 4 * k + 8; tries++) {
+      const n = Math.floor(random() * total);
+      if (seen.has(n)) continue;
+      seen.add(n);
+      consider(at(n));
+    }
+    return out;
+  }
+
+  /** Ids of the other members alive or suspect, in no particular order (a copy). */
+  activeIds(): string[] {
+    const out: string[] = [];
+    for (const list of [this.#lists[ALIVE], this.#lists[SUSPECT]]) for (const i of list) out.push(this.#recordOf(i).id);
     return out;
   }
 
   /**
-   * Other members in `states` (replaced ids never count), as live views of the
-   * table for the caller's immediate use: they change with the table, so copy
-   * what must be kept.
+   * Numbers (interned ids) of the other members alive or suspect, for a probe
+   * order kept as numbers rather than strings; see `activeAt`.
    */
-  others(states: readonly MemberState[]): Member[] {
-    const out: Member[] = [];
-    for (const [id, entry] of this.#entries) {
-      if (id !== this.#selfId && !entry.replaced && states.includes(entry.state)) out.push(entry);
-    }
+  activeNumbers(): Int32Array {
+    const alive = this.#lists[ALIVE];
+    const suspect = this.#lists[SUSPECT];
+    const out = new Int32Array(alive.length + suspect.length);
+    out.set(alive);
+    out.set(suspect, alive.length);
     return out;
+  }
+
+  /** The member numbered `n` (see `activeNumbers`) if it is another member, alive or suspect, here. */
+  activeAt(n: number): Member | undefined {
+    const flags = n < this.#c.flags.length ? this.#c.flags[n]! : 0;
+    if (!(flags & PRESENT) || flags & REPLACED || n === this.#self) return undefined;
+    const state = this.#state(n);
+    return state === "alive" || state === "suspect" ? this.#snapshot(n) : undefined;
+  }
+
+  /** The number of member `id` here, if held. */
+  numberOf(id: string): number | undefined {
+    return this.#find(id);
   }
 
   /** Whether any other member is alive or suspect. */
   hasActiveOthers(): boolean {
-    return this.activeCount() > (this.#entries.get(this.#selfId)!.state === "left" ? 0 : 1);
+    return this.#lists[ALIVE].length + this.#lists[SUSPECT].length > 0;
   }
 
   /** Members alive or suspect, self included: the `n` of the protocol's formulas. */
   activeCount(): number {
-    if (this.#active < 0) {
-      this.#active = 0;
-      for (const entry of this.#entries.values()) if (!entry.replaced && (entry.state === "alive" || entry.state === "suspect")) this.#active++;
-    }
     return this.#active;
+  }
+
+  /** The digest of the view: one hash per bucket (see digest.ts). A copy. */
+  digest(): number[] {
+    return Array.from(this.#buckets);
+  }
+
+  /** The buckets whose hash differs from `digest`'s. */
+  differingBuckets(digest: readonly number[]): number[] {
+    const out: number[] = [];
+    for (let b = 0; b < DIGEST_BUCKETS; b++) if (this.#buckets[b] !== digest[b]) out.push(b);
+    return out;
+  }
+
+  /**
+   * Members (self included, replaced ids never) whose bucket is in `buckets`, as
+   * snapshots. O(n) when buckets differ: only exchanges that found a difference pay it.
+   */
+  inBuckets(buckets: ReadonlySet<number>): Member[] {
+    const out: Member[] = [];
+    const visit = (i: number): void => {
+      if (!(this.#c.flags[i]! & REPLACED) && buckets.has(bucketOf(ids.hash(i)))) out.push(this.#snapshot(i));
+    };
+    visit(this.#self);
+    for (const list of this.#lists) for (const i of list) visit(i);
+    for (const i of this.#ended) if (this.#state(i) === "left") visit(i);
+    return out;
   }
 
   /** A member's news about itself: joins, updates and refutations. */
   applyAlive(record: MemberRecord, incarnation: number, now: number): MembershipEvent[] {
-    this.#active = -1;
-    if (record.id === this.#selfId) return [];
-    const entry = this.#entries.get(record.id);
-    if (!entry) return this.#join(record, incarnation, now);
+    const i = this.#find(record.id);
+    if (i === this.#self) return [];
+    if (i === undefined) return this.#join(record, "alive", incarnation, now);
+    const c = this.#c;
     // A process keeps its name for life: a record that renames an id is not its own.
-    if (entry.replaced || incarnation <= entry.incarnation || record.name !== entry.record.name) return [];
-    const before = entry.state;
-    const changed = !sameRecord(entry.record, record);
-    if (changed) entry.record = freezeRecord(record);
-    entry.incarnation = incarnation;
+    if (c.flags[i]! & REPLACED || incarnation <= c.incarnation[i]! || record.name !== this.#recordOf(i).name) return [];
+    const before = this.#state(i);
+    const changed = !sameRecord(this.#recordOf(i), record);
+    this.#unaccount(i);
+    if (changed) this.#setRecord(i, internRecord(record));
+    c.incarnation[i] = incarnation;
     if (before !== "alive") {
-      entry.state = "alive";
-      entry.since = now;
-      return [{ type: "alive", member: snapshot(entry) }];
+      this.#setState(i, "alive");
+      c.since[i] = now;
     }
-    return changed ? [{ type: "update", member: snapshot(entry) }] : [];
+    this.#account(i);
+    if (before !== "alive") return [{ type: "alive", member: this.#snapshot(i) }];
+    return changed ? [{ type: "update", member: this.#snapshot(i) }] : [];
   }
 
   /** Returns `confirm` when the member was already suspected at that incarnation or later. */
   applySuspect(id: string, incarnation: number, now: number): MembershipEvent[] | "confirm" {
-    this.#active = -1;
-    const entry = this.#usable(id, incarnation);
-    if (!entry || entry.state === "dead" || entry.state === "left") return [];
-    if (entry.state === "suspect") {
-      // A suspicion at a newer incarnation than the one held is still the same suspicion.
-      entry.incarnation = incarnation;
-      return "confirm";
+    const i = this.#usable(id, incarnation);
+    if (i === undefined) return [];
+    const state = this.#state(i);
+    if (state === "dead" || state === "left") return [];
+    this.#unaccount(i);
+    // A suspicion at a newer incarnation than the one held is still the same suspicion.
+    this.#c.incarnation[i] = incarnation;
+    if (state !== "suspect") {
+      this.#setState(i, "suspect");
+      this.#c.since[i] = now;
     }
-    entry.state = "suspect";
-    entry.incarnation = incarnation;
-    entry.since = now;
-    return [{ type: "suspect", member: snapshot(entry) }];
+    this.#account(i);
+    return state === "suspect" ? "confirm" : [{ type: "suspect", member: this.#snapshot(i) }];
   }
 
   applyDead(id: string, incarnation: number, now: number): MembershipEvent[] {
-    this.#active = -1;
-    const entry = this.#usable(id, incarnation);
-    if (!entry || entry.state === "dead" || entry.state === "left") return [];
-    entry.state = "dead";
-    entry.incarnation = incarnation;
-    entry.since = now;
-    return [{ type: "dead", member: snapshot(entry) }];
+    const i = this.#usable(id, incarnation);
+    if (i === undefined || this.#state(i) === "dead" || this.#state(i) === "left") return [];
+    return this.#end(i, "dead", incarnation, now);
   }
 
   applyLeft(id: string, incarnation: number, now: number): MembershipEvent[] {
-    this.#active = -1;
-    const entry = this.#usable(id, incarnation);
-    if (!entry || entry.state === "left") return [];
-    entry.state = "left";
-    entry.incarnation = incarnation;
-    entry.since = now;
-    return [{ type: "left", member: snapshot(entry) }];
+    const i = this.#usable(id, incarnation);
+    if (i === undefined || this.#state(i) === "left") return [];
+    return this.#end(i, "left", incarnation, now);
+  }
+
+  /**
+   * Members known before anything runs (a simulation starting from a formed
+   * cluster): listed alive at their incarnation, with no events. One whose id
+   * or name is already held is left out. The same list given to many tables is
+   * resolved (interned, hashed) once: 10,000 tables of 10,000 members load in
+   * seconds.
+   */
+  preload(known: ReadonlyArray<{ record: MemberRecord; incarnation: number }>, now: number): void {
+    const batch = resolveBatch(known);
+    const c = this.#c;
+    const max = batch.ids.reduce((m, i) => Math.max(m, i), 0);
+    const maxName = batch.names.reduce((m, i) => Math.max(m, i), 0);
+    this.#grow(max, maxName);
+    const alive = this.#lists[ALIVE];
+    for (let k = 0; k < batch.ids.length; k++) {
+      const i = batch.ids[k]!;
+      const name = batch.names[k]!;
+      if (this.#c.flags[i]! & PRESENT || this.#c.holder[name]! > 0) continue;
+      ids.retain(i);
+      names.retain(name);
+      c.flags[i] = PRESENT;
+      c.incarnation[i] = batch.incarnations[k]!;
+      c.since[i] = now;
+      c.name[i] = name;
+      records.retain(batch.records[k]!);
+      c.record[i] = batch.records[k]!;
+      c.holder[name] = i + 1;
+      this.#buckets[bucketOf(ids.hash(i))]! ^= batch.shares[k]!;
+      this.#active++;
+      c.slot[i] = alive.length;
+      alive.push(i);
+    }
+  }
+
+  /**
+   * A member this node never knew, dead or left since `since` by another view:
+   * listed as such (a newcomer learns of recent deaths), under the same rules
+   * of names as a join. Known members are not touched: news of them goes
+   * through `applySuspect`/`applyDead`/`applyLeft`.
+   */
+  applyEnded(record: MemberRecord, state: "dead" | "left", incarnation: number, since: number): MembershipEvent[] {
+    if (this.#find(record.id) !== undefined) return [];
+    return this.#join(record, state, incarnation, since);
   }
 
   /** Forgets dead, left and replaced members whose state is older than `age`; returns their ids. */
   reap(now: number, age: number): string[] {
-    this.#active = -1;
     const gone: string[] = [];
-    for (const [id, entry] of this.#entries) {
-      if (id === this.#selfId) continue;
-      if ((entry.replaced || entry.state === "dead" || entry.state === "left") && now - entry.since >= age) gone.push(id);
-    }
-    for (const id of gone) {
-      const name = this.#entries.get(id)!.record.name;
-      if (this.#byName.get(name) === id) this.#byName.delete(name);
-      this.#entries.delete(id);
+    const c = this.#c;
+    for (const i of this.#ended) {
+      if (now - c.since[i]! < age) continue;
+      gone.push(this.#recordOf(i).id);
+      this.#unaccount(i);
+      this.#ended.delete(i);
+      const name = c.name[i]!;
+      if (c.holder[name] === i + 1) c.holder[name] = 0;
+      c.flags[i] = 0;
+      records.release(c.record[i]!);
+      ids.release(i);
+      names.release(name);
     }
     return gone;
   }
 
-  /** An entry that news at `incarnation` may change: known, not replaced, not self, not stale. */
-  #usable(id: string, incarnation: number): Entry | undefined {
-    if (id === this.#selfId) return undefined;
-    const entry = this.#entries.get(id);
-    if (!entry || entry.replaced || incarnation < entry.incarnation) return undefined;
-    return entry;
+  // ---- entries --------------------------------------------------------------
+
+  #find(id: string): number | undefined {
+    const i = ids.find(id);
+    return i !== undefined && i < this.#c.flags.length && this.#c.flags[i]! & PRESENT ? i : undefined;
   }
 
-  #join(record: MemberRecord, incarnation: number, now: number): MembershipEvent[] {
+  #recordOf(i: number): Readonly<MemberRecord> {
+    return records.get(this.#c.record[i]!);
+  }
+
+  /** Replaces an entry's record, holding the new one and letting the old go. */
+  #setRecord(i: number, record: Readonly<MemberRecord>): void {
+    const next = records.acquire(record);
+    records.release(this.#c.record[i]!);
+    this.#c.record[i] = next;
+  }
+
+  #state(i: number): MemberState {
+    return STATES[this.#c.flags[i]! & STATE_MASK]!;
+  }
+
+  #setState(i: number, state: MemberState): void {
+    this.#c.flags[i] = (this.#c.flags[i]! & ~STATE_MASK) | CODE[state];
+  }
+
+  #snapshot(i: number): Member {
+    const c = this.#c;
+    return Object.freeze({ record: records.get(c.record[i]!), state: this.#state(i), incarnation: c.incarnation[i]!, since: c.since[i]! });
+  }
+
+  /** An entry that news at `incarnation` may change: known, not replaced, not self, not stale. */
+  #usable(id: string, incarnation: number): number | undefined {
+    const i = this.#find(id);
+    if (i === undefined || i === this.#self || this.#c.flags[i]! & REPLACED || incarnation < this.#c.incarnation[i]!) return undefined;
+    return i;
+  }
+
+  #end(i: number, state: "dead" | "left", incarnation: number, now: number): MembershipEvent[] {
+    this.#unaccount(i);
+    this.#setState(i, state);
+    this.#c.incarnation[i] = incarnation;
+    this.#c.since[i] = now;
+    this.#account(i);
+    return [{ type: state, member: this.#snapshot(i) }];
+  }
+
+  #join(record: MemberRecord, state: "alive" | "dead" | "left", incarnation: number, now: number): MembershipEvent[] {
     const events: MembershipEvent[] = [];
-    const holderId = this.#byName.get(record.name);
-    const holder = holderId === undefined ? undefined : this.#entries.get(holderId);
-    if (holderId !== undefined && holder) {
+    const c = this.#c;
+    const nameIndex = names.find(record.name);
+    const holder = nameIndex === undefined || nameIndex >= c.holder.length ? 0 : c.holder[nameIndex]!;
+    if (holder > 0) {
+      const h = holder - 1;
       // The node's own name is never given away; an id that started earlier is
       // stale news; one that claims the very same start against a live holder is
       // a forgery or a corruption (a restart always starts later), not a restart.
-      if (holderId === this.#selfId) return [];
+      if (h === this.#self) return [];
       const started = record.started ?? 0;
-      const holderStarted = holder.record.started ?? 0;
-      const live = holder.state === "alive" || holder.state === "suspect";
-      if (started < holderStarted || (started === holderStarted && (live || record.id < holderId))) return [];
-      const wasActive = holder.state === "alive" || holder.state === "suspect";
-      holder.replaced = true;
-      holder.state = "left";
-      holder.since = now;
-      if (wasActive) events.push({ type: "left", member: snapshot(holder) });
+      const holderStarted = this.#recordOf(h).started ?? 0;
+      const holderState = this.#state(h);
+      const live = holderState === "alive" || holderState === "suspect";
+      if (started < holderStarted || (started === holderStarted && (live || record.id < this.#recordOf(h).id))) return [];
+      this.#unaccount(h);
+      c.flags[h]! |= REPLACED;
+      this.#setState(h, "left");
+      c.since[h] = Math.max(c.since[h]!, now);
+      this.#account(h);
+      if (live) events.push({ type: "left", member: this.#snapshot(h) });
     }
-    const entry: Entry = { record: freezeRecord(record), state: "alive", incarnation, since: now, replaced: false };
-    this.#entries.set(record.id, entry);
-    this.#byName.set(record.name, record.id);
-    events.push({ type: "join", member: snapshot(entry) });
+    const i = this.#insert(internRecord(record), state, incarnation, now);
+    events.push({ type: state === "alive" ? "join" : state, member: this.#snapshot(i) });
     return events;
+  }
+
+  /** A new entry, holding its name. */
+  #insert(record: Readonly<MemberRecord>, state: MemberState, incarnation: number, now: number): number {
+    const i = ids.acquire(record.id);
+    const name = names.acquire(record.name);
+    this.#grow(i, name);
+    const c = this.#c;
+    c.flags[i] = PRESENT | CODE[state];
+    c.incarnation[i] = incarnation;
+    c.since[i] = now;
+    c.slot[i] = -1;
+    c.name[i] = name;
+    c.record[i] = records.acquire(record);
+    c.holder[name] = i + 1;
+    this.#account(i);
+    return i;
+  }
+
+  /** Makes room in the columns for id `i` and name `name`. */
+  #grow(i: number, name: number): void {
+    const c = this.#c;
+    if (i < c.flags.length && name < c.holder.length) return;
+    const next = columns(i < c.flags.length ? c.flags.length : Math.max(2 * c.flags.length, i + 1), name < c.holder.length ? c.holder.length : Math.max(2 * c.holder.length, name + 1));
+    next.flags.set(c.flags);
+    next.incarnation.set(c.incarnation);
+    next.since.set(c.since);
+    next.slot.set(c.slot);
+    next.name.set(c.name);
+    next.holder.set(c.holder);
+    next.record.set(c.record);
+    // The old columns are dropped, not released: the new ones hold the same ids.
+    c.flags = next.flags;
+    c.incarnation = next.incarnation;
+    c.since = next.since;
+    c.slot = next.slot;
+    c.name = next.name;
+    c.holder = next.holder;
+    c.record = next.record;
+  }
+
+  /** Takes an entry out of the digest, the ready lists and the counts, before a change. */
+  #unaccount(i: number): void {
+    const c = this.#c;
+    const flags = c.flags[i]!;
+    const state = this.#state(i);
+    if (state === "alive" || state === "suspect") this.#active--;
+    if (flags & REPLACED) return;
+    this.#buckets[bucketOf(ids.hash(i))]! ^= entryHash(ids.hash(i), c.incarnation[i]!, state);
+    const slot = c.slot[i]!;
+    if (slot >= 0) {
+      const list = this.#lists[listOf(state)];
+      const last = list.pop()!;
+      if (last !== i) {
+        list[slot] = last;
+        c.slot[last] = slot;
+      }
+      c.slot[i] = -1;
+    }
+  }
+
+  /** Puts an entry back, as it is after a change. */
+  #account(i: number): void {
+    const c = this.#c;
+    const state = this.#state(i);
+    if (state === "alive" || state === "suspect") this.#active++;
+    if (c.flags[i]! & REPLACED) {
+      this.#ended.add(i);
+      return;
+    }
+    this.#buckets[bucketOf(ids.hash(i))]! ^= entryHash(ids.hash(i), c.incarnation[i]!, state);
+    // By id: the constructor accounts for its own entry before it knows its number.
+    if (this.#recordOf(i).id === this.#selfId) return;
+    if (state === "left") {
+      this.#ended.add(i);
+      return;
+    }
+    const list = this.#lists[listOf(state)];
+    c.slot[i] = list.length;
+    list.push(i);
+    if (state === "dead") this.#ended.add(i);
+    else this.#ended.delete(i);
   }
 }
 
-function snapshot(entry: Entry): Member {
-  return Object.freeze({ record: entry.record, state: entry.state, incarnation: entry.incarnation, since: entry.since });
+interface Batch {
+  ids: number[];
+  names: number[];
+  incarnations: number[];
+  /** RecordStore numbers. */
+  records: number[];
+  shares: number[];
+}
+
+// A preload list resolved once for every table it is given to. The batch holds
+// one reference on each id and name, so they keep their numbers while it lives.
+const batches = new WeakMap<object, Batch>();
+
+function resolveBatch(known: ReadonlyArray<{ record: MemberRecord; incarnation: number }>): Batch {
+  let batch = batches.get(known);
+  if (batch) return batch;
+  batch = { ids: [], names: [], incarnations: [], records: [], shares: [] };
+  for (const { record, incarnation } of known) {
+    const i = ids.acquire(record.id);
+    batch.ids.push(i);
+    batch.names.push(names.acquire(record.name));
+    batch.incarnations.push(incarnation);
+    batch.records.push(records.acquire(internRecord(record)));
+    batch.shares.push(entryHash(ids.hash(i), incarnation, "alive"));
+  }
+  batches.set(known, batch);
+  return batch;
+}
+
+function listOf(state: MemberState): typeof ALIVE | typeof SUSPECT | typeof DEAD {
+  return state === "alive" ? ALIVE : state === "suspect" ? SUSPECT : DEAD;
+}
+
+function columns(idCapacity: number, nameCapacity: number): Columns {
+  return {
+    flags: new Uint8Array(idCapacity),
+    incarnation: new Float64Array(idCapacity),
+    since: new Float64Array(idCapacity),
+    slot: new Int32Array(idCapacity).fill(-1),
+    name: new Int32Array(idCapacity),
+    record: new Int32Array(idCapacity),
+    holder: new Int32Array(nameCapacity),
+  };
+}
+
+/**
+ * The frozen, shared copy of a record: one object per id and content, whichever
+ * table of this process holds it and however many datagrams carried it. A table
+ * entry holds only a reference, so a process that simulates many nodes keeps
+ * one copy of each record, not one per node. Weakly held: a record no table
+ * uses any more is collected.
+ */
+export function internRecord(record: MemberRecord): Readonly<MemberRecord> {
+  const held = interned.get(record.id)?.deref();
+  if (held === record || (held && sameRecord(held, record))) return held;
+  // A record frozen through by its owner is shared as it is (a simulation hands
+  // every node the same objects; they are then found by identity, not compared).
+  const frozen = isFrozenThrough(record) ? record : freezeRecord(record);
+  interned.set(record.id, new WeakRef(frozen));
+  forget.register(frozen, record.id);
+  return frozen;
+}
+
+const interned = new Map<string, WeakRef<Readonly<MemberRecord>>>();
+const forget = new FinalizationRegistry<string>((id) => {
+  if (interned.get(id)?.deref() === undefined) interned.delete(id);
+});
+
+function isFrozenThrough(record: MemberRecord): boolean {
+  return (
+    Object.isFrozen(record) &&
+    Object.isFrozen(record.addresses) &&
+    Object.isFrozen(record.labels) &&
+    Object.isFrozen(record.services) &&
+    record.services.every((pair) => Object.isFrozen(pair))
+  );
 }
 
 /** Records are shared by every snapshot handed out, so they are frozen through. */

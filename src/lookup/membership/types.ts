@@ -39,9 +39,11 @@ export interface Member {
 }
 
 /**
- * A change in the view. `join`: first seen; `update`: its record changed;
+ * A change in the view. `join`: first seen alive; `update`: its record changed;
  * `alive`: back from suspect, dead or left. A restart under the same name shows
- * as `left` for the old id, then `join` for the new one.
+ * as `left` for the old id, then `join` for the new one. A member that had
+ * already died or left when this node first heard of it (a newcomer learning
+ * the cluster's recent past) shows as `dead` or `left` with no `join` before.
  */
 export interface MembershipEvent {
   type: "join" | "update" | "suspect" | "alive" | "dead" | "left";
@@ -91,6 +93,15 @@ export interface MembershipOptions {
   clock?: Clock;
   /** Uniform in [0, 1). Default: `Math.random`. A seeded one makes a simulation repeatable. */
   random?: () => number;
+  /**
+   * Members known from the start, taken as alive at the given incarnation as if
+   * learned in an exchange (no events, no gossip, not checked). For simulations
+   * that start from a formed cluster — every node knowing every member, as after
+   * a long run — rather than replaying its formation. A real node learns its
+   * view by joining. Read when the membership is created; the same array,
+   * unchanged, given to many nodes is resolved once.
+   */
+  knownMembers?: ReadonlyArray<{ record: MemberRecord; incarnation: number }>;
   logger?: MembershipLogger;
 }
 
@@ -108,6 +119,8 @@ export interface MembershipStats {
   refuted: number;
   /** Local health score (0 is healthy); timeouts are stretched by `awareness + 1`. */
   awareness: number;
+  /** Members this node holds alive or suspect, itself included (the `n` of the formulas). */
+  active: number;
 }
 
 /** A node's view of its cluster, kept current by gossip. */

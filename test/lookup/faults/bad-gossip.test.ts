@@ -164,18 +164,18 @@ async function refusedOrAbsorbed(t: TestContext, fixture: Fixture, members: Memb
 
   // 1. Malformed.
   const junk = malformed(cluster, captured, random);
-  // 2. Oversized: the largest UDP datagram, and a push of real shape over maxPushPullSize.
+  // 2. Oversized: the largest UDP datagram, and an anti-entropy datagram of real shape over maxPushPullSize.
   const fakeStates: StateEntry[] = Array.from({ length: 400 }, (_, i) => ({
     state: "alive",
     incarnation: 1,
     record: { id: `big-${i}-${"p".repeat(100)}`, name: `big-${i}`, cluster, gossip: "udp://127.0.0.1:9", addresses: [], labels: {}, services: [], load: 0 },
   }));
-  const oversizedPush = forge(cluster, "big-sender", [], { type: "push", join: true, states: fakeStates });
+  const oversizedPush = forge(cluster, "big-sender", [], { type: "sync", seq: 1, states: fakeStates });
   assert.ok(oversizedPush.length > FAST_MEMBERSHIP_CONFIG.maxPushPullSize + 33, `the forged push is oversized: ${oversizedPush.length}`);
   const oversized = [new Uint8Array(65_507).fill(0x01), oversizedPush];
   // 3. Stale news claiming the victim's identity: a hijacked record (our address
   //    as its gossip and RPC address) at old incarnations and at its current one,
-  //    stale suspicions, deaths and leaves, a push saying it is dead, and an
+  //    stale suspicions, deaths and leaves, anti-entropy records saying it is dead or left, and an
   //    older start under its name.
   const hijacked: MemberRecord = { ...recordOf(victim, cluster), gossip: `udp://127.0.0.1:${attacker.address().port}`, addresses: ["tcp://127.0.0.1:1"] };
   const staleIncarnations = [0, victim.incarnation - 1];
@@ -186,8 +186,8 @@ async function refusedOrAbsorbed(t: TestContext, fixture: Fixture, members: Memb
       forge(cluster, "forger", [{ kind: "suspect", id: victim.id, incarnation, from: "forger" }]),
       forge(cluster, "forger", [{ kind: "dead", id: victim.id, incarnation, from: "forger" }]),
       forge(cluster, "forger", [{ kind: "left", id: victim.id, incarnation }]),
-      forge(cluster, "forger", [], { type: "push", join: false, states: [{ state: "dead", incarnation, record: hijacked }] }),
-      forge(cluster, "forger", [], { type: "push", join: false, states: [{ state: "left", incarnation, record: hijacked }] }),
+      forge(cluster, "forger", [], { type: "pull", seq: 1, states: [{ state: "dead", incarnation, record: hijacked }], want: [] }),
+      forge(cluster, "forger", [], { type: "sync", seq: 1, states: [{ state: "left", incarnation, record: hijacked }] }),
     );
   }
   // Its current incarnation: an alive at an equal incarnation changes nothing.

@@ -35,7 +35,7 @@ test("a member with the wrong cluster key cannot join, and cannot inject", async
   ];
   const packets: Packet[] = [
     { cluster, sender: fake.id, body: { type: "gossip" }, gossip },
-    { cluster, sender: fake.id, body: { type: "push", join: true, states: [{ state: "alive", incarnation: 1, record: fake }] }, gossip: [] },
+    { cluster, sender: fake.id, body: { type: "pull", seq: 1, states: [{ state: "alive", incarnation: 1, record: fake }], want: [] }, gossip: [] },
   ];
   const right = createSealer(key);
   const datagrams: Uint8Array[] = [];

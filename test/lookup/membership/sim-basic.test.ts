@@ -14,3 +14,25 @@ describe("membership in simulation: joining and failure detection", () => {
     await cluster.close();
   });
 });
+
+describe("membership in simulation: starting from a formed view", () => {
+  test("nodes given every member at start run as a formed cluster: no join traffic, a crash detected, a newcomer admitted", async () => {
+    for (const seed of [1, 2]) {
+      const cluster = new SimCluster({ seed });
+      const nodes = cluster.addFormed(40);
+      assert.deepEqual(nodes.map((node) => node.id), nodes.map((node) => node.membership.self.record.id));
+      for (const node of nodes) cluster.start(node, []);
+      assert.ok(cluster.converged(), "formed from the start");
+      cluster.clock.advance(2000);
+      assert.deepEqual(cluster.events(["join", "suspect", "dead"]), []);
+      const victim = nodes[9]!;
+      cluster.crash(victim);
+      assert.ok(cluster.clock.runUntil(() => cluster.allSee(victim.id, "dead"), 10_000) >= 0, `seed ${seed}: crash not seen`);
+      const newcomer = cluster.add("newcomer");
+      cluster.start(newcomer);
+      assert.ok(cluster.clock.runUntil(() => cluster.converged(), 5000) >= 0, `seed ${seed}: newcomer not admitted`);
+      assert.equal(cluster.stateOf(newcomer, victim.id), "dead", "the newcomer lists the dead member too");
+      await cluster.close();
+    }
+  });
+});

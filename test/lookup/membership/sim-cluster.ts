@@ -52,23 +52,26 @@ export class SimCluster {
   }
 
   /** Creates (not starts) a node; a name used before makes a restart: same address, new id. */
-  add(name: string, options: { key?: string | null; record?: Partial<MemberRecord> } = {}): SimNode {
+  add(name: string, options: { key?: string | null; record?: Partial<MemberRecord>; known?: Array<{ record: MemberRecord; incarnation: number }> } = {}): SimNode {
     const address = `sim://${name}`;
     const generation = ++this.#generation;
     const id = `${name}#${generation}`;
     const key = options.key === null ? undefined : (options.key ?? this.#key);
+    const self: MemberRecord = {
+      id,
+      name,
+      cluster: "sim",
+      gossip: address,
+      addresses: [`tcp://${name}:7400`],
+      labels: { zone: generation % 2 ? "a" : "b" },
+      services: [["calculator", "1.0.0"]],
+      load: 0,
+      started: this.clock.now(),
+      ...options.record,
+    };
     const membership = createMembership({
-      self: {
-        id,
-        name,
-        cluster: "sim",
-        gossip: address,
-        addresses: [`tcp://${name}:7400`],
-        labels: { zone: generation % 2 ? "a" : "b" },
-        services: [["calculator", "1.0.0"]],
-        load: 0,
-        ...options.record,
-      },
+      self,
+      knownMembers: options.known,
       transport: this.sim.transport(address),
       config: this.config,
       key,
@@ -92,6 +95,29 @@ export class SimCluster {
   grow(n: number, limitMs = 30_000): number {
     for (let i = 0; i < n; i++) this.start(this.add(`node-${i}`));
     return this.clock.runUntil(() => this.converged(), limitMs);
+  }
+
+  /**
+   * Adds `n` nodes named `node-0…` that know one another from the start
+   * (`knownMembers`), as a cluster formed long ago; starts none of them.
+   */
+  addFormed(n: number): SimNode[] {
+    const known = Array.from({ length: n }, (_, i) => {
+      const name = `node-${i}`;
+      const record: MemberRecord = {
+        id: `${name}#${this.#generation + 1 + i}`,
+        name,
+        cluster: "sim",
+        gossip: `sim://${name}`,
+        addresses: [`tcp://${name}:7400`],
+        labels: { zone: (this.#generation + 1 + i) % 2 ? "a" : "b" },
+        services: [["calculator", "1.0.0"]],
+        load: 0,
+        started: this.clock.now(),
+      };
+      return { record, incarnation: 0 };
+    });
+    return known.map(({ record }) => this.add(record.name, { known, record }));
   }
 
   /** Stops `node` without a word, as a crash would. */

@@ -5,6 +5,7 @@ import { createSealer } from "../../../src/lookup/membership/auth.ts";
 import { decodePacket, encodePacket, type Packet } from "../../../src/lookup/membership/codec.ts";
 import { BroadcastQueue } from "../../../src/lookup/membership/dissemination.ts";
 import { Awareness, expectedConfirmations, Suspicion, suspicionTimeout } from "../../../src/lookup/membership/probe.ts";
+import { bucketOf, DIGEST_BUCKETS, idHash } from "../../../src/lookup/membership/digest.ts";
 import { MemberTable } from "../../../src/lookup/membership/state.ts";
 import {
   DEFAULT_MEMBERSHIP_CONFIG,
@@ -12,6 +13,7 @@ import {
   FAST_MEMBERSHIP_CONFIG,
   resolveConfig,
   retransmitLimit,
+  seededRandom,
   SimClock,
   suspicionBounds,
   type MemberRecord,
@@ -77,6 +79,76 @@ describe("member table precedence", () => {
     assert.equal(table.get("b#1")?.state, "alive");
   });
 
+  test("the digest: the same members at the same versions give the same digest, whatever the order; suspicion does not count", () => {
+    const a = new MemberTable(record("self#1"), 0);
+    const b = new MemberTable(record("other#1"), 0);
+    b.applyAlive(record("self#1"), 0, 0);
+    a.applyAlive(record("other#1"), 0, 0);
+    for (const id of ["x#1", "y#1", "z#1"]) a.applyAlive(record(id), 2, 1);
+    for (const id of ["z#1", "x#1", "y#1"]) b.applyAlive(record(id), 2, 5);
+    assert.deepEqual(a.digest(), b.digest(), "order and timestamps do not count");
+    assert.deepEqual(a.differingBuckets(b.digest()), []);
+    assert.equal(a.digest().length, DIGEST_BUCKETS);
+    a.applySuspect("x#1", 2, 9);
+    assert.deepEqual(a.differingBuckets(b.digest()), [], "a suspicion is transient: not in the digest");
+    a.applyDead("x#1", 2, 10);
+    const bucket = bucketOf(idHash("x#1"));
+    assert.deepEqual(a.differingBuckets(b.digest()), [bucket], "a death is");
+    assert.deepEqual(a.inBuckets(new Set([bucket])).map((m) => m.record.id).filter((id) => id === "x#1"), ["x#1"]);
+    b.applyDead("x#1", 2, 11);
+    assert.deepEqual(a.differingBuckets(b.digest()), []);
+    b.applyAlive({ ...record("y#1"), load: 3 }, 3, 12);
+    assert.deepEqual(a.differingBuckets(b.digest()), [bucketOf(idHash("y#1"))], "a new incarnation is");
+    // Reaped everywhere: equal again.
+    a.reap(10_000, 100);
+    b.reap(10_000, 100);
+    a.applyAlive({ ...record("y#1"), load: 3 }, 3, 12);
+    assert.deepEqual(a.differingBuckets(b.digest()), []);
+  });
+
+  test("counts, ready lists and picks follow every change", () => {
+    const table = new MemberTable(record("self#1"), 0);
+    for (let i = 0; i < 50; i++) table.applyAlive(record(`m${i}#1`), 0, 0);
+    assert.equal(table.activeCount(), 51);
+    table.applySuspect("m1#1", 0, 1);
+    table.applyDead("m2#1", 0, 1);
+    table.applyLeft("m3#1", 0, 1);
+    assert.deepEqual([table.count("alive"), table.count("suspect"), table.count("dead")], [47, 1, 1]);
+    assert.equal(table.activeCount(), 49);
+    assert.equal(table.activeIds().length, 48);
+    const random = seededRandom(3);
+    for (let round = 0; round < 50; round++) {
+      const picked = table.pick(["alive"], 3, random, "m4#1");
+      assert.equal(picked.length, 3);
+      assert.equal(new Set(picked.map((m) => m.record.id)).size, 3);
+      for (const m of picked) assert.ok(m.state === "alive" && m.record.id !== "m4#1" && m.record.id !== "self#1");
+    }
+    assert.deepEqual(table.pick(["dead"], 3, random).map((m) => m.record.id), ["m2#1"]);
+    assert.deepEqual(table.reap(1000, 100).sort(), ["m2#1", "m3#1"]);
+    assert.equal(table.members().length, 49);
+    assert.equal(table.count("dead"), 0);
+  });
+
+  test("a newcomer's table lists a member learned dead, with its age; not one it knows", () => {
+    const table = new MemberTable(record("self#1"), 0);
+    assert.deepEqual(table.applyEnded(record("gone#1"), "dead", 4, 500).map((e) => e.type), ["dead"]);
+    assert.equal(table.get("gone#1")?.since, 500);
+    assert.deepEqual(table.applyEnded(record("gone#1"), "left", 9, 600), [], "known: news of it goes the usual way");
+    assert.equal(table.activeCount(), 1);
+    assert.deepEqual(table.reap(600, 100), ["gone#1"]);
+  });
+
+  test("records are shared: equal records from two tables are one object", () => {
+    const a = new MemberTable(record("self#1"), 0);
+    const b = new MemberTable(record("self#2"), 0);
+    a.applyAlive({ ...record("s#1"), labels: { k: "v" } }, 1, 0);
+    b.applyAlive({ ...record("s#1"), labels: { k: "v" } }, 1, 0);
+    assert.equal(a.get("s#1")!.record, b.get("s#1")!.record);
+    b.applyAlive({ ...record("s#1"), labels: { k: "w" } }, 2, 0);
+    assert.notEqual(a.get("s#1")!.record, b.get("s#1")!.record);
+    assert.equal(a.get("s#1")!.record.labels.k, "v");
+  });
+
   test("records handed out are frozen", () => {
     const table = new MemberTable(record("self#1"), 0);
     table.applyAlive({ ...record("a#1"), labels: { zone: "a" }, services: [["x", "1"]] }, 0, 0);
@@ -90,7 +162,15 @@ describe("codec and sealing", () => {
   const packet: Packet = {
     cluster: "c",
     sender: "a#1",
-    body: { type: "push", join: true, states: [{ state: "suspect", incarnation: 4, record: { ...record("b#1"), labels: { zone: "z" }, services: [["calc", "1.2.0"]], load: 1.5 } }] },
+    body: {
+      type: "pull",
+      seq: 7,
+      states: [
+        { state: "suspect", incarnation: 4, record: { ...record("b#1"), labels: { zone: "z" }, services: [["calc", "1.2.0"]], load: 1.5 } },
+        { state: "dead", incarnation: 2, record: record("g#1"), age: 1234 },
+      ],
+      want: [0, 5, 63],
+    },
     gossip: [
       { kind: "alive", incarnation: 1, record: record("c#1") },
       { kind: "suspect", id: "d#1", incarnation: 2, from: "a#1" },
@@ -161,7 +241,7 @@ describe("codec and sealing", () => {
 
 describe("probe, suspicion and dissemination pieces", () => {
   test("the suspicion timeout shrinks from max to min with confirmations", () => {
-    const { min, max } = suspicionBounds(DEFAULT_MEMBERSHIP_CONFIG, 50);
+    const { min, max } = suspicionBounds({ ...DEFAULT_MEMBERSHIP_CONFIG, suspicionMultiplier: 4, probeInterval: 1000 }, 50);
     assert.equal(Math.round(min), Math.round(4 * Math.log10(50) * 1000));
     assert.equal(max, 6 * min);
     const k = expectedConfirmations(4, 50);
@@ -196,6 +276,19 @@ describe("probe, suspicion and dissemination pieces", () => {
     assert.equal(fired, 2);
   });
 
+  test("the default suspicion: 1.5 s at 8 members, 2.7 s at 64, one confirmation reaches it", () => {
+    assert.equal(suspicionBounds(DEFAULT_MEMBERSHIP_CONFIG, 8).min, 1500);
+    assert.ok(Math.abs(suspicionBounds(DEFAULT_MEMBERSHIP_CONFIG, 64).min - 2709) < 1);
+    assert.equal(expectedConfirmations(DEFAULT_MEMBERSHIP_CONFIG.suspicionMultiplier, 64), 1);
+    // Typical detection (a round to be probed, a round for the probe to fail, the
+    // shortest suspicion, the death gossiped) stays within 5 s up to 100 members.
+    for (const n of [8, 16, 32, 64, 100]) {
+      const c = DEFAULT_MEMBERSHIP_CONFIG;
+      const typical = 2 * c.probeInterval + suspicionBounds(c, n).min + Math.ceil(Math.log(n) / Math.log(c.gossipNodes)) * c.gossipInterval;
+      assert.ok(typical <= 5000, `n=${n}: ${typical} ms`);
+    }
+  });
+
   test("awareness stays within [0, max − 1]", () => {
     const awareness = new Awareness(8);
     awareness.apply(-3);
@@ -221,10 +314,16 @@ describe("probe, suspicion and dissemination pieces", () => {
   });
 
   test("config: defaults, fast preset, bounds and refusals", () => {
-    assert.equal(resolveConfig().probeInterval, 1000);
-    assert.equal(FAST_MEMBERSHIP_CONFIG.probeInterval * 10, DEFAULT_MEMBERSHIP_CONFIG.probeInterval);
+    assert.equal(resolveConfig().probeInterval, 500);
+    assert.equal(FAST_MEMBERSHIP_CONFIG.probeInterval * 5, DEFAULT_MEMBERSHIP_CONFIG.probeInterval);
+    assert.equal(FAST_MEMBERSHIP_CONFIG.gossipInterval * 5, DEFAULT_MEMBERSHIP_CONFIG.gossipInterval);
     assert.equal(retransmitLimit(DEFAULT_MEMBERSHIP_CONFIG, 50), 8);
-    assert.equal(detectionBound(DEFAULT_MEMBERSHIP_CONFIG, 5), 33_600);
+    // The floor: 4 × ceil(log10(n + 1)) is 4 below 10 members, yet every broadcast goes out 8 times.
+    assert.equal(retransmitLimit(DEFAULT_MEMBERSHIP_CONFIG, 3), 8);
+    assert.equal(retransmitLimit(DEFAULT_MEMBERSHIP_CONFIG, 1000), 16);
+    assert.equal(retransmitLimit({ ...DEFAULT_MEMBERSHIP_CONFIG, retransmitMin: 0 }, 3), 4);
+    // 2(n − 1)·probeInterval + 6 × 3 × 0.5 s + 2 × 8 × 100 ms.
+    assert.equal(detectionBound(DEFAULT_MEMBERSHIP_CONFIG, 5), 14_600);
     assert.throws(() => resolveConfig({ probeTimeout: 2000 }), RangeError);
     assert.throws(() => resolveConfig({ gossipInterval: Number.NaN }), RangeError);
     assert.throws(() => resolveConfig({ maxPushPullSize: 100_000 }), RangeError);
