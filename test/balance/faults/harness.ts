@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
+import { NodeChild } from "../../support/ipc-child.ts";
 import { fileURLToPath } from "node:url";
 import { FAST_MEMBERSHIP_CONFIG } from "../../../src/lookup/membership/index.ts";
 import { isRpcError, startNode, type Node, type NodeOptions } from "../../../src/index.ts";
@@ -28,65 +29,9 @@ let fixtures = 0;
 let journals = 0;
 
 /** One server process. */
-export class Server {
-  readonly child: ChildProcess;
-  readonly ready: ReadyMessage;
-  /** Resolves when the process has exited, with its signal or exit code. */
-  readonly exited: Promise<string>;
-  readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
-  #seq = 0;
-  #gone = false;
-
+export class Server extends NodeChild<ServerRequest> {
   constructor(child: ChildProcess, ready: ReadyMessage, exited: Promise<string>) {
-    this.child = child;
-    this.ready = ready;
-    this.exited = exited;
-    void exited.then((how) => {
-      this.#gone = true;
-      for (const { reject } of this.#pending.values()) reject(new Error(`server ${ready.name} exited (${how})`));
-      this.#pending.clear();
-    });
-    child.on("message", (message: { seq?: number; ok?: boolean; result?: unknown; error?: string }) => {
-      if (typeof message?.seq !== "number") return;
-      const waiter = this.#pending.get(message.seq);
-      if (!waiter) return;
-      this.#pending.delete(message.seq);
-      if (message.ok) waiter.resolve(message.result);
-      else waiter.reject(new Error(`server ${ready.name}: ${message.error}`));
-    });
-  }
-
-  get id(): string {
-    return this.ready.id;
-  }
-
-  get name(): string {
-    return this.ready.name;
-  }
-
-  get address(): string {
-    return this.ready.addresses[0]!;
-  }
-
-  get gossip(): string {
-    return this.ready.gossip!;
-  }
-
-  get alive(): boolean {
-    return !this.#gone;
-  }
-
-  request<T>(request: ServerRequest, timeoutMs = 10_000): Promise<T> {
-    if (this.#gone) return Promise.reject(new Error(`server ${this.name} has exited`));
-    const seq = ++this.#seq;
-    return withTimeout(
-      new Promise<T>((resolve, reject) => {
-        this.#pending.set(seq, { resolve: (value) => resolve(value as T), reject });
-        this.child.send({ seq, request });
-      }),
-      timeoutMs,
-      `server ${this.name} did not answer ${request.cmd} within ${timeoutMs} ms`,
-    ).finally(() => this.#pending.delete(seq));
+    super("server", child, ready, exited);
   }
 
   /** Changes how it answers from now on. */
@@ -100,7 +45,7 @@ export class Server {
 
   /** Sends `signal` (default SIGKILL) and waits until the process is gone (a SIGTERM drains first). */
   async kill(signal: NodeJS.Signals = "SIGKILL", limitMs = 10_000): Promise<string> {
-    if (this.#gone) return this.exited;
+    if (!this.alive) return this.exited;
     this.child.kill(signal);
     return withTimeout(this.exited, limitMs, `server ${this.name} did not exit within ${limitMs} ms of ${signal}`);
   }

@@ -19,6 +19,7 @@ import { closeSync, openSync, writeSync } from "node:fs";
 import { FAST_MEMBERSHIP_CONFIG, type MembershipConfig } from "../../../src/lookup/membership/index.ts";
 import { RpcError, startNode, type Handlers, type Node } from "../../../src/index.ts";
 import { Probe } from "../fixture.ts";
+import { runIpcChild, type NodeReadyMessage } from "../../support/ipc-child.ts";
 
 /** How the server answers; changed at runtime with `set`. */
 export interface ServerBehaviour {
@@ -55,14 +56,8 @@ export interface ServerOptions {
   standby?: boolean;
 }
 
-export interface ReadyMessage {
-  type: "ready";
-  id: string;
-  name: string;
-  pid: number;
-  gossip: string | undefined;
-  addresses: string[];
-}
+/** The first message to the parent. */
+export type ReadyMessage = NodeReadyMessage;
 
 /** What `counts` answers. */
 export interface ServerCounts {
@@ -201,22 +196,4 @@ function answer(seq: number, request: ServerRequest): void {
   }
 }
 
-async function begin(): Promise<void> {
-  if (options.standby) {
-    await new Promise<void>((resolve) => {
-      const go = (message: { go?: boolean }): void => {
-        if (message?.go !== true) return;
-        process.off("message", go);
-        resolve();
-      };
-      process.on("message", go);
-      process.send?.({ type: "standby" });
-    });
-  }
-  await main();
-}
-
-begin().catch((error: unknown) => {
-  process.stderr.write(`server ${options.name} failed to start: ${String((error as Error)?.stack ?? error)}\n`);
-  process.exit(1);
-});
+runIpcChild(`server ${options.name}`, options.standby, main);

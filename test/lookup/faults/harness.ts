@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
+import { NodeChild } from "../../support/ipc-child.ts";
 import { fileURLToPath } from "node:url";
 import { detectionBound, FAST_MEMBERSHIP_CONFIG } from "../../../src/lookup/membership/index.ts";
 import type { InstanceView, MemberOptions, MemberView, ReadyMessage, Request, SeenChange } from "./member-process.ts";
@@ -20,81 +21,9 @@ const MEMBER_SCRIPT = fileURLToPath(new URL("./member-process.ts", import.meta.u
 let clusters = 0;
 
 /** One member process. */
-export class Member {
-  readonly child: ChildProcess;
-  readonly ready: ReadyMessage;
-  /** Resolves when the process has exited, with its signal or code. */
-  readonly exited: Promise<string>;
-  readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
-  #seq = 0;
-  #exitedYet = false;
-
+export class Member extends NodeChild<Request> {
   constructor(child: ChildProcess, ready: ReadyMessage, exited: Promise<string>) {
-    this.child = child;
-    this.ready = ready;
-    this.exited = exited;
-    void exited.then((how) => {
-      this.#exitedYet = true;
-      for (const { reject } of this.#pending.values()) reject(new Error(`member ${ready.name} exited (${how})`));
-      this.#pending.clear();
-    });
-    child.on("message", (message: { seq?: number; ok?: boolean; result?: unknown; error?: string }) => {
-      if (typeof message.seq !== "number") return;
-      const waiter = this.#pending.get(message.seq);
-      if (!waiter) return;
-      this.#pending.delete(message.seq);
-      if (message.ok) waiter.resolve(message.result);
-      else waiter.reject(new Error(`member ${ready.name}: ${message.error}`));
-    });
-  }
-
-  get id(): string {
-    return this.ready.id;
-  }
-
-  get name(): string {
-    return this.ready.name;
-  }
-
-  get pid(): number {
-    return this.ready.pid;
-  }
-
-  get gossip(): string {
-    if (!this.ready.gossip) throw new Error(`member ${this.name} does not gossip`);
-    return this.ready.gossip;
-  }
-
-  /** Its first RPC address. */
-  get address(): string {
-    return this.ready.addresses[0]!;
-  }
-
-  get alive(): boolean {
-    return !this.#exitedYet;
-  }
-
-  /** Sends a request over IPC; rejects after `timeoutMs`. */
-  request<T>(request: Request, timeoutMs = 10_000): Promise<T> {
-    if (this.#exitedYet) return Promise.reject(new Error(`member ${this.name} has exited`));
-    const seq = ++this.#seq;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(seq);
-        reject(new Error(`member ${this.name} did not answer ${request.cmd} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.#pending.set(seq, {
-        resolve: (value) => {
-          clearTimeout(timer);
-          resolve(value as T);
-        },
-        reject: (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      });
-      this.child.send({ seq, request });
-    });
+    super("member", child, ready, exited);
   }
 
   members(): Promise<MemberView[]> {
@@ -111,7 +40,7 @@ export class Member {
 
   /** Sends `signal` (default SIGKILL) and waits until the process is gone (at most 5 s). */
   async kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
-    if (this.#exitedYet) return;
+    if (!this.alive) return;
     this.child.kill(signal);
     await withTimeout(this.exited, 5_000, `member ${this.name} did not exit after ${signal}`);
   }

@@ -21,6 +21,7 @@ import { FAST_MEMBERSHIP_CONFIG, type MembershipConfig } from "../../../src/look
 import { serveRegistry } from "../../../src/lookup/registry/server.ts";
 import type { Instance } from "../../../src/lookup/types.ts";
 import { contract, startNode, unary, type Node } from "../../../src/index.ts";
+import { runIpcChild, type NodeReadyMessage } from "../../support/ipc-child.ts";
 
 /** Served by every member: a watch on it sees every member. */
 export const Marker = contract("fault-marker", "1.0.0", {
@@ -55,14 +56,7 @@ export interface MemberOptions {
 }
 
 /** The first message to the parent. */
-export interface ReadyMessage {
-  type: "ready";
-  id: string;
-  name: string;
-  pid: number;
-  gossip: string | undefined;
-  addresses: string[];
-}
+export type ReadyMessage = NodeReadyMessage;
 
 /** A change seen by this member's watch on Marker (`removed`: dead, left or replaced). */
 export interface SeenChange {
@@ -302,22 +296,4 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function begin(): Promise<void> {
-  if (options.standby) {
-    await new Promise<void>((resolve) => {
-      const go = (message: { go?: boolean }): void => {
-        if (message?.go !== true) return;
-        process.off("message", go);
-        resolve();
-      };
-      process.on("message", go);
-      process.send?.({ type: "standby" });
-    });
-  }
-  await main();
-}
-
-begin().catch((error: unknown) => {
-  process.stderr.write(`member ${options.name} failed to start: ${String((error as Error)?.stack ?? error)}\n`);
-  process.exit(1);
-});
+runIpcChild(`member ${options.name}`, options.standby, main);
