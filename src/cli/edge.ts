@@ -25,6 +25,8 @@ export interface EdgePlan {
   readonly drainTimeout: number | undefined;
   readonly trustProxy: boolean;
   readonly dev: boolean;
+  /** Serve Prometheus metrics at /metrics. */
+  readonly metrics: boolean;
   /** A module whose `authenticate` export (or default export) is the auth hook. */
   readonly auth: string | undefined;
 }
@@ -90,6 +92,7 @@ export function planEdge(args: ParsedArgs): EdgePlan {
     drainTimeout: drain === undefined ? undefined : parseMs(drain, "drain-timeout", "edge"),
     trustProxy: flagOption(args, "trust-proxy"),
     dev: flagOption(args, "dev"),
+    metrics: flagOption(args, "metrics"),
     auth: stringOption(args, "auth"),
   };
 }
@@ -113,6 +116,7 @@ function edgeOptions(plan: EdgePlan, authenticate: Authenticate | undefined): Ed
     ...(plan.drainTimeout !== undefined ? { drainTimeout: Math.max(1, plan.drainTimeout) } : {}),
     trustProxy: plan.trustProxy,
     exposeErrors: plan.dev,
+    metrics: plan.metrics,
     ...(authenticate ? { authenticate } : {}),
   };
 }

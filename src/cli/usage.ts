@@ -280,6 +280,7 @@ export const EDGE: CommandSpec = {
     timeout: { type: "string", value: "<ms>", help: "The deadline of a call whose request sets none (X-Timeout). Default: 30000" },
     "trust-proxy": { type: "boolean", help: "Take the client's address from X-Forwarded-For (behind a proxy you run)." },
     dev: { type: "boolean", help: "Show end users full error messages, which name nodes and addresses. Never in production." },
+    metrics: { type: "boolean", help: "Serve the edge node's Prometheus metrics at GET /metrics (they name services and peers)." },
     "drain-timeout": { type: "string", value: "<ms>", help: "On SIGINT/SIGTERM, how long requests in flight may take to finish. Default: 10000" },
     help: HELP_OPTION,
   },

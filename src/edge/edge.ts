@@ -58,6 +58,8 @@ export class Edge {
   readonly #maxTimeout: number;
   readonly #drainTimeout: number;
   readonly #expose: boolean;
+  /** Whether `GET /metrics` is served. */
+  readonly #metrics: boolean;
   readonly #openapiInfo: { title?: string; version?: string };
   readonly #logger: Logger;
   readonly #jsonRpcHost;
@@ -72,6 +74,8 @@ export class Edge {
 
   /** Use {@link startEdge}. */
   constructor(node: Node, ownsNode: boolean, options: EdgeOptions) {
+    this.#metrics = options.metrics === true;
+    if (this.#metrics && !node.metrics) throw new TypeError("edge metrics: true needs a node started with metrics: true");
     this.node = node;
     this.#ownsNode = ownsNode;
     this.#limits = resolveEdgeLimits(options.limits);
@@ -190,6 +194,7 @@ export class Edge {
     else if (path === "/services") work = this.#getOnly(request, response, () => this.#servicesRoute(request, response));
     else if (path === "/openapi.json") work = this.#getOnly(request, response, () => this.#openApiRoute(request, response));
     else if (path === "/healthz") work = this.#getOnly(request, response, () => this.#healthRoute(response));
+    else if (path === "/metrics" && this.#metrics) work = this.#getOnly(request, response, () => this.#metricsRoute(response));
     else work = this.#fail(response, new EdgeFailure(404, "NOT_FOUND", `no route ${path.length > 200 ? `${path.slice(0, 200)}…` : path}`));
     if (work) work.catch((error: unknown) => this.#failUnexpected(response, error));
   }
@@ -359,6 +364,12 @@ export class Edge {
       this.#openapi = { generation, text: JSON.stringify(openApiDocument(this.#catalog.services.values(), this.#openapiInfo)) };
     }
     sendJson(response, 200, this.#openapi.text);
+  }
+
+  #metricsRoute(response: ServerResponse): void {
+    const body = this.node.metricsText() ?? "";
+    response.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "content-length": Buffer.byteLength(body) });
+    response.end(body);
   }
 
   #healthRoute(response: ServerResponse): void {
@@ -660,6 +671,7 @@ export async function startEdge(options: EdgeOptions = {}): Promise<Edge> {
       ...(options.labels === undefined ? {} : { labels: options.labels }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       ...(options.balance === undefined ? {} : { balance: options.balance }),
+      ...(options.metrics ? { metrics: true } : {}),
     }));
   let edge: Edge | undefined;
   try {

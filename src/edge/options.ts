@@ -88,6 +88,13 @@ export interface EdgeOptions extends Pick<NodeOptions, "name" | "cluster" | "see
   node?: Node;
   /** Addresses of nodes to connect to by hand (`tcp://…`, `unix://…`), besides what the look-up finds. */
   connect?: string[];
+  /**
+   * Serve the node's Prometheus metrics at `GET /metrics` (the edge's own node
+   * then keeps them; a node given in `node` must have `metrics: true`). They
+   * name services and peers: on an edge facing the internet, keep it off or
+   * restrict the route upstream. Default false.
+   */
+  metrics?: boolean;
   /** Who a request comes from; see {@link Authenticate}. Default: no authentication. */
   authenticate?: Authenticate;
   /**
