@@ -18,6 +18,7 @@ import type { CallerInfo } from "./rpc/context.ts";
 import { LocalUnaryCall } from "./rpc/local-call.ts";
 import { PeerLink } from "./peer-link.ts";
 import { startLookup, type LookupHandle, type LookupSettings } from "./lookup/start-lookup.ts";
+import { reachableAddress } from "./lookup/reachable.ts";
 import { RegistryContract } from "./lookup/registry/contract.ts";
 import type { Instance, LookupChange, LookupOptions, Member, MembershipEvent } from "./lookup/types.ts";
 import { describeServices, ReflectionContract } from "./rpc/reflection.ts";
@@ -569,7 +570,7 @@ export class Node implements SessionHost, TargetSource, EngineHost {
       const id = instance.node.id;
       if (seen.has(id) || instance.addresses.length === 0 || this.#goneIds.has(id)) continue;
       seen.add(id);
-      const address = preferredAddress(instance, this.labels.host);
+      const address = reachableAddress(instance, this.labels.host)!;
       const link = this.#link(address);
       const sameHost = instance.labels.host !== undefined && instance.labels.host === this.labels.host;
       into({
@@ -800,14 +801,6 @@ function lookupSettings(options: NodeOptions): Omit<LookupSettings, "cluster"> |
     ...(options.registry === undefined ? {} : { registry: options.registry }),
     ...(options.clusterKey === undefined ? {} : { clusterKey: options.clusterKey }),
   };
-}
-
-/** A Unix socket when the instance runs on this host, else its first TCP address, else whatever it has. */
-function preferredAddress(instance: Instance, host: string | undefined): string {
-  const sameHost = instance.labels.host !== undefined && instance.labels.host === host;
-  const unix = instance.addresses.find((a) => a.startsWith("unix://"));
-  if (sameHost && unix) return unix;
-  return instance.addresses.find((a) => a.startsWith("tcp://")) ?? instance.addresses[0]!;
 }
 
 function refuse(request: CallRequest, message: string): Promise<unknown> | CallStream<unknown> {

@@ -3,7 +3,9 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { existsSync } from "node:fs";
 import type { Authenticate, Edge, EdgeOptions } from "../edge/index.ts";
+import type { Engine } from "../engine.ts";
 import { checkSocketAddress, flagOption, listOption, parseCount, parseMs, parseOrHelp, stringOption, type ParsedArgs } from "./args.ts";
+import { loadEngine } from "./engine.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { describeWhere, planLookup, type LookupPlan } from "./lookup-args.ts";
@@ -41,9 +43,17 @@ export async function runEdge(argv: readonly string[], io: Io): Promise<number> 
   const plan = planEdge(args);
   const authenticate = plan.auth === undefined ? undefined : await loadAuthenticate(plan.auth);
   const { startEdge } = await import("../edge/index.ts");
+  let engine: Engine | undefined;
+  if (plan.lookup?.engine !== undefined) {
+    try {
+      engine = await loadEngine(plan.lookup.engine);
+    } catch (error) {
+      throw new CliError(`cannot use --engine ${plan.lookup.engine}: ${(error as Error).message}`);
+    }
+  }
   let edge: Edge;
   try {
-    edge = await startEdge(edgeOptions(plan, authenticate));
+    edge = await startEdge({ ...edgeOptions(plan, authenticate), ...(engine !== undefined ? { engine } : {}) });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException)?.code;
     if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {

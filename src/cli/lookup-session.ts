@@ -7,6 +7,7 @@ import { localSeeds } from "../lookup/rendezvous.ts";
 import { describeWhere, type LookupPlan } from "./lookup-args.ts";
 import { CLUSTER_KEY_ENV } from "./usage.ts";
 import { memberInstances } from "../lookup/catalog.ts";
+import { reachableAddress } from "../lookup/reachable.ts";
 import { loadEngine } from "./engine.ts";
 
 /**
@@ -185,18 +186,6 @@ export function compareVersionText(a: string, b: string): number {
     if (difference !== 0) return difference;
   }
   return 0;
-}
-
-/** The address to reach an instance at: a Unix socket on this host, else TCP, else whatever it has. */
-export function reachableAddress(instance: Pick<Instance, "addresses" | "labels">, host: string | undefined): string | undefined {
-  const unix = instance.addresses.find((a) => a.startsWith("unix://"));
-  if (unix && host !== undefined && instance.labels.host === host) return unix;
-  return (
-    instance.addresses.find((a) => a.startsWith("tcp://")) ??
-    instance.addresses.find((a) => a.startsWith("unix://")) ??
-    // A node on NATS only: the caller reaches it through the same engine.
-    instance.addresses.find((a) => a.startsWith("nats://"))
-  );
 }
 
 /**

@@ -3,7 +3,7 @@ import { StatsContract, type NodeStats } from "../balance/stats-contract.ts";
 import type { Instance, Member } from "../lookup/types.ts";
 import type { Node } from "../node.ts";
 import { askNode, ASK_TIMEOUT_MS } from "./ask-node.ts";
-import { reachableAddress } from "./lookup-session.ts";
+import { reachableAddress } from "../lookup/reachable.ts";
 
 /** What `amoeba ls --stats` shows of one instance, gathered from every node. */
 export interface InstanceFigures {

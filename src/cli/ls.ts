@@ -9,7 +9,8 @@ import { flagOption, parseOrHelp, stringOption, type ParsedArgs } from "./args.t
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { describeWhere, planLookup, planWait, type LookupPlan, type WaitPlan } from "./lookup-args.ts";
-import { joinAsTool, reachableAddress, type ToolView } from "./lookup-session.ts";
+import { reachableAddress } from "../lookup/reachable.ts";
+import { joinAsTool, type ToolView } from "./lookup-session.ts";
 import { toJson } from "./output.ts";
 import { formatTable, plural } from "./table.ts";
 import { LS } from "./usage.ts";

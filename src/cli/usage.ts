@@ -242,13 +242,11 @@ export const REGISTRY: CommandSpec = {
 };
 
 // The edge finds services by gossip, a registry or by hand; not (yet) through NATS.
-const { engine: _engine, ...EDGE_FIND_OPTIONS } = FIND_OPTIONS;
-
 /** `amoeba edge`. */
 export const EDGE: CommandSpec = {
   name: "edge",
   summary: "Serve a cluster's public services over HTTP, JSON-RPC and WebSocket",
-  usage: "edge (--cluster <name> | --seeds <addr> | --registry <addr> | --connect <address>) [options]",
+  usage: "edge (--cluster <name> | --seeds <addr> | --registry <addr> | --engine <nats://host:port> | --connect <address>) [options]",
   description: [
     "Runs the edge: an HTTP and WebSocket server through which browsers and HTTP clients call the services of a cluster. Only methods marked public in their contracts (contract(..., { public: true }) or unary({ ..., public: true })) are reachable; everything else answers 404.",
     [
@@ -263,7 +261,7 @@ export const EDGE: CommandSpec = {
     "Prints one line once ready. On SIGINT or SIGTERM it drains (requests in flight finish) and exits 0; a second signal stops it at once.",
   ],
   options: {
-    ...EDGE_FIND_OPTIONS,
+    ...FIND_OPTIONS,
     connect: { type: "string", multiple: true, value: "<address>", help: "A node to call by hand (tcp://host:port or unix:///path.sock), besides or instead of look-up. Repeat for several." },
     port: { type: "string", value: "<port>", help: "The HTTP port; 0 for a free one. Default: 8080" },
     host: { type: "string", value: "<address>", help: "The interface to listen on; 0.0.0.0 to face the network. Default: 127.0.0.1" },

@@ -4,6 +4,7 @@
  * no TypeScript contracts, each with a ready client that calls by name.
  */
 import type { Node } from "../node.ts";
+import { reachableAddress } from "../lookup/reachable.ts";
 import type { Peer } from "../peer.ts";
 import type { CallOptions } from "../rpc/call-options.ts";
 import type { CallStream } from "../rpc/call-stream.ts";
@@ -163,7 +164,7 @@ export class EdgeCatalog {
     const host = this.#node.labels.host;
     for (const member of this.#node.members()) {
       if (member.state === "dead" || member.state === "left" || member.record.id === this.#node.id) continue;
-      const address = reachable(member.record.addresses, member.record.labels.host === host);
+      const address = reachableAddress(member.record, host);
       if (address === undefined) continue;
       for (const [name, version] of member.record.services) add(name, version, { kind: "address", address });
     }
@@ -229,13 +230,6 @@ export class EdgeCatalog {
     }
     return { name: description.name, version: description.version, methods };
   }
-}
-
-/** A Unix socket on the same host, else a TCP address, else undefined (an in-process address is not reachable). */
-function reachable(addresses: readonly string[], sameHost: boolean): string | undefined {
-  const unix = addresses.find((a) => a.startsWith("unix://"));
-  if (sameHost && unix) return unix;
-  return addresses.find((a) => a.startsWith("tcp://"));
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

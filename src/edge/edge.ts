@@ -672,6 +672,7 @@ export async function startEdge(options: EdgeOptions = {}): Promise<Edge> {
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       ...(options.balance === undefined ? {} : { balance: options.balance }),
       ...(options.metrics ? { metrics: true } : {}),
+      ...(options.engine === undefined ? {} : { engine: options.engine }),
     }));
   let edge: Edge | undefined;
   try {

@@ -1,5 +1,6 @@
 /** The options of `startEdge`, their defaults, and the checks on them. */
 import type { IncomingMessage } from "node:http";
+import type { Engine } from "../engine.ts";
 import type { Node, NodeOptions } from "../node.ts";
 import type { Meta } from "../rpc/call-options.ts";
 import type { CallContext } from "../rpc/context.ts";
@@ -88,6 +89,8 @@ export interface EdgeOptions extends Pick<NodeOptions, "name" | "cluster" | "see
   node?: Node;
   /** Addresses of nodes to connect to by hand (`tcp://…`, `unix://…`), besides what the look-up finds. */
   connect?: string[];
+  /** An engine for the edge's own node, e.g. `nats({ servers })` from `amoeba/nats`: it then finds and calls services through NATS. */
+  engine?: Engine;
   /**
    * Serve the node's Prometheus metrics at `GET /metrics` (the edge's own node
    * then keeps them; a node given in `node` must have `metrics: true`). They

@@ -47,6 +47,24 @@ describe("amoeba serve, ls and call with --engine nats://", () => {
     assert.equal(direct.stdout, "1\n2\n3\n");
   });
 
+  it("edge --engine serves the calculator found on NATS over HTTP", async (t) => {
+    if (!requireOrSkip(t, !natsMissing, natsMissing ?? "")) return;
+    const edge = new CliProcess(["edge", "--engine", server!.url, "--cluster", "cli-nats", "--port", "0", "--name", "edge-n"], t.after.bind(t));
+    const url = (await edge.waitFor(/^amoeba: edge edge-n serving HTTP and WebSocket on (http:\/\/127\.0\.0\.1:\d+) for /m))[1]!;
+    const until = Date.now() + 20_000;
+    for (;;) {
+      const response = await fetch(`${url}/rpc/calculator/add`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"a":20,"b":22}' });
+      if (response.status === 200) {
+        assert.equal(await response.json(), 42);
+        break;
+      }
+      // The edge learns the catalog on NATS in a moment: 404 until then.
+      assert.equal(response.status, 404, await response.text());
+      if (Date.now() > until) assert.fail("the edge never found calculator on NATS");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  });
+
   it("serve --engine with a wrong credential fails at start with a clear error", async (t) => {
     if (!requireOrSkip(t, !natsMissing, natsMissing ?? "")) return;
     const guarded = await startNatsServer({ config: 'authorization { token: "right" }\n' });
