@@ -6,8 +6,6 @@ import { Admission, ServiceGate, type AdmissionStats } from "./rpc/admission.ts"
 import type { CallStream } from "./rpc/call-stream.ts";
 import { balancedCall } from "./balance/balanced-call.ts";
 import { resolvePolicy, type ResolvedPolicy } from "./balance/policy.ts";
-import type { OutlierOptions } from "./balance/outlier.ts";
-import type { RetryBudgetOptions } from "./balance/retry-budget.ts";
 import { ServiceBalancer, type TargetSource } from "./balance/service-balancer.ts";
 import { StatsContract, type NodeStats } from "./balance/stats-contract.ts";
 import { NodeMetrics, type MetricsSources } from "./metrics/node-metrics.ts";
@@ -31,98 +29,9 @@ import { TopicTable, type EventHandler, type PayloadOf, type TopicRef } from "./
 import { compatibleRange, satisfies } from "./rpc/version.ts";
 import { createInprocPair, dial, listen, type Connection, type Listener, type TlsClientOptions, type TlsServerOptions } from "./transport/index.ts";
 import type { Engine, EngineHost, RunningEngine } from "./engine.ts";
+import { lookupSettings, type ConnectOptions, type NodeOptions, type ServeOptions } from "./node-options.ts";
 
-/** Options of `startNode`. */
-export interface NodeOptions {
-  /** A readable name, shown in errors and tools. Default: `<host>-<pid>`. */
-  name?: string;
-  /** The cluster this node belongs to. Default: `"default"`. */
-  cluster?: string;
-  /** Labels such as `{ zone: "a" }`. `host` is added when absent. */
-  labels?: Record<string, string>;
-  /** Addresses to listen on: `tcp://127.0.0.1:7400`, `unix:///tmp/x.sock`, `inproc://name`. */
-  listen?: string | string[];
-  /** TLS for the TCP listeners; with `ca`, clients must present a certificate (mutual TLS). */
-  tls?: TlsServerOptions;
-  /**
-   * TLS for the TCP connections this node dials by itself: to instances found by
-   * look-up and to a registry server (the CA to trust; a certificate of ours for
-   * mutual TLS). `connect()` uses its own `tls` option when it gives one.
-   */
-  clientTls?: TlsClientOptions;
-  /** Limits on what peers may send; see {@link Limits}. */
-  limits?: Partial<Limits>;
-  /** Dev mode: error stacks travel to callers. Never in production. */
-  dev?: boolean;
-  /** Validate inputs against the contract (default true) and outputs (default: only in dev mode). */
-  validate?: { input?: boolean; output?: boolean };
-  /** Deadline of calls that set none, in ms. Default 30 000; `Infinity` for none. */
-  defaultTimeout?: number;
-  /** How long `close()` lets calls in flight finish, in ms. Default 10 000. */
-  drainTimeout?: number;
-  /**
-   * How many calls this node runs at once: every connection and in-process
-   * caller together, a stream for its whole life. A call past it is refused
-   * at once with RESOURCE_EXHAUSTED, unprocessed (safe to retry on another
-   * instance), and never reaches a handler. A positive integer; default: no
-   * limit (`Infinity`), as the right number depends on what the handlers do.
-   * Per contract: `serve(contract, handlers, { concurrency })`.
-   */
-  concurrency?: number;
-  /** Where Amoeba logs. Default: warnings and errors on stderr. */
-  logger?: Logger;
-  /**
-   * Join a look-up service so that `client()` finds instances by name. On by
-   * default when `cluster`, `seeds` or `registry` is given: gossip with the
-   * local rendezvous (nodes of the same cluster on this machine find each
-   * other), or seeds, or a registry server. `false` turns it off.
-   */
-  lookup?: boolean | Omit<LookupSettings, "cluster">;
-  /** Gossip addresses (`udp://host:port`) of nodes already in the cluster. */
-  seeds?: string[];
-  /** A registry server's address, for client-server look-up. */
-  registry?: string;
-  /** The cluster key that authenticates membership messages. */
-  clusterKey?: string;
-  /**
-   * Node-wide balancing settings: outlier ejection and the retry budget, which
-   * each service's balancer applies on its own. Strategies are set per client.
-   */
-  balance?: { outliers?: Partial<OutlierOptions>; retryBudget?: Partial<RetryBudgetOptions> };
-  /**
-   * Keep Prometheus metrics: calls served and made (by code, with latency
-   * histograms per service.method and per peer), calls in flight and shed,
-   * retries, ejections, membership, bytes. Read them with `node.metricsText()`
-   * (`amoeba serve --metrics-port` serves them). Off by default.
-   */
-  metrics?: boolean;
-  /**
-   * An engine to ride on, e.g. `nats({ servers: ["nats://127.0.0.1:4222"] })`
-   * from `amoeba/nats`: the node then listens on the engine's address too,
-   * dials its addresses, and joins look-up through it (unless `lookup: false`).
-   */
-  engine?: Engine;
-}
-
-
-
-/** Options of dialing another node. */
-export interface ConnectOptions {
-  /** TLS towards that node (its CA; a certificate of ours for mutual TLS). */
-  tls?: TlsClientOptions;
-  /** Give up connecting after this many ms. Default 10 000. */
-  connectTimeout?: number;
-}
-
-/** Options of `node.serve()`. */
-export interface ServeOptions {
-  /**
-   * How many calls of this contract the node runs at once, a stream for its
-   * whole life; past it, RESOURCE_EXHAUSTED, unprocessed. A positive integer;
-   * default: no limit of its own (the node's `concurrency` still applies).
-   */
-  concurrency?: number;
-}
+export type { ConnectOptions, NodeOptions, ServeOptions };
 
 /** A running node: serves contracts, calls other nodes, publishes and receives events. */
 export class Node implements SessionHost, TargetSource, EngineHost {
@@ -788,20 +697,6 @@ function bindPeer(peer: Peer): Peer {
   };
 }
 
-/** The look-up settings `startNode` options ask for, or null for none. */
-function lookupSettings(options: NodeOptions): Omit<LookupSettings, "cluster"> | null {
-  if (options.lookup === false) return null;
-  const explicit = typeof options.lookup === "object" ? options.lookup : {};
-  const wanted =
-    options.lookup !== undefined || options.cluster !== undefined || options.seeds !== undefined || options.registry !== undefined || options.engine !== undefined;
-  if (!wanted) return null;
-  return {
-    ...explicit,
-    ...(options.seeds === undefined ? {} : { seeds: options.seeds }),
-    ...(options.registry === undefined ? {} : { registry: options.registry }),
-    ...(options.clusterKey === undefined ? {} : { clusterKey: options.clusterKey }),
-  };
-}
 
 function refuse(request: CallRequest, message: string): Promise<unknown> | CallStream<unknown> {
   const error = new RpcError("UNAVAILABLE", `${request.service}.${request.method}: ${message}`, {
