@@ -6,6 +6,8 @@ import { renderBalance } from "./balance/report.ts";
 import { runBalanceBench, type BalanceReport } from "./balance/run.ts";
 import { renderEdge, runEdgeBench, type EdgeReport } from "./edge/run.ts";
 import { renderNats, runNatsBench, type NatsReport } from "./nats/run.ts";
+import { renderObserve, runObserveBench, type ObserveReport } from "./observe/run.ts";
+import { renderRoute, runRouteBench, type RouteReport } from "./route/run.ts";
 import { killChildrenOnExit } from "./lib/children.ts";
 import { readConfig } from "./lib/config.ts";
 import { Figures } from "./lib/figures.ts";
@@ -91,6 +93,26 @@ async function main(): Promise<void> {
     }
   }
 
+  // The cost of tracing: its own processes too.
+  let observe: ObserveReport | null = null;
+  if (wanted("observe")) {
+    try {
+      observe = await runObserveBench(config, progress);
+    } catch (error) {
+      progress(`tracing: FAILED: ${(error as Error).message}`);
+    }
+  }
+
+  // The cost of one gateway hop: its own processes too.
+  let route: RouteReport | null = null;
+  if (wanted("route")) {
+    try {
+      route = await runRouteBench(config, progress);
+    } catch (error) {
+      progress(`gateway hop: FAILED: ${(error as Error).message}`);
+    }
+  }
+
   if (systems.length > 0) {
     for (const scenario of SCENARIOS) console.log(`${renderScenario(figures, systems, scenario)}\n`);
     console.log(
@@ -106,6 +128,8 @@ async function main(): Promise<void> {
   if (balance) console.log(`${renderBalance(balance)}\n`);
   if (edge) console.log(`${renderEdge(edge)}\n`);
   if (natsReport) console.log(`${renderNats(natsReport)}\n`);
+  if (observe) console.log(`${renderObserve(observe)}\n`);
+  if (route) console.log(`${renderRoute(route)}\n`);
   for (const [system, messages] of figures.failures) console.log(`${system} FAILED: ${messages.join(" | ")}`);
 
   // The comparison's targets when any of it ran, then the balancing ones.
@@ -134,6 +158,8 @@ async function main(): Promise<void> {
     balance,
     edge,
     nats: natsReport,
+    observe,
+    route,
     goals,
   };
   writeFileSync(join(resultsDir, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);

@@ -45,8 +45,26 @@ export interface RunningEngine {
   readonly listen: readonly string[];
   /** The look-up backend, when the engine brings its own (else gossip or a registry, as configured). */
   createLookup?(self: MemberRecord): LookupBackend;
+  /**
+   * Where the engine balances calls by itself (NATS queue groups): the group
+   * that unary calls of `service` go to when the client's strategy leaves the
+   * choice of instance to the engine. Undefined when the group cannot honour
+   * what the client asks (labels, or a version range some instance on the
+   * group's subject does not satisfy): such calls go to an instance directly.
+   */
+  group?(service: string, range: string | null, labels: Readonly<Record<string, string>> | undefined): EngineGroup | undefined;
   /** Stops the engine; the node's connections over it are closed by then. */
   close(): Promise<void>;
+}
+
+/** A group of instances the engine balances calls over by itself, as one target of a balancer. */
+export interface EngineGroup {
+  /** What stats and errors call it, e.g. "NATS queue group q". */
+  readonly name: string;
+  /** Where calls go, e.g. `nats-subject:amoeba.svc.calculator.v1.*`. */
+  readonly address: string;
+  /** Places one unary call; the engine picks the instance that runs it. */
+  invoke(request: CallRequest): Promise<unknown>;
 }
 
 /** An engine a node can run on: `startNode({ engine: nats({ servers }) })`. */

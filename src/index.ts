@@ -46,6 +46,17 @@ export type { InstanceStats, ServiceStats } from "./balance/service-balancer.ts"
 export type { OutlierOptions } from "./balance/outlier.ts";
 export type { RetryBudgetOptions } from "./balance/retry-budget.ts";
 export { StatsContract, type NodeStats } from "./balance/stats-contract.ts";
+export type { TracesOptions } from "./observe/call-tracer.ts";
+export type { RecentCall, RecentCallsQuery } from "./observe/recent-calls.ts";
+export { TracesContract, type RecentCallsReport } from "./observe/traces-contract.ts";
+export { stitchTrace, type TraceStep } from "./observe/stitch.ts";
+export type { ServedMethodStats } from "./metrics/node-metrics.ts";
 export { AddressError, type TlsClientOptions, type TlsServerOptions } from "./transport/index.ts";
 export type { Engine, EngineHost, RunningEngine } from "./engine.ts";
 export type { Connection, ConnectionHandler, Listener, Transport, TransportTable } from "./transport/index.ts";
+export { startGateway, Gateway, type AdvertisedRoute } from "./route/gateway.ts";
+export type { GatewayOptions, GatewayClusterOptions } from "./route/options.ts";
+export { GATEWAY_LABEL, type Route, type RouteEntry } from "./route/route-label.ts";
+export { HOPS_META, VIA_META } from "./route/hops.ts";
+export { GatewayContract, type ForwardStats } from "./route/gateway-contract.ts";
+export { parseRouteRules, ROUTE_META, type RouteRule, type RouteRules } from "./route/rules.ts";

@@ -3,8 +3,10 @@ import type { OutlierOptions } from "./balance/outlier.ts";
 import type { RetryBudgetOptions } from "./balance/retry-budget.ts";
 import type { Engine } from "./engine.ts";
 import type { Logger } from "./logger.ts";
+import type { TracesOptions } from "./observe/call-tracer.ts";
 import type { LookupSettings } from "./lookup/start-lookup.ts";
 import type { Limits } from "./rpc/limits.ts";
+import type { RouteRule } from "./route/rules.ts";
 import type { TlsClientOptions, TlsServerOptions } from "./transport/index.ts";
 
 /** Options of `startNode`. */
@@ -72,11 +74,25 @@ export interface NodeOptions {
    */
   metrics?: boolean;
   /**
+   * Tracing: spans through OpenTelemetry (on by default when an SDK is
+   * registered) and a ring of recent calls, e.g. `{ recent: 500 }`, that
+   * `node.recentCalls()` and the built-in `amoeba.traces` service read.
+   * See docs/observability.md.
+   */
+  traces?: TracesOptions;
+  /**
    * An engine to ride on, e.g. `nats({ servers: ["nats://127.0.0.1:4222"] })`
    * from `amoeba/nats`: the node then listens on the engine's address too,
    * dials its addresses, and joins look-up through it (unless `lookup: false`).
    */
   engine?: Engine;
+  /**
+   * Route rules for this node's calls: weights between versions (a canary),
+   * a failover order of clusters, a service pinned to a cluster — as objects
+   * or in their text form (see docs/routing.md). A call's own rules, in its
+   * metadata `amoeba-route`, come first.
+   */
+  routes?: string | RouteRule[];
 }
 
 

@@ -1,11 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { createStderrLogger, type Logger } from "./logger.ts";
+import { childLogger, createStderrLogger, type Logger } from "./logger.ts";
+import { createCallTracer, createRecentCalls } from "./observe/call-tracer.ts";
+import type { RecentCalls, RecentCallsQuery } from "./observe/recent-calls.ts";
+import { TracesContract, type RecentCallsReport } from "./observe/traces-contract.ts";
+import type { CallObserver } from "./rpc/call-observer.ts";
 import type { Peer } from "./peer.ts";
 import { Admission, ServiceGate, type AdmissionStats } from "./rpc/admission.ts";
 import type { CallStream } from "./rpc/call-stream.ts";
 import { balancedCall } from "./balance/balanced-call.ts";
-import { resolvePolicy, type ResolvedPolicy } from "./balance/policy.ts";
+import { choosesInstance, resolvePolicy, type ResolvedPolicy } from "./balance/policy.ts";
 import { ServiceBalancer, type TargetSource } from "./balance/service-balancer.ts";
 import { StatsContract, type NodeStats } from "./balance/stats-contract.ts";
 import { NodeMetrics, type MetricsSources } from "./metrics/node-metrics.ts";
@@ -15,6 +19,9 @@ import type { Client, Contract, Handlers, Topic } from "./rpc/contract.ts";
 import type { CallerInfo } from "./rpc/context.ts";
 import { LocalUnaryCall } from "./rpc/local-call.ts";
 import { PeerLink } from "./peer-link.ts";
+import { routeOf } from "./route/route-label.ts";
+import { Router } from "./route/router.ts";
+import { parseRouteRules, ROUTE_META } from "./route/rules.ts";
 import { startLookup, type LookupHandle, type LookupSettings } from "./lookup/start-lookup.ts";
 import { reachableAddress } from "./lookup/reachable.ts";
 import { RegistryContract } from "./lookup/registry/contract.ts";
@@ -38,7 +45,7 @@ export class Node implements SessionHost, TargetSource, EngineHost {
   readonly nodeId = randomUUID();
   readonly nodeName: string;
   readonly cluster: string;
-  readonly labels: Readonly<Record<string, string>>;
+  #labels: Readonly<Record<string, string>>;
   readonly limits: Limits;
   readonly dev: boolean;
   readonly validateInput: boolean;
@@ -49,6 +56,9 @@ export class Node implements SessionHost, TargetSource, EngineHost {
   readonly logger: Logger;
   /** The node's metrics, when `metrics: true`. */
   readonly metrics: NodeMetrics | null;
+  /** @internal The node's tracing (spans, the recent-calls ring), when `traces` asks for any. */
+  readonly callObserver: CallObserver | null;
+  readonly #recentCalls: RecentCalls | null;
   /** Bytes of connections that closed, so that the totals never go down. */
   #closedBytes = { in: 0, out: 0 };
   readonly #defaultTimeout: number | undefined;
@@ -67,7 +77,11 @@ export class Node implements SessionHost, TargetSource, EngineHost {
   /** Grows whenever instances may have come or gone: balancers then refresh their lists. */
   #epoch = 0;
   readonly #balancers = new Map<string, ServiceBalancer>();
+  /** Balancers over the engine's groups (NATS queue groups), by the balancer of the same service. */
+  readonly #groupBalancers = new Map<ServiceBalancer, ServiceBalancer>();
   readonly #balanceSettings: NodeOptions["balance"];
+  /** Applies route rules, configured or in a call's metadata. */
+  readonly #router: Router;
   #lookup: LookupHandle | null = null;
   #engine: RunningEngine | null = null;
   /** Node ids the look-up declared dead or gone: no call goes there, whatever connection is still open. */
@@ -81,7 +95,7 @@ export class Node implements SessionHost, TargetSource, EngineHost {
   constructor(options: NodeOptions = {}) {
     this.nodeName = options.name ?? `${hostname()}-${process.pid}`;
     this.cluster = options.cluster ?? "default";
-    this.labels = Object.freeze({ host: hostname(), ...options.labels });
+    this.#labels = Object.freeze({ host: hostname(), ...options.labels });
     this.limits = resolveLimits(options.limits);
     this.admissionControl = new Admission(this.nodeName, options.concurrency);
     this.dev = options.dev ?? false;
@@ -92,11 +106,21 @@ export class Node implements SessionHost, TargetSource, EngineHost {
     this.#tls = options.tls;
     this.#clientTls = options.clientTls;
     this.#balanceSettings = options.balance;
-    this.logger = options.logger ?? createStderrLogger({ node: this.nodeName });
+    this.#router = new Router(
+      parseRouteRules(options.routes ?? []),
+      this,
+      (service, range) => this.lookup(service, range === null ? {} : { version: range }),
+      (service, range, source) => new ServiceBalancer(service, range, undefined, source, { ...this.#balanceSettings, random: Math.random, metrics: this.metrics }),
+    );
+    // Every line the node writes says which node wrote it.
+    this.logger = childLogger(options.logger ?? createStderrLogger({}), { node: this.nodeName, node_id: this.nodeId, cluster: this.cluster });
+    this.#recentCalls = createRecentCalls(options.traces);
+    this.callObserver = createCallTracer(options.traces, this.#recentCalls);
     this.metrics = options.metrics ? new NodeMetrics(this.#metricsSources()) : null;
     this.#selfInfo = { id: this.nodeId, name: this.nodeName, address: "inproc://self" };
     this.registry.add(ReflectionContract, { describe: ({ service }) => describeServices(this.registry, service) });
     this.registry.add(StatsContract, { get: () => this.stats() });
+    this.registry.add(TracesContract, { recent: (query) => this.recentCalls(query) });
   }
 
   /** The node's name. */
@@ -107,6 +131,25 @@ export class Node implements SessionHost, TargetSource, EngineHost {
   /** The node's unique id (new at every start). */
   get id(): string {
     return this.nodeId;
+  }
+
+  /** Its labels, `host` included. */
+  get labels(): Readonly<Record<string, string>> {
+    return this.#labels;
+  }
+
+  /**
+   * Changes labels: a key given `undefined` is removed. The look-up spreads the
+   * new record to the cluster (gateways publish their routes this way).
+   */
+  updateLabels(change: Readonly<Record<string, string | undefined>>): void {
+    const next: Record<string, string> = { ...this.#labels };
+    for (const [key, value] of Object.entries(change)) {
+      if (value === undefined) delete next[key];
+      else next[key] = value;
+    }
+    this.#labels = Object.freeze(next);
+    this.#lookup?.backend.update({ labels: next });
   }
 
   /** The addresses it listens on, with real ports. */
@@ -268,7 +311,28 @@ export class Node implements SessionHost, TargetSource, EngineHost {
     }
     const range = options.version ?? compatibleRange(contract.version);
     const balancer = this.#balancer(contract.name, range, options.labels);
-    return createClient(contract, (request) => this.#invokeAnywhere(request, balancer, policies.get(request.method) ?? base), options, this.#defaultTimeout);
+    return createClient(
+      contract,
+      (request) => this.#invokeAnywhere(request, balancer, policies.get(request.method) ?? base),
+      options,
+      this.#defaultTimeout,
+      this.callObserver,
+    );
+  }
+
+  /**
+   * The calls this node made and served lately, newest first (all of one trace
+   * with `traceId`), when it keeps them (`traces: { recent: n }`); the built-in
+   * `amoeba.traces` service answers the same to other nodes and tools.
+   */
+  recentCalls(query: RecentCallsQuery = {}): RecentCallsReport {
+    return {
+      node: this.nodeName,
+      nodeId: this.nodeId,
+      cluster: this.cluster,
+      capacity: this.#recentCalls?.capacity ?? 0,
+      calls: this.#recentCalls?.list(query) ?? [],
+    };
   }
 
   /** The metrics in Prometheus's text format, or undefined when the node keeps none (`metrics: true`). */
@@ -314,6 +378,7 @@ export class Node implements SessionHost, TargetSource, EngineHost {
       nodeId: this.nodeId,
       services: [...this.#balancers.values()].map((balancer) => balancer.stats(now)),
       server: this.admission,
+      ...(this.metrics ? { methods: this.metrics.servedMethods() } : {}),
     };
   }
 
@@ -439,9 +504,46 @@ export class Node implements SessionHost, TargetSource, EngineHost {
       if (request.kind === "unary") return this.#callLocally(request, endpoint);
       return this.#localSession().call(request);
     }
+    // Route rules (configured, or in the call's metadata) may call for another balancer.
+    if (this.#router.configured || request.meta?.[ROUTE_META] !== undefined) {
+      const routed = this.#router.balancerFor(request, balancer);
+      if (routed instanceof RpcError) return request.kind === "unary" || request.kind === "client-stream" ? Promise.reject(routed) : failedStream(routed);
+      balancer = routed;
+    }
+    // An engine that balances by itself (NATS queue groups) takes the unary
+    // calls whose strategy leaves it the choice of instance.
+    if (request.kind === "unary" && this.#engine?.group && !choosesInstance(policy.strategy)) {
+      const group = this.#groupBalancer(balancer);
+      if (group) return balancedCall(group, policy, request, () => this.#noInstance(request));
+    }
     // Elsewhere: the balancer picks among the instances the look-up knows
     // and the connections made by hand.
     return balancedCall(balancer, policy, request, () => this.#noInstance(request));
+  }
+
+  /**
+   * A balancer whose one target is the engine's group for the service of
+   * `balancer` (its retries and budget apply as to any instance), or
+   * undefined when the group cannot honour what the client asks.
+   */
+  #groupBalancer(balancer: ServiceBalancer): ServiceBalancer | undefined {
+    let group = this.#groupBalancers.get(balancer);
+    if (!group) {
+      const engine = this.#engine!;
+      const node = this;
+      const source: TargetSource = {
+        get epoch() {
+          return node.epoch;
+        },
+        collectTargets(service, range, labels, into) {
+          const found = engine.group?.(service, range, labels);
+          if (found) into({ id: found.address, name: found.name, address: found.address, tier: Locality.cluster, suspect: false, invoke: (request) => found.invoke(request) });
+        },
+      };
+      group = new ServiceBalancer(balancer.service, balancer.range, balancer.labels, source, { ...this.#balanceSettings, random: Math.random, metrics: this.metrics });
+      this.#groupBalancers.set(balancer, group);
+    }
+    return group.targets().length > 0 ? group : undefined;
   }
 
   #noInstance(request: CallRequest): RpcError {
@@ -464,6 +566,11 @@ export class Node implements SessionHost, TargetSource, EngineHost {
     return balancer;
   }
 
+  /** @internal The route rules this node applies ({@link Router}), for explaining where calls go. */
+  get router(): Router {
+    return this.#router;
+  }
+
   /** @internal Grows whenever instances may have come or gone ({@link TargetSource}). */
   get epoch(): number {
     return this.#epoch;
@@ -482,11 +589,14 @@ export class Node implements SessionHost, TargetSource, EngineHost {
       const address = reachableAddress(instance, this.labels.host)!;
       const link = this.#link(address);
       const sameHost = instance.labels.host !== undefined && instance.labels.host === this.labels.host;
+      // A gateway's instance is a route to another cluster: never as near as a real one.
+      const route = routeOf(instance);
       into({
         id,
         name: instance.node.name,
         address,
-        tier: sameHost ? Locality.host : instance.node.cluster === this.cluster ? Locality.cluster : Locality.gateway,
+        tier: route ? Locality.gateway : sameHost ? Locality.host : instance.node.cluster === this.cluster ? Locality.cluster : Locality.gateway,
+        routeCost: route?.cost ?? 0,
         suspect: instance.state === "suspect",
         invoke: (request) => link.invoke(request),
         connected: () => link.connected,

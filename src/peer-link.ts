@@ -30,7 +30,7 @@ export class PeerLink {
       get services() {
         return (link.#current?.remoteServices ?? []).filter(([name]) => !isBuiltInService(name));
       },
-      client: (contract, options = {}) => createClient(contract, (request) => link.invoke(request), options, node.defaultTimeout),
+      client: (contract, options = {}) => createClient(contract, (request) => link.invoke(request), options, node.defaultTimeout, node.callObserver),
       publish: (topic, payload) => node.publish(topic, payload),
       subscribe: (topic, handler) => node.subscribe(topic, handler),
       close: async () => link.#current?.close("closed by the caller"),

@@ -69,7 +69,7 @@ function ms(us: number): string {
 }
 
 function percent(value: number): string {
-  return Number.isFinite(value) ? `${(value * 100).toFixed(1)} %` : "–";
+  return Number.isFinite(value) ? `${(value * 100).toFixed(2)} %` : "–";
 }
 
 function share(value: number): string {

@@ -1,5 +1,6 @@
 import type { BenchConfig } from "../lib/config.ts";
 import type { LoadPlan } from "../lib/load.ts";
+import type { PacedPlan } from "./paced-load.ts";
 
 /** How much the balancing benchmarks measure; every loop bounded in calls and in time. */
 export interface BalancePlan {
@@ -10,8 +11,8 @@ export interface BalancePlan {
     slowDelayMs: number;
     /** Runs; the order of the strategies rotates from one to the next. */
     runs: number;
-    /** Per strategy and run: a fresh caller node, its warm-up, then the measured calls. */
-    load: LoadPlan;
+    /** Per strategy and run: a fresh caller node, its warm-up, then the measured calls, all at the same fixed rate. */
+    load: PacedPlan;
   };
   /** Consistent hashing. */
   hash: {
@@ -40,8 +41,8 @@ export function balancePlan(config: BenchConfig): BalancePlan {
       slowDelayMs: 10,
       runs: config.runs,
       load: quick
-        ? { concurrency: 16, calls: 3_000, warmupCalls: 600, warmupMs: 400, maxMs: 1_500 }
-        : { concurrency: 16, calls: 10_000, warmupCalls: 1_500, warmupMs: 800, maxMs: 5_000 },
+        ? { ratePerSec: 3_000, calls: 3_000, warmupCalls: 600, warmupMs: 400, maxMs: 2_000, maxInFlight: 64 }
+        : { ratePerSec: 3_000, calls: 10_000, warmupCalls: 1_500, warmupMs: 800, maxMs: 5_000, maxInFlight: 64 },
     },
     hash: quick
       ? { instances: 10, keys: 100_000, trials: 3, endToEndKeys: 5_000 }

@@ -50,13 +50,14 @@ function renderStrategies(report: BalanceReport): string {
       millis(strategyMedian(samples, strategy, (sample) => sample.result.p99Us)),
       times(strategyRatio(samples, strategy, "round-robin", (sample) => sample.result.p99Us)),
       millis(strategyMedian(samples, strategy, (sample) => sample.fastOnlyP99Us)),
-      percent(strategyMedian(samples, strategy, (sample) => sample.slowShare)),
+      percent(strategyMedian(samples, strategy, (sample) => sample.slowShare), 2),
       notes.join("; "),
     ];
   });
   return (
     `Strategies under a slow instance: 4 instances in their own processes, handlers waiting ${plan.fastDelayMs} ms (×3) and ${plan.slowDelayMs} ms (×1);\n` +
-    `one caller, closed loop at c=${plan.load.concurrency}, ${count(plan.load.calls)} calls per strategy (at most ${plan.load.maxMs / 1000} s) after ${count(plan.load.warmupCalls)} warm-up calls,\n` +
+    `one caller starting ${count(plan.load.ratePerSec)} calls/s whatever the answers do (so every strategy does the same work), ${count(plan.load.calls)} calls per strategy\n` +
+    `(at most ${plan.load.maxMs / 1000} s) after ${count(plan.load.warmupCalls)} warm-up calls,\n` +
     `a fresh caller node per strategy; median of ${runs} run${runs === 1 ? "" : "s"}, strategy order rotating per run\n` +
     `${renderTable(columns, rows)}\n` +
     `p99/rr: this strategy's p99 ÷ round-robin's in the same run (median over runs). p99 fast-only: the p99 of the calls the fast instances\n` +
@@ -171,8 +172,8 @@ function millis(us: number): string {
   return Number.isFinite(us) ? (us / 1000).toFixed(2) : "–";
 }
 
-function percent(value: number): string {
-  return Number.isFinite(value) ? `${(value * 100).toFixed(1)} %` : "–";
+function percent(value: number, digits = 1): string {
+  return Number.isFinite(value) ? `${(value * 100).toFixed(digits)} %` : "–";
 }
 
 function fixed(value: number, digits: number): string {

@@ -1,9 +1,9 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { startNode } from "../../src/index.ts";
 import { childArgument, fail, onStop } from "../lib/child-side.ts";
-import { runLoad, type LoadPlan } from "../lib/load.ts";
 import { summarize } from "../lib/stats.ts";
 import { Spread } from "./contract.ts";
+import { runPaced, type PacedPlan } from "./paced-load.ts";
 import { report, type StrategySample } from "./protocol.ts";
 
 /** What the orchestrator passes to the caller. */
@@ -12,7 +12,7 @@ export interface StrategyCallerArgument {
   addresses: string[];
   slowName: string;
   runs: number;
-  load: LoadPlan;
+  load: PacedPlan;
 }
 
 export const STRATEGIES = ["p2c", "round-robin", "random"] as const;
@@ -20,10 +20,11 @@ export const STRATEGIES = ["p2c", "round-robin", "random"] as const;
 /**
  * The caller of "strategies under a slow instance". For each run and each
  * strategy (in an order that rotates per run), a fresh node `connect()`s to
- * every instance and drives a closed loop through
+ * every instance and starts calls at the same fixed rate through
  * `node.client(Spread, { balance: { strategy } })`, so no strategy inherits
- * another's latency estimates or connections. Every answer names the instance
- * that ran the call; the counts say where the calls went.
+ * another's latency estimates or connections, and each does the same work in
+ * the same time. Every answer names the instance that ran the call; the counts
+ * say where the calls went.
  */
 async function main(): Promise<void> {
   const { addresses, slowName, runs, load } = childArgument<StrategyCallerArgument>();
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
     await Promise.all(addresses.map((address) => node.connect(address)));
     for (const strategy of STRATEGIES) {
       const client = node.client(Spread, { balance: { strategy } });
-      await runLoad({ invoke: (i) => client.work({ i }), check: (_i, answer) => typeof answer === "string" }, { ...load, calls: 0, maxMs: 0 }, () => {});
+      await runPaced({ invoke: (i) => client.work({ i }), check: (_i, answer) => typeof answer === "string" }, { ...load, calls: 0, maxMs: 0 }, () => {});
     }
     await node.close({ timeout: 500 });
     closeCurrent = null;
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
       const fastLatencies = new Float64Array(load.calls);
       let fastCalls = 0;
       const loopDelay = monitorEventLoopDelay({ resolution: 5 });
-      const result = await runLoad(
+      const result = await runPaced(
         {
           invoke: (i) => {
             startedAt[i] = performance.now();

@@ -1,5 +1,6 @@
 /**
- * The NATS comparison: Amoeba on NATS, plain nats.js `request()` to a
+ * The NATS comparison: Amoeba on NATS (straight to the instance, and through
+ * the queue group), plain nats.js `request()` to a
  * queue-subscribed responder, and moleculer 0.14 with its NATS transporter,
  * all against one nats-server this bench starts on a free port of 127.0.0.1.
  * Each system's server and load client are processes of their own, all
@@ -113,7 +114,7 @@ async function oneRun(
   try {
     const started = await Promise.allSettled(
       NATS_SYSTEMS.map(async (system) => {
-        const server = new Child(`${system.id} server`, system.server, { natsUrl: nats.url });
+        const server = new Child(`${system.id} server`, system.server, { natsUrl: nats.url, ...(system.prefix ? { prefix: system.prefix } : {}) });
         children.push(server);
         const { address } = await server.expect("ready", START_TIMEOUT);
         const argument: NatsLoadClientArgument = { system: system.id, natsUrl: nats.url, serverAddress: address, warmupCalls: config.warmupCalls, warmupMs: config.warmupMs };
@@ -258,9 +259,10 @@ export function renderNats(report: NatsReport): string {
   return [
     ...tables,
     "",
-    `One ${report.natsServer} on 127.0.0.1 for all three; each server and client its own process; median of ${report.runs} run(s).`,
+    `One ${report.natsServer} on 127.0.0.1 for all; each server and client its own process; median of ${report.runs} run(s).`,
     `Load average at the start ${load(report.loadAverage.start)}, at the end ${load(report.loadAverage.end)}.`,
-    "amoeba: node.client() found by look-up over NATS; nats.js: @nats-io/transport-node request() with default options to a",
+    "amoeba: node.client() found by look-up over NATS, default p2c: straight to the instance; queue group: strategy random, so NATS",
+    "picks the instance; nats.js: @nats-io/transport-node request() with default options to a",
     "queue-subscribed responder, JSON; moleculer 0.14: NATS transporter (nats v2 client), its own balancer, validated params.",
     "CPU µs/call: the system's server process, its load client, and the nats-server, over the measured calls.",
     ...report.failures.map((failure) => `FAILED: ${failure}`),

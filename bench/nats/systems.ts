@@ -1,7 +1,7 @@
 import type { OpenCaller } from "../targets/caller.ts";
 
 /** The systems compared on NATS, all against the same nats-server. */
-export type NatsSystemId = "amoeba-nats" | "natsjs-request" | "moleculer-nats";
+export type NatsSystemId = "amoeba-nats" | "amoeba-nats-group" | "natsjs-request" | "moleculer-nats";
 
 /** How to run one system on NATS: its server process and its client, both given the server's URL. */
 export interface NatsSystemSpec {
@@ -9,6 +9,8 @@ export interface NatsSystemSpec {
   label: string;
   /** The server's file under bench/nats/. */
   server: URL;
+  /** Amoeba's subject prefix for this system, so two Amoeba systems never share a queue group. */
+  prefix?: string;
   /** Loaded in the client process only, so the orchestrator never imports the peers' libraries. */
   openCaller: () => Promise<(natsUrl: string, serverAddress: string) => ReturnType<OpenCaller>>;
 }
@@ -22,6 +24,16 @@ export const NATS_SYSTEMS: readonly NatsSystemSpec[] = [
     label: "amoeba on NATS",
     server: here("amoeba-server.ts"),
     openCaller: async () => (await import("./amoeba-caller.ts")).openAmoebaNatsCaller,
+  },
+  {
+    id: "amoeba-nats-group",
+    label: "amoeba, queue group",
+    server: here("amoeba-server.ts"),
+    prefix: "amoeba-group",
+    openCaller: async () => {
+      const { openAmoebaNatsCaller } = await import("./amoeba-caller.ts");
+      return (natsUrl, serverAddress) => openAmoebaNatsCaller(natsUrl, serverAddress, "amoeba-group", "random");
+    },
   },
   {
     id: "natsjs-request",

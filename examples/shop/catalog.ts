@@ -4,7 +4,8 @@ import { Catalog, OrderPlaced, StockChanged } from "./contracts.ts";
 import { serving } from "./hops.ts";
 import { runService } from "./service-process.ts";
 
-const RESTOCK_BELOW = 10;
+// High enough that the shopper's largest order (12) always finds stock while end users buy too.
+const RESTOCK_BELOW = 25;
 const RESTOCK_TO = 100;
 
 const products = new Map<string, { name: string; stock: number }>([

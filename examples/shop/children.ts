@@ -16,6 +16,8 @@ export interface Child {
   address: string;
   /** How long it took from spawn to ready, in ms. */
   startMs: number;
+  /** The URL it serves HTTP on, if it does. */
+  url?: string;
 }
 
 export class Children {
@@ -40,11 +42,11 @@ export class Children {
       if (!this.#stopping) this.#onUnexpectedExit(new Error(`${name} (pid ${child.pid}) exited unexpectedly (${signal ?? `code ${code}`})`));
     });
 
-    const ready = new Promise<string>((resolve, reject) => {
+    const ready = new Promise<ReadyMessage>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${name} was not ready within ${readyTimeout} ms`)), readyTimeout);
       child.once("message", (message: ReadyMessage) => {
         clearTimeout(timer);
-        resolve(message.ready);
+        resolve(message);
       });
       child.once("exit", (code, signal) => {
         clearTimeout(timer);
@@ -55,8 +57,8 @@ export class Children {
         reject(error);
       });
     });
-    const address = await ready;
-    return { name, pid: child.pid!, address, startMs: performance.now() - started };
+    const { ready: address, url } = await ready;
+    return { name, pid: child.pid!, address, startMs: performance.now() - started, ...(url === undefined ? {} : { url }) };
   }
 
   /**

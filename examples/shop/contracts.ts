@@ -2,6 +2,7 @@
  * The contracts of the shop, shared by every process: each service imports the
  * ones it serves and the ones it calls, so both ends agree on names, versions
  * and schemas. Money is in integer cents, so that no rounding happens on the way.
+ * All three are public: end users reach them through the edge too.
  */
 import { z } from "zod";
 import { contract, stream, topic, unary } from "../../src/index.ts";
@@ -30,7 +31,7 @@ export const Catalog = contract("catalog", "1.0.0", {
     idempotent: true,
     description: "The products of an order. NOT_FOUND for an unknown SKU, FAILED_PRECONDITION when stock is short.",
   }),
-});
+}, { public: true });
 
 export const Quote = z.object({
   lines: z.array(z.object({ sku: Sku, qty: z.number().int(), unit: Cents, amount: Cents })),
@@ -48,7 +49,7 @@ export const Pricing = contract("pricing", "1.0.0", {
     idempotent: true,
     description: "Prices an order, with a bulk discount from 10 units.",
   }),
-});
+}, { public: true });
 
 export const OrderStatus = z.enum(["placed", "paid", "packed", "shipped"]);
 
@@ -64,7 +65,7 @@ export const Orders = contract("orders", "1.0.0", {
     output: z.object({ orderId: OrderId, status: OrderStatus }),
     description: "Streams an order's status until it is shipped. NOT_FOUND for an unknown order.",
   }),
-});
+}, { public: true });
 
 /** Published by orders once an order is recorded; catalog takes the items out of stock. */
 export const OrderPlaced = topic("order.placed", z.object({ orderId: OrderId, items: Lines }));

@@ -1,8 +1,9 @@
 /**
  * Finding the shop's services by look-up instead of by address. Every process
- * of one run joins the same cluster (`shop-<pid of main.ts>`, so two runs never
- * mix) with no seeds: nodes of a cluster on this machine find each other
- * through the local rendezvous folder, then gossip. A process that needs a
+ * of one run joins one of the run's clusters (`core-<pid of main.ts>` or
+ * `region-b-<pid of main.ts>`, so two runs never mix) with no seeds: nodes
+ * of a cluster on this machine find each other through the local rendezvous
+ * folder, then gossip. A process that needs a
  * service waits here until the look-up shows an instance of it.
  */
 import { setTimeout as sleep } from "node:timers/promises";
@@ -24,9 +25,15 @@ const POLL_EVERY = 25;
  */
 export const SHOP_LOOKUP = { membership: { leaveTimeout: 500 } };
 
-/** The cluster of the run started by the process `pid`. */
-export function shopCluster(pid: number): string {
-  return `shop-${pid}`;
+/**
+ * What every node of the shop keeps for the dashboard: metrics (calls, latency
+ * per method) and its recent calls (each call's path across nodes, with timings).
+ */
+export const WATCHED = { metrics: true, traces: { recent: 500 } } as const;
+
+/** The clusters of the run started by the process `pid`: the core and the second region. */
+export function shopClusters(pid: number): { core: string; regionB: string } {
+  return { core: `core-${pid}`, regionB: `region-b-${pid}` };
 }
 
 /**

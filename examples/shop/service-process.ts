@@ -10,38 +10,34 @@
  */
 import { parseArgs } from "node:util";
 import { startNode, type Contract, type Node } from "../../src/index.ts";
-import { awaitServices, describe, SHOP_LOOKUP } from "./look-up.ts";
+import { awaitServices, describe, SHOP_LOOKUP, WATCHED } from "./look-up.ts";
 
-/** What a service process sends its parent once it serves. */
+/** What a service process sends its parent once it serves: its node's address, and a URL if it serves HTTP. */
 export interface ReadyMessage {
   ready: string;
+  url?: string;
 }
 
 export interface ServiceOptions {
   /** The contracts this service calls: it serves only once the look-up shows each of them. */
   needs?: readonly Contract[];
+  /** Labels of its node, e.g. the edge's mark. */
+  labels?: Record<string, string>;
 }
 
-type Setup = (node: Node) => void | Promise<void>;
+/** Serves on the node; a process that also serves HTTP returns its URL. */
+type Setup = (node: Node) => void | { url: string } | Promise<void | { url: string }>;
 
-export async function runService(name: string, setup: Setup): Promise<void>;
-export async function runService(name: string, options: ServiceOptions, setup: Setup): Promise<void>;
-export async function runService(name: string, ...args: [Setup] | [ServiceOptions, Setup]): Promise<void> {
-  const [{ needs = [] }, setup] = args.length === 1 ? [{}, args[0]] : args;
-  const { values } = parseArgs({
-    options: {
-      listen: { type: "string", default: "tcp://127.0.0.1:0" },
-      cluster: { type: "string", default: "shop" },
-    },
-  });
-
-  let node: Node | undefined;
+/**
+ * Runs `close`, then exits, once the process is asked to stop: on SIGTERM, on
+ * Ctrl-C when it runs alone, and when its parent is gone. Returns the stop.
+ */
+export function stopWhenAsked(close: () => Promise<unknown>): () => Promise<void> {
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    // close() refuses new calls, leaves the cluster, lets calls in flight finish, then hangs up.
-    await node?.close({ timeout: 2_000 });
+    await close();
     process.exit(0);
   };
   process.on("SIGTERM", stop);
@@ -53,19 +49,38 @@ export async function runService(name: string, ...args: [Setup] | [ServiceOption
   } else {
     process.on("SIGINT", stop);
   }
+  return stop;
+}
+
+export async function runService(name: string, setup: Setup): Promise<void>;
+export async function runService(name: string, options: ServiceOptions, setup: Setup): Promise<void>;
+export async function runService(name: string, ...args: [Setup] | [ServiceOptions, Setup]): Promise<void> {
+  const [{ needs = [], labels = {} }, setup] = args.length === 1 ? [{}, args[0]] : args;
+  const { values } = parseArgs({
+    options: {
+      listen: { type: "string", default: "tcp://127.0.0.1:0" },
+      cluster: { type: "string", default: "shop" },
+      // Two instances of one service tell themselves apart by name (pricing-1, pricing-2).
+      name: { type: "string", default: name },
+    },
+  });
+
+  let node: Node | undefined;
+  // close() refuses new calls, leaves the cluster, lets calls in flight finish, then hangs up.
+  const stop = stopWhenAsked(async () => node?.close({ timeout: 2_000 }));
 
   // A cluster and no seeds: the node joins through the local rendezvous.
-  node = await startNode({ name, cluster: values.cluster, listen: values.listen, lookup: SHOP_LOOKUP });
+  node = await startNode({ name: values.name, cluster: values.cluster, listen: values.listen, labels, lookup: SHOP_LOOKUP, ...WATCHED });
   // Wait before serving, so that no call arrives before the services it needs can be found.
   const found = await awaitServices(node, needs);
-  await setup(node);
+  const served = await setup(node);
 
   const address = node.addresses[0]!;
   if (process.send) {
     if (!process.connected) return stop();
-    process.send({ ready: address } satisfies ReadyMessage);
+    process.send({ ready: address, ...(served ? { url: served.url } : {}) } satisfies ReadyMessage);
   } else {
     const uses = found && found.length > 0 ? `; found ${describe(found)}` : "";
-    console.log(`${name} (pid ${process.pid}) ready on ${address} in cluster ${node.cluster}${uses}`);
+    console.log(`${values.name} (pid ${process.pid}) ready on ${address} in cluster ${node.cluster}${uses}`);
   }
 }

@@ -10,6 +10,8 @@ export interface BalancePolicy {
    * `p2c` (default): the cheaper of two random instances, by peak-EWMA latency ×
    * (calls in flight + 1). `round-robin`, `random`, or `hash`: the same key always
    * reaches the same instance, and only about 1/N of keys move when one comes or goes.
+   * On an engine that balances by itself (NATS queue groups), `round-robin` and
+   * `random` leave the choice of instance for unary calls to it; see {@link choosesInstance}.
    */
   strategy?: BalanceStrategy;
   /** For `hash`: the key of a call, taken from its input (a user id, a shard key). */
@@ -55,6 +57,16 @@ export interface ResolvedPolicy {
   hedgeDelayMs: number | undefined;
   hedgePercentile: number | undefined;
   maxPerInstance: number;
+}
+
+/**
+ * Whether a strategy must choose the instance itself: `p2c` weighs each
+ * instance's latency and calls in flight, `hash` keeps keys on their instance.
+ * `round-robin` and `random` only spread calls, which an engine that balances
+ * by itself (NATS queue groups) does as well: their unary calls go to it.
+ */
+export function choosesInstance(strategy: BalanceStrategy): boolean {
+  return strategy === "p2c" || strategy === "hash";
 }
 
 const STRATEGIES: ReadonlySet<string> = new Set(["p2c", "round-robin", "random", "hash"]);

@@ -70,7 +70,7 @@ export class ServiceBalancer {
   readonly #random: () => number;
   #epoch = -1;
   readonly #byId = new Map<string, Target>();
-  /** Targets grouped by locality tier, nearest first; empty tiers left out. */
+  /** Targets grouped by locality tier and cost, nearest first; empty tiers left out. */
   #tiers: Target[][] = [];
   #all: Target[] = [];
   #suspects = 0;
@@ -219,11 +219,12 @@ export class ServiceBalancer {
     });
     for (const id of byId.keys()) if (!seen.has(id)) byId.delete(id);
     this.outliers.setMembers(byId.keys());
-    const all = [...byId.values()].sort((a, b) => a.tier - b.tier || (a.id < b.id ? -1 : 1));
+    const all = [...byId.values()].sort((a, b) => a.tier - b.tier || a.routeCost - b.routeCost || (a.id < b.id ? -1 : 1));
+    // Routes through gateways group by cost too: the cheapest route first, the dearer ones when it is unusable.
     const tiers: Target[][] = [];
     for (const target of all) {
       const last = tiers.at(-1);
-      if (last && last[0]!.tier === target.tier) last.push(target);
+      if (last && last[0]!.tier === target.tier && last[0]!.routeCost === target.routeCost) last.push(target);
       else tiers.push([target]);
     }
     this.#all = all;

@@ -2,6 +2,7 @@ import { contract, unary } from "../rpc/contract.ts";
 import { plainSchema } from "../rpc/plain-schema.ts";
 import type { AdmissionStats } from "../rpc/admission.ts";
 import type { ServiceStats } from "./service-balancer.ts";
+import type { ServedMethodStats } from "../metrics/node-metrics.ts";
 
 /** What `node.stats()` returns, and `amoeba.stats` answers. */
 export interface NodeStats {
@@ -11,6 +12,12 @@ export interface NodeStats {
   services: ServiceStats[];
   /** Calls this node serves: in flight, limits and calls shed, node-wide and per contract. */
   server: AdmissionStats;
+  /**
+   * Per method this node served: calls by outcome and latency buckets since it
+   * started. Only when the node keeps metrics (`metrics: true`); `amoeba top`
+   * turns two readings into rates and percentiles.
+   */
+  methods?: ServedMethodStats[];
 }
 
 /**

@@ -13,6 +13,8 @@ export interface TargetInfo {
   name: string;
   address: string;
   tier: LocalityTier;
+  /** Within a tier, lower is preferred: a gateway route's cost (0 for the rest). */
+  routeCost?: number;
   /** The look-up suspects the node: used only when no unsuspected instance is usable. */
   suspect: boolean;
   invoke: Invoke;
@@ -33,6 +35,7 @@ export class Target {
   name!: string;
   address!: string;
   tier!: LocalityTier;
+  routeCost!: number;
   suspect!: boolean;
   invoke!: Invoke;
   connected!: () => boolean;
@@ -50,6 +53,8 @@ export class Target {
    * instance's answers alike — out of the comparison.
    */
   #transit: number | undefined;
+  /** When the transit floor last took a sample, ms. */
+  #transitAt = 0;
 
   constructor(info: TargetInfo) {
     this.id = info.id;
@@ -61,6 +66,7 @@ export class Target {
     this.name = info.name;
     this.address = info.address;
     this.tier = info.tier;
+    this.routeCost = info.routeCost ?? 0;
     this.suspect = info.suspect;
     this.invoke = info.invoke;
     this.connected = info.connected ?? alwaysConnected;
@@ -95,7 +101,10 @@ export class Target {
       if (serverMs !== undefined && serverMs <= latencyMs) {
         const transit = latencyMs - serverMs;
         const floor = this.#transit;
-        this.#transit = floor === undefined || transit < floor ? transit : floor + (transit - floor) * TRANSIT_CREEP;
+        // Answers closer together creep less: those one stall of this node held up arrive together, and are one sample.
+        const creep = TRANSIT_CREEP * Math.min(1, (now - this.#transitAt) / TRANSIT_SPACING_MS);
+        this.#transit = floor === undefined || transit < floor ? transit : floor + (transit - floor) * creep;
+        this.#transitAt = now;
         seen = serverMs + this.#transit;
       }
       this.latency.observe(seen, now);
@@ -113,6 +122,8 @@ export class Target {
 }
 
 const FAILURE_PENALTY = 4;
-/** How far the transit floor moves towards a higher sample, per call. */
+/** How far the transit floor moves towards a higher sample, per call at most... */
 const TRANSIT_CREEP = 0.05;
+/** ...for calls this far apart or more, ms: whatever the call rate, the floor follows a slower path within seconds. */
+const TRANSIT_SPACING_MS = 100;
 const alwaysConnected = (): boolean => true;

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { MAX_RECENT_CALLS } from "../observe/recent-calls.ts";
 import { UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { commandHelp, type CommandSpec } from "./usage.ts";
@@ -69,6 +70,13 @@ export function parseCount(text: string, option: string, command: string): numbe
     throw new UsageError(`--${option} takes a whole number of at least 1, not "${text}"`, command);
   }
   return Number(text);
+}
+
+/** The size of the recent-calls ring given to `--recent-calls`: 1 to the ring's limit, or a UsageError. */
+export function parseRecentCalls(text: string, command: string): number {
+  const count = parseCount(text, "recent-calls", command);
+  if (count > MAX_RECENT_CALLS) throw new UsageError(`--recent-calls keeps at most ${MAX_RECENT_CALLS} calls, not ${count}`, command);
+  return count;
 }
 
 /** A TCP port (0 for any free one) given to `--option`, or a UsageError. */

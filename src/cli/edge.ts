@@ -1,15 +1,16 @@
 import { constants } from "node:os";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { Authenticate, Edge, EdgeOptions } from "../edge/index.ts";
 import type { Engine } from "../engine.ts";
-import { checkSocketAddress, flagOption, listOption, parseCount, parseMs, parseOrHelp, stringOption, type ParsedArgs } from "./args.ts";
+import { checkSocketAddress, flagOption, listOption, parseCount, parseMs, parseOrHelp, parseRecentCalls, stringOption, type ParsedArgs } from "./args.ts";
 import { loadEngine } from "./engine.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { describeWhere, planLookup, type LookupPlan } from "./lookup-args.ts";
 import { EDGE } from "./usage.ts";
+import { startEdgeDashboard } from "./dashboard.ts";
 
 /** What `amoeba edge` was asked to do. */
 export interface EdgePlan {
@@ -29,8 +30,12 @@ export interface EdgePlan {
   readonly dev: boolean;
   /** Serve Prometheus metrics at /metrics. */
   readonly metrics: boolean;
+  /** Calls the edge's node keeps for `amoeba.traces` and the dashboard (`--recent-calls`). */
+  readonly recentCalls: number | undefined;
   /** A module whose `authenticate` export (or default export) is the auth hook. */
   readonly auth: string | undefined;
+  /** PEM files to serve HTTPS with. */
+  readonly tls: { cert: string; key: string } | undefined;
 }
 
 /** Where `amoeba edge` listens when no --port is given. */
@@ -42,6 +47,7 @@ export async function runEdge(argv: readonly string[], io: Io): Promise<number> 
   if (!args) return EXIT.ok;
   const plan = planEdge(args);
   const authenticate = plan.auth === undefined ? undefined : await loadAuthenticate(plan.auth);
+  const tls = plan.tls === undefined ? undefined : readTls(plan.tls);
   const { startEdge } = await import("../edge/index.ts");
   let engine: Engine | undefined;
   if (plan.lookup?.engine !== undefined) {
@@ -53,7 +59,7 @@ export async function runEdge(argv: readonly string[], io: Io): Promise<number> 
   }
   let edge: Edge;
   try {
-    edge = await startEdge({ ...edgeOptions(plan, authenticate), ...(engine !== undefined ? { engine } : {}) });
+    edge = await startEdge({ ...edgeOptions(plan, authenticate), ...(engine !== undefined ? { engine } : {}), ...(tls !== undefined ? { tls } : {}) });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException)?.code;
     if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
@@ -62,10 +68,11 @@ export async function runEdge(argv: readonly string[], io: Io): Promise<number> 
     throw new CliError(`cannot start the edge: ${(error as Error)?.message ?? String(error)}`, EXIT.unreachable);
   }
   const where = plan.lookup !== undefined ? describeWhere(plan.lookup) : `${plan.connect.join(", ")}`;
-  io.out(`amoeba: edge ${edge.node.name} serving HTTP and WebSocket on ${edge.url} for ${where}`);
+  io.out(`amoeba: edge ${edge.node.name} serving ${tls ? "HTTPS and WSS" : "HTTP and WebSocket"} on ${edge.url} for ${where}`);
   const services = edge.services.map((s) => `${s.name}@${s.version} (${s.methods.length})`).join(", ");
   io.out(`amoeba: edge public services now: ${services === "" ? "none yet" : services}`);
-  return closeOnSignal(edge, io);
+  const dashboard = await startEdgeDashboard(args, edge.node, io);
+  return closeOnSignal(edge, io).finally(() => dashboard?.close());
 }
 
 /** Checks the command line; every mistake is a UsageError (exit 2). */
@@ -84,6 +91,10 @@ export function planEdge(args: ParsedArgs): EdgePlan {
   const maxBody = stringOption(args, "max-body");
   const timeout = stringOption(args, "timeout");
   const drain = stringOption(args, "drain-timeout");
+  const recentCalls = stringOption(args, "recent-calls");
+  const tlsCert = stringOption(args, "tls-cert");
+  const tlsKey = stringOption(args, "tls-key");
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new UsageError("--tls-cert and --tls-key go together", "edge");
   const cors = listOption(args, "cors").flatMap((text) => text.split(",")).map((origin) => origin.trim()).filter((origin) => origin !== "");
   for (const origin of cors) {
     if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) throw new UsageError(`--cors takes origins such as https://app.example.com (no path), or *, not "${origin}"`, "edge");
@@ -103,7 +114,9 @@ export function planEdge(args: ParsedArgs): EdgePlan {
     trustProxy: flagOption(args, "trust-proxy"),
     dev: flagOption(args, "dev"),
     metrics: flagOption(args, "metrics"),
+    recentCalls: recentCalls === undefined ? undefined : parseRecentCalls(recentCalls, "edge"),
     auth: stringOption(args, "auth"),
+    tls: tlsCert !== undefined && tlsKey !== undefined ? { cert: tlsCert, key: tlsKey } : undefined,
   };
 }
 
@@ -127,8 +140,21 @@ function edgeOptions(plan: EdgePlan, authenticate: Authenticate | undefined): Ed
     trustProxy: plan.trustProxy,
     exposeErrors: plan.dev,
     metrics: plan.metrics,
+    ...(plan.recentCalls !== undefined ? { traces: { recent: plan.recentCalls } } : {}),
     ...(authenticate ? { authenticate } : {}),
   };
+}
+
+/** Reads the PEM files of --tls-cert and --tls-key. */
+function readTls(files: { cert: string; key: string }): { cert: Buffer; key: Buffer } {
+  const read = (file: string, flag: string): Buffer => {
+    try {
+      return readFileSync(resolve(process.cwd(), file));
+    } catch (error) {
+      throw new CliError(`cannot read --${flag} ${file}: ${(error as Error).message}`);
+    }
+  };
+  return { cert: read(files.cert, "tls-cert"), key: read(files.key, "tls-key") };
 }
 
 /** Imports the auth module: its `authenticate` export, else its default export, must be a function. */

@@ -101,7 +101,8 @@ export function describeWhere(plan: LookupPlan): string {
   return `${cluster} on this machine`;
 }
 
-function checkGossipAddress(address: string, option: string, command: string): void {
+/** Rejects what is not a gossip address `udp://host:port`, naming `--option` and `command`. */
+export function checkGossipAddress(address: string, option: string, command: string): void {
   if (!GOSSIP_ADDRESS.test(address)) {
     throw new UsageError(`--${option} takes a gossip address udp://host:port, not "${address}"`, command);
   }

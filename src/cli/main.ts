@@ -1,6 +1,6 @@
 /**
  * @module The `amoeba` command: parses the command line and hands it to one
- * command (serve, call, ls, nodes, registry, edge, help). Every command returns an exit code rather
+ * command (serve, call, ls, nodes, top, bench, registry, edge, dashboard, help). Every command returns an exit code rather
  * than exiting, so this is the one place that ends the process.
  */
 import { readFileSync } from "node:fs";
@@ -18,8 +18,13 @@ const RUNNERS: Record<string, () => Promise<Runner>> = {
   call: async () => (await import("./call.ts")).runCall,
   ls: async () => (await import("./ls.ts")).runLs,
   nodes: async () => (await import("./nodes.ts")).runNodes,
+  top: async () => (await import("./top.ts")).runTop,
+  bench: async () => (await import("./bench.ts")).runBench,
   registry: async () => (await import("./registry.ts")).runRegistry,
   edge: async () => (await import("./edge.ts")).runEdge,
+  dashboard: async () => (await import("./dashboard.ts")).runDashboard,
+  gateway: async () => (await import("./gateway.ts")).runGateway,
+  route: async () => (await import("./route.ts")).runRoute,
   help: async () => runHelp,
 };
 

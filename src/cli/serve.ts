@@ -1,7 +1,7 @@
 import { constants } from "node:os";
 import { serveMetrics } from "../metrics/http.ts";
 import { AddressError, startNode, type Handlers, type Node } from "../index.ts";
-import { checkSocketAddress, flagOption, listOption, parseCount, parseMs, parseOrHelp, parsePort, stringOption, type ParsedArgs } from "./args.ts";
+import { checkSocketAddress, flagOption, listOption, parseCount, parseMs, parseOrHelp, parsePort, parseRecentCalls, stringOption, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { loadServices, type ServiceEntry } from "./load-module.ts";
@@ -20,6 +20,8 @@ export interface ServePlan {
   readonly concurrency: number | undefined;
   /** Serve Prometheus metrics at http://127.0.0.1:<port>/metrics (`--metrics-port`). */
   readonly metricsPort: number | undefined;
+  /** Calls to keep for `amoeba.traces` and the dashboard (`--recent-calls`). */
+  readonly recentCalls: number | undefined;
   /** The cluster to join; undefined to join none. */
   readonly lookup: LookupPlan | undefined;
 }
@@ -63,6 +65,7 @@ export function planServe(args: ParsedArgs): ServePlan {
   const drainTimeout = stringOption(args, "drain-timeout");
   const concurrency = stringOption(args, "concurrency");
   const metricsPort = stringOption(args, "metrics-port");
+  const recentCalls = stringOption(args, "recent-calls");
   const lookup = planLookup(args, "serve");
   return {
     module,
@@ -73,6 +76,7 @@ export function planServe(args: ParsedArgs): ServePlan {
     drainTimeout: drainTimeout === undefined ? undefined : parseMs(drainTimeout, "drain-timeout", "serve"),
     concurrency: concurrency === undefined ? undefined : parseCount(concurrency, "concurrency", "serve"),
     metricsPort: metricsPort === undefined ? undefined : parsePort(metricsPort, "metrics-port", "serve"),
+    recentCalls: recentCalls === undefined ? undefined : parseRecentCalls(recentCalls, "serve"),
     lookup,
   };
 }
@@ -103,6 +107,7 @@ async function startServing(plan: ServePlan, entries: ServiceEntry[]): Promise<N
     ...(plan.drainTimeout !== undefined ? { drainTimeout: plan.drainTimeout } : {}),
     ...(plan.concurrency !== undefined ? { concurrency: plan.concurrency } : {}),
     ...(plan.metricsPort !== undefined ? { metrics: true } : {}),
+    ...(plan.recentCalls !== undefined ? { traces: { recent: plan.recentCalls } } : {}),
     ...(plan.lookup?.cluster !== undefined ? { cluster: plan.lookup.cluster } : {}),
     // Joined below, once listening: the node's record then carries its addresses.
     lookup: false,

@@ -59,6 +59,15 @@ const FIND_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   },
 };
 
+/** `--recent-calls` of a command whose nodes tools can ask (serve, gateway); `whose` names the nodes that keep the calls. */
+function recentCallsOption(whose: string): OptionSpec {
+  return {
+    type: "string",
+    value: "<n>",
+    help: `Keep ${whose} last <n> calls, made and served, with their trace ids and timings, for the dashboard's recent calls (the amoeba.traces service). Default: none`,
+  };
+}
+
 const WAIT_OPTION: OptionSpec = {
   type: "string",
   value: "<ms>",
@@ -98,6 +107,7 @@ export const SERVE: CommandSpec = {
       value: "<port>",
       help: "Serve Prometheus metrics at http://127.0.0.1:<port>/metrics (0: a free port, printed when ready). Default: no metrics",
     },
+    "recent-calls": recentCallsOption("the node's"),
     concurrency: {
       type: "string",
       value: "<n>",
@@ -241,6 +251,57 @@ export const REGISTRY: CommandSpec = {
   examples: ["amoeba registry", "amoeba registry --listen tcp://127.0.0.1:0 --listen unix:///tmp/registry.sock"],
 };
 
+/** `amoeba top`. */
+export const TOP: CommandSpec = {
+  name: "top",
+  summary: "Watch the busiest methods of a cluster, live",
+  usage: "top (--cluster <name> | --seeds <addr> | --registry <addr>) [options]",
+  description: [
+    "Joins the cluster (without serving anything), asks every node what it served (amoeba.stats) once per interval, and shows the methods of the cluster busiest first: calls per second, error rate, p50 and p99 latency, calls in flight on average, and how many nodes served them. Rates and latencies cover the last interval, from the difference of two readings.",
+    "On a terminal the view is redrawn in place until Ctrl-C; otherwise (a pipe, a file) each interval prints a plain table. --once prints one table after one interval and exits.",
+    "Per-method figures come from the nodes' metrics: serve with --metrics-port (or startNode({ metrics: true })). Nodes without them are named under the table. p50 and p99 are estimated from the metrics' latency buckets.",
+    "Exit codes: 0 success, 2 bad command line, 3 no node of the cluster could be reached.",
+  ],
+  options: {
+    ...FIND_OPTIONS,
+    interval: { type: "string", value: "<time>", help: "How often to read the figures, e.g. 500ms, 1s or 1m. Default: 1s" },
+    once: { type: "boolean", help: "Print one table after one interval and exit." },
+    json: { type: "boolean", help: "Print each reading as one line of JSON instead of a table." },
+    help: HELP_OPTION,
+  },
+  examples: ["amoeba top --cluster shop", "amoeba top --seeds udp://127.0.0.1:7946 --cluster shop --interval 2s", "amoeba top --cluster shop --once --json"],
+};
+
+/** `amoeba bench`. */
+export const BENCH: CommandSpec = {
+  name: "bench",
+  summary: "Load a method with calls and summarize their latencies",
+  usage: "bench (<address> | --cluster <name> | --seeds <addr> | --registry <addr>) <service.method> ['<json>'] [options]",
+  description: [
+    "Calls <service.method> with <json> (default {}) over and over, --concurrency at a time, until --calls calls ended or --duration passed, whichever comes first; then prints a summary: calls, calls per second, outcomes by error code, latency percentiles of the calls that succeeded (min, p50, p90, p99, max) and the attempts each instance got.",
+    "With --cluster, --seeds or --registry the calls go through the balancer, as a node's own calls do: the look-up finds the instances and each call picks one (retries of idempotent methods included). With an address every call goes to that node. The method must be unary.",
+    "A run is always bounded: at most 1000000 calls and 10 minutes; without --calls or --duration it lasts 10s. Progress shows on stderr: a bar on a terminal, a line a second otherwise. Ctrl-C stops early, cancels the calls in flight and still prints the summary.",
+    "Exit codes: 0 some calls succeeded, 1 none did (or no node serves the service), 2 bad command line, JSON, unknown or non-unary method, 3 no node could be reached.",
+  ],
+  options: {
+    ...FIND_OPTIONS,
+    version: { type: "string", value: "<range>", help: "The versions of the service to accept, e.g. ^1.2 or 2.x. Default: the newest served" },
+    wait: { ...WAIT_OPTION, help: "With look-up: the longest time to wait for a node that serves the service. Default: 1500" },
+    calls: { type: "string", value: "<n>", help: "Stop after this many calls (at most 1000000)." },
+    duration: { type: "string", value: "<time>", help: "Stop after this long, e.g. 30s or 2m (at most 10m). Default: 10s, or 10m with --calls" },
+    concurrency: { type: "string", value: "<n>", help: "Calls in flight at once, 1 to 1000. Default: 8" },
+    timeout: { type: "string", value: "<ms>", help: "Each call gives up after this many ms. 0 for none. Default: 30000" },
+    meta: { type: "string", multiple: true, value: "<key=value>", help: "Request metadata. Repeat for several keys." },
+    json: { type: "boolean", help: "Print the summary as one line of JSON." },
+    help: HELP_OPTION,
+  },
+  examples: [
+    `amoeba bench calculator.add '{"a":1,"b":2}' --cluster shop --calls 10000 --concurrency 16`,
+    `amoeba bench calculator.sleep '{"ms":5}' --seeds udp://127.0.0.1:7946 --cluster shop --duration 30s`,
+    `amoeba bench tcp://127.0.0.1:7400 calculator.add '{"a":1,"b":2}' --json`,
+  ],
+};
+
 // The edge finds services by gossip, a registry or by hand; not (yet) through NATS.
 /** `amoeba edge`. */
 export const EDGE: CommandSpec = {
@@ -256,6 +317,7 @@ export const EDGE: CommandSpec = {
       "  GET  /services                 the catalog: public methods with kinds and JSON Schemas",
       "  GET  /openapi.json             an OpenAPI 3.1 document of the same",
       "  GET  /healthz                  200 while serving, 503 while draining",
+      "  GET  /amoeba-client.js         the browser client: import { connectEdge } from \"/amoeba-client.js\"",
     ].join("\n"),
     "The edge joins the cluster's look-up like any node (or connects to --connect addresses by hand), learns methods by reflection, and balances and retries calls as every node does. X-Timeout (ms) or grpc-timeout sets a call's deadline; a client that disconnects cancels its call.",
     "Prints one line once ready. On SIGINT or SIGTERM it drains (requests in flight finish) and exits 0; a second signal stops it at once.",
@@ -279,7 +341,15 @@ export const EDGE: CommandSpec = {
     "trust-proxy": { type: "boolean", help: "Take the client's address from X-Forwarded-For (behind a proxy you run)." },
     dev: { type: "boolean", help: "Show end users full error messages, which name nodes and addresses. Never in production." },
     metrics: { type: "boolean", help: "Serve the edge node's Prometheus metrics at GET /metrics (they name services and peers)." },
+    "recent-calls": {
+      type: "string",
+      value: "<n>",
+      help: "Keep the last <n> calls the edge's node makes, with their trace ids and timings, as children of the HTTP caller's traceparent, for the recent calls of --dashboard. Default: none",
+    },
+    dashboard: { type: "string", value: "<port>", help: "Also serve the live dashboard (as amoeba dashboard) of the edge's cluster on 127.0.0.1:<port>; 0 for a free one." },
     "drain-timeout": { type: "string", value: "<ms>", help: "On SIGINT/SIGTERM, how long requests in flight may take to finish. Default: 10000" },
+    "tls-cert": { type: "string", value: "<file>", help: "Serve HTTPS and WSS with this PEM certificate (chain); needs --tls-key." },
+    "tls-key": { type: "string", value: "<file>", help: "The PEM private key of --tls-cert." },
     help: HELP_OPTION,
   },
   examples: [
@@ -287,6 +357,36 @@ export const EDGE: CommandSpec = {
     "amoeba edge --seeds udp://10.0.0.5:7946 --cluster shop --port 8080 --host 0.0.0.0 --cors https://app.example.com",
     "amoeba edge --registry tcp://127.0.0.1:7500 --auth ./auth.ts",
     "amoeba edge --connect tcp://127.0.0.1:7400 --port 0",
+    "amoeba edge --cluster shop --port 8443 --host 0.0.0.0 --tls-cert edge.crt --tls-key edge.key",
+  ],
+};
+
+/** `amoeba dashboard`. */
+export const DASHBOARD: CommandSpec = {
+  name: "dashboard",
+  summary: "Serve a live page of the clusters, their traffic and services",
+  usage: "dashboard (--seeds <addr> | --cluster <name> | --registry <addr> | --engine <nats://host:port>) [options]",
+  description: [
+    "Joins each cluster for as long as it runs (serving nothing) and serves a page that shows, updated every second: the clusters as groups with their nodes, gateways between them, calls per second, p99 and error rate on each caller-to-callee link, dead nodes marked; the services with their versions, methods, schemas and instances' balancing figures, with a form to call any method; and recent calls once nodes keep them.",
+    "Seeds written name=udp://host:port belong to the cluster name: repeat --seeds to show several clusters. Plain seeds belong to --cluster (default: default).",
+    "Prints the page's address once ready. Listens on 127.0.0.1 by default: the page calls any method, so keep it off the network. Stops on SIGINT or SIGTERM.",
+  ],
+  options: {
+    ...FIND_OPTIONS,
+    seeds: {
+      type: "string",
+      multiple: true,
+      value: "<[cluster=]udp://host:port>",
+      help: "The gossip address of a node to watch a cluster through, optionally prefixed by the cluster's name. Repeat or separate with commas for several.",
+    },
+    port: { type: "string", value: "<port>", help: "The HTTP port; 0 for a free one. Default: 8090" },
+    host: { type: "string", value: "<address>", help: "The interface to listen on. Default: 127.0.0.1" },
+    interval: { type: "string", value: "<ms>", help: "How often the page is updated. Default: 1000" },
+    help: HELP_OPTION,
+  },
+  examples: [
+    "amoeba dashboard --seeds udp://127.0.0.1:7946 --cluster shop",
+    "amoeba dashboard --seeds core=udp://127.0.0.1:7000 --seeds region=udp://127.0.0.1:7100 --port 8090",
   ],
 };
 
@@ -300,8 +400,64 @@ export const HELP: CommandSpec = {
   examples: ["amoeba help serve"],
 };
 
+/** `amoeba gateway`. */
+export const GATEWAY: CommandSpec = {
+  name: "gateway",
+  summary: "Join several clusters and forward calls between them",
+  usage: "gateway --join <cluster>=<udp://host:port> --join <cluster>=<udp://host:port> [options]",
+  description: [
+    "Runs a gateway: one member in each cluster named by --join, which advertises into each cluster the services it can reach in the others, with a cost, and forwards their calls (any method kind; the deadline, cancellation and metadata travel). Callers prefer instances of their own cluster, then the cheapest route. A call crosses at most --max-hops gateways, and never the same one twice.",
+    "Its members carry the label amoeba.gateway (the clusters it joins). Prints one line per cluster once ready (its gossip address is a seed for that cluster), then a line whenever the routes it advertises change. On SIGINT or SIGTERM it drains and exits 0.",
+  ],
+  options: {
+    join: {
+      type: "string",
+      multiple: true,
+      value: "<cluster>=<seeds>",
+      help: "A cluster to join and the gossip address of one of its members (several separated by commas); <cluster> alone finds its members on this machine. Twice or more.",
+    },
+    cost: { type: "string", value: "<n>", help: "What crossing this gateway costs, added to each route it advertises (0 to 1000). Default: 1" },
+    "max-hops": { type: "string", value: "<n>", help: "How many gateways a call may cross (1 to 64). Default: 8" },
+    routes: { type: "string", value: "<file>", help: "Route rules for the calls it forwards, one per line, e.g. \"calculator pin region-b\" (see docs/routing.md)." },
+    name: { type: "string", value: "<name>", help: "The gateway's name in every cluster. Default: gateway-<pid>" },
+    host: { type: "string", value: "<address>", help: "The interface its members listen and gossip on. Default: 127.0.0.1" },
+    "cluster-key": { type: "string", value: "<key>", help: `The clusters' key, when their gossip is authenticated. Default: $${CLUSTER_KEY_ENV}` },
+    "drain-timeout": { type: "string", value: "<ms>", help: "On SIGINT/SIGTERM, how long calls in flight may take to finish. Default: 10000" },
+    "recent-calls": recentCallsOption("each of its members'"),
+    help: HELP_OPTION,
+  },
+  examples: [
+    "amoeba gateway --join core=udp://10.0.0.5:7946 --join region-b=udp://10.1.0.5:7946",
+    "amoeba gateway --join lan-a=udp://192.168.1.2:7946 --join core=udp://10.0.0.5:7946 --cost 2 --name gw-lan-a",
+  ],
+};
+
+/** `amoeba route`. */
+export const ROUTE: CommandSpec = {
+  name: "route",
+  summary: "Explain where a call would go now, and why",
+  usage: "route explain <service.method> (--cluster <name> | --seeds <addr>) [options]",
+  description: [
+    "Joins the cluster (serving nothing), gathers its view, and prints the instances a call of <service.method> would choose among as a node there would: each with its locality (host, cluster, or gateway for a route to another cluster), its cost and path, and the one tier a call goes to now — the nearest, then the cheapest route.",
+    "With --rule, the route rules a call would carry (weights, a failover order, a pinned cluster) apply, and each weighted version range shows as a group of its own.",
+    "Exit codes: 0 an instance would be chosen, 1 none is known, 2 bad command line or rule, 3 no member of the cluster could be reached.",
+  ],
+  options: {
+    ...FIND_OPTIONS,
+    version: { type: "string", value: "<range>", help: "The versions of the service to accept, e.g. ^1.2. Default: any" },
+    wait: { ...WAIT_OPTION, help: "The longest time to wait for an instance of the service. Default: 1500" },
+    rule: { type: "string", value: "<rules>", help: 'Route rules as a call would carry them in its metadata (amoeba-route), e.g. "calculator pin region-b".' },
+    json: { type: "boolean", help: "Print the explanation as one line of JSON." },
+    help: HELP_OPTION,
+  },
+  examples: [
+    "amoeba route explain calculator.add --seeds udp://127.0.0.1:7946 --cluster lan-a",
+    'amoeba route explain calculator.add --cluster lan-a --rule "calculator pin region-b" --json',
+  ],
+};
+
 /** Every command, in the order help lists them. */
-export const COMMANDS: readonly CommandSpec[] = [SERVE, CALL, LS, NODES, REGISTRY, EDGE, HELP];
+export const COMMANDS: readonly CommandSpec[] = [SERVE, CALL, LS, NODES, TOP, BENCH, REGISTRY, EDGE, DASHBOARD, GATEWAY, ROUTE, HELP];
 
 /** The top level: `amoeba --help`. */
 export function mainHelp(): string {

@@ -6,14 +6,17 @@
 export { startEdge, Edge } from "./edge.ts";
 export {
   CALLER_META,
+  EDGE_LABEL,
   DEFAULT_EDGE_LIMITS,
   edgeCaller,
   type Authenticate,
   type EdgeCaller,
   type EdgeLimits,
   type EdgeOptions,
+  type EdgeTlsOptions,
 } from "./options.ts";
 export type { CorsOptions } from "./cors.ts";
 export type { RateLimitOptions } from "./rate-limit.ts";
 export { HTTP_STATUS, JSONRPC, jsonRpcCode } from "./errors.ts";
-export { ITEM_NOTIFICATION, CANCEL_METHOD, type JsonRpcId, type JsonRpcResponse } from "./jsonrpc.ts";
+export { ITEM_NOTIFICATION, CANCEL_METHOD, SEND_METHOD, END_METHOD, CREDIT_METHOD, type JsonRpcId, type JsonRpcResponse } from "./jsonrpc.ts";
+export { RESPONSE_META_PREFIX } from "./http-routes.ts";

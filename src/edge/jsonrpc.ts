@@ -1,10 +1,13 @@
 /**
  * JSON-RPC 2.0 at the edge, the same over HTTP POST and over WebSocket:
  * method names `service.method`, batches, notifications, the specification's
- * error codes, and — over WebSocket — server streams as notifications.
+ * error codes; beyond it, an `amoeba` member for a call's deadline, metadata
+ * and stream credit, and — over WebSocket — streams both ways.
  */
 import type { Meta } from "../rpc/call-options.ts";
 import type { CallStream } from "../rpc/call-stream.ts";
+import type { MethodKind } from "../rpc/contract.ts";
+import { callMeta, readExtension } from "./call-extension.ts";
 import type { EdgeMethod } from "./catalog.ts";
 import { EdgeFailure, failureOf, JSONRPC } from "./errors.ts";
 
@@ -17,34 +20,51 @@ export interface JsonRpcResponse {
   id: JsonRpcId;
   result?: unknown;
   error?: { code: number; message: string; data?: unknown };
+  /** Beyond JSON-RPC: the response metadata the handler set (`ctx.responseMeta`). */
+  amoeba?: { meta: Meta };
 }
 
-/** The notification method that carries one item of a server stream over WebSocket. */
+/** The notification that carries one item of a result stream over WebSocket: `{ "id", "item" }`. */
 export const ITEM_NOTIFICATION = "amoeba.item";
-/** The notification a WebSocket client sends to cancel one of its calls: `{ "id": <the call's id> }`. */
+/** Cancels one of the socket's calls: `{ "id" }`. */
 export const CANCEL_METHOD = "amoeba.cancel";
+/** Sends one item of a call's input stream (client and bidirectional streams): `{ "id", "item" }`. */
+export const SEND_METHOD = "amoeba.send";
+/** Ends a call's input stream: `{ "id" }`. */
+export const END_METHOD = "amoeba.end";
+/** Grants credit for more stream items, both ways: `{ "id", "credit" }`. */
+export const CREDIT_METHOD = "amoeba.credit";
+
+/** The control messages of calls over WebSocket. */
+const CONTROL_METHODS = new Set([CANCEL_METHOD, SEND_METHOD, END_METHOD, CREDIT_METHOD]);
 
 /** The longest string id accepted. */
 const MAX_ID_LENGTH = 256;
 
-/** One call's hold on its channel: the signal that cancels it, and the release once it is over. */
+/** One call's hold on its channel: the signal that cancels it, its streams, and the release once it is over. */
 export interface CallSlot {
   readonly signal: AbortSignal;
+  /** The client's input stream, for methods that take one (WebSocket only). */
+  readonly input?: AsyncIterable<unknown>;
+  /** Sends one result item; resolves once the socket and the client's credit have room (WebSocket only). */
+  readonly item?: (item: unknown) => Promise<void> | undefined;
   close(): void;
 }
 
 /** Where JSON-RPC requests come from (an HTTP request, a WebSocket) and how their calls run there. */
 export interface RpcChannel {
-  /** Metadata for every call: the authenticated caller, trace context. */
+  /** Metadata the edge sets on every call: the authenticated caller, trace context. */
   readonly meta: Meta | undefined;
-  /** The deadline of each call, in ms from its start. */
+  /** The deadline of a call that sets none, in ms from its start. */
   readonly timeout: number;
+  /** The longest deadline a call may ask for, in ms. */
+  readonly maxTimeout: number;
+  /** Whether the channel carries streams (a WebSocket): result items, input streams, control messages. */
+  readonly streams: boolean;
   /** Starts a call (`id` undefined for a notification): its slot, or why it may not start (id in use, too many in flight). */
-  open(id: JsonRpcId | undefined): CallSlot | EdgeFailure;
-  /** Over WebSocket: sends a notification, resolving once there is room for more. Absent over HTTP. */
-  readonly notify?: (message: object) => Promise<void> | undefined;
-  /** Over WebSocket: cancels the call with this id. Absent over HTTP. */
-  readonly cancel?: (id: JsonRpcId) => boolean;
+  open(id: JsonRpcId | undefined, kind: MethodKind, credit: number | undefined): CallSlot | EdgeFailure;
+  /** Over WebSocket: runs a control message (`amoeba.cancel`, `amoeba.send`, …), answering its result or why not. */
+  readonly control?: (method: string, params: unknown) => unknown;
 }
 
 /** What the dispatcher needs of the edge. */
@@ -88,7 +108,7 @@ async function runOne(request: unknown, channel: RpcChannel, host: JsonRpcHost):
   if (typeof request !== "object" || request === null || Array.isArray(request)) {
     return errorResponse(null, JSONRPC.INVALID_REQUEST, "Invalid Request: expected a request object");
   }
-  const { jsonrpc, method, params } = request as { jsonrpc?: unknown; method?: unknown; params?: unknown };
+  const { jsonrpc, method, params, amoeba } = request as { jsonrpc?: unknown; method?: unknown; params?: unknown; amoeba?: unknown };
   const hasId = Object.hasOwn(request, "id");
   const rawId = (request as { id?: unknown }).id;
   if (hasId && !isValidId(rawId)) {
@@ -101,14 +121,31 @@ async function runOne(request: unknown, channel: RpcChannel, host: JsonRpcHost):
   const notification = !hasId;
   const answer = (response: JsonRpcResponse): JsonRpcResponse | undefined => (notification ? undefined : response);
 
-  if (method === CANCEL_METHOD && channel.cancel) {
-    const target = (params as { id?: unknown } | undefined)?.id;
-    if (!isValidId(target)) return answer(errorResponse(id, JSONRPC.INVALID_PARAMS, `Invalid params: ${CANCEL_METHOD} takes { "id": <the id of a call in flight> }`));
-    return answer({ jsonrpc: "2.0", id, result: channel.cancel(target) });
+  if (channel.control && CONTROL_METHODS.has(method)) {
+    const result = channel.control(method, params);
+    return answer(result instanceof EdgeFailure ? failureResponse(id, result) : { jsonrpc: "2.0", id, result });
   }
+  const extension = readExtension(amoeba, channel.maxTimeout);
+  if (extension instanceof EdgeFailure) return answer(failureResponse(id, extension));
+
+  const dot = method.lastIndexOf(".");
+  const found = dot > 0 && !method.startsWith("rpc.") ? await host.find(method.slice(0, dot), method.slice(dot + 1)) : undefined;
+  if (found === undefined) return answer(errorResponse(id, JSONRPC.METHOD_NOT_FOUND, `Method not found: ${method}`));
+  const streamsIn = found.kind === "client-stream" || found.kind === "bidi-stream";
+  const streamsOut = found.kind === "server-stream" || found.kind === "bidi-stream";
+  if (!channel.streams && streamsOut) {
+    return answer(failureResponse(id, new EdgeFailure(501, "UNIMPLEMENTED", `${method} streams its results: call it over WebSocket, or as Server-Sent Events at /rpc/${found.service}/${found.name}`)));
+  }
+  if (!channel.streams && streamsIn) {
+    return answer(failureResponse(id, new EdgeFailure(501, "UNIMPLEMENTED", `${method} takes a stream of inputs: call it over WebSocket, or POST a JSON array to /rpc/${found.service}/${found.name}`)));
+  }
+  // A stream needs an id to name its items; a notification has none.
+  if (notification && found.kind !== "unary") return undefined;
 
   let input: unknown;
-  if (params === undefined) input = {};
+  if (streamsIn) {
+    if (params !== undefined) return answer(errorResponse(id, JSONRPC.INVALID_PARAMS, `Invalid params: ${method} takes its inputs as ${SEND_METHOD} messages; leave "params" out`));
+  } else if (params === undefined) input = {};
   else if (Array.isArray(params)) {
     if (params.length !== 1) {
       return answer(errorResponse(id, JSONRPC.INVALID_PARAMS, "Invalid params: give the method's input as an object, or as the only element of an array"));
@@ -117,43 +154,39 @@ async function runOne(request: unknown, channel: RpcChannel, host: JsonRpcHost):
   } else if (typeof params === "object" && params !== null) input = params;
   else return answer(errorResponse(id, JSONRPC.INVALID_PARAMS, 'Invalid params: "params" must be an object or an array'));
 
-  const dot = method.lastIndexOf(".");
-  const found = dot > 0 && !method.startsWith("rpc.") ? await host.find(method.slice(0, dot), method.slice(dot + 1)) : undefined;
-  if (found === undefined) return answer(errorResponse(id, JSONRPC.METHOD_NOT_FOUND, `Method not found: ${method}`));
-
-  if (found.kind === "server-stream") {
-    // Items go out as notifications naming the request's id; a notification has none.
-    if (!channel.notify) {
-      return answer(failureResponse(id, new EdgeFailure(501, "UNIMPLEMENTED", `${method} streams its results: call it over WebSocket, or as Server-Sent Events at /rpc/${found.service}/${found.name}`)));
-    }
-    if (notification) return undefined;
-  } else if (found.kind !== "unary") {
-    return answer(failureResponse(id, new EdgeFailure(501, "UNIMPLEMENTED", `${method} takes a stream of inputs, which JSON-RPC at the edge does not carry`)));
-  }
-
-  const slot = channel.open(notification ? undefined : id);
+  const slot = channel.open(notification ? undefined : id, found.kind, extension.credit);
   if (slot instanceof EdgeFailure) return answer(failureResponse(id, slot));
+  let responseMeta: Meta | undefined;
+  const withMeta = (response: JsonRpcResponse): JsonRpcResponse => (responseMeta && Object.keys(responseMeta).length > 0 ? { ...response, amoeba: { meta: responseMeta } } : response);
   try {
-    const options = { timeout: channel.timeout, signal: slot.signal, meta: channel.meta };
-    if (found.kind === "unary") {
-      const result = await (found.call(input, options) as Promise<unknown>);
-      return answer({ jsonrpc: "2.0", id, result: result === undefined ? null : result });
+    const options = {
+      timeout: extension.timeout ?? channel.timeout,
+      signal: slot.signal,
+      meta: callMeta(extension.meta, channel.meta),
+      onMeta: (meta: Meta) => {
+        responseMeta = meta;
+      },
+    };
+    const result = found.call(streamsIn ? slot.input : input, options);
+    if (!streamsOut) {
+      const value = await (result as Promise<unknown>);
+      return answer(withMeta({ jsonrpc: "2.0", id, result: value === undefined ? null : value }));
     }
-    const items = found.call(input, options) as CallStream<unknown>;
     let count = 0;
-    for await (const item of items) {
+    for await (const item of result as CallStream<unknown>) {
       count++;
-      const wait = channel.notify!({ jsonrpc: "2.0", method: ITEM_NOTIFICATION, params: { id, item } });
+      const wait = slot.item!(item);
       if (wait) await wait;
     }
-    return { jsonrpc: "2.0", id, result: { items: count } };
+    return withMeta({ jsonrpc: "2.0", id, result: { items: count } });
   } catch (error) {
-    return answer(failureResponse(id, failureOf(error, host.expose)));
+    return answer(withMeta(failureResponse(id, failureOf(error, host.expose))));
   } finally {
     slot.close();
   }
 }
 
-function isValidId(id: unknown): id is JsonRpcId {
+/** Whether a value may be a request id. */
+export function isValidId(id: unknown): id is JsonRpcId {
   return id === null || (typeof id === "string" && id.length <= MAX_ID_LENGTH) || (typeof id === "number" && Number.isFinite(id));
 }

@@ -1,11 +1,19 @@
 /** The options of `startEdge`, their defaults, and the checks on them. */
 import type { IncomingMessage } from "node:http";
+import type { SecureContextOptions } from "node:tls";
 import type { Engine } from "../engine.ts";
 import type { Node, NodeOptions } from "../node.ts";
 import type { Meta } from "../rpc/call-options.ts";
 import type { CallContext } from "../rpc/context.ts";
 import type { CorsOptions } from "./cors.ts";
 import type { RateLimitOptions } from "./rate-limit.ts";
+
+/**
+ * The label that marks a node as an edge, so that tools (the dashboard) can
+ * draw end users in front of it. An edge that starts its own node sets it;
+ * give it to a node you pass to `startEdge({ node })` yourself.
+ */
+export const EDGE_LABEL = "amoeba.edge";
 
 /** The metadata key that carries the authenticated end user to handlers: `ctx.meta["amoeba-caller"]`. */
 export const CALLER_META = "amoeba-caller";
@@ -49,6 +57,12 @@ export interface EdgeLimits {
   maxWebSocketMessage: number;
   /** Calls one WebSocket may have in flight; past it RESOURCE_EXHAUSTED. Default 64. */
   maxWebSocketCalls: number;
+  /**
+   * Items of a client or bidirectional stream over WebSocket the edge takes
+   * ahead of the call reading them: the credit it grants (`amoeba.credit`);
+   * a client sending more fails its call with RESOURCE_EXHAUSTED. Default 16.
+   */
+  inputStreamWindow: number;
   /** Connections open at once (HTTP and WebSocket); past it new ones are dropped. Default 10 000. */
   maxConnections: number;
   /** Time to receive a request's headers (slowloris); past it 408 and closed. Default 10 000 ms. */
@@ -69,6 +83,7 @@ export const DEFAULT_EDGE_LIMITS: Readonly<EdgeLimits> = Object.freeze({
   maxBatch: 100,
   maxWebSocketMessage: 1024 * 1024,
   maxWebSocketCalls: 64,
+  inputStreamWindow: 16,
   maxConnections: 10_000,
   headersTimeout: 10_000,
   requestTimeout: 30_000,
@@ -76,10 +91,19 @@ export const DEFAULT_EDGE_LIMITS: Readonly<EdgeLimits> = Object.freeze({
   heartbeatInterval: 15_000,
 });
 
+/** The certificate of an edge serving HTTPS (`passphrase` when the key is encrypted, `ca` for intermediates). */
+export type EdgeTlsOptions = Pick<SecureContextOptions, "cert" | "key" | "passphrase" | "ca">;
+
 /** Options of `startEdge`. */
-export interface EdgeOptions extends Pick<NodeOptions, "name" | "cluster" | "seeds" | "registry" | "clusterKey" | "lookup" | "clientTls" | "labels" | "logger" | "balance"> {
+export interface EdgeOptions extends Pick<NodeOptions, "name" | "cluster" | "seeds" | "registry" | "clusterKey" | "lookup" | "clientTls" | "labels" | "logger" | "balance" | "traces"> {
   /** The TCP port to serve HTTP and WebSocket on; 0 for a free one. Default 8080. */
   port?: number;
+  /**
+   * Serve HTTPS (and WebSocket over TLS) with this certificate chain and
+   * private key, PEM text or bytes: `{ cert: readFileSync("edge.crt"), key: readFileSync("edge.key") }`.
+   * Default: plain HTTP, for an edge behind a proxy that ends TLS.
+   */
+  tls?: EdgeTlsOptions;
   /** The interface to listen on. Default `127.0.0.1`; `0.0.0.0` (or `::`) to face the network. */
   host?: string;
   /**

@@ -81,6 +81,29 @@ export class NodeMetrics {
   render(): string {
     return this.registry.render();
   }
+
+  /** What this node served of each method so far, for `node.stats()` (tools compute rates from two readings). */
+  servedMethods(): ServedMethodStats[] {
+    const out: ServedMethodStats[] = [];
+    for (const [service, methods] of this.#servedBy) {
+      for (const [method, children] of methods) out.push({ service, method, ...children.read() });
+    }
+    return out;
+  }
+}
+
+/** What a node served of one method since it started: calls by outcome and their latencies. */
+export interface ServedMethodStats {
+  service: string;
+  method: string;
+  /** Calls by outcome code: `OK` or a status code. */
+  calls: Record<string, number>;
+  /** Upper bounds of the latency buckets, in seconds, ascending. */
+  bounds: number[];
+  /** Calls per latency bucket, not cumulative; one more than `bounds`: the last holds calls slower than every bound. */
+  buckets: number[];
+  /** Seconds spent in these calls, together. */
+  seconds: number;
 }
 
 /** One method's counters by code (OK kept apart: it is nearly every call) and its latency histogram. */
@@ -98,6 +121,18 @@ class MethodChildren {
     this.#method = method;
     this.#ok = counter.labels([service, method, "OK"]);
     this.seconds = histogram.labels([service, method]);
+  }
+
+  /** The counts so far, as {@link ServedMethodStats} reports them. */
+  read(): Omit<ServedMethodStats, "service" | "method"> {
+    const calls: Record<string, number> = {};
+    if (this.#ok.value > 0) calls.OK = this.#ok.value;
+    for (const [code, child] of this.#others) calls[code] = child.value;
+    const buckets = [...this.seconds.counts];
+    let bounded = 0;
+    for (const count of buckets) bounded += count;
+    buckets.push(this.seconds.count - bounded);
+    return { calls, bounds: [...this.seconds.bounds], buckets, seconds: this.seconds.sum };
   }
 
   count(code: string): void {

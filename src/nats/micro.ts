@@ -7,7 +7,9 @@
  * Each served contract version is one micro service instance; each unary
  * method is one endpoint on `<prefix>.svc.<service>.v<major>.<method>`, in the
  * queue group `q`, so that a plain request reaches one instance of that major
- * version. Amoeba's own services (`amoeba.*`) are left out.
+ * version. Amoeba callers that leave the choice of instance to NATS send their
+ * calls there too, in Amoeba's encoding (see group-wire.ts). Amoeba's own
+ * services (`amoeba.*`) are left out.
  */
 import { randomUUID } from "node:crypto";
 import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
@@ -18,6 +20,8 @@ import { isBuiltInService } from "../rpc/reflection.ts";
 import { isRpcError, RpcError } from "../rpc/rpc-error.ts";
 import type { StatusCode } from "../rpc/status.ts";
 import { parseVersion } from "../rpc/version.ts";
+import type { GroupServer } from "./group-server.ts";
+import { cancelSubject, WIRE_HEADER, WIRE_VERSION } from "./group-wire.ts";
 
 /** The type strings of the micro protocol's answers. */
 export const MICRO_TYPES = {
@@ -158,6 +162,8 @@ export interface MicroOptions {
   /** The node's record now (addresses and labels go in the metadata). */
   record: () => MemberRecord;
   logger: Logger;
+  /** Serves the calls Amoeba callers send through the queue groups. */
+  group: GroupServer;
 }
 
 /**
@@ -191,6 +197,7 @@ export class MicroResponder {
     const { host, prefix } = this.#options;
     const instances: ServiceInstance[] = [];
     const wanted = new Map<string, { service: string; version: string; method: string }>();
+    const cancels = new Set<string>();
     for (const contract of host.registry.contracts()) {
       if (isBuiltInService(contract.name)) continue;
       const key = `${contract.name}@${contract.version}`;
@@ -206,6 +213,7 @@ export class MicroResponder {
         endpoints.push({ method, subject, idempotent: def.idempotent });
         wanted.set(subject, { service: contract.name, version: contract.version, method });
       }
+      if (endpoints.length > 0) cancels.add(cancelSubject(prefix, contract.name, parseVersion(contract.version)?.[0] ?? 0));
       instances.push({ service: contract.name, version: contract.version, id, endpoints });
     }
     this.#instances = instances;
@@ -225,9 +233,10 @@ export class MicroResponder {
       for (const subscription of this.#discovery) subscription.unsubscribe();
       this.#discovery = [];
     }
+    this.#options.group.follow(cancels);
     for (const [subject, entry] of this.#endpoints) {
       if (!wanted.has(subject)) {
-        entry.subscription.unsubscribe();
+        stopServing(entry.subscription);
         this.#endpoints.delete(subject);
       }
     }
@@ -238,7 +247,9 @@ export class MicroResponder {
       const subscription = this.#options.nc.subscribe(subject, {
         queue: QUEUE_GROUP,
         callback: (error, msg) => {
-          if (!error) void this.#request(msg, target.service, `${major}.x`, target.method, counters);
+          if (error) return;
+          if (msg.headers?.get(WIRE_HEADER) === WIRE_VERSION) void this.#wireCall(msg, target.service, major, target.method, counters);
+          else void this.#request(msg, target.service, `${major}.x`, target.method, counters);
         },
       });
       this.#endpoints.set(subject, { subscription, counters });
@@ -250,8 +261,9 @@ export class MicroResponder {
     this.#running = false;
     for (const subscription of this.#discovery) subscription.unsubscribe();
     this.#discovery = [];
-    for (const entry of this.#endpoints.values()) entry.subscription.unsubscribe();
+    for (const entry of this.#endpoints.values()) stopServing(entry.subscription);
     this.#endpoints.clear();
+    this.#options.group.stop();
   }
 
   /** The `$SRV.INFO` answers of this node, one per served contract version. */
@@ -333,6 +345,18 @@ export class MicroResponder {
     }
   }
 
+  /** A call from an Amoeba client through the queue group, counted in the endpoint's stats. */
+  async #wireCall(msg: Msg, service: string, major: number, method: string, counters: EndpointCounters): Promise<void> {
+    const start = process.hrtime.bigint();
+    counters.requests++;
+    const error = await this.#options.group.serve(msg, service, major, method);
+    if (error) {
+      counters.errors++;
+      counters.lastError = `${error.code}: ${error.message}`.slice(0, MAX_HEADER_TEXT);
+    }
+    counters.processing += Number(process.hrtime.bigint() - start);
+  }
+
   /** A plain NATS request with JSON: runs the method as any call, answers JSON or an error with the standard headers. */
   async #request(msg: Msg, service: string, range: string, method: string, counters: EndpointCounters): Promise<void> {
     const start = process.hrtime.bigint();
@@ -405,6 +429,16 @@ export class MicroResponder {
       counters.processing += Number(process.hrtime.bigint() - start);
     }
   }
+}
+
+/**
+ * Ends an endpoint subscription by draining it: requests the server already
+ * routed here are still served (a draining node refuses them as not
+ * processed, so their callers retry elsewhere) instead of being dropped and
+ * left to time out.
+ */
+function stopServing(subscription: Subscription): void {
+  subscription.drain().catch(() => subscription.unsubscribe());
 }
 
 /** Request headers other than NATS's and Amoeba's own become call metadata (e.g. traceparent). */

@@ -1,6 +1,7 @@
 import type { BalancePolicy } from "../balance/policy.ts";
 import type { Meta } from "../wire/index.ts";
 import { resolveDeadline, type CallOptions } from "./call-options.ts";
+import type { CallObserver } from "./call-observer.ts";
 import type { CallStream } from "./call-stream.ts";
 import type { Client, Contract } from "./contract.ts";
 import type { CallRequest } from "./outgoing-call.ts";
@@ -30,12 +31,13 @@ export type Invoke = (request: CallRequest) => Promise<unknown> | CallStream<unk
 // Trace context travels to nested calls by itself (W3C Trace Context).
 const PROPAGATED_META = ["traceparent", "tracestate"] as const;
 
-/** Builds the typed client of a contract over `invoke`. */
+/** Builds the typed client of a contract over `invoke`; `observer` traces its calls. */
 export function createClient<C extends Contract>(
   contract: C,
   invoke: Invoke,
   options: ClientOptions,
   defaultTimeout: number | undefined,
+  observer: CallObserver | null = null,
 ): Client<C> {
   const version = options.version ?? compatibleRange(contract.version);
   const inherit = options.inherit;
@@ -51,7 +53,7 @@ export function createClient<C extends Contract>(
         if (inherit.deadline !== undefined && (deadline === undefined || inherit.deadline < deadline)) deadline = inherit.deadline;
         if (inherit.signal) signal = signal ? AbortSignal.any([signal, inherit.signal]) : inherit.signal;
       }
-      return invoke({
+      const request: CallRequest = {
         service: contract.name,
         method,
         kind,
@@ -64,7 +66,9 @@ export function createClient<C extends Contract>(
         idempotent: def.idempotent,
         // Set when the result arrives; present from the start so every request keeps one shape.
         serverMicros: undefined,
-      });
+        trace: undefined,
+      };
+      return observer === null ? invoke(request) : observer.outgoing(request, invoke);
     };
   }
   return Object.freeze(client) as Client<C>;

@@ -1,3 +1,4 @@
+import type { Logger } from "../logger.ts";
 import type { Meta } from "../wire/index.ts";
 import type { Client, Contract } from "./contract.ts";
 import type { ClientOptions } from "./client.ts";
@@ -29,6 +30,11 @@ export interface CallContext {
   readonly caller: CallerInfo;
   /** The serving node's name. */
   readonly node: string;
+  /**
+   * The node's logger for this call: its lines carry the node, the service and
+   * method, and the call's `trace_id` and `span_id` when it has a trace.
+   */
+  readonly log: Logger;
   /**
    * A client for calling another service from inside this handler. Its calls
    * carry this call's deadline, cancellation and trace context.

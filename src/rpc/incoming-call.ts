@@ -1,5 +1,7 @@
+import { childLogger, type Logger } from "../logger.ts";
 import { FrameKind, type Meta } from "../wire/index.ts";
 import type { Release } from "./admission.ts";
+import type { ServedCallTrace } from "./call-observer.ts";
 import type { CallContext, CallerInfo } from "./context.ts";
 import type { ClientOptions } from "./client.ts";
 import type { Client, Contract } from "./contract.ts";
@@ -9,6 +11,7 @@ import type { Endpoint } from "./registry.ts";
 import { RpcError } from "./rpc-error.ts";
 import { validate, type Validation } from "./schema.ts";
 import type { SessionHost } from "./session.ts";
+import { parseTraceparent } from "./traceparent.ts";
 import type { FrameKind as Kind } from "../wire/index.ts";
 
 /** Where an incoming call sends its frames: a session, or an in-process caller. */
@@ -53,6 +56,9 @@ export class IncomingCall implements CallContext {
   #outputCredit: CreditGate | null = null;
   #iterator: AsyncIterator<unknown> | Iterator<unknown> | null = null;
   readonly #release: Release | null;
+  /** The call's trace, when the node traces calls. */
+  readonly #trace: ServedCallTrace | null;
+  #log: Logger | null = null;
 
   /** `release` frees the call's admission slots once it is over, however it ends. */
   constructor(
@@ -75,6 +81,8 @@ export class IncomingCall implements CallContext {
     if (kind === "server-stream" || kind === "bidi-stream") this.#outputCredit = new CreditGate(credit);
     this.deadline = timeout === null ? undefined : Date.now() + timeout;
     if (session.timesCalls || session.host.metrics) this.#started = performance.now();
+    const observer = session.host.callObserver;
+    this.#trace = observer === null ? null : observer.incoming(this.service, this.method, this.meta, session.remoteInfo);
   }
 
   // --- CallContext -------------------------------------------------------
@@ -99,10 +107,37 @@ export class IncomingCall implements CallContext {
     return this.#session.host.nodeName;
   }
 
+  get log(): Logger {
+    if (this.#log === null) {
+      const bindings: Record<string, string> = { service: this.service, method: this.method };
+      const trace = this.#trace;
+      if (trace !== null) {
+        bindings.trace_id = trace.traceId;
+        bindings.span_id = trace.spanId;
+      } else {
+        // Untraced here, but the caller's trace id still ties these lines to the rest of the call.
+        const parent = parseTraceparent(this.meta.traceparent);
+        if (parent !== null) bindings.trace_id = parent.traceId;
+      }
+      this.#log = childLogger(this.#session.host.logger, bindings);
+    }
+    return this.#log;
+  }
+
+  /**
+   * @internal The trace metadata that the nested calls of the call `ctx`
+   * serves carry (a `traceparent` naming its span here), or null when this
+   * node does not trace it: for handlers that place their calls without
+   * `ctx.client()`, as a gateway forwarding a call does.
+   */
+  static nestedTraceMeta(ctx: CallContext): Readonly<Meta> | null {
+    return #trace in ctx && ctx.#trace !== null ? ctx.#trace.nestedMeta : null;
+  }
+
   client<C extends Contract>(contract: C, options?: ClientOptions): Client<C> {
     return this.#session.host.createClient(contract, {
       ...options,
-      inherit: { deadline: this.deadline, signal: this.signal, meta: this.meta },
+      inherit: { deadline: this.deadline, signal: this.signal, meta: this.#trace === null ? this.meta : this.#trace.nestedMeta },
     });
   }
 
@@ -181,7 +216,7 @@ export class IncomingCall implements CallContext {
   /** The caller cancelled, or the connection is gone: stop, send nothing. */
   cancel(reason: RpcError): void {
     if (this.#done) return;
-    this.#finish(reason.code);
+    this.#finish(reason.code, reason);
     this.#abort(reason);
   }
 
@@ -213,6 +248,11 @@ export class IncomingCall implements CallContext {
   }
 
   #invoke(input: unknown): void {
+    if (this.#trace === null) this.#runHandler(input);
+    else this.#trace.run(this.#runHandler, this, input);
+  }
+
+  #runHandler(input: unknown): void {
     let result: unknown;
     try {
       result = this.#endpoint.handler(input, this);
@@ -317,7 +357,7 @@ export class IncomingCall implements CallContext {
   #fail(error: unknown): void {
     if (this.#done) return;
     const rpcError = toRpcError(error, { service: this.service, method: this.method, node: this.node }, this.#session.host.dev);
-    this.#finish(rpcError.code);
+    this.#finish(rpcError.code, rpcError);
     this.#session.send(FrameKind.Error, this.#id, errorToWire(rpcError, this.#session.host.dev));
     this.#abort(rpcError);
   }
@@ -334,8 +374,9 @@ export class IncomingCall implements CallContext {
     );
   }
 
-  #finish(code: string): void {
+  #finish(code: string, error?: RpcError): void {
     this.#done = true;
+    this.#trace?.end(code, error);
     const metrics = this.#session.host.metrics;
     if (metrics && this.#started !== undefined) metrics.served(this.service, this.method, code, (performance.now() - this.#started) / 1000);
     if (this.#timer) clearTimeout(this.#timer);

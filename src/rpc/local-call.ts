@@ -37,6 +37,7 @@ export class LocalUnaryCall implements CallOwner {
   /** Runs the call; the promise settles with the handler's outcome. */
   run(endpoint: Endpoint): Promise<unknown> {
     const request = this.#request;
+    request.trace?.attempt(this.host.nodeName, "inproc://self");
     return new Promise<unknown>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;

@@ -1,5 +1,6 @@
 import { FrameKind, MethodKindCode, type Meta } from "../wire/index.ts";
 import type { CallOptions } from "./call-options.ts";
+import type { AttemptObserver } from "./call-observer.ts";
 import type { CallStream } from "./call-stream.ts";
 import type { MethodKind, StreamSource } from "./contract.ts";
 import { CreditGate } from "./credit-gate.ts";
@@ -25,6 +26,8 @@ export interface CallRequest {
   idempotent?: boolean;
   /** Set when the result arrives: how long the callee said the call took there, in µs. */
   serverMicros?: number;
+  /** The call's trace, told of each attempt; only when the node traces calls. */
+  trace?: AttemptObserver | undefined;
 }
 
 /** A callee's time above a day is nonsense, not a measurement. */
@@ -55,6 +58,7 @@ export class OutgoingCall implements CallStream<unknown> {
   /** Sends the call; for unary and client-stream kinds, the promise of its result. */
   start(): Promise<unknown> | undefined {
     const request = this.#request;
+    request.trace?.attempt(this.#session.remoteInfo.name, this.#session.remoteInfo.address);
     const streamsOut = request.kind === "server-stream" || request.kind === "bidi-stream";
     const streamsIn = request.kind === "client-stream" || request.kind === "bidi-stream";
     const promise = streamsOut

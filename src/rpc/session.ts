@@ -8,7 +8,9 @@ import {
   type HelloBody,
 } from "../wire/index.ts";
 import type { Connection } from "../transport/index.ts";
+import type { Logger } from "../logger.ts";
 import type { Admission } from "./admission.ts";
+import type { CallObserver } from "./call-observer.ts";
 import type { CallStream } from "./call-stream.ts";
 import type { ClientOptions } from "./client.ts";
 import type { CallerInfo } from "./context.ts";
@@ -35,6 +37,10 @@ export interface SessionHost {
   readonly registry: ServiceRegistry;
   /** The node's metrics, when they are on. */
   readonly metrics: NodeMetrics | null;
+  /** The node's tracing, when it traces calls. */
+  readonly callObserver: CallObserver | null;
+  /** The node's logger (its lines carry the node's name, id and cluster). */
+  readonly logger: Logger;
   /** True once the node started to close: new calls are refused. */
   readonly draining: boolean;
   /** Admits or sheds each incoming call (the node's and its contracts' concurrency limits). */

@@ -26,7 +26,7 @@ test("the first observation sets the estimate; a higher one replaces it at once"
   assert.equal(ewma.latency(1001), 300);
 });
 
-test("a lower latency blends in with weight 1 - exp(-elapsed / decay)", () => {
+test("a lower latency blends in with weight 1 - exp(-elapsed / decay) when answers are seconds apart", () => {
   const ewma = new PeakEwma({ decayMs: 10_000 });
   ewma.observe(100, 0);
   ewma.observe(10, 1000);
@@ -36,6 +36,34 @@ test("a lower latency blends in with weight 1 - exp(-elapsed / decay)", () => {
   // Many fast answers bring it down to their level.
   for (let t = 2000; t <= 100_000; t += 1000) ewma.observe(10, t);
   near(ewma.latency(100_000), 10, 0.01);
+});
+
+test("a busy instance forgets a peak within tens of its answers, not over decayMs", () => {
+  const ewma = new PeakEwma({ decayMs: 10_000 });
+  let now = 0;
+  for (; now < 100; now += 0.5) ewma.observe(1, now);
+  ewma.observe(20, now);
+  assert.equal(ewma.latency(now), 20);
+  const peakAt = now;
+  // 80 fast answers in 40 ms: weighted by time over 10 s alone, they would leave it near 20 ms.
+  for (now += 0.5; now <= peakAt + 40; now += 0.5) ewma.observe(1, now);
+  assert.ok(ewma.latency(now) < 2, `estimate ${ewma.latency(now)} ms 40 ms after the peak`);
+});
+
+test("a stall's peak is forgiven within a few times its length; an instance slow every time stays avoided", () => {
+  const fast = new PeakEwma({ decayMs: 10_000 });
+  const slow = new PeakEwma({ decayMs: 10_000 });
+  for (let t = 0; t < 500; t += 1) fast.observe(1, t);
+  for (let t = 0; t < 500; t += 10) slow.observe(10, t);
+  // The fast instance stalled: ten calls it held answer together, 20 ms late.
+  for (let i = 0; i < 10; i++) fast.observe(20, 500);
+  assert.ok(fast.latency(500) > slow.latency(500), "avoided at once");
+  assert.ok(fast.latency(560) < slow.latency(560) / 2, `${fast.latency(560)} ms three stall lengths later, against ${slow.latency(560)} ms`);
+  // Answers that arrive together are one piece of news: the usual latency barely moved.
+  assert.ok(fast.latency(700) < 3, `${fast.latency(700)} ms long after the stall`);
+  // The slow instance's usual latency fades only over decayMs.
+  near(slow.latency(5_600), slow.latency(600) * Math.exp(-0.5), 1e-3);
+  assert.ok(slow.latency(600) > 9.5);
 });
 
 test("an idle estimate fades toward zero, so an avoided instance is tried again", () => {
@@ -68,4 +96,5 @@ test("NaN and infinite latencies are ignored; negative ones count as 0", () => {
 test("options are checked", () => {
   assert.throws(() => new PeakEwma({ decayMs: 0 }), RangeError);
   assert.throws(() => new PeakEwma({ initialMs: -1 }), RangeError);
+  assert.throws(() => new PeakEwma({ decayCalls: 0 }), RangeError);
 });

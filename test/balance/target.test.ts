@@ -35,6 +35,21 @@ test("with the instances' own times, this node's stalls do not blur a 10× slowe
   assert.ok(measuredOnly < withServerTime / 2, `measured here only, the peaks blur them to ${measuredOnly.toFixed(2)}×`);
 });
 
+test("answers one stall of this node held up, arriving together, do not raise the estimate", () => {
+  const t = target("t");
+  let now = 0;
+  for (; now < 200; now += 1) {
+    t.begin();
+    t.end(true, 1.5, now, 1.2);
+  }
+  // This node's event loop stalled 20 ms: ten answers, each 1.2 ms at the instance, are read at once.
+  for (let i = 0; i < 10; i++) {
+    t.begin();
+    t.end(true, 21.2 - i * 0.1, now, 1.2);
+  }
+  assert.ok(t.latency.latency(now) < 2, `estimate ${t.latency.latency(now)} ms after this node's stall`);
+});
+
 test("a failure costs 4× what the instance's successes showed, however many failures came before", () => {
   const t = target("t");
   for (let i = 0; i < 10; i++) {

@@ -3,6 +3,7 @@ import { createServer } from "node:net";
 import { describe, it } from "node:test";
 import { Calculator } from "../../examples/calculator/contract.ts";
 import { connect, type RpcError } from "../../src/index.ts";
+import { TracesContract } from "../../src/observe/traces-contract.ts";
 import { CONCURRENCY, CliProcess, runCli, startServe } from "./support.ts";
 
 describe("amoeba serve: drain", () => {
@@ -85,6 +86,8 @@ describe("amoeba serve: what a module exports", { concurrency: CONCURRENCY }, ()
     ["a listen address of no known form", ["examples/calculator/service.ts", "--listen", "7400"], 2, /"7400" is not an address/],
     ["a bad --drain-timeout", ["examples/calculator/service.ts", "--drain-timeout", "1.5s"], 2, /--drain-timeout takes a whole number/],
     ["a bad --metrics-port", ["examples/calculator/service.ts", "--metrics-port", "99999"], 2, /--metrics-port takes a port number from 0 to 65535, not "99999"/],
+    ["a --recent-calls of 0", ["examples/calculator/service.ts", "--recent-calls", "0"], 2, /--recent-calls takes a whole number of at least 1, not "0"/],
+    ["too many --recent-calls", ["examples/calculator/service.ts", "--recent-calls", "100001"], 2, /--recent-calls keeps at most 100000 calls, not 100001/],
     ["a --concurrency of 0", ["examples/calculator/service.ts", "--concurrency", "0"], 2, /--concurrency takes a whole number of at least 1, not "0"/],
   ];
   for (const [name, args, code, message] of failures) {
@@ -121,6 +124,20 @@ describe("amoeba serve: what a module exports", { concurrency: CONCURRENCY }, ()
     const text = await response.text();
     assert.match(text, /\namoeba_server_calls_total\{service="calculator",method="add",code="OK"\} 3\n/);
     assert.equal((await fetch(url.replace("/metrics", "/other"))).status, 404);
+  });
+
+  it("--recent-calls keeps the calls served, with their trace ids, for amoeba.traces", async (t) => {
+    const { address } = await startServe(["examples/calculator/service.ts", "--listen", "tcp://127.0.0.1:0", "--recent-calls", "2"], t.after.bind(t));
+    const peer = await connect(address, { logger: { debug() {}, info() {}, warn() {}, error() {} } });
+    t.after(() => peer.close());
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    for (let i = 0; i < 3; i++) await peer.client(Calculator).add({ a: i, b: 1 }, { meta: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
+    const report = await peer.client(TracesContract).recent({});
+    assert.equal(report.capacity, 2);
+    assert.deepEqual(report.calls.map((call) => [call.traceId, call.method, call.code]), [
+      [traceId, "add", "OK"],
+      [traceId, "add", "OK"],
+    ]);
   });
 
   it("fails clearly when the address is taken (exit 1)", async (t) => {

@@ -59,11 +59,30 @@ describe("amoeba edge", () => {
     assert.match(result.stderr, /needs services to call/);
   });
 
-  it("refuses a bad port, rate or origin: exit 2", async (t) => {
-    for (const args of [["--port", "99999"], ["--rate-limit", "fast"], ["--cors", "app.example.com"]]) {
+  it("refuses a bad port, rate or origin, or a certificate without its key: exit 2", async (t) => {
+    for (const args of [["--port", "99999"], ["--rate-limit", "fast"], ["--cors", "app.example.com"], ["--tls-cert", "edge.crt"], ["--tls-key", "edge.key"]]) {
       const result = await runCli(["edge", "--connect", "tcp://127.0.0.1:1", ...args], t.after.bind(t));
       assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
     }
+  });
+
+  it("refuses a --recent-calls that is not a ring size: exit 2", async (t) => {
+    const cases: Array<[string, RegExp]> = [
+      ["0", /--recent-calls takes a whole number of at least 1, not "0"/],
+      ["many", /--recent-calls takes a whole number of at least 1, not "many"/],
+      ["100001", /--recent-calls keeps at most 100000 calls, not 100001/],
+    ];
+    for (const [value, message] of cases) {
+      const result = await runCli(["edge", "--connect", "tcp://127.0.0.1:1", "--recent-calls", value], t.after.bind(t));
+      assert.equal(result.code, 2, `${value}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+    }
+  });
+
+  it("says which certificate file it cannot read: exit 1", async (t) => {
+    const result = await runCli(["edge", "--connect", "tcp://127.0.0.1:1", "--tls-cert", "no-such.crt", "--tls-key", "no-such.key"], t.after.bind(t));
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /cannot read --tls-cert no-such\.crt/);
   });
 
   it("has help", async (t) => {

@@ -5,7 +5,7 @@
  */
 import { request as httpRequest } from "node:http";
 import { z } from "zod";
-import { clientStream, contract, RpcError, startNode, stream, unary, type Handlers, type Node } from "../../src/index.ts";
+import { bidiStream, clientStream, contract, RpcError, startNode, stream, unary, type Handlers, type Node } from "../../src/index.ts";
 import { startEdge, type Edge, type EdgeOptions } from "../../src/edge/index.ts";
 import { deferred, recordingLogger, type Deferred } from "../conformance/helpers.ts";
 
@@ -22,6 +22,9 @@ export const Shop = contract(
     whoami: unary({ input: z.object({}), output: z.object({ caller: z.string().nullable(), role: z.string().nullable() }) }),
     sum: clientStream({ input: z.number(), output: z.number() }),
     forever: stream({ input: z.object({}), output: z.number() }),
+    echoMeta: unary({ input: z.object({ set: z.record(z.string(), z.string()).optional() }), output: z.record(z.string(), z.string()) }),
+    double: bidiStream({ input: z.number(), output: z.number() }),
+    hold: clientStream({ input: z.number(), output: z.number() }),
     secret: unary({ input: z.object({}), output: z.string(), public: false }),
   },
   { public: true },
@@ -80,6 +83,26 @@ export function shopHandlers(seen: Seen): Handlers<typeof Shop> {
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
     },
+    echoMeta: ({ set }, ctx) => {
+      Object.assign(ctx.responseMeta, set);
+      return { ...ctx.meta };
+    },
+    async *double(items, ctx) {
+      let count = 0;
+      for await (const n of items) {
+        count++;
+        yield n * 2;
+      }
+      ctx.responseMeta["x-doubled"] = String(count);
+    },
+    // Never reads its input: what a client sends piles up against its credit.
+    hold: (_items, ctx) =>
+      new Promise<number>((_resolve, reject) => {
+        ctx.signal.addEventListener("abort", () => {
+          seen.aborted.resolve((ctx.signal.reason as RpcError)?.code ?? "?");
+          reject(ctx.signal.reason);
+        });
+      }),
     secret: () => {
       seen.secretCalls++;
       return "s3cret";

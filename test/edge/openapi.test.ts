@@ -22,7 +22,7 @@ describe("edge: catalog and OpenAPI", () => {
     const answer = await http(t.url, "/services");
     assert.equal(answer.status, 200);
     const names = answer.json.services.map((s: { name: string; methods: Array<{ name: string }> }) => `${s.name}:${s.methods.map((m) => m.name).sort().join(",")}`);
-    assert.deepEqual(names, ["shop:add,count,crash,fail,forever,sleep,sum,whoami", "vault:peek"]);
+    assert.deepEqual(names, ["shop:add,count,crash,double,echoMeta,fail,forever,hold,sleep,sum,whoami", "vault:peek"]);
     const shop = answer.json.services[0];
     assert.equal(shop.version, "1.2.0");
     const count = shop.methods.find((m: { name: string }) => m.name === "count");

@@ -9,7 +9,7 @@ import { z } from "zod";
 import { connect, contract, startNode, unary, type Node } from "../../src/index.ts";
 import { nats } from "../../src/nats/index.ts";
 import { FrameDecoder, FrameKind, DEFAULT_WIRE_LIMITS, type Frame } from "../../src/wire/index.ts";
-import { hasCommand, isPattern, makeCerts, pattern, recordingLogger, rejection, waitFor, within } from "../conformance/helpers.ts";
+import { hasCommand, isPattern, makeCerts, pattern, recordingLogger, waitFor, within } from "../conformance/helpers.ts";
 import { requireOrSkip } from "../support/require.ts";
 import { natsMissing, startNatsServer, type NatsServer, type NatsServerOptions } from "../support/nats-server.ts";
 
@@ -52,19 +52,25 @@ const OP_OPEN = 1;
 const OP_DATA = 2;
 const OP_CLOSE = 3;
 const OP_RESET = 4;
+const OP_ACK = 5;
+const OP_RESUME = 6;
 const FROM_ACCEPTOR = 0x80;
 
-function envelope(op: number, connection: number, seq: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
-  const out = Buffer.alloc(9 + payload.length);
+/** `op | connection | seq | ack`, then the payload. */
+const ENVELOPE = 13;
+
+function envelope(op: number, connection: number, seq: number, payload: Uint8Array = new Uint8Array(0), ack = 0): Uint8Array {
+  const out = Buffer.alloc(ENVELOPE + payload.length);
   out[0] = op;
   out.writeUInt32BE(connection, 1);
   out.writeUInt32BE(seq, 5);
-  out.set(payload, 9);
+  out.writeUInt32BE(ack, 9);
+  out.set(payload, ENVELOPE);
   return out;
 }
 
 describe("NATS engine: virtual connections", () => {
-  test("garbage on a node's inbox never takes it down; data for an unknown connection is answered with RESET", async (t) => {
+  test("garbage on a node's inbox never takes it down; DATA or RESUME for an unknown connection is answered with RESET", async (t) => {
     const server = await withServer(t);
     if (!server) return;
     const node = await serving(t, [server.url]);
@@ -82,7 +88,7 @@ describe("NATS engine: virtual connections", () => {
     const junk: Uint8Array[] = [
       new Uint8Array(0),
       new Uint8Array([1]),
-      new Uint8Array(9).fill(0xff),
+      new Uint8Array(ENVELOPE).fill(0xff),
       envelope(OP_OPEN, 1, 0, new TextEncoder().encode("{not json")),
       envelope(OP_OPEN, 2, 0, new TextEncoder().encode(JSON.stringify({ inbox: "elsewhere", address: "x" }))),
       envelope(OP_OPEN | FROM_ACCEPTOR, 3, 0),
@@ -91,15 +97,50 @@ describe("NATS engine: virtual connections", () => {
     ];
     for (const bytes of junk) raw.publish(inbox, bytes, { reply: fakeInbox });
     raw.publish(inbox, envelope(OP_DATA, 77, 1, new Uint8Array([0, 0, 0, 5, 1, 0, 0, 0, 0])), { reply: fakeInbox });
+    raw.publish(inbox, envelope(OP_RESUME, 78, 0), { reply: fakeInbox });
+    raw.publish(inbox, envelope(OP_ACK, 79, 0), { reply: fakeInbox });
     await raw.flush();
-    await waitFor(() => resets.length > 0, 5_000, "a RESET for the unknown connection");
-    const reset = resets[0]!.data;
-    assert.equal(reset[0], OP_RESET | FROM_ACCEPTOR);
-    assert.equal(Buffer.from(reset).readUInt32BE(1), 77);
-    assert.equal(resets.length, 1, "only the data message is answered, never the junk");
+    await waitFor(() => resets.length >= 2, 5_000, "a RESET for each unknown connection asked about");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    for (const reset of resets) assert.equal(reset.data[0], OP_RESET | FROM_ACCEPTOR);
+    assert.deepEqual(
+      resets.map((reset) => Buffer.from(reset.data).readUInt32BE(1)),
+      [77, 78],
+      "only DATA and RESUME are answered, never the junk nor an ACK",
+    );
     const peer = await connect(node.addresses[0]!, { engine: nats({ servers: [server.url] }), logger: recordingLogger() });
     t.after(() => peer.close());
     assert.equal(await peer.client(Calc).add({ a: 2, b: 2 }), 4, "the node still serves");
+  });
+
+  test("a lost message: the receiver waits out the gap, asks for a resend (RESUME), drops duplicates and acknowledges", async (t) => {
+    const server = await withServer(t);
+    if (!server) return;
+    const node = await serving(t, [server.url]);
+    const raw = await natsConnect({ servers: [server.url] });
+    t.after(() => raw.close());
+    const fakeInbox = `amoeba.node.fake-${randomUUID()}`;
+    const seen: Array<{ op: number; ack: number }> = [];
+    raw.subscribe(fakeInbox, {
+      callback: (_e, msg) => {
+        seen.push({ op: msg.data[0]! & ~FROM_ACCEPTOR, ack: Buffer.from(msg.data).readUInt32BE(9) });
+      },
+    });
+    const inbox = `amoeba.node.${node.id}`;
+    const hello = new TextEncoder().encode(JSON.stringify({ inbox: fakeInbox, address: "nats://fake" }));
+    const accepted = await raw.request(inbox, envelope(OP_OPEN, 11, 0, hello), { timeout: 5_000 });
+    assert.equal(accepted.data[0], OP_OPEN | FROM_ACCEPTOR);
+    // #2 arrives first: #1 was lost. Empty DATA carries no frame, only its place in the sequence.
+    raw.publish(inbox, envelope(OP_DATA, 11, 2), { reply: fakeInbox });
+    await waitFor(() => seen.some((m) => m.op === OP_RESUME), 5_000, "the node asks for a resend");
+    assert.equal(seen.find((m) => m.op === OP_RESUME)!.ack, 0, "it has nothing of ours in order yet");
+    raw.publish(inbox, envelope(OP_DATA, 11, 1), { reply: fakeInbox });
+    raw.publish(inbox, envelope(OP_DATA, 11, 2), { reply: fakeInbox });
+    await waitFor(() => seen.some((m) => m.ack === 2), 5_000, "the node acknowledges #1 and #2");
+    const acks = seen.filter((m) => m.op === OP_ACK).length;
+    raw.publish(inbox, envelope(OP_DATA, 11, 1), { reply: fakeInbox });
+    await waitFor(() => seen.filter((m) => m.op === OP_ACK).length > acks, 5_000, "a duplicate is acknowledged again, not taken");
+    assert.ok(!seen.some((m) => m.op === OP_RESET), "the connection lives on");
   });
 
   test("a frame over the size limit: the node answers GOAWAY (protocol error) and closes that connection only", async (t) => {
@@ -115,7 +156,7 @@ describe("NATS engine: virtual connections", () => {
     raw.subscribe(fakeInbox, {
       callback: (_e, msg) => {
         const op = msg.data[0]! & ~FROM_ACCEPTOR;
-        if (op === OP_DATA) decoder.push(msg.data.subarray(9));
+        if (op === OP_DATA) decoder.push(msg.data.subarray(ENVELOPE));
         if (op === OP_CLOSE || op === OP_RESET) closed = true;
       },
     });
@@ -160,31 +201,53 @@ describe("NATS engine: virtual connections", () => {
     assert.deepEqual(sums, Array.from({ length: 200 }, (_, i) => i + 1));
   });
 
-  test("the NATS server dies: calls in flight fail cleanly with UNAVAILABLE; once it is back, calls succeed again", async (t) => {
+  test("the NATS server dies and comes back: the connection resumes, and the call in flight completes", async (t) => {
     const first = await withServer(t);
     if (!first) return;
     const node = await serving(t, [first.url]);
     const caller = await startNode({ name: "caller", engine: nats({ servers: [first.url] }), lookup: false, logger: recordingLogger() });
     t.after(() => caller.close({ timeout: 500 }));
     const peer = await caller.connect(node.addresses[0]!);
-    const calc = peer.client(Calc);
+    const calc = peer.client(Calc, { balance: { retries: 0 } });
     assert.equal(await calc.add({ a: 1, b: 1 }), 2);
-    const inFlight = rejection(calc.wait({ ms: 60_000 }, { timeout: 120_000 }));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Not idempotent and not retried: only a resumed connection can carry its answer.
+    const inFlight = calc.wait({ ms: 1_500 }, { timeout: 30_000 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
     await first.kill();
-    const error = await inFlight;
-    assert.equal(error.code, "UNAVAILABLE", error.message);
     const second = await startNatsServer({ port: first.port });
     t.after(() => second.stop());
-    let result: number | undefined;
-    for (let attempt = 0; attempt < 200 && result === undefined; attempt++) {
-      try {
-        result = await calc.add({ a: 20, b: 22 }, { timeout: 2_000 });
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
-    assert.equal(result, 42, "a call succeeds after the clients reconnected");
+    assert.equal(await within(inFlight, 20_000, "the call in flight answers"), "waited");
+    assert.equal(await calc.add({ a: 20, b: 22 }, { timeout: 10_000 }), 42, "the same connection carries new calls");
+  });
+
+  test("no NATS server for longer than connections wait: a call in flight fails as UNAVAILABLE that may have run, one made meanwhile as not processed", async (t) => {
+    const server = await withServer(t);
+    if (!server) return;
+    const node = await serving(t, [server.url]);
+    const caller = await startNode({ name: "caller", engine: nats({ servers: [server.url] }), lookup: false, logger: recordingLogger() });
+    t.after(() => caller.close({ timeout: 500 }));
+    const calc = (await caller.connect(node.addresses[0]!)).client(Calc);
+    assert.equal(await calc.add({ a: 1, b: 1 }), 2);
+    const inFlight = calc.wait({ ms: 60_000 }, { timeout: 120_000 }).then(
+      () => undefined,
+      (error: Error & { code?: string; unprocessed?: boolean }) => error,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const killed = Date.now();
+    await server.kill();
+    // Once the client has noticed, a new call goes into the connection but cannot leave the node.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const meanwhile = calc.add({ a: 2, b: 2 }, { timeout: 120_000 }).then(
+      () => undefined,
+      (error: Error & { code?: string; unprocessed?: boolean }) => error,
+    );
+    const error = await within(inFlight, 30_000, "the call fails once connections stop waiting");
+    assert.equal(error?.code, "UNAVAILABLE", error?.message);
+    assert.equal(error?.unprocessed, false, "it was sent: it may have run");
+    assert.ok(Date.now() - killed >= 9_000, "connections waited for a server first");
+    const never = await within(meanwhile, 30_000, "the call made meanwhile fails");
+    assert.equal(never?.code, "UNAVAILABLE", never?.message);
+    assert.equal(never?.unprocessed, true, `it never left the node: not processed (${never?.message})`);
   });
 });
 

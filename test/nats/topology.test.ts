@@ -16,6 +16,11 @@ const Where = contract("topology.where", "1.0.0", {
   where: unary({ input: z.object({ n: z.number() }), output: z.object({ node: z.string(), n: z.number() }), idempotent: true }),
 });
 
+/** Runs once per call, counted by the node that ran it: not idempotent, so never retried. */
+const Ledger = contract("topology.ledger", "1.0.0", {
+  enter: unary({ input: z.object({ n: z.number() }), output: z.object({ node: z.string(), n: z.number() }) }),
+});
+
 /** A service on cluster A, for the leaf's node. */
 const Vault = contract("topology.vault", "1.0.0", {
   open: unary({ input: z.string(), output: z.string() }),
@@ -121,7 +126,7 @@ describe("NATS topologies", () => {
 });
 
 describe("NATS: a server of the cluster dies under load", () => {
-  test("100 calls/s of an idempotent method while the server most nodes are on is killed: every call succeeds", async (t) => {
+  test("100 calls/s while the server most nodes are on is killed: connections resume, every call succeeds and runs once", async (t) => {
     if (!requireOrSkip(t, !natsMissing, natsMissing ?? "")) return;
     const cluster = await startSupercluster([{ name: "K", size: 3 }]);
     const servers = cluster.get("K")!;
@@ -136,14 +141,27 @@ describe("NATS: a server of the cluster dies under load", () => {
     };
     const services = [await start("svc-1"), await start("svc-2")];
     for (const service of services) serveWhere(service);
+    const entered = new Map<number, number>();
+    for (const service of services) {
+      service.serve(Ledger, {
+        enter: async ({ n }) => {
+          entered.set(n, (entered.get(n) ?? 0) + 1);
+          // In flight long enough that some calls span the kill.
+          await sleep(50);
+          return { node: service.name, n };
+        },
+      });
+    }
     const caller = await start("caller");
-    await waitFor(() => caller.lookup(Where).length === 2, PROPAGATION_MS, "the caller sees both instances");
+    await waitFor(() => caller.lookup(Where).length === 2 && caller.lookup(Ledger).length === 2, PROPAGATION_MS, "the caller sees both instances");
     // The client shuffles its server list: kill the server most of these nodes happen to be on (the caller's on a tie).
     const placement = await Promise.all(["caller", "svc-1", "svc-2"].map((name) => serverOf(name, servers)));
     const hosted = (server: TopologyServer): number => placement.filter((at) => at === server).length;
     const victim = [...servers].sort((x, y) => hosted(y) - hosted(x) || Number(y === placement[0]) - Number(x === placement[0]))[0]!;
     t.diagnostic(`caller, svc-1, svc-2 on ${placement.map((at) => at.name).join(", ")}; killing ${victim.name}`);
     const client = caller.client(Where, { timeout: 10_000 });
+    // No retries: a call whose connection did not resume would fail.
+    const ledger = caller.client(Ledger, { timeout: 10_000, balance: { retries: 0 } });
 
     const RATE = 100;
     const SECONDS = 4;
@@ -160,8 +178,9 @@ describe("NATS: a server of the cluster dies under load", () => {
         killed = true;
         await victim.kill();
       }
+      const call = i % 2 === 0 ? client.where({ n: i }) : ledger.enter({ n: i });
       outcomes.push(
-        client.where({ n: i }).then(
+        call.then(
           (answer) => (answer.n === i ? { ok: true as const, node: answer.node } : { ok: false as const, error: `answer for ${answer.n}, not ${i}` }),
           (error: Error & { code?: string }) => ({ ok: false as const, error: `${error.code}: ${error.message}` }),
         ),
@@ -177,6 +196,9 @@ describe("NATS: a server of the cluster dies under load", () => {
     assert.notEqual((await serverOf("caller", survivors)).name, victim.name);
     const reached = new Set(results.map((result) => (result.ok ? result.node : "")));
     assert.deepEqual([...reached].sort(), ["svc-1", "svc-2"], "both instances served calls");
+    const twice = [...entered].filter(([, times]) => times !== 1);
+    assert.deepEqual(twice, [], "each call of the non-idempotent method ran exactly once");
+    assert.equal(entered.size, (RATE * SECONDS) / 2);
   });
 });
 

@@ -2,8 +2,7 @@
  * Headless Chromium for tests, driven by playwright-core. Tests skip (or fail
  * under AMOEBA_REQUIRE_ALL=1) when no Chromium binary is found.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 
@@ -16,7 +15,7 @@ export const chromiumPath: string | undefined = CANDIDATES.find((path): path is 
 export const chromiumMissing: string | undefined =
   chromiumPath === undefined ? "a Chromium binary is needed (Debian: apt-get install chromium; or set AMOEBA_CHROMIUM)" : undefined;
 
-/** A headless Chromium with its own empty profile; `close()` removes the profile too. */
+/** A headless Chromium with its own empty profile (Playwright makes one per launch and removes it on close). */
 export interface TestBrowser {
   readonly browser: Browser;
   close(): Promise<void>;
@@ -25,7 +24,6 @@ export interface TestBrowser {
 /** Starts headless Chromium, quiet on the network: it reaches only what the page asks for. */
 export async function launchBrowser(): Promise<TestBrowser> {
   if (chromiumPath === undefined) throw new Error(chromiumMissing);
-  const profile = mkdtempSync(join(tmpdir(), "amoeba-chromium-"));
   const browser = await chromium.launch({
     executablePath: chromiumPath,
     timeout: 30_000,
@@ -37,14 +35,12 @@ export async function launchBrowser(): Promise<TestBrowser> {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
-      `--user-data-dir=${profile}`,
     ],
   });
   return {
     browser,
     async close() {
       await browser.close().catch(() => {});
-      rmSync(profile, { recursive: true, force: true });
     },
   };
 }

@@ -1,0 +1,145 @@
+/**
+ * What the dashboard's page receives about once a second (`GET /api/snapshot`
+ * and each `snapshot` event of `GET /api/events`): the clusters and their
+ * nodes, the gateways between them, the traffic on each caller → callee link,
+ * the service catalog, and the recent calls when a node keeps them.
+ */
+import type { InstanceFigures } from "../cli/ls-stats.ts";
+import type { MemberState } from "../lookup/types.ts";
+import type { MethodDescription } from "../rpc/reflection.ts";
+
+/** One moment of the system, as the dashboard saw it. */
+export interface DashboardSnapshot {
+  /** When it was taken, in ms since the epoch. */
+  at: number;
+  /** How often snapshots come (ms). */
+  interval: number;
+  clusters: ClusterView[];
+  /** Nodes that sit in two or more clusters (label `amoeba.gateway`), each drawn once, between them. */
+  gateways: GatewayView[];
+  /** Traffic from a caller node to a callee node, over every service it calls there. */
+  links: LinkView[];
+  catalog: CatalogService[];
+  recentCalls: RecentCallsView;
+}
+
+/** One cluster and the members it has. */
+export interface ClusterView {
+  name: string;
+  /** Members other than gateways, in name order. */
+  nodes: NodeView[];
+}
+
+/** One member of a cluster. */
+export interface NodeView {
+  id: string;
+  name: string;
+  cluster: string;
+  state: MemberState;
+  addresses: string[];
+  labels: Record<string, string>;
+  /** What it serves, as `name@version`, Amoeba's own services left out. */
+  services: string[];
+  /** Whether it is an edge: end users' clients reach the cluster through it. */
+  edge: boolean;
+  /** Calls it runs now, and calls it refused for concurrency; null when it did not answer. */
+  inFlight: number | null;
+  shed: number | null;
+}
+
+/** A gateway: one name, one member per cluster it joins. */
+export interface GatewayView {
+  name: string;
+  /** The member id it has in each cluster it was seen in. */
+  ids: string[];
+  /** The clusters its label names. */
+  clusters: string[];
+  /** Alive when any of its members is alive, else the state of the first. */
+  state: MemberState;
+}
+
+/** The calls from one node to another, as the caller's balancers see them. */
+export interface LinkView {
+  from: string;
+  to: string;
+  /** Calls per second since the last snapshot. */
+  callsPerSecond: number;
+  /** Peak-EWMA latency the caller sees, weighted by calls (ms). */
+  latencyMs: number;
+  /**
+   * The 99th percentile of the time the callee took to serve these services'
+   * calls (from every caller) since the last snapshot, ms; null unless the
+   * callee keeps metrics (`metrics: true`) and served calls in that time.
+   */
+  p99Ms: number | null;
+  /** Share of recent calls that failed, 0..1. */
+  errorRate: number;
+  /** Calls in flight now. */
+  outstanding: number;
+  /** Whether the caller has ejected the callee for some service. */
+  ejected: boolean;
+  /** The services called, as `name@range` or `name`. */
+  services: string[];
+}
+
+/** One service version in one cluster: its methods and its instances with their balancing figures. */
+export interface CatalogService {
+  cluster: string;
+  name: string;
+  version: string;
+  /** From reflection; empty when no node serving it answered yet. */
+  methods: MethodDescription[];
+  instances: CatalogInstance[];
+}
+
+/** One instance and what the nodes that call it see of it. */
+export interface CatalogInstance extends InstanceFigures {
+  nodeId: string;
+  node: string;
+  state: MemberState;
+}
+
+/** The recent-calls panel: filled from the nodes that keep a ring of their recent calls. */
+export interface RecentCallsView {
+  /** The built-in service asked (`amoeba.traces`). */
+  service: string;
+  /** Whether any live node serves it. */
+  available: boolean;
+  /** Whether any of those keeps calls (`traces: { recent: n }`); a node that keeps none answers an empty list. */
+  keeping: boolean;
+  /** The latest traces, newest first (at most {@link RECENT_TRACES_SHOWN}). */
+  traces: TraceView[];
+}
+
+/** One trace: the calls of one request across nodes and hops, stitched by their trace id. */
+export interface TraceView {
+  traceId: string;
+  /** When its first call began, in ms since the epoch. */
+  start: number;
+  /** From its first call's start to its last call's end (ms). */
+  durationMs: number;
+  /** `OK`, or the first other code one of its calls ended with. */
+  code: string;
+  /** Its calls, each side of each hop, in order of start. */
+  spans: SpanView[];
+}
+
+/** One side of one call, as the node that made or served it recorded it. */
+export interface SpanView {
+  /** The node that recorded it. */
+  node: string;
+  kind: "client" | "server";
+  service: string;
+  method: string;
+  /** The other side: the callee of a client span, the caller of a server span. */
+  peer: string;
+  /** When it began, ms after the trace's start. */
+  offsetMs: number;
+  durationMs: number;
+  code: string;
+  /** How many spans above it in the trace: the call path's depth. */
+  depth: number;
+}
+
+/** How many traces the panel shows. */
+export const RECENT_TRACES_SHOWN = 12;

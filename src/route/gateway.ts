@@ -1,0 +1,289 @@
+import { RECORD_LIMITS } from "../lookup/membership/codec.ts";
+import { reachableAddress } from "../lookup/reachable.ts";
+import type { Member } from "../lookup/types.ts";
+import { Node, startNode } from "../node.ts";
+import type { Contract } from "../rpc/contract.ts";
+import { ReflectionContract, type ServiceDescription } from "../rpc/reflection.ts";
+import { forwardContract } from "./forward-contract.ts";
+import { GatewayContract, type ForwardStats } from "./gateway-contract.ts";
+import { Forwarder, type ForwardSettings } from "./forwarder.ts";
+import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from "./options.ts";
+import { encodeRoutes, GATEWAY_LABEL, ROUTE_LABEL_PREFIX, type RouteEntry } from "./route-label.ts";
+import { routesInto, type Export } from "./route-table.ts";
+
+/** How long asking a service for its description may take (ms). */
+const DESCRIBE_TIMEOUT_MS = 3_000;
+/** Changes of membership come in bursts: the routes are worked out once per burst. */
+const SYNC_DELAY_MS = 50;
+/** Routes are also worked out on this period, to retry descriptions that failed. */
+const SYNC_EVERY_MS = 2_000;
+/** The longest label value the look-up carries. */
+const MAX_LABEL_VALUE = RECORD_LIMITS.labelValue;
+
+/** One route a gateway advertises into one of its clusters. */
+export interface AdvertisedRoute extends RouteEntry {
+  /** The cluster it is advertised in. */
+  readonly cluster: string;
+  /** The cluster calls go into next. */
+  readonly via: string;
+}
+
+interface Served {
+  /** One per cluster that serves it, cheapest first. */
+  routes: Export[];
+  stop: () => void;
+}
+
+/**
+ * A process that is a member of several clusters (one node in each) and
+ * advertises into each the services it can reach in the others, with a cost;
+ * calls to them are forwarded. Start it with {@link startGateway}.
+ */
+export class Gateway {
+  readonly name: string;
+  readonly #options: ResolvedGatewayOptions;
+  /** Its member in each cluster, by cluster name. */
+  readonly #nodes = new Map<string, Node>();
+  readonly #own = new Set<string>();
+  readonly #forwarders = new Map<string, Forwarder>();
+  /** What each cluster is served, by `service@version`. */
+  readonly #served = new Map<string, Map<string, Served>>();
+  readonly #descriptions = new Map<string, ServiceDescription>();
+  readonly #describing = new Set<string>();
+  readonly #stops: Array<() => void> = [];
+  readonly #listeners = new Set<() => void>();
+  #timer: NodeJS.Timeout | undefined;
+  #ticker: NodeJS.Timeout | undefined;
+  #closed: Promise<void> | null = null;
+
+  /** Use {@link startGateway}. */
+  constructor(options: ResolvedGatewayOptions) {
+    this.name = options.name;
+    this.#options = options;
+  }
+
+  /** The clusters it joins. */
+  get clusters(): readonly string[] {
+    return this.#options.clusters;
+  }
+
+  /** Its member in `cluster` (for its addresses, gossip address, look-up). */
+  node(cluster: string): Node {
+    const node = this.#nodes.get(cluster);
+    if (!node) throw new TypeError(`gateway ${this.name} is not in cluster ${cluster}; it joins ${this.clusters.join(", ")}`);
+    return node;
+  }
+
+  /** The routes it advertises now, into every cluster or into `cluster`. */
+  routes(cluster?: string): AdvertisedRoute[] {
+    const out: AdvertisedRoute[] = [];
+    for (const [into, served] of this.#served) {
+      if (cluster !== undefined && into !== cluster) continue;
+      for (const { routes } of served.values()) {
+        for (const route of routes) out.push({ cluster: into, service: route.service, version: route.version, cost: route.cost, path: route.path, via: route.via });
+      }
+    }
+    return out;
+  }
+
+  /** What its balancers saw of the instances it forwarded calls to, per service and pair of clusters. */
+  stats(): ForwardStats[] {
+    const now = performance.now();
+    return [...this.#forwarders.values()].flatMap((forwarder) => forwarder.stats(now));
+  }
+
+  /** Calls `listener` whenever the routes it advertises change; returns the function that stops it. */
+  onRoutes(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** @internal Joins every cluster, then starts advertising (done by {@link startGateway}). */
+  async start(): Promise<void> {
+    const options = this.#options;
+    const labels = { ...options.labels, [GATEWAY_LABEL]: options.clusters.join(",") };
+    for (const cluster of options.clusters) {
+      const join = options.join[cluster]!;
+      const node = await startNode({
+        name: this.name,
+        cluster,
+        labels,
+        listen: join.listen ?? "tcp://127.0.0.1:0",
+        ...(join.seeds ? { seeds: join.seeds } : {}),
+        lookup: { ...(join.gossip ? { gossip: join.gossip } : {}), ...(options.membership ? { membership: options.membership } : {}) },
+        ...(join.clusterKey ? { clusterKey: join.clusterKey } : {}),
+        ...(options.drainTimeout !== undefined ? { drainTimeout: options.drainTimeout } : {}),
+        ...(options.logger ? { logger: options.logger } : {}),
+        ...(options.traces ? { traces: options.traces } : {}),
+      });
+      node.serve(GatewayContract, { routes: () => this.routes(), stats: () => this.stats() });
+      this.#nodes.set(cluster, node);
+      this.#own.add(node.id);
+      this.#served.set(cluster, new Map());
+    }
+    const settings: ForwardSettings = { gateway: this.name, maxHops: options.maxHops, nodes: this.#nodes, own: this.#own, rules: options.rules };
+    for (const cluster of options.clusters) {
+      this.#forwarders.set(cluster, new Forwarder(settings, cluster));
+      this.#stops.push(this.#nodes.get(cluster)!.onMembership(() => this.#schedule()));
+    }
+    this.#ticker = setInterval(() => this.#schedule(), SYNC_EVERY_MS);
+    this.#ticker.unref();
+    this.#sync();
+  }
+
+  /** Stops advertising, lets calls in flight finish, and leaves every cluster. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      clearTimeout(this.#timer);
+      clearInterval(this.#ticker);
+      for (const stop of this.#stops) stop();
+      await Promise.all([...this.#nodes.values()].map((node) => node.close()));
+    })();
+    return this.#closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #schedule(): void {
+    if (this.#timer !== undefined || this.#closed) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#sync();
+    }, SYNC_DELAY_MS);
+  }
+
+  /** Works out the routes into each cluster and serves, updates or withdraws them. */
+  #sync(): void {
+    if (this.#closed) return;
+    const views = new Map<string, readonly Member[]>();
+    for (const [cluster, node] of this.#nodes) views.set(cluster, node.members());
+    let changed = false;
+    for (const [cluster, node] of this.#nodes) {
+      const wanted = routesInto(cluster, views, this.#own, this.#options.cost, this.#options.maxHops);
+      const served = this.#served.get(cluster)!;
+      const touched = new Set<string>();
+      // Withdraw first, then publish costs, then serve: a caller never sees a
+      // forwarded service without its route label.
+      for (const [key, entry] of served) {
+        if (wanted.has(key)) continue;
+        entry.stop();
+        served.delete(key);
+        touched.add(entry.routes[0]!.service);
+      }
+      const added: Array<[string, Export[], Contract]> = [];
+      for (const [key, routes] of wanted) {
+        const best = routes[0]!;
+        const entry = served.get(key);
+        if (entry) {
+          if (encodeRoutes(entry.routes) !== encodeRoutes(routes)) {
+            entry.routes = routes;
+            touched.add(best.service);
+          }
+          continue;
+        }
+        if (!this.#fits(node, best.service, served, added)) continue;
+        const description = this.#descriptions.get(key);
+        if (!description) {
+          this.#describe(key, best, views.get(best.via) ?? []);
+          continue;
+        }
+        try {
+          added.push([key, routes, forwardContract(description)]);
+          touched.add(best.service);
+        } catch (error) {
+          node.logger.warn({ err: error, service: key }, "cannot forward this service");
+        }
+      }
+      if (touched.size === 0) continue;
+      changed = true;
+      const labels: Record<string, string | undefined> = {};
+      const advertised = [...[...served.values()].map((entry) => entry.routes), ...added.map(([, routes]) => routes)].flat();
+      for (const service of touched) {
+        const entries = advertised.filter((route) => route.service === service).sort((a, b) => a.cost - b.cost);
+        let value = encodeRoutes(entries);
+        if (value.length > MAX_LABEL_VALUE) {
+          node.logger.warn({ service }, `routes to ${service} do not fit in one label; the dearest are left out`);
+          value = value.slice(0, value.lastIndexOf(" ", MAX_LABEL_VALUE));
+        }
+        labels[ROUTE_LABEL_PREFIX + service] = entries.length === 0 ? undefined : value;
+      }
+      node.updateLabels(labels);
+      for (const [key, routes, contract] of added) {
+        const handlers = this.#forwarders.get(cluster)!.handlers(contract, () => served.get(key)?.routes);
+        served.set(key, { routes, stop: node.serve(contract, handlers) });
+      }
+    }
+    if (changed) for (const listener of this.#listeners) listener();
+  }
+
+  /**
+   * Whether the look-up can carry one more route label for `service`: a
+   * record past the limits would be refused by every member, the gateway's
+   * whole record with it.
+   */
+  #fits(node: Node, service: string, served: ReadonlyMap<string, Served>, added: ReadonlyArray<[string, Export[], Contract]>): boolean {
+    const key = ROUTE_LABEL_PREFIX + service;
+    if (node.labels[key] !== undefined || added.some(([, routes]) => routes[0]!.service === service)) return true;
+    if (key.length > RECORD_LIMITS.labelKey) {
+      node.logger.warn({ service }, "the service's name is too long for a route label; not forwarded");
+      return false;
+    }
+    const pending = new Set(added.map(([, routes]) => routes[0]!.service)).size;
+    if (Object.keys(node.labels).length + pending < RECORD_LIMITS.labels) return true;
+    node.logger.warn({ service, forwarded: served.size }, `a member carries at most ${RECORD_LIMITS.labels} labels; this service is not forwarded`);
+    return false;
+  }
+
+  /** Asks a member that serves `key` in the route's cluster for its description, then works out routes again. */
+  #describe(key: string, route: Export, members: readonly Member[]): void {
+    if (this.#describing.has(key)) return;
+    const node = this.#nodes.get(route.via)!;
+    const member = members.find(
+      (each) => !this.#own.has(each.record.id) && each.state === "alive" && each.record.services.some(([name, version]) => name === route.service && version === route.version),
+    );
+    const address = member && reachableAddress(member.record, node.labels.host);
+    if (address === undefined) return;
+    this.#describing.add(key);
+    void (async () => {
+      try {
+        const peer = await node.connect(address, { connectTimeout: DESCRIBE_TIMEOUT_MS });
+        const described = await peer.client(ReflectionContract).describe({ service: route.service }, { timeout: DESCRIBE_TIMEOUT_MS });
+        const match = Array.isArray(described) ? described.find((entry) => entry?.name === route.service && entry.version === route.version) : undefined;
+        if (match) {
+          this.#descriptions.set(key, match);
+          this.#schedule();
+        }
+      } catch (error) {
+        node.logger.debug({ err: error, service: key, address }, "describing a service to forward failed; retried later");
+      } finally {
+        this.#describing.delete(key);
+      }
+    })();
+  }
+}
+
+/**
+ * Starts a gateway: joins every cluster of `join` and advertises into each
+ * the services it can reach in the others, marked with the label
+ * `amoeba.gateway` (the clusters it joins) and one `amoeba.route.<service>`
+ * label per service (version, cost and path of each route).
+ *
+ * @example
+ * const gateway = await startGateway({
+ *   name: "gw-1",
+ *   join: { core: { seeds: ["udp://10.0.0.5:7946"] }, "region-b": { seeds: ["udp://10.1.0.5:7946"] } },
+ *   cost: 1,
+ * });
+ */
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const gateway = new Gateway(resolveGatewayOptions(options));
+  try {
+    await gateway.start();
+  } catch (error) {
+    await gateway.close();
+    throw error;
+  }
+  return gateway;
+}

@@ -1,0 +1,95 @@
+import type { Logger } from "../logger.ts";
+import type { MembershipConfig } from "../lookup/membership/config.ts";
+import type { TracesOptions } from "../observe/call-tracer.ts";
+import { DEFAULT_MAX_HOPS } from "./hops.ts";
+import { CLUSTER_NAME } from "./route-label.ts";
+import { parseRouteRules, type RouteRule, type RouteRules } from "./rules.ts";
+
+/** How a gateway joins one of its clusters. */
+export interface GatewayClusterOptions {
+  /** Gossip addresses (`udp://host:port`) of members of that cluster. Default: the local rendezvous (members on this machine). */
+  seeds?: string[];
+  /** Where its member in that cluster listens for calls. Default: `tcp://127.0.0.1:0`. */
+  listen?: string;
+  /** Where it gossips in that cluster. Default: `udp://127.0.0.1:0`. */
+  gossip?: string;
+  /** That cluster's key, when its membership is authenticated. */
+  clusterKey?: string;
+}
+
+/** Options of `startGateway`. */
+export interface GatewayOptions {
+  /** Its name, in each cluster and in errors. Default: `gateway-<pid>`. */
+  name?: string;
+  /** The clusters it joins, two or more, by name: `{ core: { seeds: [...] }, "region-b": { seeds: [...] } }`. */
+  join: Record<string, GatewayClusterOptions>;
+  /** What crossing it costs, added to the cost of every route it advertises; callers take the cheapest. Default 1. */
+  cost?: number;
+  /** How many gateways a call may cross; past it, or back at a gateway it crossed, it fails with FAILED_PRECONDITION. Default 8. */
+  maxHops?: number;
+  /** Labels of its members, besides `amoeba.gateway`. */
+  labels?: Record<string, string>;
+  /** How long `close()` lets calls in flight finish, in ms. Default 10 000. */
+  drainTimeout?: number;
+  /** Where it logs. Default: warnings and errors on stderr. */
+  logger?: Logger;
+  /**
+   * Route rules for the calls it forwards — weights between versions, a
+   * failover order of clusters, a pinned cluster — as objects or in their
+   * text form (see docs/routing.md). A call's own rules (metadata
+   * `amoeba-route`) come first.
+   */
+  routes?: string | RouteRule[];
+  /** Gossip timing in every cluster; default: the LAN profile (see docs/lookup.md). */
+  membership?: Partial<MembershipConfig>;
+  /**
+   * Tracing of each of its members, as `startNode`'s `traces`: spans through
+   * OpenTelemetry (on by default when an SDK is registered) and a ring of
+   * recent calls, e.g. `{ recent: 500 }`. A forwarded call is then a server
+   * entry on the member it reached and a client entry, its child, on the
+   * member that sent it on. See docs/observability.md.
+   */
+  traces?: TracesOptions;
+}
+
+/** Gateway options checked, with defaults filled in. */
+export interface ResolvedGatewayOptions {
+  readonly name: string;
+  readonly clusters: readonly string[];
+  readonly join: Readonly<Record<string, GatewayClusterOptions>>;
+  readonly cost: number;
+  readonly maxHops: number;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly drainTimeout: number | undefined;
+  readonly logger: Logger | undefined;
+  readonly membership: Partial<MembershipConfig> | undefined;
+  readonly rules: RouteRules;
+  readonly traces: TracesOptions | undefined;
+}
+
+/** The highest cost a gateway may have: sums of costs stay exact and readable. */
+export const MAX_GATEWAY_COST = 1_000;
+
+/** Checks gateway options; every mistake is a TypeError that says what is wrong. */
+export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayOptions {
+  if (typeof options !== "object" || options === null) throw new TypeError("startGateway needs options: { join: { <cluster>: { seeds } , … } }");
+  const join = options.join;
+  if (typeof join !== "object" || join === null || Array.isArray(join)) throw new TypeError("gateway join must be an object of clusters: { core: { seeds: [...] }, … }");
+  const clusters = Object.keys(join);
+  if (clusters.length < 2) throw new TypeError(`a gateway joins two clusters or more; join names ${clusters.length === 0 ? "none" : `only ${clusters[0]}`}`);
+  for (const cluster of clusters) {
+    if (!CLUSTER_NAME.test(cluster)) throw new TypeError(`gateway join: "${cluster}" is not a cluster name (letters, digits, '_', '-', '.'; a letter or digit first; at most 128)`);
+    const each = join[cluster];
+    if (typeof each !== "object" || each === null) throw new TypeError(`gateway join.${cluster} must be an object such as { seeds: ["udp://host:port"] }`);
+    if (each.seeds !== undefined && (!Array.isArray(each.seeds) || !each.seeds.every((seed) => typeof seed === "string" && seed.startsWith("udp://")))) {
+      throw new TypeError(`gateway join.${cluster}.seeds must be gossip addresses such as udp://127.0.0.1:7946`);
+    }
+  }
+  const name = options.name ?? `gateway-${process.pid}`;
+  if (typeof name !== "string" || name === "" || name.includes(",")) throw new TypeError(`gateway name must be a non-empty string without commas, got ${JSON.stringify(name)}`);
+  const cost = options.cost ?? 1;
+  if (!Number.isInteger(cost) || cost < 0 || cost > MAX_GATEWAY_COST) throw new TypeError(`gateway cost must be a whole number from 0 to ${MAX_GATEWAY_COST}, got ${String(cost)}`);
+  const maxHops = options.maxHops ?? DEFAULT_MAX_HOPS;
+  if (!Number.isInteger(maxHops) || maxHops < 1 || maxHops > 64) throw new TypeError(`gateway maxHops must be a whole number from 1 to 64, got ${String(maxHops)}`);
+  return { name, clusters, join, cost, maxHops, labels: { ...options.labels }, drainTimeout: options.drainTimeout, logger: options.logger, membership: options.membership, rules: parseRouteRules(options.routes ?? []), traces: options.traces };
+}

@@ -1,0 +1,38 @@
+import type { TargetSource } from "../balance/service-balancer.ts";
+import type { TargetInfo } from "../balance/target.ts";
+import type { Node } from "../node.ts";
+import { routeOf } from "./route-label.ts";
+
+/**
+ * The instances a gateway may forward a call to in one of its clusters: what
+ * its node there would call, less the gateway's own members and the routes
+ * that lead back into the cluster the call came from.
+ */
+export class RouteTargets implements TargetSource {
+  readonly #node: Node;
+  readonly #from: string;
+  readonly #own: ReadonlySet<string>;
+
+  /** `node`: the gateway's member in the cluster calls go into; `from`: the cluster they come from. */
+  constructor(node: Node, from: string, own: ReadonlySet<string>) {
+    this.#node = node;
+    this.#from = from;
+    this.#own = own;
+  }
+
+  get epoch(): number {
+    return this.#node.epoch;
+  }
+
+  collectTargets(service: string, range: string | null, labels: Readonly<Record<string, string>> | undefined, into: (info: TargetInfo) => void): void {
+    const instances = new Map(this.#node.lookup(service, range === null ? {} : { version: range }).map((instance) => [instance.node.id, instance]));
+    this.#node.collectTargets(service, range, labels, (info) => {
+      const instance = instances.get(info.id);
+      // Only members the look-up knows: their labels say whether they are routes, and where to.
+      if (!instance || this.#own.has(info.id)) return;
+      const route = routeOf(instance);
+      if (route && route.path.includes(this.#from)) return;
+      into(info);
+    });
+  }
+}
