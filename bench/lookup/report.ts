@@ -95,6 +95,7 @@ export function simTable(worlds: readonly SimRow[]): string {
     right("backlog drained s"),
     right("steady msgs/node/s"),
     right("steady B/node/s"),
+    right("steady suspect events"),
     right("crash → dead s p50 / max"),
     right("partition healed → all see all s p50 / max"),
     right("false deaths"),
@@ -105,7 +106,7 @@ export function simTable(worlds: readonly SimRow[]): string {
   ];
   const rows = worlds.map((w) => {
     const r = w.result;
-    if (!r) return [String(w.n), `${(w.loss * 100).toFixed(0)}%`, "", "", "", "", "", "", "", "", "", fixed(w.wallMs / 1000, 0), "", "", w.status];
+    if (!r) return [String(w.n), `${(w.loss * 100).toFixed(0)}%`, "", "", "", "", "", "", "", "", "", "", fixed(w.wallMs / 1000, 0), "", "", w.status];
     const healed = r.heal ? `${secs(r.heal.times)} (${r.heal.group} cut off)${r.heal.stopped ? ` [${r.heal.stopped}]` : ""}` : MISSING;
     return [
       String(r.n),
@@ -116,6 +117,7 @@ export function simTable(worlds: readonly SimRow[]): string {
       r.start === "formed" ? MISSING : `${fixed(r.drain.simMs / 1000, 0)}${r.drain.quiet ? "" : " (not quiet)"}`,
       fixed(r.steady.rate.messages, 2),
       fixed(r.steady.rate.bytes, 0),
+      String(r.steady.suspicions),
       r.crash ? `${secs(r.crash.times)}${r.crash.stopped ? ` [${r.crash.stopped}]` : ""}` : MISSING,
       healed,
       String(r.falseDeaths),

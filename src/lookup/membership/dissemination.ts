@@ -13,6 +13,13 @@ interface Broadcast {
 /** The smallest entry there is (a `left` with a one-character id); less room than this is no room. */
 const SMALLEST_ENTRY = 5;
 const MAX_MISSES = 16;
+/**
+ * How many broadcasts a queue holds at most (Serf's default queue depth). The
+ * queue holds one broadcast per member at most, so only a storm in a cluster
+ * larger than this fills it; the most sent go first, as they have reached most
+ * members already, and anti-entropy brings what they carried to the rest.
+ */
+const MAX_QUEUED_BROADCASTS = 4096;
 
 /**
  * Broadcasts waiting to be piggybacked on outgoing packets. Each is sent a
@@ -23,12 +30,18 @@ const MAX_MISSES = 16;
  *
  * Broadcasts sit in one insertion-ordered set per transmit count, so a packet is
  * filled in one pass without sorting the queue: after a join storm a node may
- * hold one broadcast per member.
+ * hold one broadcast per member, up to `limit`.
  */
 export class BroadcastQueue {
   readonly #byKey = new Map<string, Broadcast>();
   readonly #levels: Array<Set<Broadcast>> = [];
+  readonly #limit: number;
   #round = 0;
+
+  /** `limit`: the most broadcasts held; past it, the most sent are dropped. */
+  constructor(limit = MAX_QUEUED_BROADCASTS) {
+    this.#limit = Math.max(1, limit);
+  }
 
   get size(): number {
     return this.#byKey.size;
@@ -44,6 +57,15 @@ export class BroadcastQueue {
     const item: Broadcast = { key, entry, size: entrySize(entry), transmits: 0, round: -1, onDone };
     this.#byKey.set(key, item);
     this.#level(0).add(item);
+    if (this.#byKey.size > this.#limit) this.#dropMostSent();
+  }
+
+  /** Drops the news queued about member `key`, if any (it is no longer true here). */
+  drop(key: string): void {
+    const item = this.#byKey.get(key);
+    if (!item) return;
+    this.#remove(item);
+    item.onDone?.();
   }
 
   /**
@@ -90,6 +112,16 @@ export class BroadcastQueue {
     this.#byKey.clear();
     for (const level of this.#levels) level.clear();
     for (const item of items) item.onDone?.();
+  }
+
+  #dropMostSent(): void {
+    for (let level = this.#levels.length - 1; level >= 0; level--) {
+      const oldest = this.#levels[level]!.values().next();
+      if (oldest.done) continue;
+      this.#remove(oldest.value);
+      oldest.value.onDone?.();
+      return;
+    }
   }
 
   #remove(item: Broadcast): void {

@@ -1,140 +1,13 @@
-import { bucketOf, DIGEST_BUCKETS, entryHash, idHash } from "./digest.ts";
+import { bucketOf, DIGEST_BUCKETS, entryHash } from "./digest.ts";
+import { CODE, createColumns, growColumns, PRESENT, REPLACED, resolveBatch, STATE_MASK, STATES, type Columns } from "./columns.ts";
+import { ids, names, records } from "./interning.ts";
+import { internRecord, sameRecord } from "./record.ts";
 import type { Member, MemberRecord, MembershipEvent, MemberState } from "./types.ts";
 
-/**
- * Strings as small integers, shared by every table of the process and counted:
- * an id (or name) no table holds any more is forgotten and its number reused.
- * Tables index their columns by these numbers, so a process that simulates
- * thousands of nodes keeps no per-node map from id to entry.
- */
-class Interner {
-  readonly #index = new Map<string, number>();
-  readonly #keys: Array<string | undefined> = [];
-  readonly #refs: number[] = [];
-  readonly #hashes: number[] = [];
-  readonly #free: number[] = [];
-
-  /** Numbers given out so far: every number is below this. */
-  get capacity(): number {
-    return this.#keys.length;
-  }
-
-  find(key: string): number | undefined {
-    return this.#index.get(key);
-  }
-
-  /** The number of `key`, counting one more holder. */
-  acquire(key: string): number {
-    let i = this.#index.get(key);
-    if (i === undefined) {
-      i = this.#free.pop() ?? this.#keys.length;
-      this.#index.set(key, i);
-      this.#keys[i] = key;
-      this.#refs[i] = 0;
-      this.#hashes[i] = idHash(key);
-    }
-    this.#refs[i]!++;
-    return i;
-  }
-
-  /** One more holder of a number already given out. */
-  retain(i: number): void {
-    this.#refs[i]!++;
-  }
-
-  release(i: number): void {
-    if (--this.#refs[i]! > 0) return;
-    this.#index.delete(this.#keys[i]!);
-    this.#keys[i] = undefined;
-    this.#free.push(i);
-  }
-
-  /** The id hash of a number's string (digest.ts). */
-  hash(i: number): number {
-    return this.#hashes[i]!;
-  }
-}
-
-const ids = new Interner();
-const names = new Interner();
-
-/**
- * Interned records as small integers, counted like ids: a table's column holds
- * the number, not a reference, so that a process simulating thousands of nodes
- * has no per-node arrays of pointers for the collector to walk.
- */
-class RecordStore {
-  readonly #records: Array<Readonly<MemberRecord> | undefined> = [];
-  readonly #refs: number[] = [];
-  readonly #numbers = new Map<Readonly<MemberRecord>, number>();
-  readonly #free: number[] = [];
-
-  acquire(record: Readonly<MemberRecord>): number {
-    let n = this.#numbers.get(record);
-    if (n === undefined) {
-      n = this.#free.pop() ?? this.#records.length;
-      this.#numbers.set(record, n);
-      this.#records[n] = record;
-      this.#refs[n] = 0;
-    }
-    this.#refs[n]!++;
-    return n;
-  }
-
-  retain(n: number): void {
-    this.#refs[n]!++;
-  }
-
-  release(n: number): void {
-    if (--this.#refs[n]! > 0) return;
-    this.#numbers.delete(this.#records[n]!);
-    this.#records[n] = undefined;
-    this.#free.push(n);
-  }
-
-  get(n: number): Readonly<MemberRecord> {
-    return this.#records[n]!;
-  }
-}
-
-const records = new RecordStore();
-
-// An entry's state and flags, one byte per member.
-const PRESENT = 0x10;
-const REPLACED = 0x20;
-const STATE_MASK = 0x03;
-const STATES: readonly MemberState[] = ["alive", "suspect", "dead", "left"];
-const CODE: Record<MemberState, number> = { alive: 0, suspect: 1, dead: 2, left: 3 };
 // The ready lists: other members by state (never replaced ones, never self).
 const ALIVE = 0;
 const SUSPECT = 1;
 const DEAD = 2;
-
-/** A table's columns, indexed by interned id; kept apart so that a collected table can release its ids. */
-interface Columns {
-  /** `PRESENT`, `REPLACED` and the state code. 0: not held. */
-  flags: Uint8Array;
-  incarnation: Float64Array;
-  since: Float64Array;
-  /** Position in the ready list of its state, -1 when in none. */
-  slot: Int32Array;
-  /** Interned name of the entry. */
-  name: Int32Array;
-  /** Interned record of the entry (RecordStore). */
-  record: Int32Array;
-  /** Interned name → interned id + 1 of the entry holding it (0: none). */
-  holder: Int32Array;
-}
-
-const collected = new FinalizationRegistry<Columns>((columns) => {
-  for (let i = 0; i < columns.flags.length; i++) {
-    if (columns.flags[i]! & PRESENT) {
-      ids.release(i);
-      names.release(columns.name[i]!);
-      records.release(columns.record[i]!);
-    }
-  }
-});
 
 /**
  * The view of the cluster: one entry per member id, changed only by the rules
@@ -175,8 +48,7 @@ export class MemberTable {
   #active = 0;
 
   constructor(self: MemberRecord, now: number) {
-    this.#c = columns(Math.max(16, ids.capacity + 1), Math.max(16, names.capacity + 1));
-    collected.register(this, this.#c);
+    this.#c = createColumns(this);
     this.#selfId = self.id;
     this.#self = this.#insert(internRecord(self), "alive", 0, now);
   }
@@ -370,6 +242,24 @@ export class MemberTable {
     return changed ? [{ type: "update", member: this.#snapshot(i) }] : [];
   }
 
+  /**
+   * Brings back a member held suspect or dead at exactly `incarnation`, with no
+   * higher incarnation: for a member that just answered this node's own probe
+   * while another view holds it alive at that incarnation (a healed partition).
+   * Not for news: news never undoes a suspicion or a death at its incarnation.
+   */
+  revive(id: string, incarnation: number, now: number): MembershipEvent[] {
+    const i = this.#usable(id, incarnation);
+    if (i === undefined || this.#c.incarnation[i] !== incarnation) return [];
+    const state = this.#state(i);
+    if (state !== "suspect" && state !== "dead") return [];
+    this.#unaccount(i);
+    this.#setState(i, "alive");
+    this.#c.since[i] = now;
+    this.#account(i);
+    return [{ type: "alive", member: this.#snapshot(i) }];
+  }
+
   /** Returns `confirm` when the member was already suspected at that incarnation or later. */
   applySuspect(id: string, incarnation: number, now: number): MembershipEvent[] | "confirm" {
     const i = this.#usable(id, incarnation);
@@ -411,7 +301,7 @@ export class MemberTable {
     const c = this.#c;
     const max = batch.ids.reduce((m, i) => Math.max(m, i), 0);
     const maxName = batch.names.reduce((m, i) => Math.max(m, i), 0);
-    this.#grow(max, maxName);
+    growColumns(this.#c, max, maxName);
     const alive = this.#lists[ALIVE];
     for (let k = 0; k < batch.ids.length; k++) {
       const i = batch.ids[k]!;
@@ -542,7 +432,7 @@ export class MemberTable {
   #insert(record: Readonly<MemberRecord>, state: MemberState, incarnation: number, now: number): number {
     const i = ids.acquire(record.id);
     const name = names.acquire(record.name);
-    this.#grow(i, name);
+    growColumns(this.#c, i, name);
     const c = this.#c;
     c.flags[i] = PRESENT | CODE[state];
     c.incarnation[i] = incarnation;
@@ -553,28 +443,6 @@ export class MemberTable {
     c.holder[name] = i + 1;
     this.#account(i);
     return i;
-  }
-
-  /** Makes room in the columns for id `i` and name `name`. */
-  #grow(i: number, name: number): void {
-    const c = this.#c;
-    if (i < c.flags.length && name < c.holder.length) return;
-    const next = columns(i < c.flags.length ? c.flags.length : Math.max(2 * c.flags.length, i + 1), name < c.holder.length ? c.holder.length : Math.max(2 * c.holder.length, name + 1));
-    next.flags.set(c.flags);
-    next.incarnation.set(c.incarnation);
-    next.since.set(c.since);
-    next.slot.set(c.slot);
-    next.name.set(c.name);
-    next.holder.set(c.holder);
-    next.record.set(c.record);
-    // The old columns are dropped, not released: the new ones hold the same ids.
-    c.flags = next.flags;
-    c.incarnation = next.incarnation;
-    c.since = next.since;
-    c.slot = next.slot;
-    c.name = next.name;
-    c.holder = next.holder;
-    c.record = next.record;
   }
 
   /** Takes an entry out of the digest, the ready lists and the counts, before a change. */
@@ -621,100 +489,7 @@ export class MemberTable {
   }
 }
 
-interface Batch {
-  ids: number[];
-  names: number[];
-  incarnations: number[];
-  /** RecordStore numbers. */
-  records: number[];
-  shares: number[];
-}
-
-// A preload list resolved once for every table it is given to. The batch holds
-// one reference on each id and name, so they keep their numbers while it lives.
-const batches = new WeakMap<object, Batch>();
-
-function resolveBatch(known: ReadonlyArray<{ record: MemberRecord; incarnation: number }>): Batch {
-  let batch = batches.get(known);
-  if (batch) return batch;
-  batch = { ids: [], names: [], incarnations: [], records: [], shares: [] };
-  for (const { record, incarnation } of known) {
-    const i = ids.acquire(record.id);
-    batch.ids.push(i);
-    batch.names.push(names.acquire(record.name));
-    batch.incarnations.push(incarnation);
-    batch.records.push(records.acquire(internRecord(record)));
-    batch.shares.push(entryHash(ids.hash(i), incarnation, "alive"));
-  }
-  batches.set(known, batch);
-  return batch;
-}
 
 function listOf(state: MemberState): typeof ALIVE | typeof SUSPECT | typeof DEAD {
   return state === "alive" ? ALIVE : state === "suspect" ? SUSPECT : DEAD;
-}
-
-function columns(idCapacity: number, nameCapacity: number): Columns {
-  return {
-    flags: new Uint8Array(idCapacity),
-    incarnation: new Float64Array(idCapacity),
-    since: new Float64Array(idCapacity),
-    slot: new Int32Array(idCapacity).fill(-1),
-    name: new Int32Array(idCapacity),
-    record: new Int32Array(idCapacity),
-    holder: new Int32Array(nameCapacity),
-  };
-}
-
-/**
- * The frozen, shared copy of a record: one object per id and content, whichever
- * table of this process holds it and however many datagrams carried it. A table
- * entry holds only a reference, so a process that simulates many nodes keeps
- * one copy of each record, not one per node. Weakly held: a record no table
- * uses any more is collected.
- */
-export function internRecord(record: MemberRecord): Readonly<MemberRecord> {
-  const held = interned.get(record.id)?.deref();
-  if (held === record || (held && sameRecord(held, record))) return held;
-  // A record frozen through by its owner is shared as it is (a simulation hands
-  // every node the same objects; they are then found by identity, not compared).
-  const frozen = isFrozenThrough(record) ? record : freezeRecord(record);
-  interned.set(record.id, new WeakRef(frozen));
-  forget.register(frozen, record.id);
-  return frozen;
-}
-
-const interned = new Map<string, WeakRef<Readonly<MemberRecord>>>();
-const forget = new FinalizationRegistry<string>((id) => {
-  if (interned.get(id)?.deref() === undefined) interned.delete(id);
-});
-
-function isFrozenThrough(record: MemberRecord): boolean {
-  return (
-    Object.isFrozen(record) &&
-    Object.isFrozen(record.addresses) &&
-    Object.isFrozen(record.labels) &&
-    Object.isFrozen(record.services) &&
-    record.services.every((pair) => Object.isFrozen(pair))
-  );
-}
-
-/** Records are shared by every snapshot handed out, so they are frozen through. */
-export function freezeRecord(record: MemberRecord): Readonly<MemberRecord> {
-  return Object.freeze({
-    ...record,
-    addresses: Object.freeze([...record.addresses]) as string[],
-    labels: Object.freeze({ ...record.labels }),
-    services: Object.freeze(record.services.map((pair) => Object.freeze([pair[0], pair[1]]))) as Array<[string, string]>,
-  });
-}
-
-/** Whether two records say the same thing. */
-export function sameRecord(a: MemberRecord, b: MemberRecord): boolean {
-  if (a.name !== b.name || a.cluster !== b.cluster || a.gossip !== b.gossip || a.load !== b.load || a.started !== b.started) return false;
-  if (a.addresses.length !== b.addresses.length || a.addresses.some((x, i) => x !== b.addresses[i])) return false;
-  if (a.services.length !== b.services.length || a.services.some((s, i) => s[0] !== b.services[i]![0] || s[1] !== b.services[i]![1])) return false;
-  const ak = Object.keys(a.labels);
-  const bk = Object.keys(b.labels);
-  return ak.length === bk.length && ak.every((k) => a.labels[k] === b.labels[k]);
 }

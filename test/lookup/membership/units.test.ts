@@ -129,6 +129,27 @@ describe("member table precedence", () => {
     assert.equal(table.count("dead"), 0);
   });
 
+  test("revive: only a suspect or dead member at exactly its incarnation, never a left or replaced one", () => {
+    const table = new MemberTable(record("self#1"), 0);
+    for (const id of ["s#1", "d#1", "l#1", "a#1"]) table.applyAlive(record(id), 2, 0);
+    table.applySuspect("s#1", 2, 1);
+    table.applyDead("d#1", 2, 1);
+    table.applyLeft("l#1", 2, 1);
+    const digestDead = table.digest();
+    assert.deepEqual(table.revive("s#1", 1, 2), [], "stale incarnation");
+    assert.deepEqual(table.revive("s#1", 3, 2), [], "an incarnation it was never held at");
+    assert.deepEqual(table.revive("s#1", 2, 2).map((e) => [e.type, e.member.state, e.member.incarnation]), [["alive", "alive", 2]]);
+    assert.deepEqual(table.revive("d#1", 2, 3).map((e) => e.type), ["alive"]);
+    assert.notDeepEqual(table.digest(), digestDead, "the digest follows the revival");
+    assert.deepEqual(table.revive("l#1", 2, 3), [], "a leave is final");
+    assert.deepEqual(table.revive("a#1", 2, 3), [], "already alive");
+    assert.deepEqual(table.revive("self#1", 0, 3), []);
+    assert.deepEqual([table.count("alive"), table.count("suspect"), table.count("dead"), table.activeCount()], [3, 0, 0, 4]);
+    // A dead member revived is alive again for every rule that follows.
+    assert.equal(table.applySuspect("d#1", 2, 4) !== "confirm", true);
+    assert.equal(table.get("d#1")?.state, "suspect");
+  });
+
   test("a newcomer's table lists a member learned dead, with its age; not one it knows", () => {
     const table = new MemberTable(record("self#1"), 0);
     assert.deepEqual(table.applyEnded(record("gone#1"), "dead", 4, 500).map((e) => e.type), ["dead"]);
@@ -311,6 +332,24 @@ describe("probe, suspicion and dissemination pieces", () => {
     assert.deepEqual(queue.take(3, 2), [], "nothing fits in 3 bytes");
     assert.equal(queue.take(1000, 2).length, 1);
     assert.equal(queue.size, 0);
+  });
+
+  test("the broadcast queue holds at most its limit, dropping the most sent first; drop forgets one member's news", () => {
+    const queue = new BroadcastQueue(3);
+    const done: string[] = [];
+    const push = (id: string) => queue.push(id, { kind: "left", id, incarnation: 0 }, () => done.push(id));
+    push("a");
+    push("b");
+    queue.take(1000, 10); // a and b sent once
+    push("c");
+    push("d"); // over the limit: a, sent and oldest, goes
+    assert.deepEqual(done, ["a"]);
+    assert.equal(queue.size, 3);
+    assert.deepEqual(queue.take(1000, 10).map((e) => (e as { id: string }).id), ["c", "d", "b"], "least sent first");
+    queue.drop("c");
+    queue.drop("unknown");
+    assert.deepEqual(done, ["a", "c"]);
+    assert.deepEqual(queue.take(1000, 10).map((e) => (e as { id: string }).id).sort(), ["b", "d"]);
   });
 
   test("config: defaults, fast preset, bounds and refusals", () => {

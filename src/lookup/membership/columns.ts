@@ -1,0 +1,107 @@
+import { entryHash } from "./digest.ts";
+import { ids, names, records } from "./interning.ts";
+import { internRecord } from "./record.ts";
+import type { MemberRecord, MemberState } from "./types.ts";
+
+// An entry's state and flags, one byte per member.
+export const PRESENT = 0x10;
+export const REPLACED = 0x20;
+export const STATE_MASK = 0x03;
+export const STATES: readonly MemberState[] = ["alive", "suspect", "dead", "left"];
+export const CODE: Record<MemberState, number> = { alive: 0, suspect: 1, dead: 2, left: 3 };
+
+/** A table's columns, indexed by interned id; kept apart so that a collected table can release its ids. */
+export interface Columns {
+  /** `PRESENT`, `REPLACED` and the state code. 0: not held. */
+  flags: Uint8Array;
+  incarnation: Float64Array;
+  since: Float64Array;
+  /** Position in the ready list of its state, -1 when in none. */
+  slot: Int32Array;
+  /** Interned name of the entry. */
+  name: Int32Array;
+  /** Interned record of the entry (RecordStore). */
+  record: Int32Array;
+  /** Interned name → interned id + 1 of the entry holding it (0: none). */
+  holder: Int32Array;
+}
+
+const collected = new FinalizationRegistry<Columns>((columns) => {
+  for (let i = 0; i < columns.flags.length; i++) {
+    if (columns.flags[i]! & PRESENT) {
+      ids.release(i);
+      names.release(columns.name[i]!);
+      records.release(columns.record[i]!);
+    }
+  }
+});
+
+/**
+ * Empty columns for `owner` (a table), sized for the ids and names interned so
+ * far. When the owner is collected, the ids, names and records its columns
+ * held are released.
+ */
+export function createColumns(owner: object): Columns {
+  const c = columns(Math.max(16, ids.capacity + 1), Math.max(16, names.capacity + 1));
+  collected.register(owner, c);
+  return c;
+}
+
+/** Makes room in `c`, in place, for id `i` and name `name`. */
+export function growColumns(c: Columns, i: number, name: number): void {
+  if (i < c.flags.length && name < c.holder.length) return;
+  const next = columns(i < c.flags.length ? c.flags.length : Math.max(2 * c.flags.length, i + 1), name < c.holder.length ? c.holder.length : Math.max(2 * c.holder.length, name + 1));
+  next.flags.set(c.flags);
+  next.incarnation.set(c.incarnation);
+  next.since.set(c.since);
+  next.slot.set(c.slot);
+  next.name.set(c.name);
+  next.holder.set(c.holder);
+  next.record.set(c.record);
+  // The old arrays are dropped, not released: the new ones hold the same ids.
+  Object.assign(c, next);
+}
+
+function columns(idCapacity: number, nameCapacity: number): Columns {
+  return {
+    flags: new Uint8Array(idCapacity),
+    incarnation: new Float64Array(idCapacity),
+    since: new Float64Array(idCapacity),
+    slot: new Int32Array(idCapacity).fill(-1),
+    name: new Int32Array(idCapacity),
+    record: new Int32Array(idCapacity),
+    holder: new Int32Array(nameCapacity),
+  };
+}
+
+/** A list of members known from the start, resolved to interned numbers. */
+export interface PreloadBatch {
+  ids: number[];
+  names: number[];
+  incarnations: number[];
+  /** RecordStore numbers. */
+  records: number[];
+  /** Each member's share of its digest bucket, as alive. */
+  shares: number[];
+}
+
+// A preload list resolved once for every table it is given to. The batch holds
+// one reference on each id and name, so they keep their numbers while it lives.
+const batches = new WeakMap<object, PreloadBatch>();
+
+/** Resolves `known` once (interned, hashed), however many tables are given the same list. */
+export function resolveBatch(known: ReadonlyArray<{ record: MemberRecord; incarnation: number }>): PreloadBatch {
+  let batch = batches.get(known);
+  if (batch) return batch;
+  batch = { ids: [], names: [], incarnations: [], records: [], shares: [] };
+  for (const { record, incarnation } of known) {
+    const i = ids.acquire(record.id);
+    batch.ids.push(i);
+    batch.names.push(names.acquire(record.name));
+    batch.incarnations.push(incarnation);
+    batch.records.push(records.acquire(internRecord(record)));
+    batch.shares.push(entryHash(ids.hash(i), incarnation, "alive"));
+  }
+  batches.set(known, batch);
+  return batch;
+}
