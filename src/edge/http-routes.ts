@@ -17,6 +17,7 @@ import type { Cors } from "./cors.ts";
 import { EdgeFailure, failureOf, JSONRPC } from "./errors.ts";
 import { dispatchJsonRpc, errorResponse, failureResponse, jsonRpcCost, type CallSlot, type JsonRpcHost, type RpcChannel } from "./jsonrpc.ts";
 import { openApiDocument } from "./openapi.ts";
+import { keepResponseMeta } from "./response-meta.ts";
 import type { EdgeLimits } from "./options.ts";
 import { streamEvents } from "./sse.ts";
 
@@ -122,20 +123,13 @@ export class HttpRoutes {
     // The client went away before the answer: the call is cancelled, so the
     // handler's ctx.signal fires and the instance stops working for no one.
     const signal = connectionSignal(request.socket);
-    let responseMeta: Meta | undefined;
-    const options = {
-      timeout,
-      signal,
-      meta: admitted.meta,
-      onMeta: (meta: Meta) => {
-        responseMeta = meta;
-      },
-    };
+    const kept = keepResponseMeta();
+    const options = { timeout, signal, meta: admitted.meta, onMeta: kept.onMeta };
     if (streamsOut) {
       return streamEvents(response, method.call(input, options) as CallStream<unknown>, signal, {
         heartbeatInterval: host.limits.heartbeatInterval,
         expose: host.jsonRpc.expose,
-        responseMeta: () => responseMeta,
+        responseMeta: () => kept.meta,
         fail: (failure) => fail(response, failure),
       });
     }
@@ -145,7 +139,7 @@ export class HttpRoutes {
     } catch (error) {
       return fail(response, failureOf(error, host.jsonRpc.expose));
     }
-    sendJson(response, 200, toJsonText(result), responseMeta && this.#metaHeaders(response, responseMeta));
+    sendJson(response, 200, toJsonText(result), kept.meta && this.#metaHeaders(response, kept.meta));
   }
 
   async #jsonRpcRoute(request: IncomingMessage, response: ServerResponse): Promise<void> {

@@ -7,6 +7,7 @@
 import type { Meta } from "../rpc/call-options.ts";
 import type { CallStream } from "../rpc/call-stream.ts";
 import type { MethodKind } from "../rpc/contract.ts";
+import { keepResponseMeta } from "./response-meta.ts";
 import { callMeta, readExtension } from "./call-extension.ts";
 import type { EdgeMethod } from "./catalog.ts";
 import { EdgeFailure, failureOf, JSONRPC } from "./errors.ts";
@@ -156,21 +157,13 @@ async function runOne(request: unknown, channel: RpcChannel, host: JsonRpcHost):
 
   const slot = channel.open(notification ? undefined : id, found.kind, extension.credit);
   if (slot instanceof EdgeFailure) return answer(failureResponse(id, slot));
-  let responseMeta: Meta | undefined;
-  const withMeta = (response: JsonRpcResponse): JsonRpcResponse => (responseMeta && Object.keys(responseMeta).length > 0 ? { ...response, amoeba: { meta: responseMeta } } : response);
+  const kept = keepResponseMeta();
   try {
-    const options = {
-      timeout: extension.timeout ?? channel.timeout,
-      signal: slot.signal,
-      meta: callMeta(extension.meta, channel.meta),
-      onMeta: (meta: Meta) => {
-        responseMeta = meta;
-      },
-    };
+    const options = { timeout: extension.timeout ?? channel.timeout, signal: slot.signal, meta: callMeta(extension.meta, channel.meta), onMeta: kept.onMeta };
     const result = found.call(streamsIn ? slot.input : input, options);
     if (!streamsOut) {
       const value = await (result as Promise<unknown>);
-      return answer(withMeta({ jsonrpc: "2.0", id, result: value === undefined ? null : value }));
+      return answer(withMeta({ jsonrpc: "2.0", id, result: value === undefined ? null : value }, kept.meta));
     }
     let count = 0;
     for await (const item of result as CallStream<unknown>) {
@@ -178,12 +171,17 @@ async function runOne(request: unknown, channel: RpcChannel, host: JsonRpcHost):
       const wait = slot.item!(item);
       if (wait) await wait;
     }
-    return withMeta({ jsonrpc: "2.0", id, result: { items: count } });
+    return withMeta({ jsonrpc: "2.0", id, result: { items: count } }, kept.meta);
   } catch (error) {
-    return answer(withMeta(failureResponse(id, failureOf(error, host.expose))));
+    return answer(withMeta(failureResponse(id, failureOf(error, host.expose)), kept.meta));
   } finally {
     slot.close();
   }
+}
+
+/** The response with the call's response metadata in its `amoeba` member, when there is any. */
+function withMeta(response: JsonRpcResponse, meta: Meta | undefined): JsonRpcResponse {
+  return meta && Object.keys(meta).length > 0 ? { ...response, amoeba: { meta } } : response;
 }
 
 /** Whether a value may be a request id. */
