@@ -1,6 +1,5 @@
-import type { Workload } from "../lib/load.ts";
+import { measureLoad, type Workload } from "../lib/load.ts";
 import type { LoadResult } from "../lib/messages.ts";
-import { summarize } from "../lib/stats.ts";
 
 /** An open loop: calls started at a fixed rate, whatever the answers do. */
 export interface PacedPlan {
@@ -30,26 +29,7 @@ const CATCH_UP_MS = 5;
  * the calls not started by `maxMs` are not made.
  */
 export async function runPaced(work: Workload, plan: PacedPlan, onMeasuring: () => void): Promise<LoadResult> {
-  await pace(work, plan, plan.warmupCalls, plan.warmupMs, null);
-  onMeasuring();
-  const samples = new Float64Array(plan.calls);
-  const cpuBefore = process.cpuUsage();
-  const started = performance.now();
-  const { done, errors } = await pace(work, plan, plan.calls, plan.maxMs, samples);
-  const elapsedMs = performance.now() - started;
-  const cpu = process.cpuUsage(cpuBefore);
-  const latency = summarize(samples, done);
-  return {
-    calls: done,
-    errors,
-    elapsedMs,
-    callsPerSec: (done / elapsedMs) * 1000,
-    p50Us: latency.p50,
-    p99Us: latency.p99,
-    meanUs: latency.mean,
-    truncated: done < plan.calls,
-    clientCpuUs: (cpu.user + cpu.system) / Math.max(1, done),
-  };
+  return measureLoad(plan, onMeasuring, (calls, maxMs, samples) => pace(work, plan, calls, maxMs, samples));
 }
 
 function pace(work: Workload, plan: PacedPlan, calls: number, maxMs: number, samples: Float64Array | null): Promise<{ done: number; errors: number }> {

@@ -22,12 +22,23 @@ export interface Workload {
  * every call. Bounded in count and in time: workers stop at either limit.
  */
 export async function runLoad(work: Workload, plan: LoadPlan, onMeasuring: () => void): Promise<LoadResult> {
-  await drive(work, plan.concurrency, plan.warmupCalls, plan.warmupMs, null);
+  return measureLoad(plan, onMeasuring, (calls, maxMs, samples) => drive(work, plan.concurrency, calls, maxMs, samples));
+}
+
+/** Drives `calls` calls for at most `maxMs`, timing each into `samples` (when given). */
+export type Driver = (calls: number, maxMs: number, samples: Float64Array | null) => Promise<{ done: number; errors: number }>;
+
+/**
+ * Warms up with `drive`, then measures `plan.calls` calls driven the same way:
+ * their rate, latency percentiles and this process's CPU per call.
+ */
+export async function measureLoad(plan: Omit<LoadPlan, "concurrency">, onMeasuring: () => void, drive: Driver): Promise<LoadResult> {
+  await drive(plan.warmupCalls, plan.warmupMs, null);
   onMeasuring();
   const samples = new Float64Array(plan.calls);
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
-  const { done, errors } = await drive(work, plan.concurrency, plan.calls, plan.maxMs, samples);
+  const { done, errors } = await drive(plan.calls, plan.maxMs, samples);
   const elapsedMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
   const latency = summarize(samples, done);
@@ -40,7 +51,7 @@ export async function runLoad(work: Workload, plan: LoadPlan, onMeasuring: () =>
     p99Us: latency.p99,
     meanUs: latency.mean,
     truncated: done < plan.calls,
-    clientCpuUs: (cpu.user + cpu.system) / done,
+    clientCpuUs: (cpu.user + cpu.system) / Math.max(1, done),
   };
 }
 
