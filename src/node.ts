@@ -10,7 +10,8 @@ import { Admission, ServiceGate, type AdmissionStats } from "./rpc/admission.ts"
 import type { CallStream } from "./rpc/call-stream.ts";
 import { balancedCall } from "./balance/balanced-call.ts";
 import { choosesInstance, resolvePolicy, type ResolvedPolicy } from "./balance/policy.ts";
-import { ServiceBalancer, type TargetSource } from "./balance/service-balancer.ts";
+import { NodeBalancers } from "./balance/node-balancers.ts";
+import type { ServiceBalancer, TargetSource } from "./balance/service-balancer.ts";
 import { StatsContract, type NodeStats } from "./balance/stats-contract.ts";
 import { NodeMetrics, type MetricsSources } from "./metrics/node-metrics.ts";
 import { Locality, type TargetInfo } from "./balance/target.ts";
@@ -76,10 +77,8 @@ export class Node implements SessionHost, TargetSource, EngineHost {
   #sweeper: NodeJS.Timeout | null = null;
   /** Grows whenever instances may have come or gone: balancers then refresh their lists. */
   #epoch = 0;
-  readonly #balancers = new Map<string, ServiceBalancer>();
-  /** Balancers over the engine's groups (NATS queue groups), by the balancer of the same service. */
-  readonly #groupBalancers = new Map<ServiceBalancer, ServiceBalancer>();
-  readonly #balanceSettings: NodeOptions["balance"];
+  /** One balancer per service, version range and labels, shared by the node's clients. */
+  readonly #balancers: NodeBalancers;
   /** Applies route rules, configured or in a call's metadata. */
   readonly #router: Router;
   #lookup: LookupHandle | null = null;
@@ -105,18 +104,18 @@ export class Node implements SessionHost, TargetSource, EngineHost {
     this.#drainTimeout = options.drainTimeout ?? 10_000;
     this.#tls = options.tls;
     this.#clientTls = options.clientTls;
-    this.#balanceSettings = options.balance;
     this.#router = new Router(
       parseRouteRules(options.routes ?? []),
       this,
       (service, range) => this.lookup(service, range === null ? {} : { version: range }),
-      (service, range, source) => new ServiceBalancer(service, range, undefined, source, { ...this.#balanceSettings, random: Math.random, metrics: this.metrics }),
+      (service, range, source) => this.#balancers.over(service, range, source),
     );
     // Every line the node writes says which node wrote it.
     this.logger = childLogger(options.logger ?? createStderrLogger({}), { node: this.nodeName, node_id: this.nodeId, cluster: this.cluster });
     this.#recentCalls = createRecentCalls(options.traces);
     this.callObserver = createCallTracer(options.traces, this.#recentCalls);
     this.metrics = options.metrics ? new NodeMetrics(this.#metricsSources()) : null;
+    this.#balancers = new NodeBalancers(this, { ...options.balance, random: Math.random, metrics: this.metrics });
     this.#selfInfo = { id: this.nodeId, name: this.nodeName, address: "inproc://self" };
     this.registry.add(ReflectionContract, { describe: ({ service }) => describeServices(this.registry, service) });
     this.registry.add(StatsContract, { get: () => this.stats() });
@@ -310,7 +309,7 @@ export class Node implements SessionHost, TargetSource, EngineHost {
       policies.set(method, resolvePolicy(policy, base));
     }
     const range = options.version ?? compatibleRange(contract.version);
-    const balancer = this.#balancer(contract.name, range, options.labels);
+    const balancer = this.#balancers.of(contract.name, range, options.labels);
     return createClient(
       contract,
       (request) => this.#invokeAnywhere(request, balancer, policies.get(request.method) ?? base),
@@ -354,7 +353,7 @@ export class Node implements SessionHost, TargetSource, EngineHost {
       },
       balancers: () => {
         const now = performance.now();
-        return [...this.#balancers.values()].map((balancer) => ({ service: balancer.service, ...balancer.totals(now) }));
+        return this.#balancers.totals(now);
       },
       bytes: () => {
         const bytes = { ...this.#closedBytes };
@@ -376,7 +375,7 @@ export class Node implements SessionHost, TargetSource, EngineHost {
     return {
       node: this.nodeName,
       nodeId: this.nodeId,
-      services: [...this.#balancers.values()].map((balancer) => balancer.stats(now)),
+      services: this.#balancers.stats(now),
       server: this.admission,
       ...(this.metrics ? { methods: this.metrics.servedMethods() } : {}),
     };
@@ -513,37 +512,12 @@ export class Node implements SessionHost, TargetSource, EngineHost {
     // An engine that balances by itself (NATS queue groups) takes the unary
     // calls whose strategy leaves it the choice of instance.
     if (request.kind === "unary" && this.#engine?.group && !choosesInstance(policy.strategy)) {
-      const group = this.#groupBalancer(balancer);
+      const group = this.#balancers.group(balancer, this.#engine);
       if (group) return balancedCall(group, policy, request, () => this.#noInstance(request));
     }
     // Elsewhere: the balancer picks among the instances the look-up knows
     // and the connections made by hand.
     return balancedCall(balancer, policy, request, () => this.#noInstance(request));
-  }
-
-  /**
-   * A balancer whose one target is the engine's group for the service of
-   * `balancer` (its retries and budget apply as to any instance), or
-   * undefined when the group cannot honour what the client asks.
-   */
-  #groupBalancer(balancer: ServiceBalancer): ServiceBalancer | undefined {
-    let group = this.#groupBalancers.get(balancer);
-    if (!group) {
-      const engine = this.#engine!;
-      const node = this;
-      const source: TargetSource = {
-        get epoch() {
-          return node.epoch;
-        },
-        collectTargets(service, range, labels, into) {
-          const found = engine.group?.(service, range, labels);
-          if (found) into({ id: found.address, name: found.name, address: found.address, tier: Locality.cluster, suspect: false, invoke: (request) => found.invoke(request) });
-        },
-      };
-      group = new ServiceBalancer(balancer.service, balancer.range, balancer.labels, source, { ...this.#balanceSettings, random: Math.random, metrics: this.metrics });
-      this.#groupBalancers.set(balancer, group);
-    }
-    return group.targets().length > 0 ? group : undefined;
   }
 
   #noInstance(request: CallRequest): RpcError {
@@ -553,17 +527,6 @@ export class Node implements SessionHost, TargetSource, EngineHost {
         `${this.#knownVersions(request.service)}; serve it here, or connect to a node that serves it (node.connect(address))`,
       { service: request.service, method: request.method, unprocessed: true },
     );
-  }
-
-  /** The balancer of a service, version range and labels; one per node, shared by its clients. */
-  #balancer(service: string, range: string | null, labels: Record<string, string> | undefined): ServiceBalancer {
-    const key = `${service}\u0000${range ?? "*"}\u0000${labels ? JSON.stringify(Object.entries(labels).sort()) : ""}`;
-    let balancer = this.#balancers.get(key);
-    if (!balancer) {
-      balancer = new ServiceBalancer(service, range, labels && { ...labels }, this, { ...this.#balanceSettings, random: Math.random, metrics: this.metrics });
-      this.#balancers.set(key, balancer);
-    }
-    return balancer;
   }
 
   /** @internal The route rules this node applies ({@link Router}), for explaining where calls go. */
