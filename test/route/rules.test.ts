@@ -52,7 +52,17 @@ test("a pin in call metadata and a failover order in code steer calls across gat
       gwAc.routes(names.lanA).map((r) => [r.cost, r.path]),
       [[1, [names.core]], [2, [names.core, names.regionB]]],
     );
-    await waitFor(() => caller.lookup(Regional).length === 1 && regionFirst.lookup(Regional).length === 1, 15_000, "lan-a sees gw-ac");
+    // gw-ac's label gains the route to region-b after its first one: lan-a must have heard of both.
+    const pinMeta = { [ROUTE_META]: `${Regional.name} pin ${names.regionB}` };
+    const reachesRegion = (node: typeof caller): boolean => {
+      const explained = explainRoute(node, Regional.name, undefined, pinMeta);
+      return !(explained instanceof Error) && explained.groups[0]!.candidates.length > 0;
+    };
+    await waitFor(
+      () => caller.lookup(Regional).length === 1 && regionFirst.lookup(Regional).length === 1 && reachesRegion(caller) && reachesRegion(regionFirst),
+      15_000,
+      "lan-a sees gw-ac and both of its routes",
+    );
 
     // In core, its own instance comes before the route to region-b.
     const inCoreCaller = await td.node({ name: "core-caller", cluster: names.core, lookup });
@@ -78,7 +88,7 @@ test("a pin in call metadata and a failover order in code steer calls across gat
     const ordered = regionFirst.client(Regional);
     for (let i = 0; i < 5; i++) assert.equal((await ordered.where({}, { timeout: 10_000 })).node, "region-svc", "region-b first, as the order says");
     await inRegion.close({ timeout: 1_000 });
-    await waitFor(() => gwAc.routes(names.lanA).length === 1, 15_000, "the route to region-b goes");
+    await waitFor(() => gwAc.routes(names.lanA).length === 1 && !reachesRegion(regionFirst) && !reachesRegion(caller), 15_000, "the route to region-b goes, in lan-a's view too");
     assert.equal((await ordered.where({}, { timeout: 10_000 })).node, "core-svc", "then core, next in the order");
 
     const nowhere = await rejection(client.where({}, { timeout: 10_000, meta: { [ROUTE_META]: `${Regional.name} pin ${names.regionB}` } }));
