@@ -18,6 +18,7 @@ import { Locality, type TargetInfo } from "./balance/target.ts";
 import { createClient, type ClientOptions } from "./rpc/client.ts";
 import type { Client, Contract, Handlers, Topic } from "./rpc/contract.ts";
 import type { CallerInfo } from "./rpc/context.ts";
+import { InFlight } from "./rpc/in-flight.ts";
 import { LocalUnaryCall } from "./rpc/local-call.ts";
 import { PeerLink } from "./peer-link.ts";
 import { routeOf } from "./route/route-label.ts";
@@ -86,8 +87,8 @@ export class Node implements SessionHost, TargetSource, EngineHost {
   /** Node ids the look-up declared dead or gone: no call goes there, whatever connection is still open. */
   readonly #goneIds = new Set<string>();
   #loadTimer: NodeJS.Timeout | null = null;
-  #localCalls = 0;
-  #localIdle: (() => void) | null = null;
+  /** Unary calls to this node's own services in flight (they use no session). */
+  readonly #localCalls = new InFlight();
   readonly #selfInfo: CallerInfo;
 
   /** Use {@link startNode}. */
@@ -591,27 +592,8 @@ export class Node implements SessionHost, TargetSource, EngineHost {
     }
     const release = this.admissionControl.tryEnter(endpoint.gate, request.method);
     if (typeof release !== "function") return Promise.reject(release);
-    this.#localCalls++;
-    return new LocalUnaryCall(this, caller, request, this.#localCallDone, release).run(endpoint);
-  }
-
-  readonly #localCallDone = (): void => {
-    if (--this.#localCalls === 0 && this.#localIdle) {
-      const wake = this.#localIdle;
-      this.#localIdle = null;
-      wake();
-    }
-  };
-
-  #localCallsIdle(): Promise<void> {
-    if (this.#localCalls === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const previous = this.#localIdle;
-      this.#localIdle = () => {
-        previous?.();
-        resolve();
-      };
-    });
+    this.#localCalls.enter();
+    return new LocalUnaryCall(this, caller, request, this.#localCalls.leave, release).run(endpoint);
   }
 
   /** ` (known: calculator@1.1.0 on node a, …)` for an error message, or nothing. */
@@ -691,7 +673,7 @@ export class Node implements SessionHost, TargetSource, EngineHost {
     // registry watch (a call that never ends by itself) does not hold the drain.
     if (this.#loadTimer) clearInterval(this.#loadTimer);
     await this.#lookup?.leave().catch((error: unknown) => this.logger.warn({ err: error }, "leaving the look-up failed"));
-    const allIdle = Promise.all([...[...this.#sessions].map((session) => session.idle()), this.#localCallsIdle()]);
+    const allIdle = Promise.all([...[...this.#sessions].map((session) => session.idle()), this.#localCalls.idle()]);
     let timer: NodeJS.Timeout | undefined;
     const expired = await Promise.race([
       allIdle.then(() => false),
