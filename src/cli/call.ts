@@ -2,7 +2,7 @@ import { AddressError, connect, isRpcError, RpcError, type CallOptions, type Cal
 import { checkSocketAddress, flagOption, listOption, parseOrHelp, parseMs, stringOption, type ParsedArgs } from "./args.ts";
 import { createCallGuard, type CallGuard } from "./call-guard.ts";
 import { reflectMethod } from "./reflect-method.ts";
-import { dynamicContract, METHOD_KINDS, newestVersion } from "./dynamic-contract.ts";
+import { dynamicContract, METHOD_KINDS, newestVersion } from "../dashboard/dynamic-contract.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { describeWhere, planLookup, planWait, type LookupPlan } from "./lookup-args.ts";

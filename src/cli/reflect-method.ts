@@ -1,5 +1,5 @@
 import { isRpcError, ReflectionContract, type CallOptions, type ClientOptions, type MethodKind, type Peer } from "../index.ts";
-import { newestVersion } from "./dynamic-contract.ts";
+import { newestVersion } from "../dashboard/dynamic-contract.ts";
 
 /** What a node says of one method of a service it serves. */
 export interface ReflectedMethod {

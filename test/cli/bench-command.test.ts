@@ -4,7 +4,7 @@ import type { BenchSummary } from "../../src/cli/bench-report.ts";
 import { formatProgress } from "../../src/cli/bench-report.ts";
 import { formatDuration, parseDuration } from "../../src/cli/duration.ts";
 import { UsageError } from "../../src/cli/errors.ts";
-import { nearestRank } from "../../src/cli/percentiles.ts";
+import { nearestRank } from "../../src/dashboard/percentiles.ts";
 import { requireOrSkip } from "../support/require.ts";
 import { CliProcess, CONCURRENCY, eventually, isolateRendezvous, runCli, startMember, uniqueCluster } from "./support.ts";
 import { hasScript, runCliOnTerminal } from "./terminal.ts";

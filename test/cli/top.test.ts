@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Calculator } from "../../examples/calculator/service.ts";
 import { startNode, type Node, type NodeStats } from "../../src/index.ts";
-import { bucketQuantile } from "../../src/cli/percentiles.ts";
+import { bucketQuantile } from "../../src/dashboard/percentiles.ts";
 import { compareReadings, isReadable, type TopFrame } from "../../src/cli/top-figures.ts";
 import { CONCURRENCY, isolateRendezvous, runCli, startMember, uniqueCluster } from "./support.ts";
 import { hasScript, runCliOnTerminal } from "./terminal.ts";

@@ -55,6 +55,9 @@ it("draws two clusters under load, calls from the form, and marks a killed node 
   const label = await page.locator("#graph .link-label").first().textContent();
   assert.match(label ?? "", /\/s · (p99|ewma) [\d.]+ ms · [\d.]+% err/, "a link shows calls/s, latency and errors");
   await page.locator('#catalog .service[data-service="calculator"] tbody tr').first().waitFor({ timeout: WAIT_MS });
+  // The gateway offers each cluster's calculator in the other: still listed once per cluster that serves it, the gateway never as an instance.
+  assert.equal(await page.locator('#catalog .service[data-service="calculator"]').count(), 2, "once in each cluster");
+  assert.equal(await page.locator('#catalog tbody tr:has(td:text-is("gw-1"))').count(), 0, "the gateway is not an instance");
   await page.screenshot({ path: join(shots, "1-topology.png"), fullPage: true });
 
   await page.selectOption("#call-method", { label: `${core} · calculator.add` });

@@ -35,6 +35,8 @@ export const PAGE_HTML = String.raw`<!doctype html>
     <h2 id="call-title">Call a method</h2>
     <form id="call-form">
       <label>Method <select id="call-method" name="method"></select></label>
+      <div class="muted">Input type</div>
+      <pre id="call-type" class="type"></pre>
       <label>Input (JSON) <textarea id="call-input" name="input" rows="6" spellcheck="false">{}</textarea></label>
       <label>Timeout (ms) <input id="call-timeout" name="timeout" type="number" min="1" max="60000" value="5000"></label>
       <button id="call-submit" type="submit">Call</button>

@@ -64,6 +64,8 @@ label { display: grid; gap: 3px; font-size: 12px; color: var(--muted); }
 select, textarea, input { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; padding: 6px; border: 1px solid var(--line); border-radius: 6px; color: var(--ink); background: #fff; }
 button { justify-self: start; padding: 6px 18px; border: 0; border-radius: 6px; background: var(--edge); color: #fff; font-weight: 600; cursor: pointer; }
 button:disabled { opacity: .6; cursor: progress; }
+.result { white-space: pre-wrap; overflow-wrap: anywhere; max-height: none; }
+pre.type { white-space: pre; }
 .result[data-state="ok"] { border-left: 4px solid var(--alive); }
 .result[data-state="error"] { border-left: 4px solid var(--dead); }
 .trace { border-top: 1px solid #eef0f3; padding: 4px 0; }
