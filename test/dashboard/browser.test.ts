@@ -11,6 +11,7 @@ import { GATEWAY_LABEL } from "../../src/route/route-label.ts";
 import { CliProcess } from "../cli/support.ts";
 import { artifactsDir, chromiumMissing, launchBrowser } from "../support/browser.ts";
 import { requireOrSkip } from "../support/require.ts";
+import { openTrace, until } from "./wait.ts";
 import { startMember } from "./members.ts";
 
 /** Generous for a loaded machine: start-up, gossip and failure detection all take longer there. */
@@ -72,7 +73,7 @@ it("draws two clusters under load, calls from the form, and marks a killed node 
   const stitched = page.locator('#recent details.trace:has(.span-row[data-kind="client"]):has(.span-row[data-kind="server"])').first();
   await stitched.waitFor({ timeout: WAIT_MS });
   // Open it: it stays shown while newer calls arrive, so it can be read.
-  await stitched.evaluate((details) => ((details as unknown as { open: boolean }).open = true));
+  await openTrace(stitched);
   const id = await page.locator("#recent details.trace[open]").first().getAttribute("data-trace");
   await page.waitForTimeout(1_500);
   const trace = page.locator(`#recent details.trace[data-trace="${id}"][open]`);
@@ -91,7 +92,7 @@ it("draws two clusters under load, calls from the form, and marks a killed node 
 });
 
 async function waitForCount(page: Page, selector: string, count: number): Promise<void> {
-  await page.waitForFunction(`document.querySelectorAll(${JSON.stringify(selector)}).length === ${count}`, undefined, { timeout: WAIT_MS }).catch(async (error: Error) => {
-    throw new Error(`${selector}: expected ${count}, saw ${await page.locator(selector).count()} (${error.message})`);
+  await until(async () => (await page.locator(selector).count()) === count, `${selector}: expected ${count}`, WAIT_MS).catch(async (error: Error) => {
+    throw new Error(`${error.message}, saw ${await page.locator(selector).count()}`);
   });
 }

@@ -15,6 +15,7 @@ import { CliProcess, runCli } from "../cli/support.ts";
 import { artifactsDir, chromiumMissing, launchBrowser } from "../support/browser.ts";
 import { requireOrSkip } from "../support/require.ts";
 import { startMember } from "./members.ts";
+import { openTrace, until } from "./wait.ts";
 
 const WAIT_MS = 45_000;
 
@@ -41,19 +42,13 @@ it("shows a method that fails every call at 100 %, and a nested call's trace as 
 
   // The arrow front → vault: every call failed, whatever the caller's balancer thinks of the vault's health.
   const toVault = page.locator(`#graph .link[data-from="${ids.front}"][data-to="${ids.vault}"]`);
-  await page.waitForFunction(
-    `(() => { const l = document.querySelector('#graph .link[data-from="${ids.front}"][data-to="${ids.vault}"] title'); return l && /100\\.0% err/.test(l.textContent); })()`,
-    undefined,
-    { timeout: WAIT_MS },
-  );
+  await until(async () => /100\.0% err/.test((await page.locator(`#graph .link[data-from="${ids.front}"][data-to="${ids.vault}"] title`).textContent().catch(() => "")) ?? ""), "the vault's arrow at 100 %");
   assert.match((await toVault.getAttribute("class")) ?? "", /\bhot\b/, "a link that fails is red");
   const toShop = await page.locator(`#graph .link[data-from="${ids.front}"][data-to="${ids.shop}"] title`).textContent();
   assert.match(toShop ?? "", / 0\.0% err/, "checkout.buy succeeds");
   // Its instance row says the same.
   const vaultRow = page.locator('#catalog .service[data-service="vault"] tbody tr');
-  await page.waitForFunction(`(() => { const r = document.querySelector('#catalog .service[data-service="vault"] tbody tr'); return r && /100\\.0 %/.test(r.textContent); })()`, undefined, {
-    timeout: WAIT_MS,
-  });
+  await until(async () => /100\.0 %/.test((await vaultRow.first().textContent().catch(() => "")) ?? ""), "the vault's row at 100 %");
   assert.match((await vaultRow.textContent()) ?? "", /^vault/);
 
   // amoeba top and amoeba ls --stats: the same figure from the same source.
@@ -73,7 +68,7 @@ it("shows a method that fails every call at 100 %, and a nested call's trace as 
   // A checkout.buy trace: front's client span is the root and names it; the two adds follow one another.
   const trace = page.locator('#recent details.trace:has(.trace-title:text-is("checkout.buy")):has(.span-row[data-depth="3"])').first();
   await trace.waitFor({ timeout: WAIT_MS });
-  await trace.evaluate((details) => ((details as unknown as { open: boolean }).open = true));
+  await openTrace(trace);
   const rows = await trace.locator(".span-row").evaluateAll((elements) =>
     elements.map((e) => ({
       kind: e.getAttribute("data-kind"),
@@ -123,7 +118,7 @@ function shots(): string {
 /** Each named node's id, once all are drawn. */
 async function idsByName(page: Page, names: string[]): Promise<Record<string, string>> {
   const selector = names.map((name) => `#graph .node[data-name="${name}"]`).join(", ");
-  await page.waitForFunction(`document.querySelectorAll(${JSON.stringify(selector)}).length === ${names.length}`, undefined, { timeout: WAIT_MS });
+  await until(async () => (await page.locator(selector).count()) === names.length, `nodes ${names.join(", ")}`);
   const out: Record<string, string> = {};
   for (const name of names) out[name] = (await page.locator(`#graph .node[data-name="${name}"]`).getAttribute("data-id"))!;
   return out;

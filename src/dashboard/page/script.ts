@@ -7,7 +7,9 @@ import { GRAPH_SCRIPT } from "./graph-script.ts";
 import { SCHEMA_SCRIPT } from "./schema-script.ts";
 
 const MAIN_SCRIPT = String.raw`
-var catalogSignature = "", selected = "", methodSchemas = {}, shownTraces = {};
+var catalogSignature = "", selected = "", methodSchemas = {}, shownTraces = {}, lastSnapshot = null;
+// The topology's view: a viewBox kept across redraws, so a zoom or pan stays while figures change.
+var view = null, layoutSize = null;
 
 function $(id) { return document.getElementById(id); }
 
@@ -117,7 +119,8 @@ function renderRecent(snapshot) {
     open[d.dataset.trace] = true;
     if (!fresh[d.dataset.trace] && shownTraces[d.dataset.trace]) kept.push(shownTraces[d.dataset.trace]);
   });
-  var traces = kept.concat(recent.traces);
+  var traces = kept.concat(recent.traces.filter(traceMatches));
+  if (traces.length === 0) { $("recent").innerHTML = '<p class="muted">no recent trace matches the search</p>'; return; }
   shownTraces = {};
   traces.forEach(function (trace) { shownTraces[trace.traceId] = trace; });
   $("recent").innerHTML = traces.map(function (trace) {
@@ -134,9 +137,70 @@ function renderRecent(snapshot) {
   }).join("");
 }
 
+// The search: a service or service.method (part of a name matches), a status, a shortest duration.
+function traceMatches(trace) {
+  var text = $("trace-service").value.trim().toLowerCase(), status = $("trace-status").value, min = Number($("trace-min").value || 0);
+  if (text && !trace.spans.some(function (s) { return (s.service + "." + s.method).toLowerCase().indexOf(text) >= 0; })) return false;
+  if (status === "OK" && trace.code !== "OK") return false;
+  if (status === "failed" && trace.code === "OK") return false;
+  return !(min > 0 && trace.durationMs < min);
+}
+
+function applyView() {
+  var svg = document.querySelector("#graph svg");
+  if (!svg || !layoutSize) return;
+  if (!view) view = fitView();
+  svg.setAttribute("viewBox", view.x + " " + view.y + " " + view.w + " " + view.h);
+}
+
+// Fit the drawing, but never smaller than 3/4 of its size: past that labels cannot be read, so the rest is a pan away.
+function fitView() {
+  var box = $("graph").getBoundingClientRect(), width = Math.max(box.width, 1);
+  var scale = Math.max(0.75, Math.min(1.5, width / layoutSize.w));
+  var w = width / scale, h = Math.max(layoutSize.h, 320 / scale);
+  return { x: 0, y: 0, w: w, h: h };
+}
+
+function zoom(factor, cx, cy) {
+  if (!view) return;
+  var w = Math.min(layoutSize.w * 4, Math.max(120, view.w * factor)), h = view.h * (w / view.w);
+  cx = cx === undefined ? view.x + view.w / 2 : cx; cy = cy === undefined ? view.y + view.h / 2 : cy;
+  view = { x: cx - (cx - view.x) * (w / view.w), y: cy - (cy - view.y) * (h / view.h), w: w, h: h };
+  applyView();
+}
+
+function startPanZoom() {
+  var graph = $("graph"), drag = null;
+  graph.addEventListener("wheel", function (event) {
+    if (!view) return;
+    event.preventDefault();
+    var box = graph.getBoundingClientRect();
+    zoom(event.deltaY > 0 ? 1.15 : 1 / 1.15, view.x + ((event.clientX - box.left) / box.width) * view.w, view.y + ((event.clientY - box.top) / box.height) * view.h);
+  }, { passive: false });
+  graph.addEventListener("pointerdown", function (event) { if (view) { drag = { x: event.clientX, y: event.clientY, view: view }; graph.classList.add("panning"); } });
+  window.addEventListener("pointermove", function (event) {
+    if (!drag) return;
+    var box = graph.getBoundingClientRect(), k = drag.view.w / Math.max(box.width, 1);
+    view = { x: drag.view.x - (event.clientX - drag.x) * k, y: drag.view.y - (event.clientY - drag.y) * k, w: drag.view.w, h: drag.view.h };
+    applyView();
+  });
+  window.addEventListener("pointerup", function () { drag = null; graph.classList.remove("panning"); });
+  $("zoom-in").addEventListener("click", function () { zoom(1 / 1.25); });
+  $("zoom-out").addEventListener("click", function () { zoom(1.25); });
+  $("zoom-reset").addEventListener("click", function () { view = null; applyView(); });
+  window.addEventListener("resize", function () { view = null; applyView(); });
+}
+
 function render(snapshot) {
+  lastSnapshot = snapshot;
   $("summary").textContent = summarize(snapshot);
   $("graph").innerHTML = drawGraph(snapshot);
+  var svg = document.querySelector("#graph svg");
+  var size = { w: Number(svg.getAttribute("width")), h: Number(svg.getAttribute("height")) };
+  svg.removeAttribute("width"); svg.removeAttribute("height");
+  if (!layoutSize || layoutSize.w !== size.w || layoutSize.h !== size.h) view = null;
+  layoutSize = size;
+  applyView();
   renderCatalog(snapshot);
   renderRecent(snapshot);
 }
@@ -172,6 +236,11 @@ function onCall(event) {
 }
 
 function start() {
+  startPanZoom();
+  ["trace-service", "trace-status", "trace-min"].forEach(function (id) {
+    $(id).addEventListener("input", function () { if (lastSnapshot) renderRecent(lastSnapshot); });
+  });
+  $("trace-search").addEventListener("submit", function (event) { event.preventDefault(); });
   $("call-form").addEventListener("submit", onCall);
   $("call-method").addEventListener("change", function () {
     selected = $("call-method").value;
