@@ -8,8 +8,8 @@ import { TracesContract, type RecentCallsReport } from "../observe/traces-contra
 import { StatsContract, type NodeStats } from "../balance/stats-contract.ts";
 import type { Engine } from "../engine.ts";
 import type { AdmissionStats } from "../rpc/admission.ts";
-import type { ClientOptions } from "../rpc/client.ts";
-import type { Client, Contract, Handlers } from "../rpc/contract.ts";
+import type { Client, ClientOptions, Handlers } from "../rpc/context.ts";
+import type { Contract } from "../rpc/contract.ts";
 import type { Limits } from "../rpc/limits.ts";
 import { describeServices, ReflectionContract } from "../rpc/reflection.ts";
 import { RpcError } from "../rpc/rpc-error.ts";

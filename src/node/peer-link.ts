@@ -1,9 +1,7 @@
 import type { CallStream } from "../rpc/call-stream.ts";
-import type { ClientOptions } from "../rpc/client.ts";
-import type { Client, Contract } from "../rpc/contract.ts";
+import type { CallOutcome, CallRequest, Client, ClientNext, ClientOptions } from "../rpc/context.ts";
+import type { Contract } from "../rpc/contract.ts";
 import { deferredStream } from "../rpc/deferred-stream.ts";
-import type { CallOutcome, ClientNext } from "../rpc/interceptor.ts";
-import type { CallRequest } from "../rpc/outgoing-call.ts";
 import { isBuiltInService } from "../rpc/reflection.ts";
 import { RpcError } from "../rpc/rpc-error.ts";
 import { Session, type SessionHost } from "../rpc/session.ts";
