@@ -35,7 +35,7 @@ export type { RecentCall, RecentCallsQuery } from "./observe/recent-calls.ts";
 export { TracesContract, type RecentCallsReport } from "./observe/traces-contract.ts";
 export { stitchTrace, type TraceStep } from "./observe/stitch.ts";
 export type { ServedMethodStats } from "./metrics/node-metrics.ts";
-export { AddressError, type TlsClientOptions, type TlsServerOptions } from "./transport/index.ts";
+export { AddressError, type PeerCertificate, type TlsClientOptions, type TlsServerOptions } from "./transport/index.ts";
 export {
   AmoebaError,
   ConnectError,

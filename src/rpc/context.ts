@@ -5,6 +5,7 @@
  * clients of a contract.
  */
 import type { Logger } from "../logger.ts";
+import type { PeerCertificate } from "../transport/index.ts";
 import type { Meta } from "../wire/index.ts";
 import type { CallOptions } from "./call-options.ts";
 import type { CallStream } from "./call-stream.ts";
@@ -19,6 +20,13 @@ export interface CallerInfo {
   readonly name: string;
   /** Where the call came from (`tcp://…`, `unix://…`, `inproc://…`). */
   readonly address: string;
+  /**
+   * The certificate the caller presented over mutual TLS, verified against
+   * the node's CA: the one identity here no caller can forge. Absent
+   * otherwise. (The node's id and name come from its handshake and are
+   * only as trustworthy as the connection.)
+   */
+  readonly certificate?: PeerCertificate;
 }
 
 /** What a handler knows about the call it serves. */

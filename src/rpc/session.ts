@@ -352,7 +352,9 @@ export class Session {
     this.#handshaken = true;
     if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = null;
-    this.#remote = { id: node.id.slice(0, 128), name: node.name.slice(0, 128), address: this.#connection.remoteAddress };
+    const certificate = this.#connection.peerCertificate;
+    const address = this.#connection.remoteAddress;
+    this.#remote = certificate ? { id: node.id.slice(0, 128), name: node.name.slice(0, 128), address, certificate } : { id: node.id.slice(0, 128), name: node.name.slice(0, 128), address };
     this.#remoteServices = hello.services;
     this.host.sessionReady(this);
     this.#readyResolve();
