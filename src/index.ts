@@ -14,7 +14,17 @@ export type { CallContext, CallerInfo } from "./rpc/context.ts";
 export type { CallOptions, Meta } from "./rpc/call-options.ts";
 export type { CallStream } from "./rpc/call-stream.ts";
 export type { ClientOptions } from "./rpc/context.ts";
-export type { CallOutcome, ClientInterceptor, ClientNext, NodeInterceptors, ServerInterceptor, ServerNext } from "./rpc/context.ts";
+export type {
+  CallOutcome,
+  ClientInterceptor,
+  ClientNext,
+  EventInterceptor,
+  EventMessage,
+  EventNext,
+  NodeInterceptors,
+  ServerInterceptor,
+  ServerNext,
+} from "./rpc/context.ts";
 export type { AttemptObserver, CallRequest } from "./rpc/context.ts";
 export { watchOutcome, type OutcomeListener } from "./rpc/served-outcome.ts";
 export { RpcError, isRpcError, type RpcErrorOptions, type TriedInstance } from "./rpc/rpc-error.ts";
