@@ -16,3 +16,4 @@ export {
 export { findCompleted, recordCompleted, type CompletedCall } from "./idempotency.ts";
 export { decodeEntityDocument, encodeEntityDocument, type EntityDocument } from "./entity-document.ts";
 export { openDirectoryStore, type DirectoryStoreOptions } from "./directory-store.ts";
+export { openRedisStore, type RedisStoreOptions } from "./redis-store.ts";

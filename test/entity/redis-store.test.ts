@@ -1,0 +1,81 @@
+// The Redis store through the conformance suite, against the server on 127.0.0.1:6379 (two connections).
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import net from "node:net";
+import { test } from "node:test";
+import { openRedisStore, StoreError } from "../../src/entity/index.ts";
+import { requireOrSkip } from "../support/require.ts";
+import { runStoreConformance } from "./store-suite.ts";
+
+const URL = "redis://127.0.0.1:6379";
+const up = await reachable(6379);
+const missing = up ? undefined : "a Redis server is needed on 127.0.0.1:6379";
+
+runStoreConformance(
+  "redis",
+  async () => {
+    // Each fixture's keys under a prefix of its own, so runs never meet.
+    const prefix = `amoeba-test:${randomBytes(6).toString("hex")}:`;
+    const a = await openRedisStore({ url: URL, prefix });
+    const b = await openRedisStore({ url: URL, prefix });
+    return {
+      a,
+      b,
+      close: async () => {
+        await Promise.all([a.close(), b.close()]);
+        await dropKeys(prefix);
+      },
+    };
+  },
+  { missing },
+);
+
+test("redis: requireDurable refuses a server without appendfsync always, and an unreachable server is UNAVAILABLE", async (t) => {
+  if (!requireOrSkip(t, up, missing ?? "")) return;
+  const probe = await openRedisStore({ url: URL });
+  await probe.close();
+  try {
+    const durable = await openRedisStore({ url: URL, requireDurable: true });
+    // This server is set up to keep writes: nothing to refuse.
+    await durable.close();
+    t.diagnostic("the server runs with appendfsync always");
+  } catch (error) {
+    assert.ok(error instanceof StoreError && error.storeCode === "UNUSABLE", String(error));
+    assert.match(error.message, /appendfsync/);
+  }
+  const closedPort = await unusedPort();
+  await assert.rejects(openRedisStore({ url: `redis://127.0.0.1:${closedPort}` }), (error: unknown) => error instanceof StoreError && error.code === "UNAVAILABLE");
+});
+
+/** Deletes every key under `prefix` (leases are kept for ever by design, so tests clean up after themselves). */
+async function dropKeys(prefix: string): Promise<void> {
+  const { Redis } = await import("ioredis");
+  const client = new Redis(URL);
+  try {
+    let cursor = "0";
+    for (let rounds = 0; rounds < 1_000; rounds++) {
+      const [next, keys] = await client.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
+      if (keys.length > 0) await client.del(...keys);
+      cursor = next;
+      if (cursor === "0") break;
+    }
+  } finally {
+    client.disconnect();
+  }
+}
+
+function reachable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => (socket.destroy(), resolve(true)));
+    socket.once("error", () => resolve(false));
+  });
+}
+
+async function unusedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
