@@ -211,7 +211,8 @@ class DirectoryIdempotency implements IdempotencyStore {
     checkDuration(retainMs, "retainMs");
     return this.#store.locked("i", key, async () => {
       const record = (await this.#store.read("i", key)) as IdempotencyRecord | undefined;
-      if (record === undefined || record.claim !== claim || record.done) throw claimLost(key);
+      // A claim whose hold ended is lost even before another call takes the key, as on every store.
+      if (!idempotencyLive(record, Date.now()) || record.claim !== claim || record.done) throw claimLost(key);
       await this.#store.write("i", key, { k: key, claim, done: true, result, expiresAt: Date.now() + retainMs });
     });
   }

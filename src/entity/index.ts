@@ -17,3 +17,4 @@ export { findCompleted, recordCompleted, type CompletedCall } from "./idempotenc
 export { decodeEntityDocument, encodeEntityDocument, type EntityDocument } from "./entity-document.ts";
 export { openDirectoryStore, type DirectoryStoreOptions } from "./directory-store.ts";
 export { openRedisStore, type RedisStoreOptions } from "./redis-store.ts";
+export { openPostgresStore, type PostgresStoreOptions } from "./postgres-store.ts";

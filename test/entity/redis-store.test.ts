@@ -1,11 +1,11 @@
 // The Redis store through the conformance suite, against the server on 127.0.0.1:6379 (two connections).
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import net from "node:net";
 import { test } from "node:test";
 import { openRedisStore, StoreError } from "../../src/entity/index.ts";
 import { requireOrSkip } from "../support/require.ts";
 import { runStoreConformance } from "./store-suite.ts";
+import { reachable, unusedPort } from "./support.ts";
 
 const URL = "redis://127.0.0.1:6379";
 const up = await reachable(6379);
@@ -62,20 +62,4 @@ async function dropKeys(prefix: string): Promise<void> {
   } finally {
     client.disconnect();
   }
-}
-
-function reachable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: "127.0.0.1", port });
-    socket.once("connect", () => (socket.destroy(), resolve(true)));
-    socket.once("error", () => resolve(false));
-  });
-}
-
-async function unusedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
