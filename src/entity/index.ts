@@ -18,3 +18,5 @@ export { decodeEntityDocument, encodeEntityDocument, type EntityDocument } from 
 export { openDirectoryStore, type DirectoryStoreOptions } from "./directory-store.ts";
 export { openRedisStore, type RedisStoreOptions } from "./redis-store.ts";
 export { openPostgresStore, type PostgresStoreOptions } from "./postgres-store.ts";
+export { TurnQueue, type TurnKind, type TurnQueueOptions } from "./turn-queue.ts";
+export { ActivationTable, REAL_TIMERS, type ActivationTableOptions, type Timers, type Turn } from "./activation-table.ts";
