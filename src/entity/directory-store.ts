@@ -10,7 +10,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { holdDirectory, type DirectoryHold } from "./directory-lock.ts";
 import { claimLost, StoreError } from "./errors.ts";
-import { decodeRecord, encodeRecord, ensureDir, readIfExists, syncDir, writeAtomic } from "./file-io.ts";
+import { decodeRecord, encodeRecord, ensureDir, readIfExists, sweepTemp, syncDir, writeAtomic } from "./file-io.ts";
 import {
   checkDuration,
   checkFence,
@@ -38,7 +38,11 @@ type Section = "e" | "l" | "i";
 export async function openDirectoryStore(options: DirectoryStoreOptions): Promise<EntityStore> {
   const limits = storeLimits(options.limits, DEFAULT_STORE_LIMITS);
   await mkdir(options.dir, { recursive: true });
-  return new DirectoryStore(await holdDirectory(options.dir), limits);
+  const hold = await holdDirectory(options.dir);
+  const store = new DirectoryStore(hold, limits);
+  // What a killed writer left half-way is swept in the background; close waits for it.
+  void store.op(() => sweepTemp(hold.root)).catch(() => undefined);
+  return store;
 }
 
 class DirectoryStore implements EntityStore {

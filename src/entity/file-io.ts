@@ -5,8 +5,8 @@
  * checksum catches a file that is not what the store wrote anyway.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
-import { dirname } from "node:path";
+import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { crc32 } from "node:zlib";
 import { decodeBody, encodeBody } from "../wire/codec.ts";
 import { StoreError } from "./errors.ts";
@@ -86,4 +86,26 @@ export async function writeAtomic(path: string, bytes: Uint8Array): Promise<void
   await handle.close();
   await rename(temp, path);
   await syncDir(dirname(path));
+}
+
+/**
+ * Removes the temporary files under `root` that processes other than this
+ * one left (a writer killed between writing and renaming); this process's
+ * own are writes in flight. Call it only while holding the directory.
+ */
+export async function sweepTemp(root: string): Promise<number> {
+  let removed = 0;
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory() && depth < 2) await walk(path, depth + 1);
+      else if (entry.isFile() && entry.name.endsWith(".tmp") && entry.name.split(".")[1] !== String(process.pid)) {
+        await rm(path, { force: true });
+        removed++;
+      }
+    }
+  };
+  await walk(root, 0);
+  return removed;
 }
