@@ -20,3 +20,4 @@ export { openRedisStore, type RedisStoreOptions } from "./redis-store.ts";
 export { openPostgresStore, type PostgresStoreOptions } from "./postgres-store.ts";
 export { TurnQueue, type TurnKind, type TurnQueueOptions } from "./turn-queue.ts";
 export { ActivationTable, REAL_TIMERS, type ActivationTableOptions, type Timers, type Turn } from "./activation-table.ts";
+export { openNatsKvStore, type NatsKvStoreOptions } from "./nats-kv-store.ts";

@@ -54,7 +54,7 @@ export function leaseOf(name: string, record: LeaseRecord, sentAt: number, ttlMs
 export interface IdempotencyRecord {
   readonly claim: string;
   readonly done: boolean;
-  readonly result: Uint8Array | undefined;
+  readonly result: Uint8Array | null | undefined;
   readonly expiresAt: number;
 }
 
