@@ -21,3 +21,4 @@ export { openPostgresStore, type PostgresStoreOptions } from "./postgres-store.t
 export { TurnQueue, type TurnKind, type TurnQueueOptions } from "./turn-queue.ts";
 export { ActivationTable, REAL_TIMERS, type ActivationTableOptions, type Timers, type Turn } from "./activation-table.ts";
 export { openNatsKvStore, type NatsKvStoreOptions } from "./nats-kv-store.ts";
+export { StoredEntities, type StoredEntitiesOptions, type TurnOutcome } from "./stored-entities.ts";
