@@ -5,9 +5,8 @@ import { test } from "node:test";
 import { openRedisStore, StoreError } from "../../src/entity/index.ts";
 import { requireOrSkip } from "../support/require.ts";
 import { runStoreConformance } from "./store-suite.ts";
-import { reachable, unusedPort } from "./support.ts";
+import { dropRedisKeys, reachable, REDIS_URL, unusedPort } from "./support.ts";
 
-const URL = "redis://127.0.0.1:6379";
 const up = await reachable(6379);
 const missing = up ? undefined : "a Redis server is needed on 127.0.0.1:6379";
 
@@ -16,14 +15,14 @@ runStoreConformance(
   async () => {
     // Each fixture's keys under a prefix of its own, so runs never meet.
     const prefix = `amoeba-test:${randomBytes(6).toString("hex")}:`;
-    const a = await openRedisStore({ url: URL, prefix });
-    const b = await openRedisStore({ url: URL, prefix });
+    const a = await openRedisStore({ url: REDIS_URL, prefix });
+    const b = await openRedisStore({ url: REDIS_URL, prefix });
     return {
       a,
       b,
       close: async () => {
         await Promise.all([a.close(), b.close()]);
-        await dropKeys(prefix);
+        await dropRedisKeys(prefix);
       },
     };
   },
@@ -32,10 +31,10 @@ runStoreConformance(
 
 test("redis: requireDurable refuses a server without appendfsync always, and an unreachable server is UNAVAILABLE", async (t) => {
   if (!requireOrSkip(t, up, missing ?? "")) return;
-  const probe = await openRedisStore({ url: URL });
+  const probe = await openRedisStore({ url: REDIS_URL });
   await probe.close();
   try {
-    const durable = await openRedisStore({ url: URL, requireDurable: true });
+    const durable = await openRedisStore({ url: REDIS_URL, requireDurable: true });
     // This server is set up to keep writes: nothing to refuse.
     await durable.close();
     t.diagnostic("the server runs with appendfsync always");
@@ -46,20 +45,3 @@ test("redis: requireDurable refuses a server without appendfsync always, and an 
   const closedPort = await unusedPort();
   await assert.rejects(openRedisStore({ url: `redis://127.0.0.1:${closedPort}` }), (error: unknown) => error instanceof StoreError && error.code === "UNAVAILABLE");
 });
-
-/** Deletes every key under `prefix` (leases are kept for ever by design, so tests clean up after themselves). */
-async function dropKeys(prefix: string): Promise<void> {
-  const { Redis } = await import("ioredis");
-  const client = new Redis(URL);
-  try {
-    let cursor = "0";
-    for (let rounds = 0; rounds < 1_000; rounds++) {
-      const [next, keys] = await client.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
-      if (keys.length > 0) await client.del(...keys);
-      cursor = next;
-      if (cursor === "0") break;
-    }
-  } finally {
-    client.disconnect();
-  }
-}
