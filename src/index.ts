@@ -36,6 +36,15 @@ export { TracesContract, type RecentCallsReport } from "./observe/traces-contrac
 export { stitchTrace, type TraceStep } from "./observe/stitch.ts";
 export type { ServedMethodStats } from "./metrics/node-metrics.ts";
 export { AddressError, type TlsClientOptions, type TlsServerOptions } from "./transport/index.ts";
+export {
+  AmoebaError,
+  ConnectError,
+  EngineStoppedError,
+  NodeClosedError,
+  NoRespondersError,
+  PeerNotReadingError,
+  type AmoebaErrorCode,
+} from "./transport/errors.ts";
 export type { Engine, EngineHost, RunningEngine } from "./engine.ts";
 export type { Connection, ConnectionHandler, Listener, Transport, TransportTable } from "./transport/index.ts";
 export { startGateway, Gateway } from "./route/gateway.ts";

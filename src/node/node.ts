@@ -14,6 +14,7 @@ import type { Limits } from "../rpc/limits.ts";
 import { describeServices, ReflectionContract } from "../rpc/reflection.ts";
 import { RpcError } from "../rpc/rpc-error.ts";
 import type { EventHandler, PayloadOf, TopicRef } from "../rpc/topics.ts";
+import { NodeClosedError } from "../transport/errors.ts";
 import { listen, type Listener, type TlsServerOptions } from "../transport/index.ts";
 import { NodeCore } from "./core.ts";
 import { lookupSettings, type ConnectOptions, type NodeOptions, type ServeOptions } from "./options.ts";
@@ -316,7 +317,7 @@ export class Node {
   }
 
   #assertOpen(): void {
-    if (this.#core.dispatcher.draining) throw new RpcError("UNAVAILABLE", `node ${this.name} is closed`, { node: this.name });
+    if (this.#core.dispatcher.draining) throw new NodeClosedError(this.name);
   }
 }
 

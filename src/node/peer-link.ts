@@ -6,6 +6,7 @@ import { isBuiltInService } from "../rpc/reflection.ts";
 import { RpcError } from "../rpc/rpc-error.ts";
 import { Session, type SessionHost } from "../rpc/session.ts";
 import type { EventHandler, PayloadOf, TopicRef } from "../rpc/topics.ts";
+import { ConnectError } from "../transport/errors.ts";
 import type { Connection } from "../transport/index.ts";
 import type { ConnectOptions } from "./options.ts";
 import type { Peer } from "./peer.ts";
@@ -93,11 +94,7 @@ export class PeerLink {
     try {
       connection = await this.#node.dial(this.#address, this.#options);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      const hint = code === "ECONNREFUSED" || code === "ENOENT" ? "; is a node listening there (amoeba serve … --listen)?" : "";
-      throw new Error(`cannot connect to ${this.#address}: ${(error as Error).message}${hint}; not processed — safe to retry`, {
-        cause: error,
-      });
+      throw ConnectError.from(this.#address, error);
     }
     const session = new Session(connection, this.#node, "dialer");
     this.#node.trackSession(session);
