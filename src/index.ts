@@ -27,6 +27,7 @@ export type {
 } from "./rpc/context.ts";
 export type { AttemptObserver, CallRequest } from "./rpc/context.ts";
 export { watchOutcome, type OutcomeListener } from "./rpc/served-outcome.ts";
+export { principalsOf, type AuthorizationPolicy, type AuthorizationRule } from "./rpc/authorization.ts";
 export { RpcError, isRpcError, type RpcErrorOptions, type TriedInstance } from "./rpc/rpc-error.ts";
 export { STATUS_CODES, type StatusCode } from "./rpc/status.ts";
 export { DEFAULT_LIMITS, type Limits } from "./rpc/limits.ts";
