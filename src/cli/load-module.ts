@@ -1,5 +1,6 @@
 import { existsSync, statSync } from "node:fs";
-import { resolve } from "node:path";
+import { createRequire } from "node:module";
+import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Contract } from "../index.ts";
 import { CliError } from "./errors.ts";
@@ -25,6 +26,7 @@ export async function loadServices(file: string, cwd: string = process.cwd()): P
   const path = resolve(cwd, file);
   if (!existsSync(path)) throw new CliError(`no such file: ${path}`);
   if (!statSync(path).isFile()) throw new CliError(`not a file: ${path}`);
+  if (TYPESCRIPT.has(extname(path))) await loadTypeScript(path, file);
   let namespace: Record<string, unknown>;
   try {
     namespace = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
@@ -32,6 +34,53 @@ export async function loadServices(file: string, cwd: string = process.cwd()): P
     throw new CliError(`cannot load ${file}: ${(error as Error)?.message ?? String(error)}`);
   }
   return findServices(namespace, file);
+}
+
+const TYPESCRIPT = new Set([".ts", ".mts", ".cts", ".tsx"]);
+
+let typescript: Promise<void> | undefined;
+
+/**
+ * Makes TypeScript modules importable, once per process: by tsx (an optional
+ * peer dependency of Amoeba), found from the module's own folder first (the
+ * user's project), then from Amoeba's. Nothing to do when Amoeba itself runs
+ * from its TypeScript sources: a loader is then in place already.
+ */
+function loadTypeScript(path: string, file: string): Promise<void> {
+  if (import.meta.url.endsWith(".ts")) return Promise.resolve();
+  typescript ??= registerTsx(path).catch((error: unknown) => {
+    typescript = undefined;
+    throw error;
+  });
+  return typescript.catch((error: unknown) => {
+    if (!(error instanceof Error && (error as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND")) throw error;
+    // A Node that strips types by itself (22.18+, 23.6+) may still manage on its own.
+    if ((process.features as { typescript?: unknown }).typescript) return;
+    throw new CliError(
+      `${file} is TypeScript, and serving it needs tsx, which is not installed: run \`npm install --save-dev tsx\` in your project, or serve the compiled .js instead`,
+    );
+  });
+}
+
+async function registerTsx(path: string): Promise<void> {
+  const [esm, cjs] = await Promise.all([importFrom("tsx/esm/api", path), importFrom("tsx/cjs/api", path)]);
+  esm();
+  // .ts files in a package without "type": "module" load as CommonJS.
+  cjs();
+}
+
+/** The `register` function of one of tsx's APIs, resolved from `path`, else from Amoeba. */
+async function importFrom(specifier: string, path: string): Promise<() => unknown> {
+  let resolved: string;
+  try {
+    resolved = createRequire(path).resolve(specifier);
+  } catch {
+    resolved = createRequire(import.meta.url).resolve(specifier);
+  }
+  const api = (await import(pathToFileURL(resolved).href)) as { register?: () => unknown; default?: { register?: () => unknown } };
+  const register = api.register ?? api.default?.register;
+  if (typeof register !== "function") throw new CliError(`${resolved} has no register(): a tsx older than 4?`);
+  return register;
 }
 
 /**
