@@ -1,6 +1,6 @@
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
-import { extname, resolve } from "node:path";
+import { dirname, extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Contract } from "../index.ts";
 import { CliError } from "./errors.ts";
@@ -41,10 +41,9 @@ const TYPESCRIPT = new Set([".ts", ".mts", ".cts", ".tsx"]);
 let typescript: Promise<void> | undefined;
 
 /**
- * Makes TypeScript modules importable, once per process: by tsx (an optional
- * peer dependency of Amoeba), found from the module's own folder first (the
- * user's project), then from Amoeba's. Nothing to do when Amoeba itself runs
- * from its TypeScript sources: a loader is then in place already.
+ * Makes TypeScript modules importable, once per process, by registering tsx
+ * (an optional peer dependency of Amoeba). Nothing to do when Amoeba itself
+ * runs from its TypeScript sources: a loader is then in place already.
  */
 function loadTypeScript(path: string, file: string): Promise<void> {
   if (import.meta.url.endsWith(".ts")) return Promise.resolve();
@@ -53,7 +52,8 @@ function loadTypeScript(path: string, file: string): Promise<void> {
     throw error;
   });
   return typescript.catch((error: unknown) => {
-    if (!(error instanceof Error && (error as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND")) throw error;
+    const code = (error as NodeJS.ErrnoException)?.code;
+    if (code !== "MODULE_NOT_FOUND" && code !== "ERR_MODULE_NOT_FOUND") throw error;
     // A Node that strips types by itself (22.18+, 23.6+) may still manage on its own.
     if ((process.features as { typescript?: unknown }).typescript) return;
     throw new CliError(
@@ -63,24 +63,32 @@ function loadTypeScript(path: string, file: string): Promise<void> {
 }
 
 async function registerTsx(path: string): Promise<void> {
-  const [esm, cjs] = await Promise.all([importFrom("tsx/esm/api", path), importFrom("tsx/cjs/api", path)]);
+  const [esm, cjs] = await Promise.all([importFrom("esm/api", path), importFrom("cjs/api", path)]);
   esm();
   // .ts files in a package without "type": "module" load as CommonJS.
   cjs();
 }
 
-/** The `register` function of one of tsx's APIs, resolved from `path`, else from Amoeba. */
-async function importFrom(specifier: string, path: string): Promise<() => unknown> {
-  let resolved: string;
+/**
+ * The `register` function of one of tsx's APIs (`esm/api`, `cjs/api`): the
+ * copy beside Amoeba, where a peer dependency is installed, else the one the
+ * served module's own folder reaches (say, Amoeba installed globally).
+ */
+async function importFrom(api: "esm/api" | "cjs/api", path: string): Promise<() => unknown> {
+  let loaded: { register?: () => unknown };
   try {
-    resolved = createRequire(path).resolve(specifier);
-  } catch {
-    resolved = createRequire(import.meta.url).resolve(specifier);
+    loaded = (await import(`tsx/${api}`)) as typeof loaded;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException)?.code !== "ERR_MODULE_NOT_FOUND") throw error;
+    // Throws MODULE_NOT_FOUND when there is no tsx here either.
+    const manifest = createRequire(path).resolve("tsx/package.json");
+    const { exports } = JSON.parse(readFileSync(manifest, "utf8")) as { exports: Record<string, { import?: { default?: string } }> };
+    const file = exports[`./${api}`]?.import?.default;
+    if (file === undefined) throw new CliError(`${manifest} names no ESM entry for tsx/${api}: a tsx older than 4?`);
+    loaded = (await import(pathToFileURL(resolve(dirname(manifest), file)).href)) as typeof loaded;
   }
-  const api = (await import(pathToFileURL(resolved).href)) as { register?: () => unknown; default?: { register?: () => unknown } };
-  const register = api.register ?? api.default?.register;
-  if (typeof register !== "function") throw new CliError(`${resolved} has no register(): a tsx older than 4?`);
-  return register;
+  if (typeof loaded.register !== "function") throw new CliError(`tsx/${api} has no register(): a tsx older than 4?`);
+  return loaded.register;
 }
 
 /**
