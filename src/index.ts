@@ -2,8 +2,8 @@
  * @module Amoeba: typed RPC between services, in one process, on one machine
  * and across a network.
  */
-export { startNode, connect, Node, type NodeOptions, type ConnectOptions, type ServeOptions } from "./node.ts";
-export type { Peer } from "./peer.ts";
+export { startNode, connect, Node, type NodeOptions, type ConnectOptions, type ServeOptions } from "./node/index.ts";
+export type { Peer } from "./node/peer.ts";
 export type { Instance, LookupChange, LookupOptions, Member, MemberRecord, MemberState, MembershipEvent } from "./lookup/types.ts";
 export type { LookupSettings } from "./lookup/start-lookup.ts";
 export type { MembershipConfig } from "./lookup/membership/config.ts";
@@ -34,6 +34,9 @@ export type { CallContext, CallerInfo } from "./rpc/context.ts";
 export type { CallOptions, Meta } from "./rpc/call-options.ts";
 export type { CallStream } from "./rpc/call-stream.ts";
 export type { ClientOptions } from "./rpc/client.ts";
+export type { CallOutcome, ClientInterceptor, ClientNext, NodeInterceptors, ServerInterceptor, ServerNext } from "./rpc/interceptor.ts";
+export type { AttemptObserver, CallRequest } from "./rpc/outgoing-call.ts";
+export { watchOutcome, type OutcomeListener } from "./rpc/served-outcome.ts";
 export { RpcError, isRpcError, type RpcErrorOptions, type TriedInstance } from "./rpc/rpc-error.ts";
 export { STATUS_CODES, type StatusCode } from "./rpc/status.ts";
 export { DEFAULT_LIMITS, type Limits } from "./rpc/limits.ts";
@@ -57,7 +60,7 @@ export type { Engine, EngineHost, RunningEngine } from "./engine.ts";
 export type { Connection, ConnectionHandler, Listener, Transport, TransportTable } from "./transport/index.ts";
 export { startGateway, Gateway, type AdvertisedRoute } from "./route/gateway.ts";
 export type { GatewayOptions, GatewayClusterOptions } from "./route/options.ts";
-export { GATEWAY_LABEL, type Route, type RouteEntry } from "./route/route-label.ts";
+export { GATEWAY_LABEL, type Route, type RouteEntry } from "./route-rules/route-label.ts";
 export { HOPS_META, VIA_META } from "./route/hops.ts";
 export { GatewayContract, type ForwardStats } from "./route/gateway-contract.ts";
-export { parseRouteRules, ROUTE_META, type RouteRule, type RouteRules } from "./route/rules.ts";
+export { parseRouteRules, ROUTE_META, type RouteRule, type RouteRules } from "./route-rules/rules.ts";

@@ -1,6 +1,5 @@
 import { FrameKind, MethodKindCode, type Meta } from "../wire/index.ts";
 import type { CallOptions } from "./call-options.ts";
-import type { AttemptObserver } from "./call-observer.ts";
 import type { CallStream } from "./call-stream.ts";
 import type { MethodKind, StreamSource } from "./contract.ts";
 import { CreditGate } from "./credit-gate.ts";
@@ -24,10 +23,19 @@ export interface CallRequest {
   onMeta: CallOptions["onMeta"];
   /** The method is idempotent: a balancer may retry or hedge it even when it may have run. */
   idempotent?: boolean;
-  /** Set when the result arrives: how long the callee said the call took there, in µs. */
+  /** @internal Set when the result arrives: how long the callee said the call took there, in µs (for the balancer). */
   serverMicros?: number;
-  /** The call's trace, told of each attempt; only when the node traces calls. */
-  trace?: AttemptObserver | undefined;
+  /**
+   * Told where each attempt of the call goes (a balancer may make several).
+   * An interceptor that wants to know sets it; tracing does.
+   */
+  attempts?: AttemptObserver | undefined;
+}
+
+/** Learns where each attempt of an outgoing call goes (it sits on `CallRequest.attempts`). */
+export interface AttemptObserver {
+  /** An attempt leaves for `node` at `address` (`inproc://self` for this node). */
+  attempt(node: string, address: string): void;
 }
 
 /** A callee's time above a day is nonsense, not a measurement. */
@@ -58,7 +66,7 @@ export class OutgoingCall implements CallStream<unknown> {
   /** Sends the call; for unary and client-stream kinds, the promise of its result. */
   start(): Promise<unknown> | undefined {
     const request = this.#request;
-    request.trace?.attempt(this.#session.remoteInfo.name, this.#session.remoteInfo.address);
+    request.attempts?.attempt(this.#session.remoteInfo.name, this.#session.remoteInfo.address);
     const streamsOut = request.kind === "server-stream" || request.kind === "bidi-stream";
     const streamsIn = request.kind === "client-stream" || request.kind === "bidi-stream";
     const promise = streamsOut
