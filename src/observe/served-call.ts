@@ -1,4 +1,4 @@
-import type { Context, Span } from "@opentelemetry/api";
+import type { Context, Span } from "./otel-types.ts";
 import type { CallContext, CallerInfo } from "../rpc/context.ts";
 import type { ServerNext } from "../rpc/interceptor.ts";
 import type { RpcError } from "../rpc/rpc-error.ts";
