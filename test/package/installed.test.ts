@@ -123,12 +123,20 @@ const TSCONFIG = JSON.stringify({
 });
 
 describe("the installed package", { timeout: 3 * MINUTE }, () => {
-  let project = "";
+  // Two fresh projects, installed side by side from the same tarball: a bare
+  // one (Amoeba and zod only: what runs with no TypeScript tooling) and one
+  // with tsx, typescript, esbuild and @types/node added.
+  let bare = "";
+  let tooled = "";
   let dispose = async (): Promise<void> => {};
   let install: Ran;
+  let tools: Ran;
+  // The slowest steps, started as soon as they can and awaited by their tests.
+  let typecheck: Promise<Ran>;
+  let bundle: Promise<Ran>;
   const running: Running[] = [];
-  const npx = (args: readonly string[], ms = MINUTE): Promise<Ran> => run("npx", args, project, ms);
-  const start = (args: readonly string[]): Running => {
+  const npx = (project: string, args: readonly string[], ms = MINUTE): Promise<Ran> => run("npx", args, project, ms);
+  const start = (project: string, args: readonly string[]): Running => {
     const child = new Running("npx", args, project);
     running.push(child);
     return child;
@@ -141,9 +149,10 @@ describe("the installed package", { timeout: 3 * MINUTE }, () => {
     const pack = await run("npm", ["pack", "--json", "--pack-destination", dir.path], ROOT, 2 * MINUTE);
     assert.equal(pack.code, 0, pack.stderr);
     const [packed] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf("["))) as [{ filename: string }];
-    project = join(dir.path, "project");
-    await mkdir(project);
-    await writeFiles(project, {
+    const tarball = join(dir.path, packed.filename);
+    bare = join(dir.path, "bare");
+    tooled = join(dir.path, "tooled");
+    const files = {
       "package.json": JSON.stringify({ name: "amoeba-user", private: true, type: "module" }),
       "services.js": SERVICES_JS,
       "contract.ts": CONTRACT_TS,
@@ -151,12 +160,25 @@ describe("the installed package", { timeout: 3 * MINUTE }, () => {
       "use.ts": USE_TS,
       "page.ts": PAGE_TS,
       "tsconfig.json": TSCONFIG,
-    });
-    install = await run("npm", ["install", join(dir.path, packed.filename), await pinned("zod"), "--prefer-offline", "--no-audit", "--no-fund"], project, 2 * MINUTE);
+    };
+    for (const project of [bare, tooled]) {
+      await mkdir(project);
+      await writeFiles(project, files);
+    }
+    const flags = ["--prefer-offline", "--no-audit", "--no-fund"];
+    const zod = await pinned("zod");
+    const toolPackages = await Promise.all(["tsx", "typescript", "esbuild", "@types/node"].map(pinned));
+    [install, tools] = await Promise.all([
+      run("npm", ["install", tarball, zod, ...flags], bare, 2 * MINUTE),
+      run("npm", ["install", tarball, zod, ...toolPackages, ...flags], tooled, 2 * MINUTE),
+    ]);
+    typecheck = npx(tooled, ["tsc", "-p", "."], 2 * MINUTE);
+    bundle = npx(tooled, ["esbuild", "page.ts", "--bundle", "--platform=browser", "--format=esm", "--outfile=page.js", "--metafile=meta.json", "--log-level=warning"]);
   });
 
   after(async () => {
     await Promise.all(running.map((child) => child.stop()));
+    await Promise.allSettled([typecheck, bundle]);
     await dispose();
   });
 
@@ -164,30 +186,30 @@ describe("the installed package", { timeout: 3 * MINUTE }, () => {
     assert.equal(install.code, 0, install.stderr);
     assert.doesNotMatch(install.stdout + install.stderr, /EBADENGINE/);
     for (const tool of ["esbuild", "tsx", "typescript", "@opentelemetry/api"]) {
-      assert.equal(existsSync(join(project, "node_modules", tool)), false, `${tool} was installed`);
+      assert.equal(existsSync(join(bare, "node_modules", tool)), false, `${tool} was installed`);
     }
-    assert.equal(existsSync(join(project, "node_modules/amoeba/src")), false, "the package ships its sources");
-    assert.equal(existsSync(join(project, "node_modules/amoeba/dist/browser/amoeba-client.js")), true, "no bundled browser client");
+    assert.equal(existsSync(join(bare, "node_modules/amoeba/src")), false, "the package ships its sources");
+    assert.equal(existsSync(join(bare, "node_modules/amoeba/dist/browser/amoeba-client.js")), true, "no bundled browser client");
   });
 
   it("npx amoeba --help and --version run from dist/", async () => {
-    const help = await npx(["amoeba", "--help"]);
+    const help = await npx(bare, ["amoeba", "--help"]);
     assert.equal(help.code, 0, help.stderr);
     assert.match(help.stdout, /^Usage: amoeba <command>/);
-    const version = await npx(["amoeba", "--version"]);
+    const version = await npx(bare, ["amoeba", "--version"]);
     const { version: expected } = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as { version: string };
     assert.deepEqual([version.code, version.stdout], [0, `${expected}\n`], version.stderr);
   });
 
   it("serves a plain .js module, npx amoeba call calls it, the handler's ctx.log.info shows, and the edge serves the built browser client", async () => {
-    const server = start(["amoeba", "serve", "services.js", "--listen", "tcp://127.0.0.1:0"]);
+    const server = start(bare, ["amoeba", "serve", "services.js", "--listen", "tcp://127.0.0.1:0"]);
     const address = (await server.waitFor(/serving greeter@1\.0\.0 on (\S+)\n/, MINUTE))[1]!;
-    const call = await npx(["amoeba", "call", address, "greeter.greet", '{"name":"Ada"}']);
+    const call = await npx(bare, ["amoeba", "call", address, "greeter.greet", '{"name":"Ada"}']);
     assert.deepEqual([call.code, call.stdout], [0, '"hello Ada"\n'], call.stderr);
     const line = (await server.waitFor(/^\{.*"msg":"greeting".*\}$/m, 10_000, "stderr"))[0];
     assert.equal((JSON.parse(line) as { level: string }).level, "info");
 
-    const edge = start(["amoeba", "edge", "--connect", address, "--port", "0"]);
+    const edge = start(bare, ["amoeba", "edge", "--connect", address, "--port", "0"]);
     const url = (await edge.waitFor(/ on (http:\/\/\S+) /, MINUTE))[1]!;
     const client = await fetch(new URL("/amoeba-client.js", url));
     assert.equal(client.status, 200);
@@ -198,46 +220,35 @@ describe("the installed package", { timeout: 3 * MINUTE }, () => {
   });
 
   it("a .ts module without tsx installed is refused with what to do", async () => {
-    const result = await npx(["amoeba", "serve", "services.ts", "--listen", "tcp://127.0.0.1:0"]);
+    const result = await npx(bare, ["amoeba", "serve", "services.ts", "--listen", "tcp://127.0.0.1:0"]);
     assert.equal(result.code, 1, result.stdout);
     assert.match(result.stderr, /services\.ts is TypeScript, and serving it needs tsx, which is not installed: run `npm install --save-dev tsx`/);
   });
 
-  describe("with tsx, typescript, esbuild and @types/node in the project", () => {
-    let tools: Ran;
-    // The slowest step, started as soon as it can and awaited by its test.
-    let typecheck: Promise<Ran>;
-    before(async () => {
-      const packages = await Promise.all(["tsx", "typescript", "esbuild", "@types/node"].map(pinned));
-      tools = await run("npm", ["install", "--save-dev", ...packages, "--prefer-offline", "--no-audit", "--no-fund"], project, 2 * MINUTE);
-      typecheck = npx(["tsc", "-p", "."], 2 * MINUTE);
-    });
+  it("with tsx in the project, serves a .ts module that imports the shared contract, and npx amoeba call calls it", async () => {
+    assert.equal(tools.code, 0, tools.stderr);
+    const server = start(tooled, ["amoeba", "serve", "services.ts", "--listen", "tcp://127.0.0.1:0"]);
+    const address = (await server.waitFor(/serving users@1\.0\.0 on (\S+)\n/, MINUTE))[1]!;
+    const call = await npx(tooled, ["amoeba", "call", address, "users.get", '{"id":"1"}']);
+    assert.deepEqual([call.code, JSON.parse(call.stdout)], [0, { id: "1", name: "Ada" }], call.stderr);
+    const missing = await npx(tooled, ["amoeba", "call", address, "users.get", '{"id":"2"}']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^ERROR NOT_FOUND: no user 2/);
+  });
 
-    it("serves a .ts module that imports the shared contract, and npx amoeba call calls it", async () => {
-      assert.equal(tools.code, 0, tools.stderr);
-      const server = start(["amoeba", "serve", "services.ts", "--listen", "tcp://127.0.0.1:0"]);
-      const address = (await server.waitFor(/serving users@1\.0\.0 on (\S+)\n/, MINUTE))[1]!;
-      const call = await npx(["amoeba", "call", address, "users.get", '{"id":"1"}']);
-      assert.deepEqual([call.code, JSON.parse(call.stdout)], [0, { id: "1", name: "Ada" }], call.stderr);
-      const missing = await npx(["amoeba", "call", address, "users.get", '{"id":"2"}']);
-      assert.equal(missing.code, 1);
-      assert.match(missing.stderr, /^ERROR NOT_FOUND: no user 2/);
-    });
+  it("tsc accepts a typed use of every entry point with skipLibCheck: false and no optional dependency, and refuses wrong handlers", async () => {
+    assert.equal(existsSync(join(tooled, "node_modules/@opentelemetry/api")), false);
+    const tsc = await typecheck;
+    assert.equal(tsc.code, 0, tsc.stdout + tsc.stderr);
+  });
 
-    it("tsc accepts a typed use of every entry point with skipLibCheck: false and no optional dependency, and refuses wrong handlers", async () => {
-      assert.equal(existsSync(join(project, "node_modules/@opentelemetry/api")), false);
-      const tsc = await typecheck;
-      assert.equal(tsc.code, 0, tsc.stdout + tsc.stderr);
-    });
-
-    it("esbuild bundles the shared contract and the browser client for a page, with nothing of Node", async () => {
-      const bundle = await npx(["esbuild", "page.ts", "--bundle", "--platform=browser", "--format=esm", "--outfile=page.js", "--metafile=meta.json", "--log-level=warning"]);
-      assert.equal(bundle.code, 0, bundle.stderr);
-      const inputs = Object.keys((JSON.parse(await readFile(join(project, "meta.json"), "utf8")) as { inputs: object }).inputs);
-      // "amoeba" resolved to its browser entry, not to the Node one.
-      assert.ok(inputs.includes("node_modules/amoeba/dist/shared.js"), inputs.join("\n"));
-      assert.ok(!inputs.includes("node_modules/amoeba/dist/index.js"), inputs.join("\n"));
-      assert.doesNotMatch(await readFile(join(project, "page.js"), "utf8"), /["']node:|require\(/);
-    });
+  it("esbuild bundles the shared contract and the browser client for a page, with nothing of Node", async () => {
+    const bundled = await bundle;
+    assert.equal(bundled.code, 0, bundled.stderr);
+    const inputs = Object.keys((JSON.parse(await readFile(join(tooled, "meta.json"), "utf8")) as { inputs: object }).inputs);
+    // "amoeba" resolved to its browser entry, not to the Node one.
+    assert.ok(inputs.includes("node_modules/amoeba/dist/shared.js"), inputs.join("\n"));
+    assert.ok(!inputs.includes("node_modules/amoeba/dist/index.js"), inputs.join("\n"));
+    assert.doesNotMatch(await readFile(join(tooled, "page.js"), "utf8"), /["']node:|require\(/);
   });
 });
