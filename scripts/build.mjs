@@ -11,7 +11,7 @@
 //      check: a Node built-in that crept into it fails the build here, not
 //      in a user's bundler.
 import { spawnSync } from "node:child_process";
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 
@@ -19,9 +19,24 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const require = createRequire(import.meta.url);
 const started = Date.now();
 
+let compiler;
+try {
+  compiler = require.resolve("typescript/bin/tsc");
+  require.resolve("esbuild");
+} catch {
+  // Installed from a folder, npm links it as it is and runs this without its
+  // development dependencies: a dist/ built before is then what there is.
+  if (existsSync(new URL("../dist/index.js", import.meta.url))) {
+    console.warn("amoeba: typescript and esbuild are not installed here; keeping the dist/ built before");
+    process.exit(0);
+  }
+  console.error(`amoeba: cannot build dist/: the development dependencies (typescript, esbuild) are not installed in ${root}. Run \`npm install\` there first.`);
+  process.exit(1);
+}
+
 rmSync(new URL("../dist", import.meta.url), { recursive: true, force: true });
 
-const tsc = spawnSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
+const tsc = spawnSync(process.execPath, [compiler, "-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 
 const { build } = await import("esbuild");
