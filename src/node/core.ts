@@ -17,13 +17,12 @@ import { createCallTracer, createRecentCalls, type CallTracer } from "../observe
 import type { RecentCalls } from "../observe/recent-calls.ts";
 import { servedMetrics } from "../observe/served-metrics.ts";
 import type { AdmissionStats } from "../rpc/admission.ts";
-import { createClient, type ClientOptions } from "../rpc/client.ts";
-import type { CallerInfo } from "../rpc/context.ts";
-import type { Client, Contract } from "../rpc/contract.ts";
+import { createClient } from "../rpc/client.ts";
+import type { CallRequest, CallerInfo, Client, ClientInterceptor, ClientNext, ClientOptions, ServerInterceptor } from "../rpc/context.ts";
+import type { Contract } from "../rpc/contract.ts";
 import { Dispatcher } from "../rpc/dispatcher.ts";
-import { checkInterceptors, composeClient, type ClientInterceptor, type ClientNext, type ServerInterceptor } from "../rpc/interceptor.ts";
+import { checkInterceptors, composeClient } from "../rpc/interceptor.ts";
 import { resolveLimits, type Limits } from "../rpc/limits.ts";
-import type { CallRequest } from "../rpc/outgoing-call.ts";
 import type { ServiceRegistry } from "../rpc/registry.ts";
 import type { Session, SessionHost } from "../rpc/session.ts";
 import type { EventHandler, PayloadOf, TopicRef } from "../rpc/topics.ts";

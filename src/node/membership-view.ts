@@ -9,7 +9,7 @@ import type { LookupBackend } from "../lookup/backend.ts";
 import { startLookup, type LookupHandle, type LookupSettings } from "../lookup/start-lookup.ts";
 import type { Instance, LookupChange, LookupOptions, MemberRecord, Member, MembershipEvent } from "../lookup/types.ts";
 import type { RegistryContract } from "../lookup/registry/contract.ts";
-import type { Client } from "../rpc/contract.ts";
+import type { Client } from "../rpc/context.ts";
 
 /** What the view needs to join a look-up. */
 export interface JoinDependencies {

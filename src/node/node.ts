@@ -8,12 +8,13 @@ import { TracesContract, type RecentCallsReport } from "../observe/traces-contra
 import { StatsContract, type NodeStats } from "../balance/stats-contract.ts";
 import type { Engine } from "../engine.ts";
 import type { AdmissionStats } from "../rpc/admission.ts";
-import type { ClientOptions } from "../rpc/client.ts";
-import type { Client, Contract, Handlers } from "../rpc/contract.ts";
+import type { Client, ClientOptions, Handlers } from "../rpc/context.ts";
+import type { Contract } from "../rpc/contract.ts";
 import type { Limits } from "../rpc/limits.ts";
 import { describeServices, ReflectionContract } from "../rpc/reflection.ts";
 import { RpcError } from "../rpc/rpc-error.ts";
 import type { EventHandler, PayloadOf, TopicRef } from "../rpc/topics.ts";
+import { NodeClosedError } from "../transport/errors.ts";
 import { listen, type Listener, type TlsServerOptions } from "../transport/index.ts";
 import { NodeCore } from "./core.ts";
 import { lookupSettings, type ConnectOptions, type NodeOptions, type ServeOptions } from "./options.ts";
@@ -316,7 +317,7 @@ export class Node {
   }
 
   #assertOpen(): void {
-    if (this.#core.dispatcher.draining) throw new RpcError("UNAVAILABLE", `node ${this.name} is closed`, { node: this.name });
+    if (this.#core.dispatcher.draining) throw new NodeClosedError(this.name);
   }
 }
 

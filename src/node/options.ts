@@ -5,7 +5,7 @@ import type { Engine } from "../engine.ts";
 import type { Logger } from "../logger.ts";
 import type { TracesOptions } from "../observe/traces-options.ts";
 import type { LookupSettings } from "../lookup/start-lookup.ts";
-import type { NodeInterceptors, ServerInterceptor } from "../rpc/interceptor.ts";
+import type { NodeInterceptors, ServerInterceptor } from "../rpc/context.ts";
 import type { Limits } from "../rpc/limits.ts";
 import type { RouteRule } from "../route-rules/rules.ts";
 import type { TlsClientOptions, TlsServerOptions } from "../transport/index.ts";

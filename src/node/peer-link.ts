@@ -1,13 +1,12 @@
 import type { CallStream } from "../rpc/call-stream.ts";
-import type { ClientOptions } from "../rpc/client.ts";
-import type { Client, Contract } from "../rpc/contract.ts";
+import type { CallOutcome, CallRequest, Client, ClientNext, ClientOptions } from "../rpc/context.ts";
+import type { Contract } from "../rpc/contract.ts";
 import { deferredStream } from "../rpc/deferred-stream.ts";
-import type { CallOutcome, ClientNext } from "../rpc/interceptor.ts";
-import type { CallRequest } from "../rpc/outgoing-call.ts";
 import { isBuiltInService } from "../rpc/reflection.ts";
 import { RpcError } from "../rpc/rpc-error.ts";
 import { Session, type SessionHost } from "../rpc/session.ts";
 import type { EventHandler, PayloadOf, TopicRef } from "../rpc/topics.ts";
+import { ConnectError } from "../transport/errors.ts";
 import type { Connection } from "../transport/index.ts";
 import type { ConnectOptions } from "./options.ts";
 import type { Peer } from "./peer.ts";
@@ -95,11 +94,7 @@ export class PeerLink {
     try {
       connection = await this.#node.dial(this.#address, this.#options);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      const hint = code === "ECONNREFUSED" || code === "ENOENT" ? "; is a node listening there (amoeba serve … --listen)?" : "";
-      throw new Error(`cannot connect to ${this.#address}: ${(error as Error).message}${hint}; not processed — safe to retry`, {
-        cause: error,
-      });
+      throw ConnectError.from(this.#address, error);
     }
     const session = new Session(connection, this.#node, "dialer");
     this.#node.trackSession(session);

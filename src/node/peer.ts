@@ -1,6 +1,5 @@
-import type { ClientOptions } from "../rpc/client.ts";
-import type { CallerInfo } from "../rpc/context.ts";
-import type { Client, Contract } from "../rpc/contract.ts";
+import type { CallerInfo, Client, ClientOptions } from "../rpc/context.ts";
+import type { Contract } from "../rpc/contract.ts";
 import type { EventHandler, PayloadOf, TopicRef } from "../rpc/topics.ts";
 
 /**

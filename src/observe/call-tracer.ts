@@ -1,6 +1,4 @@
-import type { CallerInfo } from "../rpc/context.ts";
-import type { CallOutcome, ClientInterceptor, ClientNext, ServerInterceptor } from "../rpc/interceptor.ts";
-import type { CallRequest } from "../rpc/outgoing-call.ts";
+import type { CallOutcome, CallRequest, CallerInfo, ClientInterceptor, ClientNext, ServerInterceptor } from "../rpc/context.ts";
 import { isRpcError } from "../rpc/rpc-error.ts";
 import { watchOutcome } from "../rpc/served-outcome.ts";
 import { isBuiltInService } from "../rpc/reflection.ts";

@@ -1,6 +1,6 @@
 import type { Span } from "./otel-types.ts";
 import type { CallStream } from "../rpc/call-stream.ts";
-import type { AttemptObserver, CallRequest } from "../rpc/outgoing-call.ts";
+import type { AttemptObserver, CallRequest } from "../rpc/context.ts";
 import { isRpcError, RpcError } from "../rpc/rpc-error.ts";
 import { formatTraceparent, parseTraceparent } from "../rpc/traceparent.ts";
 import { endSpan, remoteContext, type Spans } from "./otel.ts";

@@ -1,6 +1,5 @@
 import type { Context, Span } from "./otel-types.ts";
-import type { CallContext, CallerInfo } from "../rpc/context.ts";
-import type { ServerNext } from "../rpc/interceptor.ts";
+import type { CallContext, CallerInfo, ServerNext } from "../rpc/context.ts";
 import type { RpcError } from "../rpc/rpc-error.ts";
 import { formatTraceparent, parseTraceparent } from "../rpc/traceparent.ts";
 import type { Meta } from "../wire/index.ts";

@@ -4,7 +4,7 @@
  * stream's end, a failure, a cancellation or a deadline).
  */
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
-import type { ServerInterceptor } from "../rpc/interceptor.ts";
+import type { ServerInterceptor } from "../rpc/context.ts";
 import { isRpcError } from "../rpc/rpc-error.ts";
 import { watchOutcome } from "../rpc/served-outcome.ts";
 

@@ -1,33 +1,8 @@
-import type { BalancePolicy } from "../balance/policy.ts";
 import type { Meta } from "../wire/index.ts";
 import { resolveDeadline, type CallOptions } from "./call-options.ts";
-import type { Client, Contract } from "./contract.ts";
-import type { ClientInterceptor, ClientNext } from "./interceptor.ts";
-import type { CallRequest } from "./outgoing-call.ts";
+import type { Contract } from "./contract.ts";
+import type { CallRequest, Client, ClientNext, ClientOptions } from "./context.ts";
 import { compatibleRange } from "./version.ts";
-
-/** Options of a client. */
-export interface ClientOptions {
-  /** Default timeout of each call, in ms. Overrides the node's `defaultTimeout`. */
-  timeout?: number;
-  /** Metadata sent with every call; a call's own `meta` adds to it. */
-  meta?: Meta;
-  /** The versions of the service to accept. Default: `^` the contract's version. */
-  version?: string;
-  /** Only instances whose labels include these, e.g. `{ zone: "a" }` (instances found by look-up). */
-  labels?: Record<string, string>;
-  /** How calls pick an instance and survive failures: strategy, locality, retries, hedging. */
-  balance?: BalancePolicy;
-  /** The same, per method; each adds to `balance`. */
-  methods?: Record<string, BalancePolicy>;
-  /**
-   * Interceptors around this client's calls, outermost first, inside the
-   * node's own client interceptors (see docs/interceptors.md).
-   */
-  interceptors?: readonly ClientInterceptor[];
-  /** @internal A handler's context passes its deadline, signal and trace metadata here. */
-  inherit?: { deadline?: number | undefined; signal?: AbortSignal; meta?: Readonly<Meta> };
-}
 
 /**
  * Builds the typed client of a contract over `place`, the caller's chain

@@ -9,16 +9,15 @@
  */
 import { MethodKindCode, type Meta } from "../wire/index.ts";
 import { Admission, ServiceGate } from "./admission.ts";
-import type { CallerInfo } from "./context.ts";
-import type { Contract, Handlers } from "./contract.ts";
+import type { CallRequest, CallerInfo, Handlers, ServerInterceptor, ServerNext } from "./context.ts";
+import type { Contract } from "./contract.ts";
 import { IncomingCall, type CallOwner, type ServingNode } from "./incoming-call.ts";
 import { InFlight } from "./in-flight.ts";
-import { checkInterceptors, composeServer, type ServerInterceptor } from "./interceptor.ts";
+import { checkInterceptors, composeServer } from "./interceptor.ts";
 import { LocalUnaryCall } from "./local-call.ts";
-import type { CallRequest } from "./outgoing-call.ts";
 import { ServiceRegistry, type Endpoint } from "./registry.ts";
 import { RpcError } from "./rpc-error.ts";
-import { validated, type ValidationChoice } from "./validation-stage.ts";
+import { itemCheck, validated, type ValidationChoice } from "./validation-stage.ts";
 
 /** How a node's dispatcher is set up. */
 export interface DispatcherOptions {
@@ -83,10 +82,7 @@ export class Dispatcher {
     const gate = new ServiceGate(contract.name, contract.version, settings.concurrency);
     const own = settings.interceptors ?? [];
     const chain = own.length === 0 ? this.#outer : [...(this.#options.interceptors ?? []), ...own, ...(this.#options.stages ?? [])];
-    const validation = this.#options.validation;
-    const remove = this.registry.add(contract, handlers, gate, (endpoint) =>
-      composeServer(chain, validated(endpoint.def, endpoint.handler as (input: unknown, ctx: unknown) => unknown, validation)),
-    );
+    const remove = this.registry.add(contract, handlers, gate, (endpoint) => this.#chain(endpoint, chain));
     const untrack = this.admission.track(gate);
     return () => {
       remove();
@@ -96,10 +92,16 @@ export class Dispatcher {
 
   /** Serves one of Amoeba's own services: through the chain like any other, but not counted per contract in the admission stats. */
   serveBuiltIn<C extends Contract>(contract: C, handlers: Handlers<C>): void {
+    this.registry.add(contract, handlers, undefined, (endpoint) => this.#chain(endpoint, this.#outer));
+  }
+
+  /** An endpoint's chain: `interceptors` around validation around its handler. */
+  #chain(endpoint: Omit<Endpoint, "run" | "checkItem">, interceptors: readonly ServerInterceptor[]): Pick<Endpoint, "run" | "checkItem"> {
     const validation = this.#options.validation;
-    this.registry.add(contract, handlers, undefined, (endpoint) =>
-      composeServer(this.#outer, validated(endpoint.def, endpoint.handler as (input: unknown, ctx: unknown) => unknown, validation)),
-    );
+    return {
+      run: composeServer(interceptors, validated(endpoint.def, endpoint.handler as ServerNext, validation)),
+      checkItem: itemCheck(endpoint.def, endpoint, this.#server.nodeName, validation),
+    };
   }
 
   /** The endpoint served here for a call, or undefined (the fast path: builds no error). */

@@ -1,9 +1,8 @@
 import { childLogger, type Logger } from "../logger.ts";
 import { FrameKind, type Meta } from "../wire/index.ts";
 import type { Release } from "./admission.ts";
-import type { CallContext, CallerInfo } from "./context.ts";
-import type { ClientOptions } from "./client.ts";
-import type { Client, Contract, MethodKind } from "./contract.ts";
+import type { CallContext, CallerInfo, Client, ClientOptions } from "./context.ts";
+import type { Contract, MethodKind } from "./contract.ts";
 import { CreditGate } from "./credit-gate.ts";
 import { ItemQueue } from "./item-queue.ts";
 import type { Limits } from "./limits.ts";
@@ -181,6 +180,15 @@ export class IncomingCall implements CallContext {
   /** A stream item from the caller. */
   item(value: unknown): void {
     if (this.#done || !this.#input) return;
+    const check = this.#endpoint.checkItem;
+    if (check !== null) {
+      try {
+        value = check(value);
+      } catch (error) {
+        this.#fail(error);
+        return;
+      }
+    }
     if (!this.#input.push(value)) {
       this.#fail(new RpcError("RESOURCE_EXHAUSTED", `${this.service}.${this.method}: caller sent more stream items than its credit`));
     }

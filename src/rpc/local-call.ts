@@ -1,8 +1,7 @@
 import { FrameKind, type Meta } from "../wire/index.ts";
 import type { Release } from "./admission.ts";
-import type { CallerInfo } from "./context.ts";
+import type { CallRequest, CallerInfo } from "./context.ts";
 import { IncomingCall, type CallOwner, type ServingNode } from "./incoming-call.ts";
-import type { CallRequest } from "./outgoing-call.ts";
 import type { Endpoint } from "./registry.ts";
 import { RpcError } from "./rpc-error.ts";
 import { errorFromWire } from "./wire-errors.ts";

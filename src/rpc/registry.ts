@@ -1,6 +1,6 @@
 import { ServiceGate } from "./admission.ts";
-import type { Contract, Handlers, MethodDef } from "./contract.ts";
-import type { ServerNext } from "./interceptor.ts";
+import type { Contract, MethodDef } from "./contract.ts";
+import type { Handlers, ServerNext } from "./context.ts";
 import { RpcError } from "./rpc-error.ts";
 import { compareVersions, parseVersion, satisfies, type Version } from "./version.ts";
 
@@ -15,10 +15,12 @@ export interface Endpoint {
   readonly gate: ServiceGate;
   /** What a call runs: the server's chain of interceptors and stages around the handler. */
   readonly run: ServerNext;
+  /** Checks one input stream item as it arrives (the validation stage's), or null: returns the item to pass on, or throws. */
+  readonly checkItem: ((item: unknown) => unknown) | null;
 }
 
 /** Builds the chain an endpoint's calls run, from the endpoint and its bare handler. */
-export type ChainBuilder = (endpoint: Omit<Endpoint, "run">) => ServerNext;
+export type ChainBuilder = (endpoint: Omit<Endpoint, "run" | "checkItem">) => Pick<Endpoint, "run" | "checkItem">;
 
 /** A contract served by this node. */
 interface Served {
@@ -41,7 +43,7 @@ export class ServiceRegistry {
     contract: C,
     handlers: Handlers<C>,
     gate = new ServiceGate(contract.name, contract.version),
-    chain: ChainBuilder = (endpoint) => endpoint.handler,
+    chain: ChainBuilder = (endpoint) => ({ run: endpoint.handler, checkItem: null }),
   ): () => void {
     const endpoints = new Map<string, Endpoint>();
     for (const [method, def] of Object.entries(contract.methods)) {
@@ -50,7 +52,7 @@ export class ServiceRegistry {
         throw new TypeError(`serve(${contract.name}): no handler for method "${method}"`);
       }
       const bare = { service: contract.name, version: contract.version, method, def, handler: handler as Endpoint["handler"], gate };
-      endpoints.set(method, { ...bare, run: chain(bare) });
+      endpoints.set(method, { ...bare, ...chain(bare) });
     }
     for (const method of Object.keys(handlers)) {
       if (!endpoints.has(method)) throw new TypeError(`serve(${contract.name}): "${method}" is not a method of the contract`);

@@ -12,7 +12,8 @@
  * wrong type then fails to compile instead of failing (or, worse, answering)
  * at run time.
  */
-import type { Contract, Handlers } from "./contract.ts";
+import type { Handlers } from "./context.ts";
+import type { Contract } from "./contract.ts";
 
 /** One contract with its handlers, as `amoeba serve` takes them from a module. */
 export interface ServiceDefinition<C extends Contract = Contract> {

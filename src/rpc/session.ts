@@ -9,13 +9,13 @@ import {
 } from "../wire/index.ts";
 import type { Connection } from "../transport/index.ts";
 import type { CallStream } from "./call-stream.ts";
-import type { CallerInfo } from "./context.ts";
+import type { CallRequest, CallerInfo } from "./context.ts";
 import { DeadlineQueue } from "./deadline-queue.ts";
 import { deferredStream } from "./deferred-stream.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import type { IncomingCall, ServingNode } from "./incoming-call.ts";
 import { isValidMeta } from "./limits.ts";
-import { OutgoingCall, type CallRequest } from "./outgoing-call.ts";
+import { OutgoingCall } from "./outgoing-call.ts";
 import { RpcError } from "./rpc-error.ts";
 import { statusFromNumber, statusNumber } from "./status.ts";
 import { errorToWire } from "./wire-errors.ts";

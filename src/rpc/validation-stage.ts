@@ -1,12 +1,13 @@
 /**
- * Validation as the server chain's innermost stage: the input (or each input
- * item) against the method's schema before the handler sees it, and, when
- * asked, a unary result before it leaves. The handler gets the schema's output
- * (defaults filled in, transforms applied).
+ * Validation as the server chain's innermost stage: the input against the
+ * method's schema before the handler sees it, and, when asked, a unary result
+ * before it leaves. The handler gets the schema's output (defaults filled in,
+ * transforms applied). Items of an input stream are checked as they arrive,
+ * not as the handler reads them: a handler that reads nothing must still
+ * refuse a bad item, and a refused item takes no credit.
  */
-import type { CallContext } from "./context.ts";
+import type { CallContext, ServerNext } from "./context.ts";
 import type { MethodDef } from "./contract.ts";
-import type { ServerNext } from "./interceptor.ts";
 import { RpcError } from "./rpc-error.ts";
 import { validate, type SchemaIssue, type Validation } from "./schema.ts";
 
@@ -19,12 +20,10 @@ export interface ValidationChoice {
 /** Wraps `handler` of a method defined by `def` with the checks `choice` asks for. */
 export function validated(def: MethodDef, handler: ServerNext, choice: ValidationChoice): ServerNext {
   if (!choice.input && !choice.output) return handler;
-  const streamsIn = def.kind === "client-stream" || def.kind === "bidi-stream";
   const single = def.kind === "unary" || def.kind === "client-stream";
   const checkOutput = choice.output && single;
   const call: ServerNext = checkOutput ? (input, ctx) => checkResult(def, handler(input, ctx), ctx) : handler;
-  if (!choice.input) return call;
-  if (streamsIn) return (input, ctx) => call(validItems(def, input as AsyncIterable<unknown>, ctx), ctx);
+  if (!choice.input || def.kind === "client-stream" || def.kind === "bidi-stream") return call;
   return (input, ctx) => {
     const checked = validate(def.input, input);
     if (checked instanceof Promise) return checked.then((result) => call(inputOrThrow(result, ctx), ctx));
@@ -38,14 +37,20 @@ function inputOrThrow(result: Validation, ctx: CallContext): unknown {
   throw invalid(result.issues, "the input", ctx, true);
 }
 
-/** The input stream, each item validated; a bad item ends it with INVALID_ARGUMENT. */
-async function* validItems(def: MethodDef, items: AsyncIterable<unknown>, ctx: CallContext): AsyncIterable<unknown> {
-  for await (const item of items) {
+/**
+ * The check of each input stream item of a method, as it arrives, or null
+ * when the method takes no stream or inputs go unchecked: the validated item,
+ * or a thrown INVALID_ARGUMENT that ends the call.
+ */
+export function itemCheck(def: MethodDef, endpoint: { service: string; method: string }, node: string, choice: ValidationChoice): ((item: unknown) => unknown) | null {
+  if (!choice.input || (def.kind !== "client-stream" && def.kind !== "bidi-stream")) return null;
+  const where = { service: endpoint.service, method: endpoint.method, node };
+  return (item) => {
     const checked = validate(def.input, item);
-    if (checked instanceof Promise) throw new RpcError("INTERNAL", `${ctx.service}.${ctx.method}: stream items need a synchronous schema`);
-    if (!checked.ok) throw invalid(checked.issues, "a stream item", ctx, false);
-    yield checked.value;
-  }
+    if (checked instanceof Promise) throw new RpcError("INTERNAL", `${where.service}.${where.method}: stream items need a synchronous schema`);
+    if (!checked.ok) throw invalid(checked.issues, "a stream item", where, false);
+    return checked.value;
+  };
 }
 
 function checkResult(def: MethodDef, result: unknown, ctx: CallContext): unknown {
@@ -61,7 +66,7 @@ function outputOrThrow(def: MethodDef, output: unknown, ctx: CallContext): unkno
   });
 }
 
-function invalid(issues: SchemaIssue[], what: string, ctx: CallContext, unprocessed: boolean): RpcError {
+function invalid(issues: SchemaIssue[], what: string, ctx: Pick<CallContext, "service" | "method" | "node">, unprocessed: boolean): RpcError {
   const first = issues[0];
   const where = first?.path ? ` at "${first.path}"` : "";
   return new RpcError("INVALID_ARGUMENT", `${ctx.service}.${ctx.method}: ${what} does not match the contract's schema${where}: ${first?.message ?? "invalid"}`, {

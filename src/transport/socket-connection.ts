@@ -10,6 +10,7 @@ import {
   type WireLimits,
 } from "../wire/index.ts";
 import type { Connection, ConnectionHandler } from "./connection.ts";
+import { PeerNotReadingError } from "./errors.ts";
 
 /** Write-side settings of a socket connection. */
 export interface SocketConnectionOptions {
@@ -91,7 +92,7 @@ export class SocketConnection implements Connection {
     this.#bodies.push(bytes);
     this.#queuedBytes += HEADER_SIZE + bytes.length;
     if (this.backlog > this.#maxBacklog) {
-      this.destroy(new Error(`peer at ${this.remoteAddress} stopped reading: over ${this.#maxBacklog} bytes queued`));
+      this.destroy(new PeerNotReadingError(`peer at ${this.remoteAddress} stopped reading: over ${this.#maxBacklog} bytes queued`));
       return;
     }
     if (!this.#flushScheduled) {
