@@ -3,7 +3,7 @@ import type { OutlierOptions } from "../balance/outlier.ts";
 import type { RetryBudgetOptions } from "../balance/retry-budget.ts";
 import type { Engine } from "../engine.ts";
 import type { Logger } from "../logger.ts";
-import type { TracesOptions } from "../observe/call-tracer.ts";
+import type { TracesOptions } from "../observe/traces-options.ts";
 import type { LookupSettings } from "../lookup/start-lookup.ts";
 import type { AuthorizationPolicy } from "../rpc/authorization.ts";
 import type { NodeInterceptors, ServerInterceptor } from "../rpc/context.ts";
