@@ -8,7 +8,7 @@ import type { NodeStats } from "../balance/stats-contract.ts";
 import { EDGE_LABEL } from "../edge/options.ts";
 import { memberInstances } from "../lookup/catalog.ts";
 import type { Member } from "../lookup/types.ts";
-import { GATEWAY_LABEL, ROUTE_LABEL_PREFIX } from "../route/route-label.ts";
+import { GATEWAY_LABEL, ROUTE_LABEL_PREFIX } from "../route-rules/route-label.ts";
 import { isBuiltInService, type MethodDescription } from "../rpc/reflection.ts";
 import type { ClusterReader, ClusterReading } from "./cluster-reader.ts";
 import { figuresOf } from "./figures.ts";

@@ -1,13 +1,15 @@
 /** What a node is started with: the options of `startNode`, `connect` and `serve`. */
-import type { OutlierOptions } from "./balance/outlier.ts";
-import type { RetryBudgetOptions } from "./balance/retry-budget.ts";
-import type { Engine } from "./engine.ts";
-import type { Logger } from "./logger.ts";
-import type { TracesOptions } from "./observe/call-tracer.ts";
-import type { LookupSettings } from "./lookup/start-lookup.ts";
-import type { Limits } from "./rpc/limits.ts";
-import type { RouteRule } from "./route/rules.ts";
-import type { TlsClientOptions, TlsServerOptions } from "./transport/index.ts";
+import type { OutlierOptions } from "../balance/outlier.ts";
+import type { RetryBudgetOptions } from "../balance/retry-budget.ts";
+import type { Engine } from "../engine.ts";
+import type { Logger } from "../logger.ts";
+import type { TracesOptions } from "../observe/traces-options.ts";
+import type { LookupSettings } from "../lookup/start-lookup.ts";
+import type { AuthorizationPolicy } from "../rpc/authorization.ts";
+import type { NodeInterceptors, ServerInterceptor } from "../rpc/context.ts";
+import type { Limits } from "../rpc/limits.ts";
+import type { RouteRule } from "../route-rules/rules.ts";
+import type { TlsClientOptions, TlsServerOptions } from "../transport/index.ts";
 
 /** Options of `startNode`. */
 export interface NodeOptions {
@@ -93,6 +95,20 @@ export interface NodeOptions {
    * metadata `amoeba-route`, come first.
    */
   routes?: string | RouteRule[];
+  /**
+   * Code around every call this node makes (`client`) and serves (`server`),
+   * outermost first: authentication, authorization, logging, auditing,
+   * caching, policies of your own. See docs/interceptors.md for the order.
+   */
+  interceptors?: NodeInterceptors;
+  /**
+   * Who may call what on this node, deny by default once set: rules of
+   * principals (`cert:<CN>`, `san:…`, `edge:<user>`, `self`, `node:<name>`)
+   * and `service.method` patterns, Amoeba's own services included. A caller
+   * with no verified identity is refused UNAUTHENTICATED, even for methods
+   * that do not exist. See docs/security.md.
+   */
+  authorization?: AuthorizationPolicy;
 }
 
 
@@ -113,6 +129,8 @@ export interface ServeOptions {
    * default: no limit of its own (the node's `concurrency` still applies).
    */
   concurrency?: number;
+  /** Server interceptors of this contract's calls, inside the node's own (see docs/interceptors.md). */
+  interceptors?: readonly ServerInterceptor[];
 }
 
 /** The look-up settings `startNode` options ask for, or null for none. */
