@@ -11,7 +11,7 @@ import { GATEWAY_LABEL } from "../../src/route-rules/route-label.ts";
 import { CliProcess } from "../cli/support.ts";
 import { artifactsDir, chromiumMissing, launchBrowser } from "../support/browser.ts";
 import { requireOrSkip } from "../support/require.ts";
-import { openTrace, until } from "./wait.ts";
+import { onSteady, openTrace, until } from "./wait.ts";
 import { startMember } from "./members.ts";
 
 /** Generous for a loaded machine: start-up, gossip and failure detection all take longer there. */
@@ -80,7 +80,7 @@ it("draws two clusters under load, calls from the form, and marks a killed node 
   assert.equal(await trace.count(), 1, "an opened trace stays open and shown across updates");
   assert.match((await trace.textContent()) ?? "", /client calculator\.add front → calc-\d/);
   assert.match((await trace.textContent()) ?? "", /server calculator\.add front → calc-\d/);
-  await trace.scrollIntoViewIfNeeded();
+  await onSteady(() => trace.scrollIntoViewIfNeeded());
   await page.screenshot({ path: join(shots, "3-recent-calls.png"), fullPage: true });
 
   await calc2.crash();

@@ -15,7 +15,7 @@ import { CliProcess, runCli } from "../cli/support.ts";
 import { artifactsDir, chromiumMissing, launchBrowser } from "../support/browser.ts";
 import { requireOrSkip } from "../support/require.ts";
 import { startMember } from "./members.ts";
-import { openTrace, until } from "./wait.ts";
+import { onSteady, openTrace, until } from "./wait.ts";
 
 const WAIT_MS = 45_000;
 
@@ -86,8 +86,10 @@ it("shows a method that fails every call at 100 %, and a nested call's trace as 
   assert.equal(rows[0]!.offset, 0);
   assert.ok(rows[4]!.offset > rows[2]!.offset, `the second add starts after the first: ${rows.map((r) => r.offset).join(", ")}`);
   assert.ok(rows.some((r) => r.offset > 0 && !Number.isInteger(r.offset)), `offsets keep fractions of a millisecond: ${rows.map((r) => r.offset).join(", ")}`);
-  await trace.scrollIntoViewIfNeeded();
-  await trace.screenshot({ path: join(shots(), "trace.png") });
+  await onSteady(async () => {
+    await trace.scrollIntoViewIfNeeded();
+    await trace.screenshot({ path: join(shots(), "trace.png") });
+  });
 
   // The form's example for checkout.buy validates, so the first call succeeds.
   await page.selectOption("#call-method", { label: "checkout.buy" });
@@ -105,7 +107,7 @@ it("shows a method that fails every call at 100 %, and a nested call's trace as 
   const clipped = await result.evaluate((e) => e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1);
   assert.equal(clipped, false, "the error is not clipped");
   await page.locator("#call-form").scrollIntoViewIfNeeded();
-  await page.locator("#call-form").locator("..").screenshot({ path: join(shots(), "call-error.png") });
+  await onSteady(() => page.locator("#call-form").locator("..").screenshot({ path: join(shots(), "call-error.png") }));
 
   assert.deepEqual(errors, [], "the page ran without errors");
 });

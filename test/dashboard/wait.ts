@@ -24,3 +24,18 @@ export async function openTrace(trace: Locator): Promise<void> {
   }, "an opened trace");
 }
 
+
+/**
+ * Runs an action on an element the page may redraw under it (the lists are
+ * redrawn every interval): tried again, up to five times, when the element
+ * was replaced mid-action.
+ */
+export async function onSteady<T>(action: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await action();
+    } catch (error) {
+      if (attempt >= 5 || !/not attached to the DOM|detached/i.test((error as Error).message)) throw error;
+    }
+  }
+}
