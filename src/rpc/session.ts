@@ -18,6 +18,7 @@ import type { Client, Contract } from "./contract.ts";
 import { DeadlineQueue } from "./deadline-queue.ts";
 import { deferredStream } from "./deferred-stream.ts";
 import { IncomingCall } from "./incoming-call.ts";
+import { Keepalive } from "./keepalive.ts";
 import { isValidMeta, type Limits } from "./limits.ts";
 import { OutgoingCall, type CallRequest } from "./outgoing-call.ts";
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
@@ -88,6 +89,8 @@ export class Session {
   /** The same, as the other end told us when it closed: our calls above it were never read. */
   #remoteLastCallRead: number | undefined;
   #closed = false;
+  // Hook (keepalive, src/rpc/keepalive.ts): PINGs a silent connection with calls in flight.
+  readonly #keepalive: Keepalive;
   #closeReason = "closed";
   #lastActivity = Date.now();
   #readyResolve!: () => void;
@@ -116,6 +119,7 @@ export class Session {
       this.abort(`no handshake within ${host.limits.handshakeTimeout} ms`);
     }, host.limits.handshakeTimeout);
     this.#handshakeTimer.unref();
+    this.#keepalive = new Keepalive(this, connection, host.limits);
     connection.start({ frame: (frame) => this.#onFrame(frame), closed: (error) => this.#onClosed(error) });
     const hello: HelloBody = {
       proto: PROTOCOL_NAME,
@@ -486,6 +490,7 @@ export class Session {
   #onClosed(error?: Error): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#keepalive.stop();
     if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
     if (error && this.#closeReason === "closed") this.#closeReason = error.message;
     const reason = this.#closeReason;
