@@ -6,7 +6,9 @@
  * so its calls fail now (and are retried where safe) and the next ones go to a
  * fresh connection, instead of waiting minutes for TCP to give up on a cut or
  * a half-open link. Idle connections are not pinged (gRPC's default), so the
- * idle timeout still closes them.
+ * idle timeout still closes them. While writes wait for the peer to take them
+ * (a backlog above the operating system's buffer), the peer's end is alive
+ * but not reading: the write backlog limit handles that, so the keepalive waits.
  *
  * @module
  */
@@ -20,6 +22,8 @@ export interface KeepaliveSubject {
   /** Calls in flight, both ways. */
   readonly activeCalls: number;
   readonly closed: boolean;
+  /** The ids of our calls in flight. */
+  readonly outgoingIds: Iterable<number>;
 }
 
 /** The keepalive settings (in `startNode({ limits })`), ms; an interval of 0 turns keepalive off. */
@@ -82,11 +86,21 @@ export class Keepalive {
       return;
     }
     const pingAt = this.#pingAt;
+    if (this.#connection.backlog > 0) {
+      // Our writes wait for the peer to take them: its end is alive and not reading
+      // (flow control says so). The write backlog limit deals with that, not the keepalive.
+      if (pingAt !== undefined) this.#pingAt = now;
+      return;
+    }
     if (pingAt !== undefined) {
       if (subject.lastActivity >= pingAt) this.#pingAt = undefined;
       else if (stalled) this.#pingAt = now;
       else if (now - pingAt >= this.#timeout) {
         this.stop();
+        // If the link comes back, the other end reads our calls late: a CANCEL behind each
+        // (handed to the operating system now, before the socket goes) keeps them from starting.
+        for (const id of subject.outgoingIds) this.#connection.send(FrameKind.Cancel, id, null);
+        this.#connection.close();
         this.#connection.destroy(new Error(`keepalive: no answer to a PING within ${this.#timeout} ms, after ${this.#interval} ms without a frame; the connection is dead`));
       }
       return;

@@ -17,6 +17,7 @@ import type { CallerInfo } from "./context.ts";
 import type { Client, Contract } from "./contract.ts";
 import { DeadlineQueue } from "./deadline-queue.ts";
 import { deferredStream } from "./deferred-stream.ts";
+import { CallStarts } from "./call-starts.ts";
 import { IncomingCall } from "./incoming-call.ts";
 import { Keepalive } from "./keepalive.ts";
 import { isValidMeta, type Limits } from "./limits.ts";
@@ -91,6 +92,8 @@ export class Session {
   #closed = false;
   // Hook (keepalive, src/rpc/keepalive.ts): PINGs a silent connection with calls in flight.
   readonly #keepalive: Keepalive;
+  // Hook (src/rpc/call-starts.ts): handlers start after the whole read batch, so a CANCEL in it stops them first.
+  readonly #starts = new CallStarts();
   #closeReason = "closed";
   #lastActivity = Date.now();
   #readyResolve!: () => void;
@@ -155,6 +158,11 @@ export class Session {
   /** Calls in flight, both ways. */
   get activeCalls(): number {
     return this.#incoming.size + this.#outgoing.size;
+  }
+
+  /** Hook (src/rpc/keepalive.ts): the ids of our calls in flight, to cancel before a dead connection is dropped. */
+  get outgoingIds(): Iterable<number> {
+    return this.#outgoing.keys();
   }
 
   get incomingCalls(): number {
@@ -466,7 +474,7 @@ export class Session {
     }
     const call = new IncomingCall(this, id, endpoint, meta as Record<string, string> | null, timeout as number | null, credit, release);
     this.#incoming.set(id, call);
-    call.start(input);
+    this.#starts.add(call, input, endpoint.def.kind === "client-stream" || endpoint.def.kind === "bidi-stream");
   }
 
   /** Answers a call that no handler will see. */
