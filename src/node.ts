@@ -26,6 +26,7 @@ import { Router } from "./route/router.ts";
 import { parseRouteRules, ROUTE_META } from "./route/rules.ts";
 import { startLookup, type LookupHandle, type LookupSettings } from "./lookup/start-lookup.ts";
 import { reachableAddress } from "./lookup/reachable.ts";
+import { EventFanout, TOPICS_LABEL, topicsLabel } from "./lookup/event-fanout.ts";
 import { RegistryContract } from "./lookup/registry/contract.ts";
 import type { Instance, LookupChange, LookupOptions, Member, MembershipEvent } from "./lookup/types.ts";
 import { describeServices, ReflectionContract } from "./rpc/reflection.ts";
@@ -71,6 +72,15 @@ export class Node implements SessionHost, TargetSource, EngineHost {
   readonly #sessions = new Set<Session>();
   readonly #peers = new Map<string, PeerLink>();
   readonly #topics = new TopicTable();
+  // Hook (src/lookup/event-fanout.ts): cluster-wide publishing.
+  readonly #events = new EventFanout({
+    nodeId: this.nodeId,
+    hostLabel: () => this.labels.host,
+    remoteSessions: () => [...this.#sessions].filter((session) => session !== this.#local && session !== this.#localServer),
+    members: () => this.members(),
+    session: (address) => this.#link(address).session(),
+    dropped: (topic, member, why) => this.logger.debug({ topic, member, why }, "event not delivered"),
+  });
   #local: Session | null = null;
   #localServer: Session | null = null;
   #draining = false;
@@ -399,12 +409,11 @@ export class Node implements SessionHost, TargetSource, EngineHost {
     return link.peer;
   }
 
-  /** Publishes an event to local subscribers and every connected node that subscribed. */
+  /** Publishes an event to local subscribers and, once each, every node of the cluster that subscribed (docs/events.md). */
   publish<T extends TopicRef>(topic: T, payload: PayloadOf<T>): void {
     const name = typeof topic === "string" ? topic : (topic as Topic).topic;
-    for (const session of this.#sessions) {
-      if (session !== this.#local && session !== this.#localServer) session.publish(name, payload);
-    }
+    // Hook (src/lookup/event-fanout.ts): connected subscribers, then the look-up's.
+    this.#events.publish(name, payload);
     if (this.#topics.has(name)) queueMicrotask(() => this.#topics.deliver(name, payload, this.nodeName, this.#reportEventError));
   }
 
@@ -413,8 +422,12 @@ export class Node implements SessionHost, TargetSource, EngineHost {
     const { first, remove } = this.#topics.add(topic, handler as EventHandler<any>);
     const name = typeof topic === "string" ? topic : (topic as Topic).topic;
     if (first) for (const session of this.#sessions) session.updateSubscription(name, true);
+    // Hook (src/lookup/event-fanout.ts): the member record lists the topics, for publishers anywhere in the cluster.
+    if (first) this.updateLabels({ [TOPICS_LABEL]: topicsLabel(this.#topics.topics()) });
     return () => {
-      if (remove()) for (const session of this.#sessions) session.updateSubscription(name, false);
+      if (!remove()) return;
+      for (const session of this.#sessions) session.updateSubscription(name, false);
+      this.updateLabels({ [TOPICS_LABEL]: topicsLabel(this.#topics.topics()) });
     };
   }
 
