@@ -409,7 +409,7 @@ export class Node implements SessionHost, TargetSource, EngineHost {
     return link.peer;
   }
 
-  /** Publishes an event to local subscribers and, once each, every node of the cluster that subscribed (docs/events.md). */
+  /** Publishes an event to local subscribers and, once each, every node of its cluster that subscribed (see docs/events.md). */
   publish<T extends TopicRef>(topic: T, payload: PayloadOf<T>): void {
     const name = typeof topic === "string" ? topic : (topic as Topic).topic;
     // Hook (src/lookup/event-fanout.ts): connected subscribers, then the look-up's.
