@@ -121,3 +121,62 @@ test("a hedge that went out and failed too counts as one retry; the call goes on
     assert.equal(new Set(tried).size, 3, "each attempt on another instance");
     assert.equal(answer, tried[2]);
   }));
+
+test("percentile hedging: no hedge before 16 calls were measured, then a slow copy is hedged after about the percentile", () =>
+  withTeardown(async (td) => {
+    // A key starting with "slow" waits 600 ms on s0 only; everything else answers at once.
+    const delays = new Map<string, number>([["s0", 600]]);
+    const servers: Node[] = [];
+    const aborted: string[] = [];
+    for (const name of ["s0", "s1"]) {
+      const server = await td.node({ name, listen: "tcp://127.0.0.1:0" });
+      server.serve(Probe, {
+        who: async ({ key = "" }, ctx) => {
+          if (key.startsWith("slow") && delays.has(name)) {
+            await new Promise<void>((resolve) => {
+              const timer = setTimeout(resolve, delays.get(name));
+              ctx.signal.addEventListener("abort", () => {
+                clearTimeout(timer);
+                aborted.push(key);
+                resolve();
+              });
+            });
+          }
+          return name;
+        },
+        apply: () => name,
+      });
+      servers.push(server);
+    }
+    const caller = await td.node({ name: "caller" });
+    for (const server of servers) await caller.connect(server.addresses[0]!);
+    const client = caller.client(Probe, { balance: { strategy: "round-robin", hedge: { percentile: 0.9 } } });
+    // Too few measurements: no hedge, so the call that lands on s0 takes its 600 ms.
+    const unhedged = Date.now();
+    const first = await Promise.all([client.who({ key: "slow-a" }), client.who({ key: "slow-b" })]);
+    assert.deepEqual(first.sort(), ["s0", "s1"], "without a percentile yet, each call ran where it landed");
+    assert.ok(Date.now() - unhedged >= 550, "the call on s0 was not hedged");
+    // Twenty fast calls: the 90th percentile is a few ms now.
+    for (let i = 0; i < 20; i++) await client.who({ key: `fast-${i}` });
+    const second = await Promise.all([client.who({ key: "slow-c" }), client.who({ key: "slow-d" })]);
+    assert.deepEqual(second, ["s1", "s1"], "the copy on s0 lost to its hedge on s1");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(aborted.filter((key) => key === "slow-c" || key === "slow-d").length, 1, "the slow copy was cancelled");
+  }));
+
+test("a per-method policy overrides the client's for that method only", () =>
+  withTeardown(async (td) => {
+    const { attempts, start } = instances(td, ["s0", "s1"], 50);
+    const caller = await start();
+    // Client: 2 retries; `who`: none. `who` is idempotent, so only the policy stops the retry.
+    const strict = caller.client(Probe, { balance: { retries: 2 }, methods: { who: { retries: 0 } } });
+    const error = await strict.who({ key: "flaky-g" }).then(
+      () => assert.fail("expected UNAVAILABLE"),
+      (e: unknown) => e as RpcError,
+    );
+    assert.equal(error.code, "UNAVAILABLE");
+    assert.equal(attempts.get("flaky-g")?.length, 1, "no retry under the method's policy");
+    const lenient = caller.client(Probe, { balance: { retries: 2 } });
+    assert.ok(["s0", "s1"].includes(await lenient.who({ key: "flaky-h" })));
+    assert.equal(attempts.get("flaky-h")?.length, 2, "retried under the client's policy");
+  }));
