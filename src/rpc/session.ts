@@ -65,8 +65,6 @@ export class Session {
   /** The same, as the other end told us when it closed: our calls above it were never read. */
   #remoteLastCallRead: number | undefined;
   #closed = false;
-  // Hook (keepalive, src/rpc/keepalive.ts): PINGs a silent connection with calls in flight.
-  readonly #keepalive: Keepalive;
   // Hook (src/rpc/call-starts.ts): handlers start after the whole read batch, so a CANCEL in it stops them first.
   readonly #starts = new CallStarts();
   #closeReason = "closed";
@@ -98,7 +96,7 @@ export class Session {
       this.abort(`no handshake within ${host.limits.handshakeTimeout} ms`);
     }, host.limits.handshakeTimeout);
     this.#handshakeTimer.unref();
-    this.#keepalive = new Keepalive(this, connection, host.limits);
+    new Keepalive(this, connection, host.limits); // Hook (src/rpc/keepalive.ts): PINGs a silent connection with calls in flight; stops once closed.
     connection.start({ frame: (frame) => this.#onFrame(frame), closed: (error) => this.#onClosed(error) });
     const hello: HelloBody = {
       proto: PROTOCOL_NAME,
@@ -140,7 +138,6 @@ export class Session {
   get outgoingIds(): Iterable<number> {
     return this.#outgoing.keys();
   }
-
   get incomingCalls(): number {
     return this.#incoming.size;
   }
@@ -402,7 +399,6 @@ export class Session {
       return;
     }
     this.#incoming.set(id, call);
-    // Hook (src/rpc/call-starts.ts): started once the read batch is handled.
     this.#starts.add(call, arrived.input, call.kind === "client-stream" || call.kind === "bidi-stream");
   }
 
@@ -427,7 +423,6 @@ export class Session {
   #onClosed(error?: Error): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#keepalive.stop();
     if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
     if (error && this.#closeReason === "closed") this.#closeReason = error.message;
     const reason = this.#closeReason;
