@@ -102,6 +102,7 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
       concurrency: options.concurrency,
       interceptors: options.interceptors?.server,
       stages,
+      authorization: options.authorization,
     });
     this.connections = new Connections(this, this.limits);
     this.#events = new EventFanout({
