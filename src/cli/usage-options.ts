@@ -44,7 +44,7 @@ export const FIND_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     value: "<udp://host:port>",
     help: "The gossip address of a node of the cluster (amoeba serve prints it); name the cluster too unless it is default. Repeat or separate with commas for several.",
   },
-  registry: { type: "string", value: "<address>", help: "A registry server (amoeba registry) to ask instead of gossiping: tcp://host:port or unix:///path.sock." },
+  registry: { type: "string", value: "<address>", help: "A registry server (amoeba registry) to ask instead of gossiping: tcp://host:port or unix:///path.sock; several separated by commas." },
   "cluster-key": {
     type: "string",
     value: "<key>",

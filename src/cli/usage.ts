@@ -56,7 +56,7 @@ export const SERVE: CommandSpec = {
       value: "<udp://host:port>",
       help: "Gossip addresses of nodes already in the cluster. Repeat or separate with commas for several.",
     },
-    registry: { type: "string", value: "<address>", help: "Register with this registry server (amoeba registry) instead of gossiping." },
+    registry: { type: "string", value: "<address>", help: "Register with this registry server (amoeba registry) instead of gossiping; several separated by commas." },
     "cluster-key": {
       type: "string",
       value: "<key>",

@@ -59,8 +59,8 @@ export interface NodeOptions {
   lookup?: boolean | Omit<LookupSettings, "cluster">;
   /** Gossip addresses (`udp://host:port`) of nodes already in the cluster. */
   seeds?: string[];
-  /** A registry server's address, for client-server look-up. */
-  registry?: string;
+  /** Registry servers' addresses, for client-server look-up: one, several separated by commas, or a list (docs/lookup.md). */
+  registry?: string | readonly string[];
   /** The cluster key that authenticates membership messages. */
   clusterKey?: string;
   /**
