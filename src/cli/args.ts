@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { MAX_RECENT_CALLS } from "../observe/recent-calls.ts";
+import { parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { commandHelp, type CommandSpec } from "./usage.ts";
@@ -56,12 +57,9 @@ export function flagOption(args: ParsedArgs, name: string): boolean {
   return args.values[name] === true;
 }
 
-/** Parses a duration in whole milliseconds (`--timeout 500`). */
+/** Parses a time in ms as every command reads one (`--timeout 500`, `500ms`, `1s`, `2m`; see readDuration). */
 export function parseMs(text: string, option: string, command: string): number {
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
-    throw new UsageError(`--${option} takes a whole number of milliseconds, not "${text}"`, command);
-  }
-  return Number(text);
+  return parseDuration(text, option, command, 0, Number.MAX_SAFE_INTEGER);
 }
 
 /** A whole number ≥ 1 given to `--option`, or a UsageError. */

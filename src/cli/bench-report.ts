@@ -1,7 +1,7 @@
 import type { InstanceStats } from "../index.ts";
 import type { LoadLimits, LoadProgress, LoadResult } from "./bench-load.ts";
 import { formatDuration, formatMs } from "./duration.ts";
-import { nearestRank } from "./percentiles.ts";
+import { nearestRank } from "../dashboard/percentiles.ts";
 import { formatTable } from "./table.ts";
 
 /** What `amoeba bench` reports of a run; `--json` prints it as is. */

@@ -1,7 +1,7 @@
 import { AddressError, isRpcError, ReflectionContract, startNode, type Node, type Peer } from "../index.ts";
 import { ASK_TIMEOUT_MS } from "./ask-node.ts";
 import type { CallPlan } from "./call.ts";
-import { newestVersion } from "./dynamic-contract.ts";
+import { newestVersion } from "../dashboard/dynamic-contract.ts";
 import { loadEngine } from "./engine.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import { describeWhere } from "./lookup-args.ts";

@@ -5,7 +5,7 @@ import { formatProgress, formatSummary, summarize } from "./bench-report.ts";
 import { openTarget } from "./bench-target.ts";
 import { planCall, type CallPlan } from "./call.ts";
 import { parseDuration } from "./duration.ts";
-import { dynamicContract } from "./dynamic-contract.ts";
+import { dynamicContract } from "../dashboard/dynamic-contract.ts";
 import { EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { liveStderr, type LiveOutput } from "./live-output.ts";

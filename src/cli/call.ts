@@ -2,13 +2,15 @@ import { AddressError, connect, isRpcError, RpcError, type CallOptions, type Cal
 import { checkSocketAddress, flagOption, listOption, parseOrHelp, parseMs, stringOption, type ParsedArgs } from "./args.ts";
 import { createCallGuard, type CallGuard } from "./call-guard.ts";
 import { reflectMethod } from "./reflect-method.ts";
-import { dynamicContract, METHOD_KINDS, newestVersion } from "./dynamic-contract.ts";
+import { dynamicContract, METHOD_KINDS, newestVersion } from "../dashboard/dynamic-contract.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { describeWhere, planLookup, planWait, type LookupPlan } from "./lookup-args.ts";
 import { describeVersions, joinAsTool, pickAddresses } from "./lookup-session.ts";
 import { isVersionRange } from "../rpc/version.ts";
 import { formatError, toJson } from "./output.ts";
+import { paletteFor } from "./color.ts";
+import { didYouMean } from "./suggest.ts";
 import { CALL } from "./usage.ts";
 import { loadEngine } from "./engine.ts";
 
@@ -175,7 +177,7 @@ async function callThroughLookup(plan: CallPlan, lookup: LookupPlan, io: Io): Pr
         found !== ""
           ? `; it runs as ${found}`
           : services.length > 0
-            ? `; no node serves ${plan.service} there; the services there: ${services.join(", ")}`
+            ? `; no node serves ${plan.service} there${didYouMean(plan.service, services.map((name) => name.slice(0, name.lastIndexOf("@"))))}; the services there: ${services.join(", ")}`
             : "; no node there serves any service";
       const error = new RpcError("NOT_FOUND", `no instance of ${wantedText} in ${describeWhere(lookup)}${known}`, {
         service: plan.service,
@@ -215,10 +217,14 @@ export async function placeCall(plan: CallPlan, io: Io, fallbacks: readonly stri
   };
   let kind = plan.kind;
   let reflected: Awaited<ReturnType<typeof reflectMethod>>;
+  let hint = "";
+  const onMiss = (known: { services: string[]; methods: string[] }): void => {
+    hint = known.methods.length > 0 ? didYouMean(plan.method, known.methods) : known.services.includes(plan.service) ? "" : didYouMean(plan.service, known.services);
+  };
   try {
     // Learn the method's kind from the node unless the command line said it.
     if (kind === undefined) {
-      reflected = await guard.race(reflectMethod(peer, plan.service, plan.method, { timeout: plan.timeout }, options.call, plan.version));
+      reflected = await guard.race(reflectMethod(peer, plan.service, plan.method, { timeout: plan.timeout }, options.call, plan.version, onMiss));
     }
     kind = reflected?.kind ?? kind ?? "unary";
     checkInputFits(plan.input, kind);
@@ -227,7 +233,9 @@ export async function placeCall(plan: CallPlan, io: Io, fallbacks: readonly stri
   } catch (error) {
     if (!isRpcError(error)) throw error;
     const guessedUnary = kind === "unary" && reflected === undefined;
-    return report(io, plan, error, guard.signalExit ?? EXIT.failure, guessedUnary);
+    const code = report(io, plan, error, guard.signalExit ?? EXIT.failure, guessedUnary);
+    if (!plan.json && hint !== "" && (error.code === "NOT_FOUND" || error.code === "UNIMPLEMENTED")) io.err(`  hint: ${hint.slice(2)}`);
+    return code;
   } finally {
     guard.dispose();
     await peer.close();
@@ -306,7 +314,7 @@ function stuckError(plan: CallPlan): RpcError {
 
 function report(io: Io, plan: CallPlan, error: unknown, code: number, guessedUnary = false): number {
   const rpcError = isRpcError(error) ? error : new RpcError("UNKNOWN", (error as Error)?.message ?? String(error));
-  for (const line of formatError(rpcError, plan.json)) io.err(line);
+  for (const line of formatError(rpcError, plan.json, paletteFor(process.stderr).red)) io.err(line);
   // A unary call to a streaming method waits for stream credit that never
   // comes; that can happen when the node did not say the kind: say so.
   if (!plan.json && rpcError.code === "DEADLINE_EXCEEDED" && guessedUnary) {

@@ -1,17 +1,26 @@
 import { UsageError } from "./errors.ts";
 
-const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000 };
+const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 
 /**
- * A time given to `--option` as a number and a unit (`500ms`, `1s`, `1.5s`,
- * `2m`), in ms; a UsageError for anything else or for a time outside
- * [`min`, `max`]. A bare number is refused: `--duration 10` could mean
- * seconds or milliseconds.
+ * A time as every option of every command reads it, in ms: a number and a
+ * unit (`500ms`, `1s`, `1.5s`, `2m`, `1h`), or a bare number, which is
+ * milliseconds (`500`). Undefined when the text is not a time.
+ */
+export function readDuration(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!match) return undefined;
+  const ms = Number(match[1]) * UNITS[match[2] ?? "ms"]!;
+  return Number.isFinite(ms) && ms <= Number.MAX_SAFE_INTEGER ? Math.round(ms) : undefined;
+}
+
+/**
+ * A time given to `--option` (see {@link readDuration}), in whole ms; a
+ * UsageError for anything else or for a time outside [`min`, `max`].
  */
 export function parseDuration(text: string, option: string, command: string, min: number, max: number): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text);
-  if (!match) throw new UsageError(`--${option} takes a time such as 500ms, 10s or 2m, not "${text}"`, command);
-  const ms = Math.round(Number(match[1]) * UNITS[match[2]!]!);
+  const ms = readDuration(text);
+  if (ms === undefined) throw new UsageError(`--${option} takes a time such as 500ms, 10s or 2m (a bare number is ms), not "${text}"`, command);
   if (ms < min || ms > max) throw new UsageError(`--${option} takes a time from ${formatDuration(min)} to ${formatDuration(max)}, not ${text}`, command);
   return ms;
 }

@@ -9,12 +9,9 @@ import { CLUSTER_KEY_ENV } from "./usage.ts";
 import { memberInstances } from "../lookup/catalog.ts";
 import { reachableAddress } from "../lookup/reachable.ts";
 import { loadEngine } from "./engine.ts";
+import { TOOL_LABEL } from "../dashboard/tool-label.ts";
 
-/**
- * The label that marks the short-lived members `amoeba ls`, `nodes` and
- * `call` add to a cluster while they run; its value is the command.
- */
-export const TOOL_LABEL = "amoeba.cli";
+export { TOOL_LABEL };
 
 /** The view stops changing when nothing changed for this long (ms). */
 const QUIET_MS = 300;

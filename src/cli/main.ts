@@ -7,6 +7,8 @@ import { readFileSync } from "node:fs";
 import { parseCommandArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import { flushProcessIo, processIo, type Io } from "./io.ts";
+import { disableColor, paletteFor } from "./color.ts";
+import { didYouMean } from "./suggest.ts";
 import { COMMANDS, commandHelp, HELP, mainHelp } from "./usage.ts";
 
 type Runner = (argv: readonly string[], io: Io) => Promise<number>;
@@ -16,6 +18,10 @@ type Runner = (argv: readonly string[], io: Io) => Promise<number>;
 const RUNNERS: Record<string, () => Promise<Runner>> = {
   serve: async () => (await import("./serve.ts")).runServe,
   call: async () => (await import("./call.ts")).runCall,
+  describe: async () => (await import("./describe.ts")).runDescribe,
+  publish: async () => (await import("./events.ts")).runPublish,
+  subscribe: async () => (await import("./events.ts")).runSubscribe,
+  completion: async () => (await import("./completion.ts")).runCompletion,
   ls: async () => (await import("./ls.ts")).runLs,
   nodes: async () => (await import("./nodes.ts")).runNodes,
   top: async () => (await import("./top.ts")).runTop,
@@ -30,7 +36,9 @@ const RUNNERS: Record<string, () => Promise<Runner>> = {
 
 /** Runs the command line `argv` (without `node` and the script) and returns the exit code. */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
-  const [first, ...rest] = argv;
+  // --no-color goes with any command: colour off for the whole run.
+  if (argv.includes("--no-color")) disableColor();
+  const [first, ...rest] = argv.filter((arg) => arg !== "--no-color");
   const command = first !== undefined && Object.hasOwn(RUNNERS, first) ? first : undefined;
   try {
     if (first === undefined) {
@@ -47,7 +55,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       return EXIT.ok;
     }
     if (command === undefined) {
-      throw new UsageError(first.startsWith("-") ? `unknown option ${first}` : `unknown command "${first}"; the commands are ${COMMANDS.map((c) => c.name).join(", ")}`);
+      const names = COMMANDS.map((c) => c.name);
+      throw new UsageError(first.startsWith("-") ? `unknown option ${first}` : `unknown command "${first}"${didYouMean(first, names)}; the commands are ${names.join(", ")}`);
     }
     const run = await RUNNERS[command]!();
     return await run(rest, io);
@@ -84,13 +93,13 @@ async function runHelp(argv: readonly string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   const command = COMMANDS.find((candidate) => candidate.name === name);
-  if (!command) throw new UsageError(`unknown command "${name}"; the commands are ${COMMANDS.map((c) => c.name).join(", ")}`, "help");
+  if (!command) throw new UsageError(`unknown command "${name}"${didYouMean(name, COMMANDS.map((c) => c.name))}; the commands are ${COMMANDS.map((c) => c.name).join(", ")}`, "help");
   io.out(commandHelp(command));
   return EXIT.ok;
 }
 
 function reportFailure(error: unknown, command: string | undefined, io: Io): number {
-  const prefix = command === undefined ? "amoeba" : `amoeba ${command}`;
+  const prefix = paletteFor(process.stderr).red(command === undefined ? "amoeba" : `amoeba ${command}`);
   if (error instanceof UsageError) {
     const where = error.command ?? command;
     io.err(`${prefix}: ${error.message}`);

@@ -1,4 +1,5 @@
 import type { RpcError } from "../index.ts";
+import type { Paint } from "./color.ts";
 
 /**
  * A value as JSON text: compact on one line, or indented for people.
@@ -18,10 +19,11 @@ function replacer(this: unknown, _key: string, value: unknown): unknown {
 /**
  * The lines that report a failed call: `ERROR <CODE>: <message>`, then any
  * schema issues one per line; or, with `json`, the error as one JSON object.
+ * `paint` colours the code (red on a terminal).
  */
-export function formatError(error: RpcError, json: boolean): string[] {
+export function formatError(error: RpcError, json: boolean, paint: Paint = (text) => text): string[] {
   if (json) return [JSON.stringify({ error: error.toJSON() }, replacer)];
-  const lines = [`ERROR ${error.code}: ${error.message}`];
+  const lines = [`${paint(`ERROR ${error.code}`)}: ${error.message}`];
   const issues = (error.details as { issues?: unknown } | undefined)?.issues;
   if (Array.isArray(issues)) {
     for (const issue of issues as Array<{ path?: unknown; message?: unknown }>) {

@@ -1,5 +1,5 @@
 import { isRpcError, ReflectionContract, type CallOptions, type ClientOptions, type MethodKind, type Peer } from "../index.ts";
-import { newestVersion } from "./dynamic-contract.ts";
+import { newestVersion } from "../dashboard/dynamic-contract.ts";
 
 /** What a node says of one method of a service it serves. */
 export interface ReflectedMethod {
@@ -12,7 +12,7 @@ export interface ReflectedMethod {
  * Asks the node's reflection service (`amoeba.reflect.describe`, served by
  * every node) for the kind of `service.method` (in the newest version within
  * `range`, when given). Undefined when the node does
- * not know that method or has no reflection service (an older node): the
+ * not know that method (`onMiss` then hears the names it does know) or has no reflection service (an older node): the
  * call then goes out as asked, and the callee's own error says what is wrong.
  */
 export async function reflectMethod(
@@ -22,6 +22,7 @@ export async function reflectMethod(
   clientOptions: ClientOptions,
   callOptions: CallOptions,
   range?: string,
+  onMiss?: (known: { services: string[]; methods: string[] }) => void,
 ): Promise<ReflectedMethod | undefined> {
   let described;
   try {
@@ -37,5 +38,6 @@ export async function reflectMethod(
   );
   const served = described.find((entry) => entry.name === service && entry.version === version);
   const kind = served?.methods.find((entry) => entry.name === method)?.kind;
+  if (kind === undefined) onMiss?.({ services: described.map((entry) => entry.name).filter((name) => !name.startsWith("amoeba.")), methods: served?.methods.map((entry) => entry.name) ?? [] });
   return version !== undefined && kind !== undefined ? { version, kind } : undefined;
 }

@@ -1,5 +1,6 @@
 import type { NodeStats, ServedMethodStats } from "../index.ts";
-import { bucketQuantile } from "./percentiles.ts";
+import { failedShare, servedDelta } from "../dashboard/figures.ts";
+import { bucketQuantile } from "../dashboard/percentiles.ts";
 
 /** What every node answered at one moment (`amoeba.stats`), by node id. */
 export interface Reading {
@@ -112,25 +113,10 @@ export function compareReadings(before: Reading, after: Reading): TopFrame {
   return { seconds: round(seconds, 3), nodes: after.nodes.size, withoutMetrics: withoutMetrics.sort(), inFlightNow, methods };
 }
 
-/** What one node served of a method between two answers; undefined when it served none of it. */
+/** What one node served of a method between two answers, in the shape top sums; undefined when it served none of it. */
 function difference(now: ServedMethodStats, then: ServedMethodStats | undefined): Omit<Sum, "nodes"> | undefined {
-  const calls: Record<string, number> = {};
-  let total = 0;
-  for (const [code, count] of Object.entries(now.calls)) {
-    const delta = count - (then?.calls[code] ?? 0);
-    if (delta > 0) {
-      calls[code] = delta;
-      total += delta;
-    }
-  }
-  if (total === 0) return undefined;
-  const sameBuckets = then !== undefined && then.bounds.length === now.bounds.length && then.bounds.every((bound, i) => bound === now.bounds[i]);
-  return {
-    calls,
-    bounds: now.bounds,
-    buckets: now.buckets.map((count, i) => count - (sameBuckets ? (then.buckets[i] ?? 0) : 0)),
-    seconds: now.seconds - (then?.seconds ?? 0),
-  };
+  const delta = servedDelta(now, then);
+  return delta === undefined ? undefined : { calls: delta.calls, bounds: delta.bounds, buckets: delta.buckets, seconds: delta.seconds };
 }
 
 function add(sum: Sum, delta: Omit<Sum, "nodes">): void {
@@ -145,10 +131,14 @@ function add(sum: Sum, delta: Omit<Sum, "nodes">): void {
 
 function figuresOf(sum: Sum & { service: string; method: string }, seconds: number): MethodFigures {
   let calls = 0;
+  let failed = 0;
   const errors: Record<string, number> = {};
   for (const [code, count] of Object.entries(sum.calls)) {
     calls += count;
-    if (code !== "OK") errors[code] = count;
+    if (code !== "OK") {
+      errors[code] = count;
+      failed += count;
+    }
   }
   const quantile = (q: number): number | null => {
     const ms = bucketQuantile(sum.bounds, sum.buckets, q) * 1_000;
@@ -158,7 +148,7 @@ function figuresOf(sum: Sum & { service: string; method: string }, seconds: numb
     service: sum.service,
     method: sum.method,
     callsPerSecond: round(calls / seconds, 1),
-    errorRate: round((calls - (sum.calls.OK ?? 0)) / calls, 4),
+    errorRate: failedShare({ total: calls, failed }) ?? 0,
     errors,
     p50Ms: quantile(0.5),
     p99Ms: quantile(0.99),

@@ -7,6 +7,7 @@ import { DEFAULT_WAIT_MS, describeWhere, planLookup, type LookupPlan } from "./l
 import { joinAsTool, type ToolView } from "./lookup-session.ts";
 import { gatherStats } from "./ls-stats.ts";
 import { toJson } from "./output.ts";
+import { formatShare } from "../dashboard/figures.ts";
 import { formatTable, plural } from "./table.ts";
 import { compareReadings, isReadable, type Reading, type TopFrame } from "./top-figures.ts";
 import { TOP } from "./usage.ts";
@@ -129,7 +130,7 @@ export function formatFrame(plan: TopPlan, frame: TopFrame): string[] {
     const rows = frame.methods.map((m) => [
       `${m.service}.${m.method}`,
       m.callsPerSecond.toFixed(1),
-      `${(m.errorRate * 100).toFixed(1)} %`,
+      formatShare(m.errorRate),
       m.p50Ms === null ? "-" : formatMs(m.p50Ms),
       m.p99Ms === null ? "-" : formatMs(m.p99Ms),
       m.inFlight.toFixed(1),

@@ -5,75 +5,10 @@
  */
 import { LOG_LEVEL_OPTION } from "./log-level.ts";
 
-/** One option of a command. */
-export interface OptionSpec {
-  readonly type: "string" | "boolean";
-  /** May be given more than once; the values are collected in order. */
-  readonly multiple?: boolean;
-  readonly short?: string;
-  /** How the value is shown in help, e.g. `<ms>`. */
-  readonly value?: string;
-  readonly help: string;
-}
+import { CLUSTER_KEY_ENV, FIND_OPTIONS, HELP_OPTION, recentCallsOption, WAIT_OPTION, type CommandSpec } from "./usage-options.ts";
+import { COMPLETION, DESCRIBE, PUBLISH, SUBSCRIBE } from "./usage-tools.ts";
 
-/** A command: how it is called, what it does, its options and examples. */
-export interface CommandSpec {
-  readonly name: string;
-  readonly summary: string;
-  /** The line after `Usage:`, without the leading `amoeba`. */
-  readonly usage: string;
-  /** Paragraphs shown after the usage line, separated by blank lines. */
-  readonly description: readonly string[];
-  readonly options: Readonly<Record<string, OptionSpec>>;
-  readonly examples: readonly string[];
-}
-
-const HELP_OPTION: OptionSpec = { type: "boolean", short: "h", help: "Show this help." };
-
-/** The environment variable read for the cluster key when --cluster-key is absent. */
-export const CLUSTER_KEY_ENV = "AMOEBA_CLUSTER_KEY";
-
-/** How a command that only looks (ls, nodes, call) finds a cluster: the same options everywhere. */
-const FIND_OPTIONS: Readonly<Record<string, OptionSpec>> = {
-  cluster: {
-    type: "string",
-    value: "<name>",
-    help: "The cluster to look in. Alone, its nodes on this machine are found with no seeds (local rendezvous). Default: default",
-  },
-  seeds: {
-    type: "string",
-    multiple: true,
-    value: "<udp://host:port>",
-    help: "The gossip address of a node of the cluster (amoeba serve prints it); name the cluster too unless it is default. Repeat or separate with commas for several.",
-  },
-  registry: { type: "string", value: "<address>", help: "A registry server (amoeba registry) to ask instead of gossiping: tcp://host:port or unix:///path.sock; several separated by commas." },
-  "cluster-key": {
-    type: "string",
-    value: "<key>",
-    help: `The cluster's key, when its gossip is authenticated. Default: $${CLUSTER_KEY_ENV}, which keeps the key out of the process list.`,
-  },
-  gossip: { type: "string", value: "<udp://host:port>", help: "Where this command's own gossip socket listens. Default: udp://127.0.0.1:0" },
-  engine: {
-    type: "string",
-    value: "<nats://host:port>",
-    help: "Look on NATS instead: the nodes that serve through this NATS server (amoeba serve --engine). Credentials as for serve --engine.",
-  },
-};
-
-/** `--recent-calls` of a command whose nodes tools can ask (serve, gateway); `whose` names the nodes that keep the calls. */
-function recentCallsOption(whose: string): OptionSpec {
-  return {
-    type: "string",
-    value: "<n>",
-    help: `Keep ${whose} last <n> calls, made and served, with their trace ids and timings, for the dashboard's recent calls (the amoeba.traces service). Default: none`,
-  };
-}
-
-const WAIT_OPTION: OptionSpec = {
-  type: "string",
-  value: "<ms>",
-  help: "Gather the cluster's view for this long before answering, e.g. to see a suspect member declared dead. Default: until the view stops changing, at most 1500",
-};
+export { CLUSTER_KEY_ENV, type CommandSpec, type OptionSpec } from "./usage-options.ts";
 
 /** `amoeba serve`. */
 export const SERVE: CommandSpec = {
@@ -102,7 +37,7 @@ export const SERVE: CommandSpec = {
     },
     name: { type: "string", value: "<name>", help: "The node's name, shown to callers and in errors. Default: <host>-<pid>" },
     dev: { type: "boolean", help: "Dev mode: error stacks travel to callers and results are checked against the contract. Never in production." },
-    "drain-timeout": { type: "string", value: "<ms>", help: "On SIGINT/SIGTERM, how long calls in flight may take to finish. Default: 10000" },
+    "drain-timeout": { type: "string", value: "<time>", help: "On SIGINT/SIGTERM, how long calls in flight may take to finish. Default: 10s" },
     "metrics-port": {
       type: "string",
       value: "<port>",
@@ -160,14 +95,14 @@ export const CALL: CommandSpec = {
   options: {
     ...FIND_OPTIONS,
     version: { type: "string", value: "<range>", help: "The versions of the service to accept, e.g. ^1.2 or 2.x. Default: the newest the node serves" },
-    wait: { ...WAIT_OPTION, help: "With look-up: the longest time to wait for a node that serves the service. Default: 1500" },
+    wait: { ...WAIT_OPTION, help: "With look-up: the longest time to wait for a node that serves the service. Default: 1.5s" },
     stream: { type: "boolean", help: "Treat the method as streaming its results (declared with stream()) without asking the node." },
     kind: {
       type: "string",
       value: "<kind>",
       help: "The method's kind, without asking the node: unary, server-stream, client-stream or bidi-stream. Client-stream and bidi-stream calls take a JSON array and send its items one by one.",
     },
-    timeout: { type: "string", value: "<ms>", help: "Give up after this many ms; the callee gets the same deadline. 0 for none. Default: 30000" },
+    timeout: { type: "string", value: "<time>", help: "Give up after this long, e.g. 500ms, 1s or 2m (a bare number is ms); the callee gets the same deadline. 0 for none. Default: 30s" },
     meta: { type: "string", multiple: true, value: "<key=value>", help: "Request metadata. Repeat for several keys." },
     json: { type: "boolean", help: "Compact output: every value on one line; an error as one JSON object on stderr." },
     help: HELP_OPTION,
@@ -247,7 +182,7 @@ export const REGISTRY: CommandSpec = {
       help: "Where to listen: tcp://host:port or unix:///path.sock. Repeat for several. Default: tcp://127.0.0.1:7500",
     },
     name: { type: "string", value: "<name>", help: "The registry node's name. Default: <host>-<pid>" },
-    "drain-timeout": { type: "string", value: "<ms>", help: "On SIGINT/SIGTERM, how long calls in flight may take to finish. Default: 10000" },
+    "drain-timeout": { type: "string", value: "<time>", help: "On SIGINT/SIGTERM, how long calls in flight may take to finish. Default: 10s" },
     "log-level": LOG_LEVEL_OPTION,
     help: HELP_OPTION,
   },
@@ -289,11 +224,11 @@ export const BENCH: CommandSpec = {
   options: {
     ...FIND_OPTIONS,
     version: { type: "string", value: "<range>", help: "The versions of the service to accept, e.g. ^1.2 or 2.x. Default: the newest served" },
-    wait: { ...WAIT_OPTION, help: "With look-up: the longest time to wait for a node that serves the service. Default: 1500" },
+    wait: { ...WAIT_OPTION, help: "With look-up: the longest time to wait for a node that serves the service. Default: 1.5s" },
     calls: { type: "string", value: "<n>", help: "Stop after this many calls (at most 1000000)." },
     duration: { type: "string", value: "<time>", help: "Stop after this long, e.g. 30s or 2m (at most 10m). Default: 10s, or 10m with --calls" },
     concurrency: { type: "string", value: "<n>", help: "Calls in flight at once, 1 to 1000. Default: 8" },
-    timeout: { type: "string", value: "<ms>", help: "Each call gives up after this many ms. 0 for none. Default: 30000" },
+    timeout: { type: "string", value: "<time>", help: "Each call gives up after this long, e.g. 500ms or 1s (a bare number is ms). 0 for none. Default: 30s" },
     meta: { type: "string", multiple: true, value: "<key=value>", help: "Request metadata. Repeat for several keys." },
     json: { type: "boolean", help: "Print the summary as one line of JSON." },
     help: HELP_OPTION,
@@ -340,7 +275,7 @@ export const EDGE: CommandSpec = {
     "rate-limit": { type: "string", value: "<per-second>", help: "Calls per second per client (caller id, else IP address), or off. Default: 100" },
     burst: { type: "string", value: "<n>", help: "Calls a client may make at once after being idle. Default: twice the rate" },
     "max-body": { type: "string", value: "<bytes>", help: "The largest request body; past it 413. Default: 1048576" },
-    timeout: { type: "string", value: "<ms>", help: "The deadline of a call whose request sets none (X-Timeout). Default: 30000" },
+    timeout: { type: "string", value: "<time>", help: "The deadline of a call whose request sets none (X-Timeout), e.g. 5s. Default: 30s" },
     "trust-proxy": { type: "boolean", help: "Take the client's address from X-Forwarded-For (behind a proxy you run)." },
     dev: { type: "boolean", help: "Show end users full error messages, which name nodes and addresses. Never in production." },
     metrics: { type: "boolean", help: "Serve the edge node's Prometheus metrics at GET /metrics (they name services and peers)." },
@@ -350,7 +285,7 @@ export const EDGE: CommandSpec = {
       help: "Keep the last <n> calls the edge's node makes, with their trace ids and timings, as children of the HTTP caller's traceparent, for the recent calls of --dashboard. Default: none",
     },
     dashboard: { type: "string", value: "<port>", help: "Also serve the live dashboard (as amoeba dashboard) of the edge's cluster on 127.0.0.1:<port>; 0 for a free one." },
-    "drain-timeout": { type: "string", value: "<ms>", help: "On SIGINT/SIGTERM, how long requests in flight may take to finish. Default: 10000" },
+    "drain-timeout": { type: "string", value: "<time>", help: "On SIGINT/SIGTERM, how long requests in flight may take to finish. Default: 10s" },
     "tls-cert": { type: "string", value: "<file>", help: "Serve HTTPS and WSS with this PEM certificate (chain); needs --tls-key." },
     "tls-key": { type: "string", value: "<file>", help: "The PEM private key of --tls-cert." },
     "log-level": LOG_LEVEL_OPTION,
@@ -385,7 +320,7 @@ export const DASHBOARD: CommandSpec = {
     },
     port: { type: "string", value: "<port>", help: "The HTTP port; 0 for a free one. Default: 8090" },
     host: { type: "string", value: "<address>", help: "The interface to listen on. Default: 127.0.0.1" },
-    interval: { type: "string", value: "<ms>", help: "How often the page is updated. Default: 1000" },
+    interval: { type: "string", value: "<time>", help: "How often the page is updated, e.g. 500ms or 2s. Default: 1s" },
     help: HELP_OPTION,
   },
   examples: [
@@ -426,7 +361,7 @@ export const GATEWAY: CommandSpec = {
     name: { type: "string", value: "<name>", help: "The gateway's name in every cluster. Default: gateway-<pid>" },
     host: { type: "string", value: "<address>", help: "The interface its members listen and gossip on. Default: 127.0.0.1" },
     "cluster-key": { type: "string", value: "<key>", help: `The clusters' key, when their gossip is authenticated. Default: $${CLUSTER_KEY_ENV}` },
-    "drain-timeout": { type: "string", value: "<ms>", help: "On SIGINT/SIGTERM, how long calls in flight may take to finish. Default: 10000" },
+    "drain-timeout": { type: "string", value: "<time>", help: "On SIGINT/SIGTERM, how long calls in flight may take to finish. Default: 10s" },
     "recent-calls": recentCallsOption("each of its members'"),
     "log-level": LOG_LEVEL_OPTION,
     help: HELP_OPTION,
@@ -450,7 +385,7 @@ export const ROUTE: CommandSpec = {
   options: {
     ...FIND_OPTIONS,
     version: { type: "string", value: "<range>", help: "The versions of the service to accept, e.g. ^1.2. Default: any" },
-    wait: { ...WAIT_OPTION, help: "The longest time to wait for an instance of the service. Default: 1500" },
+    wait: { ...WAIT_OPTION, help: "The longest time to wait for an instance of the service. Default: 1.5s" },
     rule: { type: "string", value: "<rules>", help: 'Route rules as a call would carry them in its metadata (amoeba-route), e.g. "calculator pin region-b".' },
     json: { type: "boolean", help: "Print the explanation as one line of JSON." },
     help: HELP_OPTION,
@@ -462,7 +397,7 @@ export const ROUTE: CommandSpec = {
 };
 
 /** Every command, in the order help lists them. */
-export const COMMANDS: readonly CommandSpec[] = [SERVE, CALL, LS, NODES, TOP, BENCH, REGISTRY, EDGE, DASHBOARD, GATEWAY, ROUTE, HELP];
+export const COMMANDS: readonly CommandSpec[] = [SERVE, CALL, DESCRIBE, PUBLISH, SUBSCRIBE, LS, NODES, TOP, BENCH, REGISTRY, EDGE, DASHBOARD, GATEWAY, ROUTE, COMPLETION, HELP];
 
 /** The top level: `amoeba --help`. */
 export function mainHelp(): string {
@@ -478,6 +413,7 @@ export function mainHelp(): string {
     "Options:",
     "  -h, --help        Show this help.",
     "  -v, --version     Print Amoeba's version.",
+    "      --no-color    No colour, with any command (also NO_COLOR=1). Times: 500ms, 1s, 2m; a bare number is ms.",
     "",
     "Examples:",
     "  amoeba serve examples/calculator/service.ts",
@@ -485,6 +421,8 @@ export function mainHelp(): string {
     "  amoeba serve examples/calculator/service.ts --listen tcp://127.0.0.1:0 --cluster shop",
     "  amoeba ls --cluster shop",
     `  amoeba call --cluster shop calculator.add '{"a":1,"b":2}'`,
+    "  amoeba describe --cluster shop calculator",
+    "  source <(amoeba completion bash)",
     "",
     "Run 'amoeba help <command>' or 'amoeba <command> --help' for a command's options.",
   ].join("\n");

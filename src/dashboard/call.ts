@@ -3,7 +3,7 @@
  * catalog, balanced by the node that watches its cluster, and answers the
  * result, the stream's items, or the error with its code.
  */
-import { dynamicContract } from "../cli/dynamic-contract.ts";
+import { dynamicContract } from "./dynamic-contract.ts";
 import { EdgeFailure, failureOf } from "../edge/errors.ts";
 import type { CallStream } from "../rpc/call-stream.ts";
 import type { Collector } from "./collector.ts";

@@ -5,7 +5,7 @@
  */
 import { hostname } from "node:os";
 import { StatsContract, type NodeStats } from "../balance/stats-contract.ts";
-import { TOOL_LABEL } from "../cli/lookup-session.ts";
+import { TOOL_LABEL } from "./tool-label.ts";
 import { reachableAddress } from "../lookup/reachable.ts";
 import type { Member } from "../lookup/types.ts";
 import type { Node } from "../node/index.ts";

@@ -5,13 +5,13 @@
  * slow member delays the next snapshot rather than piling up asks.
  */
 import type { NodeStats } from "../balance/stats-contract.ts";
-import { figuresOf } from "../cli/ls-stats.ts";
 import { EDGE_LABEL } from "../edge/options.ts";
 import { memberInstances } from "../lookup/catalog.ts";
 import type { Member } from "../lookup/types.ts";
-import { GATEWAY_LABEL } from "../route-rules/route-label.ts";
+import { GATEWAY_LABEL, ROUTE_LABEL_PREFIX } from "../route-rules/route-label.ts";
 import { isBuiltInService, type MethodDescription } from "../rpc/reflection.ts";
 import type { ClusterReader, ClusterReading } from "./cluster-reader.ts";
+import { figuresOf } from "./figures.ts";
 import { readGatewayTraffic } from "./gateway-traffic.ts";
 import { readRecentCalls, RECENT_CALLS_SERVICE } from "./recent-calls.ts";
 import type { CatalogService, ClusterView, DashboardSnapshot, GatewayView, NodeView } from "./snapshot.ts";
@@ -117,7 +117,7 @@ export class Collector {
     }
     const links = this.#traffic.measure(stats, performance.now());
     const { clusters, gateways } = groupMembers(this.#readers, readings, stats);
-    this.#snapshot = { at: Date.now(), interval: this.#interval, clusters, gateways, links, catalog: catalogOf(readings, stats), recentCalls };
+    this.#snapshot = { at: Date.now(), interval: this.#interval, clusters, gateways, links, catalog: catalogOf(readings, stats, this.#traffic.windowStart), recentCalls };
     if (this.#closed) return;
     for (const listener of this.#listeners) listener(this.#snapshot);
   }
@@ -186,20 +186,21 @@ function servedCounts(stats: NodeStats | undefined): { inFlight: number | null; 
 }
 
 /** Every service version served in each cluster, with its methods and its instances' figures. */
-function catalogOf(readings: readonly ClusterReading[], stats: ReadonlyMap<string, NodeStats>): CatalogService[] {
+function catalogOf(readings: readonly ClusterReading[], stats: ReadonlyMap<string, NodeStats>, before: ReadonlyMap<string, NodeStats> | undefined): CatalogService[] {
   const out: CatalogService[] = [];
   for (const reading of readings) {
     const byKey = new Map<string, CatalogService>();
     for (const member of reading.members) {
       for (const instance of memberInstances(member)) {
-        if (isBuiltInService(instance.service)) continue;
+        // A gateway offers what it forwards as if it served it: listed where it is served, not once more per gateway.
+        if (isBuiltInService(instance.service) || member.record.labels[`${ROUTE_LABEL_PREFIX}${instance.service}`] !== undefined) continue;
         const key = `${instance.service}@${instance.version}`;
         let entry = byKey.get(key);
         if (entry === undefined) {
           entry = { cluster: reading.cluster, name: instance.service, version: instance.version, methods: methodsOf(reading, instance.service, instance.version), instances: [] };
           byKey.set(key, entry);
         }
-        const figures = figuresOf(instance, stats);
+        const figures = figuresOf(instance, stats, before);
         entry.instances.push({ nodeId: instance.node.id, node: instance.node.name, state: instance.state, ...figures });
       }
     }

@@ -7,7 +7,7 @@
  * so that each forwarded call is counted once.
  */
 import type { ServiceStats } from "../balance/service-balancer.ts";
-import { dynamicContract } from "../cli/dynamic-contract.ts";
+import { dynamicContract } from "./dynamic-contract.ts";
 import { GATEWAY_LABEL } from "../route-rules/route-label.ts";
 import type { ClusterReader, ClusterReading } from "./cluster-reader.ts";
 

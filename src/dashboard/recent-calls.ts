@@ -6,8 +6,9 @@
  * serve it is simply not asked), gathers every node's calls, and stitches
  * them by trace id into one path per request across nodes and hops.
  */
-import { dynamicContract } from "../cli/dynamic-contract.ts";
+import { dynamicContract } from "./dynamic-contract.ts";
 import type { RecentCall } from "../observe/recent-calls.ts";
+import { stitchTrace, type TraceStep } from "../observe/stitch.ts";
 import type { ClusterReader, ClusterReading } from "./cluster-reader.ts";
 import { RECENT_TRACES_SHOWN, type RecentCallsView, type SpanView, type TraceView } from "./snapshot.ts";
 
@@ -19,8 +20,8 @@ const CALLS_PER_NODE = 200;
 /** A span's depth is not followed past this: a malformed parent chain cannot loop. */
 const MAX_DEPTH = 32;
 
-/** One call as a node reports it, with the node that kept it. */
-type ReportedCall = RecentCall & { node: string };
+/** One call as a node reports it, with the node that kept it and that node's cluster. */
+export type ReportedCall = RecentCall & { node: string; cluster: string };
 
 /** Asks every live node that serves the recent-calls service for its latest calls, and groups them by trace. */
 export async function readRecentCalls(sources: ReadonlyArray<{ reader: ClusterReader; reading: ClusterReading }>, timeout: number): Promise<RecentCallsView> {
@@ -29,7 +30,7 @@ export async function readRecentCalls(sources: ReadonlyArray<{ reader: ClusterRe
     for (const member of reading.members) {
       if (member.record.id === reader.node.id) {
         // The node the dashboard reads through (an edge's own, say) may listen nowhere: read its ring in place.
-        asks.push(Promise.resolve(reportOf(reader.node.recentCalls({ limit: CALLS_PER_NODE }), member.record.name)));
+        asks.push(Promise.resolve(reportOf(reader.node.recentCalls({ limit: CALLS_PER_NODE }), member.record.name, reading.cluster)));
         continue;
       }
       const served = reading.descriptions.get(member.record.id)?.find((description) => description.name === RECENT_CALLS_SERVICE);
@@ -42,7 +43,7 @@ export async function readRecentCalls(sources: ReadonlyArray<{ reader: ClusterRe
             string,
             (input: unknown, options: { timeout: number }) => Promise<unknown>
           >;
-          return reportOf(await client[RECENT_CALLS_METHOD]!({ limit: CALLS_PER_NODE }, { timeout }), member.record.name);
+          return reportOf(await client[RECENT_CALLS_METHOD]!({ limit: CALLS_PER_NODE }, { timeout }), member.record.name, reading.cluster);
         })().catch(() => ({ capacity: 0, calls: [] })),
       );
     }
@@ -57,16 +58,16 @@ export async function readRecentCalls(sources: ReadonlyArray<{ reader: ClusterRe
 }
 
 /** The calls of a node's answer that have every field the panel reads; others are left out. */
-function reportOf(answer: unknown, node: string): { capacity: number; calls: ReportedCall[] } {
+function reportOf(answer: unknown, node: string, cluster: string): { capacity: number; calls: ReportedCall[] } {
   const report = (typeof answer === "object" && answer !== null ? answer : {}) as { capacity?: unknown; calls?: unknown };
   const calls = Array.isArray(report.calls) ? report.calls : [];
   return {
     capacity: typeof report.capacity === "number" ? report.capacity : 0,
-    calls: calls.filter(isReportedCall).map((call) => ({ ...call, node })),
+    calls: calls.filter(isReportedCall).map((call) => ({ ...call, node, cluster })),
   };
 }
 
-function isReportedCall(value: unknown): value is Omit<ReportedCall, "node"> {
+function isReportedCall(value: unknown): value is RecentCall {
   if (typeof value !== "object" || value === null) return false;
   const call = value as Record<string, unknown>;
   return (
@@ -78,49 +79,66 @@ function isReportedCall(value: unknown): value is Omit<ReportedCall, "node"> {
   );
 }
 
-/** The latest traces, newest first, each with its spans in order of start and their depth in the call path. */
-function tracesOf(calls: readonly ReportedCall[]): TraceView[] {
+/** The latest traces, newest first, each as the tree of its calls (see {@link traceOf}). */
+export function tracesOf(calls: readonly ReportedCall[]): TraceView[] {
   const byTrace = new Map<string, ReportedCall[]>();
-  for (const call of calls) byTrace.set(call.traceId, [...(byTrace.get(call.traceId) ?? []), call]);
-  const traces: TraceView[] = [];
-  for (const [traceId, spans] of byTrace) {
-    spans.sort((a, b) => a.start - b.start || (a.kind === "client" ? -1 : 1));
-    const start = spans[0]!.start;
-    const end = Math.max(...spans.map((span) => span.start + span.durationMs));
-    const bySpanId = new Map(spans.map((span) => [span.spanId, span]));
-    traces.push({
-      traceId,
-      start,
-      durationMs: round(end - start),
-      code: spans.find((span) => span.code !== "OK")?.code ?? "OK",
-      spans: spans.map(
-        (span): SpanView => ({
-          node: span.node,
-          kind: span.kind,
-          service: span.service,
-          method: span.method,
-          peer: span.peer,
-          offsetMs: round(span.start - start),
-          durationMs: round(span.durationMs),
-          code: span.code,
-          depth: depthOf(span, bySpanId),
-        }),
-      ),
-    });
+  for (const call of calls) {
+    const list = byTrace.get(call.traceId);
+    if (list === undefined) byTrace.set(call.traceId, [call]);
+    else list.push(call);
   }
+  const traces = [...byTrace].map(([traceId, spans]) => traceOf(traceId, spans));
   return traces.sort((a, b) => b.start - a.start).slice(0, RECENT_TRACES_SHOWN);
 }
 
-function depthOf(span: ReportedCall, bySpanId: ReadonlyMap<string, ReportedCall>): number {
-  let depth = 0;
-  for (let parent = span.parentSpanId; parent !== null && depth < MAX_DEPTH; depth++) {
-    const above = bySpanId.get(parent);
-    if (above === undefined) break;
-    parent = above.parentSpanId;
-  }
-  return depth;
+/**
+ * One trace as a tree: each call under the one its parent span id names
+ * ({@link stitchTrace}), listed depth first — a parent above its children,
+ * siblings in order of start — so that the root, the call the request began
+ * with, comes first and names the trace. Offsets keep fractions of a
+ * millisecond: calls made one after the other within a millisecond still
+ * show one after the other.
+ */
+export function traceOf(traceId: string, calls: readonly ReportedCall[]): TraceView {
+  // stitchTrace takes reports as nodes answer them; each call keeps its own node and cluster.
+  const reports = [{ node: "", nodeId: "", cluster: "", capacity: calls.length, calls: [...calls] }];
+  const roots = stitchTrace(reports, traceId);
+  const ordered: Array<{ call: ReportedCall; depth: number }> = [];
+  const visit = (step: TraceStep, depth: number): void => {
+    ordered.push({ call: step.call as ReportedCall, depth });
+    if (depth < MAX_DEPTH) for (const child of step.children) visit(child, depth + 1);
+  };
+  for (const root of roots) visit(root, 0);
+  const start = Math.min(...ordered.map(({ call }) => call.start));
+  const end = Math.max(...ordered.map(({ call }) => call.start + call.durationMs));
+  const root = ordered[0]!.call;
+  return {
+    traceId,
+    title: `${root.service}.${root.method}`,
+    start,
+    durationMs: round(end - start),
+    code: root.code !== "OK" ? root.code : (ordered.find(({ call }) => call.code !== "OK")?.call.code ?? "OK"),
+    complete: roots.length === 1 && root.parentSpanId === null,
+    spans: ordered.map(
+      ({ call, depth }): SpanView => ({
+        spanId: call.spanId,
+        parentSpanId: call.parentSpanId,
+        node: call.node,
+        cluster: call.cluster,
+        kind: call.kind,
+        service: call.service,
+        method: call.method,
+        peer: call.peer,
+        offsetMs: round(call.start - start),
+        durationMs: round(call.durationMs),
+        code: call.code,
+        depth,
+      }),
+    ),
+  };
 }
 
+/** Microseconds are the finest a node's clock reading is worth. */
 function round(value: number): number {
-  return Math.round(value * 100) / 100;
+  return Math.round(value * 1000) / 1000;
 }

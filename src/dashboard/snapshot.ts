@@ -4,7 +4,7 @@
  * nodes, the gateways between them, the traffic on each caller → callee link,
  * the service catalog, and the recent calls when a node keeps them.
  */
-import type { InstanceFigures } from "../cli/ls-stats.ts";
+import type { InstanceFigures } from "./figures.ts";
 import type { MemberState } from "../lookup/types.ts";
 import type { MethodDescription } from "../rpc/reflection.ts";
 
@@ -72,8 +72,12 @@ export interface LinkView {
    * callee keeps metrics (`metrics: true`) and served calls in that time.
    */
   p99Ms: number | null;
-  /** Share of recent calls that failed, 0..1. */
-  errorRate: number;
+  /**
+   * Share of the calls of these services the callee served in the last 10 s
+   * (from every caller) that failed, any code but OK, 0..1 — the same figure
+   * as `amoeba top`'s; null unless the callee keeps metrics and served some.
+   */
+  errorRate: number | null;
   /** Calls in flight now. */
   outstanding: number;
   /** Whether the caller has ejected the callee for some service. */
@@ -114,30 +118,38 @@ export interface RecentCallsView {
 /** One trace: the calls of one request across nodes and hops, stitched by their trace id. */
 export interface TraceView {
   traceId: string;
+  /** The root call's `service.method`: the call the request began with. */
+  title: string;
   /** When its first call began, in ms since the epoch. */
   start: number;
   /** From its first call's start to its last call's end (ms). */
   durationMs: number;
-  /** `OK`, or the first other code one of its calls ended with. */
+  /** The root call's code when it failed, else the first other code one of its calls ended with, else `OK`. */
   code: string;
-  /** Its calls, each side of each hop, in order of start. */
+  /** Whether every span is under one root; false when some node's part is missing (it keeps no calls, or they rolled out of its ring). */
+  complete: boolean;
+  /** Its calls, each side of each hop, as a tree listed depth first: a parent above its children, siblings in order of start. */
   spans: SpanView[];
 }
 
 /** One side of one call, as the node that made or served it recorded it. */
 export interface SpanView {
-  /** The node that recorded it. */
+  spanId: string;
+  /** The span it is a child of; null for the root. */
+  parentSpanId: string | null;
+  /** The node that recorded it, and that node's cluster. */
   node: string;
+  cluster: string;
   kind: "client" | "server";
   service: string;
   method: string;
   /** The other side: the callee of a client span, the caller of a server span. */
   peer: string;
-  /** When it began, ms after the trace's start. */
+  /** When it began, ms after the trace's start, to the microsecond. */
   offsetMs: number;
   durationMs: number;
   code: string;
-  /** How many spans above it in the trace: the call path's depth. */
+  /** How many spans above it in the tree: the call path's depth. */
   depth: number;
 }
 

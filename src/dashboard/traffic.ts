@@ -1,10 +1,12 @@
 /**
- * Traffic on each caller → callee link, from two readings of the nodes'
- * stats: the callers' balancers count calls (cumulative) and see latency and
- * errors; callees that keep metrics count what they served in latency buckets.
+ * Traffic on each caller → callee link, from readings of the nodes' stats:
+ * the callers' balancers count calls (cumulative) and see latency; callees
+ * that keep metrics count what they served by outcome and in latency
+ * buckets, which gives the link's errors (see figures.ts) and p99.
  */
 import type { NodeStats } from "../balance/stats-contract.ts";
-import { bucketQuantile } from "../cli/percentiles.ts";
+import { failedShare, keepsMetrics, servedCalls } from "./figures.ts";
+import { bucketQuantile } from "./percentiles.ts";
 import type { LinkView } from "./snapshot.ts";
 
 /** One service a caller calls on one callee, in one reading. */
@@ -13,7 +15,6 @@ interface Flow {
   delta: number;
   calls: number;
   ewmaMs: number;
-  errorRate: number;
   outstanding: number;
   ejected: boolean;
 }
@@ -24,8 +25,13 @@ interface Buckets {
   counts: number[];
 }
 
-/** Remembers the last reading, so that each new one yields rates since then. */
+/** How far back error shares look (ms): long enough that a few calls a second give a steady figure. */
+export const ERROR_WINDOW_MS = 10_000;
+
+/** Remembers the last readings, so that each new one yields rates since then. */
 export class TrafficMeter {
+  /** Readings of the last {@link ERROR_WINDOW_MS}, oldest first. */
+  #history: Array<{ at: number; stats: ReadonlyMap<string, NodeStats> }> = [];
   /** Calls so far by `caller>callee>service`. */
   #calls = new Map<string, number>();
   /** Served-latency bucket counts so far by `node>service>method`. */
@@ -36,6 +42,9 @@ export class TrafficMeter {
   measure(stats: ReadonlyMap<string, NodeStats>, now: number): LinkView[] {
     const seconds = this.#at === undefined ? 0 : Math.max(0.001, (now - this.#at) / 1000);
     this.#at = now;
+    while (this.#history.length > 1 && this.#history[1]!.at <= now - ERROR_WINDOW_MS) this.#history.shift();
+    const windowStart = this.#history[0]?.stats;
+    this.#history.push({ at: now, stats });
     const served = this.#servedSince(stats);
     const calls = new Map<string, number>();
     const flows = new Map<string, Flow[]>();
@@ -53,7 +62,6 @@ export class TrafficMeter {
             delta: before === undefined || seconds === 0 ? 0 : Math.max(0, seen.calls - before),
             calls: seen.calls,
             ewmaMs: seen.ewmaMs,
-            errorRate: seen.errorRate,
             outstanding: seen.outstanding,
             ejected: seen.state !== "healthy",
           });
@@ -65,8 +73,17 @@ export class TrafficMeter {
     return [...flows].map(([link, list]) => {
       const [from, to] = link.split(">") as [string, string];
       const services = [...new Set(list.map((flow) => flow.service))].sort();
-      return linkOf(from, to, list, services, seconds, p99Of(served.get(to), services));
+      const errorRate = keepsMetrics(stats.get(to)) ? failedShare(servedCalls(stats.get(to), windowStart?.get(to), new Set(services))) : null;
+      return linkOf(from, to, list, services, seconds, p99Of(served.get(to), services), errorRate);
     });
+  }
+
+  /**
+   * The oldest reading of the error window, the baseline of error shares:
+   * undefined before the second reading (shares are then since each node started).
+   */
+  get windowStart(): ReadonlyMap<string, NodeStats> | undefined {
+    return this.#history.length > 1 ? this.#history[0]!.stats : undefined;
   }
 
   /** Per callee node and service: the latency buckets of the calls it served since the last reading. */
@@ -92,7 +109,7 @@ export class TrafficMeter {
   }
 }
 
-function linkOf(from: string, to: string, flows: readonly Flow[], services: string[], seconds: number, p99Ms: number | null): LinkView {
+function linkOf(from: string, to: string, flows: readonly Flow[], services: string[], seconds: number, p99Ms: number | null, errorRate: number | null): LinkView {
   const moved = flows.reduce((sum, flow) => sum + flow.delta, 0);
   // Weigh by the calls since the last reading; when there were none, by all calls so far.
   const weight = (flow: Flow): number => (moved > 0 ? flow.delta : flow.calls);
@@ -103,7 +120,7 @@ function linkOf(from: string, to: string, flows: readonly Flow[], services: stri
     callsPerSecond: seconds > 0 ? round(moved / seconds) : 0,
     latencyMs: round(flows.reduce((sum, flow) => sum + flow.ewmaMs * weight(flow), 0) / total),
     p99Ms,
-    errorRate: round(flows.reduce((sum, flow) => sum + flow.errorRate * weight(flow), 0) / total, 4),
+    errorRate,
     outstanding: flows.reduce((sum, flow) => sum + flow.outstanding, 0),
     ejected: flows.some((flow) => flow.ejected),
     services,

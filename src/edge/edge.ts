@@ -5,13 +5,14 @@
  * side in websocket.ts; this file starts, composes and drains them.
  */
 import { once } from "node:events";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import { startNode, type Node } from "../node/index.ts";
 import type { Peer } from "../node/peer.ts";
 import { Admission } from "./admission.ts";
 import { EdgeCatalog } from "./catalog.ts";
+import { fetchThroughNodeHandler, type FetchHandlerOptions } from "./fetch-adapter.ts";
 import { Cors } from "./cors.ts";
 import { HttpRoutes, MISS_REFRESH_MS } from "./http-routes.ts";
 import { checkMs, EDGE_LABEL, resolveEdgeLimits, type EdgeLimits, type EdgeOptions } from "./options.ts";
@@ -23,7 +24,11 @@ export class Edge {
   /** The node the edge calls through. */
   readonly node: Node;
   readonly #ownsNode: boolean;
-  readonly #server: Server;
+  /** Its own server; undefined when it is mounted in someone else's ({@link createEdge}). */
+  readonly #server: Server | undefined;
+  readonly #routes: HttpRoutes;
+  /** Requests in flight through {@link handle} and {@link fetch}, for the drain of a mounted edge. */
+  readonly #inFlight = new Set<ServerResponse>();
   readonly #sockets: EdgeWebSockets;
   readonly #catalog: EdgeCatalog;
   readonly #peers: Peer[] = [];
@@ -38,8 +43,8 @@ export class Edge {
   #port = 0;
   readonly #host: string;
 
-  /** Use {@link startEdge}. */
-  constructor(node: Node, ownsNode: boolean, options: EdgeOptions) {
+  /** Use {@link startEdge} or {@link createEdge}. */
+  constructor(node: Node, ownsNode: boolean, options: EdgeOptions, ownServer = true) {
     const metrics = options.metrics === true;
     if (metrics && !node.metrics) throw new TypeError("edge metrics: true needs a node started with metrics: true");
     this.node = node;
@@ -62,7 +67,7 @@ export class Edge {
     const jsonRpc = { find: (service: string, method: string) => catalog.find(service, method, MISS_REFRESH_MS), expose };
     const cors = options.cors ? new Cors(options.cors) : undefined;
     const draining = (): boolean => this.#draining;
-    const routes = new HttpRoutes({
+    const routes = (this.#routes = new HttpRoutes({
       limits,
       admission,
       catalog,
@@ -70,9 +75,9 @@ export class Edge {
       cors,
       logger,
       metricsText: metrics ? () => node.metricsText() ?? "" : undefined,
-      openapiInfo: options.openapi ?? {},
+      openapiInfo: { ...options.openapi, secured: options.authenticate !== undefined },
       draining,
-    });
+    }));
     this.#sockets = new EdgeWebSockets({ limits, admission, jsonRpc, logger, cors, draining });
     const serverOptions = {
       maxHeaderSize: limits.maxHeaderSize,
@@ -84,6 +89,13 @@ export class Edge {
       connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(Math.min(limits.headersTimeout, limits.requestTimeout) / 4))),
     };
     this.#tls = options.tls !== undefined;
+    this.handle = this.handle.bind(this);
+    this.upgrade = this.upgrade.bind(this);
+    this.fetch = this.fetch.bind(this);
+    if (!ownServer) {
+      this.#server = undefined;
+      return;
+    }
     const handle = routes.handle.bind(routes);
     const tls = options.tls === undefined ? undefined : checkTls(options.tls);
     try {
@@ -95,6 +107,36 @@ export class Edge {
     this.#server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => this.#sockets.upgrade(request, socket, head));
     // A client that fails the TLS handshake (plain HTTP, a bad certificate) is its own problem.
     this.#server.on("tlsClientError", (error: Error) => logger.debug({ err: error }, "edge: TLS handshake failed"));
+  }
+
+  /**
+   * The edge as a node:http request handler, bound: mount it in a server of
+   * your own (`createServer(edge.handle)`), in Express or Connect
+   * (`app.use("/amoeba", edge.handle)`: a path that is no route of the edge
+   * goes on to `next`), or in Fastify (`reply.hijack(); edge.handle(request.raw, reply.raw)`).
+   * Paths are the edge's own (`/rpc/…`, `/openapi.json`, …) after the mount point.
+   */
+  handle(request: IncomingMessage, response: ServerResponse, next?: (error?: unknown) => void): void {
+    if (this.#server === undefined) {
+      this.#inFlight.add(response);
+      response.once("close", () => this.#inFlight.delete(response));
+    }
+    this.#routes.handle(request, response, next);
+  }
+
+  /** The edge's WebSocket side (JSON-RPC at `/jsonrpc`), for a server of your own: `server.on("upgrade", edge.upgrade)`. */
+  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.#sockets.upgrade(request, socket, head);
+  }
+
+  /**
+   * The edge as a fetch-style handler, bound: `(Request) => Promise<Response>`,
+   * for Hono (`app.all("/amoeba/*", (c) => edge.fetch(c.req.raw, { basePath: "/amoeba" }))`),
+   * Bun and Deno (`Deno.serve(edge.fetch)`). Streams answer as streamed
+   * Responses. WebSockets need {@link upgrade} on a node:http server.
+   */
+  fetch(request: Request, options?: FetchHandlerOptions): Promise<Response> {
+    return fetchThroughNodeHandler((incoming, response) => this.handle(incoming, response), request, options);
   }
 
   /** The port the edge listens on. */
@@ -138,6 +180,7 @@ export class Edge {
     }
     this.#heartbeat = setInterval(() => this.#sockets.heartbeat(), this.#limits.heartbeatInterval);
     this.#heartbeat.unref();
+    if (this.#server === undefined) return;
     this.#server.listen(port, this.#host);
     await once(this.#server, "listening");
     const address = this.#server.address();
@@ -167,14 +210,24 @@ export class Edge {
     // for all of it. They close first (1001, "going away"; their calls are
     // cancelled) and their clients reconnect elsewhere.
     this.#sockets.closeAll();
+    if (this.#server === undefined) {
+      // Mounted: the server is not ours to close; requests in flight finish within the drain timeout.
+      const until = Date.now() + this.#drainTimeout;
+      while (this.#inFlight.size > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+      for (const response of this.#inFlight) response.destroy();
+      await this.#sockets.terminate();
+      if (this.#ownsNode) await this.node.close();
+      return;
+    }
+    const server = this.#server;
     // The server stops accepting; a connection closes once its request in
     // flight is answered (answers carry Connection: close from now on).
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    this.#server.closeIdleConnections();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#drainTimeout)))]);
     clearTimeout(timer);
-    this.#server.closeAllConnections();
+    server.closeAllConnections();
     await this.#sockets.terminate();
     await closed;
     if (this.#ownsNode) await this.node.close();
@@ -192,8 +245,28 @@ export class Edge {
 export async function startEdge(options: EdgeOptions = {}): Promise<Edge> {
   const port = options.port ?? 8080;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`edge port must be 0 to 65535, got ${String(port)}`);
-  const refreshInterval = checkMs(options.refreshInterval, "refreshInterval", 5_000);
   if (options.tls !== undefined) checkTls(options.tls);
+  return openEdge(options, port, true);
+}
+
+/**
+ * An edge without a server of its own, to mount in yours: its node (its
+ * own, or `options.node`) and its routes, answered through
+ * {@link Edge.handle} (node:http, Express, Fastify), {@link Edge.fetch}
+ * (Hono, Bun, Deno, any Fetch API server) and {@link Edge.upgrade}
+ * (WebSockets). `port`, `host` and `tls` are your server's business and are
+ * not read. `close()` drains the edge and closes its node, not your server.
+ *
+ * @example
+ * const edge = await createEdge({ cluster: "shop" });
+ * const server = createServer(edge.handle).on("upgrade", edge.upgrade).listen(8080);
+ */
+export async function createEdge(options: EdgeOptions = {}): Promise<Edge> {
+  return openEdge(options, 0, false);
+}
+
+async function openEdge(options: EdgeOptions, port: number, ownServer: boolean): Promise<Edge> {
+  const refreshInterval = checkMs(options.refreshInterval, "refreshInterval", 5_000);
   const owns = options.node === undefined;
   const node =
     options.node ??
@@ -214,7 +287,7 @@ export async function startEdge(options: EdgeOptions = {}): Promise<Edge> {
     }));
   let edge: Edge | undefined;
   try {
-    edge = new Edge(node, owns, options);
+    edge = new Edge(node, owns, options, ownServer);
     await edge.start(port, options.connect ?? [], refreshInterval);
     return edge;
   } catch (error) {

@@ -16,7 +16,7 @@ import { clientModule } from "./client-module.ts";
 import type { Cors } from "./cors.ts";
 import { EdgeFailure, failureOf, JSONRPC } from "./errors.ts";
 import { dispatchJsonRpc, errorResponse, failureResponse, jsonRpcCost, type CallSlot, type JsonRpcHost, type RpcChannel } from "./jsonrpc.ts";
-import { openApiDocument } from "./openapi.ts";
+import { openApiDocument, type OpenApiInfo } from "./openapi.ts";
 import { keepResponseMeta } from "./response-meta.ts";
 import type { EdgeLimits } from "./options.ts";
 import { streamEvents } from "./sse.ts";
@@ -38,7 +38,7 @@ export interface HttpHost {
   readonly logger: Logger;
   /** The node's Prometheus text, when `/metrics` is served. */
   readonly metricsText: (() => string) | undefined;
-  readonly openapiInfo: { title?: string; version?: string };
+  readonly openapiInfo: OpenApiInfo;
   /** Whether the edge is closing. */
   draining(): boolean;
 }
@@ -52,8 +52,8 @@ export class HttpRoutes {
     this.#host = host;
   }
 
-  /** Answers one request. */
-  handle(request: IncomingMessage, response: ServerResponse): void {
+  /** Answers one request; a path that is no route of the edge goes to `next` when given (Express, Connect), else 404. */
+  handle(request: IncomingMessage, response: ServerResponse, next?: (error?: unknown) => void): void {
     const host = this.#host;
     if (host.draining()) response.setHeader("connection", "close");
     const url = request.url ?? "/";
@@ -74,6 +74,7 @@ export class HttpRoutes {
     else if (path === "/healthz") work = getOnly(request, response, () => this.#healthRoute(response));
     else if (path === "/metrics" && host.metricsText) work = getOnly(request, response, () => this.#metricsRoute(response));
     else if (path === "/amoeba-client.js") work = getOnly(request, response, () => this.#clientModuleRoute(request, response));
+    else if (next !== undefined) return next();
     else work = fail(response, new EdgeFailure(404, "NOT_FOUND", `no route ${path.length > 200 ? `${path.slice(0, 200)}…` : path}`));
     if (work) work.catch((error: unknown) => this.#failUnexpected(response, error));
   }

@@ -3,7 +3,8 @@
  * front of an Amoeba cluster, for browsers and HTTP clients
  * (`import { startEdge } from "amoeba/edge"`).
  */
-export { startEdge, Edge } from "./edge.ts";
+export { startEdge, createEdge, Edge } from "./edge.ts";
+export type { FetchHandlerOptions } from "./fetch-adapter.ts";
 export {
   CALLER_META,
   EDGE_LABEL,

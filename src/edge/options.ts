@@ -146,8 +146,8 @@ export interface EdgeOptions extends Pick<NodeOptions, "name" | "cluster" | "see
   drainTimeout?: number;
   /** Show end users errors' full messages and details (dev only: they name nodes and addresses). Default false. */
   exposeErrors?: boolean;
-  /** The `info` of the OpenAPI document. */
-  openapi?: { title?: string; version?: string };
+  /** The `info` and `servers` of the OpenAPI document (`/openapi.json`). */
+  openapi?: { title?: string; version?: string; description?: string; license?: { name: string; url?: string; identifier?: string }; serverUrl?: string };
 }
 
 /** Fills in the limits' defaults and checks every number. */

@@ -95,7 +95,7 @@ export class ClientCall implements AttemptObserver {
       method: this.#request.method,
       peer: this.#peer,
       // One clock read for both: the start as a wall-clock time, from the monotonic clock's origin.
-      start: Math.round(performance.timeOrigin + this.#started),
+      start: Math.round((performance.timeOrigin + this.#started) * 1000) / 1000,
       durationMs: Math.round(durationMs * 1000) / 1000,
       code,
       attempts: this.#attempts,

@@ -12,7 +12,7 @@ export interface RecentCall {
   method: string;
   /** The other node's name: the one that answered (its last attempt) for a client call, the caller for a server one. */
   peer: string;
-  /** When the call began, in ms since the epoch (this node's clock). */
+  /** When the call began, in ms since the epoch (this node's clock), to the microsecond. */
   start: number;
   /** How long it took here, in ms. */
   durationMs: number;

@@ -95,7 +95,7 @@ export class ServedCall {
       method: this.#method,
       peer: caller.name,
       // One clock read for both: the start as a wall-clock time, from the monotonic clock's origin.
-      start: Math.round(performance.timeOrigin + this.#started),
+      start: Math.round((performance.timeOrigin + this.#started) * 1000) / 1000,
       durationMs: Math.round(durationMs * 1000) / 1000,
       code,
     });

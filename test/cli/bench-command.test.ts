@@ -4,7 +4,7 @@ import type { BenchSummary } from "../../src/cli/bench-report.ts";
 import { formatProgress } from "../../src/cli/bench-report.ts";
 import { formatDuration, parseDuration } from "../../src/cli/duration.ts";
 import { UsageError } from "../../src/cli/errors.ts";
-import { nearestRank } from "../../src/cli/percentiles.ts";
+import { nearestRank } from "../../src/dashboard/percentiles.ts";
 import { requireOrSkip } from "../support/require.ts";
 import { CliProcess, CONCURRENCY, eventually, isolateRendezvous, runCli, startMember, uniqueCluster } from "./support.ts";
 import { hasScript, runCliOnTerminal } from "./terminal.ts";
@@ -147,7 +147,7 @@ describe("amoeba bench", { concurrency: CONCURRENCY }, () => {
       [["bench", "calculator.add", ADD, "--cluster", cluster, "--concurrency", "5000"], /--concurrency takes at most 1000/],
       [["bench", "calculator.add", ADD, "--cluster", cluster, "--calls", "0"], /--calls takes a whole number of at least 1/],
       [["bench", "calculator.add", ADD, "--cluster", cluster, "--calls", "2000000"], /--calls takes at most 1000000/],
-      [["bench", "calculator.add", ADD, "--cluster", cluster, "--duration", "10"], /--duration takes a time such as 500ms, 10s or 2m, not "10"/],
+      [["bench", "calculator.add", ADD, "--cluster", cluster, "--duration", "ten"], /--duration takes a time such as 500ms, 10s or 2m \(a bare number is ms\), not "ten"/],
       [["bench", "calculator.add", ADD, "--cluster", cluster, "--duration", "11m"], /--duration takes a time from 1ms to 10m/],
       [["bench", "add", ADD, "--cluster", cluster], /"add" is not <service\.method>/],
       [["bench", address, "calculator.mul", ADD], /calculator@1\.2\.0 has no method "mul"; its methods: add, count, sleep/],
@@ -175,11 +175,12 @@ describe("amoeba bench", { concurrency: CONCURRENCY }, () => {
 });
 
 describe("bench's pieces", () => {
-  it("reads times with a unit and refuses bare numbers", () => {
+  it("reads times with a unit, bare numbers as ms", () => {
     assert.equal(parseDuration("500ms", "duration", "bench", 1, 60_000), 500);
     assert.equal(parseDuration("1.5s", "duration", "bench", 1, 60_000), 1_500);
     assert.equal(parseDuration("1m", "duration", "bench", 1, 60_000), 60_000);
-    assert.throws(() => parseDuration("10", "duration", "bench", 1, 60_000), UsageError);
+    assert.equal(parseDuration("10", "duration", "bench", 1, 60_000), 10);
+    assert.throws(() => parseDuration("10 sec", "duration", "bench", 1, 60_000), UsageError);
     assert.throws(() => parseDuration("2m", "duration", "bench", 1, 60_000), /from 1ms to 1m/);
     assert.equal(formatDuration(1_500), "1.5s");
   });

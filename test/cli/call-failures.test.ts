@@ -34,7 +34,7 @@ describe("amoeba call failures", { concurrency: CONCURRENCY }, () => {
     ["an unknown --kind", ["call", "tcp://127.0.0.1:7400", "calculator.add", "--kind", "duplex"], /--kind must be one of/],
     ["a reserved method name", ["call", "tcp://127.0.0.1:7400", "calculator.constructor"], /"constructor" cannot be a method name/],
     ["a service name a contract cannot have", ["call", "tcp://127.0.0.1:7400", "9lives.get"], /service name "9lives"/],
-    ["a non-numeric --timeout", ["call", "tcp://127.0.0.1:7400", "calculator.add", "--timeout", "soon"], /--timeout takes a whole number/],
+    ["a non-numeric --timeout", ["call", "tcp://127.0.0.1:7400", "calculator.add", "--timeout", "soon"], /--timeout takes a time such as 500ms, 10s or 2m \(a bare number is ms\), not "soon"/],
   ];
   for (const [name, args, message] of usage) {
     it(`${name} exits 2`, async (t) => {

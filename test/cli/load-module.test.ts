@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Calculator, handlers } from "../../examples/calculator/service.ts";
-import { dynamicContract, newestVersion } from "../../src/cli/dynamic-contract.ts";
+import { dynamicContract, newestVersion } from "../../src/dashboard/dynamic-contract.ts";
 import { findServices } from "../../src/cli/load-module.ts";
 
 // In-process checks of the export shapes `amoeba serve` accepts; the spawned

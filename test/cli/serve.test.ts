@@ -84,7 +84,7 @@ describe("amoeba serve: what a module exports", { concurrency: CONCURRENCY }, ()
     ["handlers missing a method", ["test/cli/fixtures/missing-handler.ts"], 1, /cannot serve calculator@1\.2\.0 .*no handler for method "count"/],
     ["no module", [], 2, /expects the module to serve/],
     ["a listen address of no known form", ["examples/calculator/service.ts", "--listen", "7400"], 2, /"7400" is not an address/],
-    ["a bad --drain-timeout", ["examples/calculator/service.ts", "--drain-timeout", "1.5s"], 2, /--drain-timeout takes a whole number/],
+    ["a bad --drain-timeout", ["examples/calculator/service.ts", "--drain-timeout", "soon"], 2, /--drain-timeout takes a time such as 500ms/],
     ["a bad --metrics-port", ["examples/calculator/service.ts", "--metrics-port", "99999"], 2, /--metrics-port takes a port number from 0 to 65535, not "99999"/],
     ["a --recent-calls of 0", ["examples/calculator/service.ts", "--recent-calls", "0"], 2, /--recent-calls takes a whole number of at least 1, not "0"/],
     ["too many --recent-calls", ["examples/calculator/service.ts", "--recent-calls", "100001"], 2, /--recent-calls keeps at most 100000 calls, not 100001/],

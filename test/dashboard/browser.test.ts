@@ -11,6 +11,7 @@ import { GATEWAY_LABEL } from "../../src/route-rules/route-label.ts";
 import { CliProcess } from "../cli/support.ts";
 import { artifactsDir, chromiumMissing, launchBrowser } from "../support/browser.ts";
 import { requireOrSkip } from "../support/require.ts";
+import { onSteady, openTrace, until } from "./wait.ts";
 import { startMember } from "./members.ts";
 
 /** Generous for a loaded machine: start-up, gossip and failure detection all take longer there. */
@@ -55,6 +56,9 @@ it("draws two clusters under load, calls from the form, and marks a killed node 
   const label = await page.locator("#graph .link-label").first().textContent();
   assert.match(label ?? "", /\/s · (p99|ewma) [\d.]+ ms · [\d.]+% err/, "a link shows calls/s, latency and errors");
   await page.locator('#catalog .service[data-service="calculator"] tbody tr').first().waitFor({ timeout: WAIT_MS });
+  // The gateway offers each cluster's calculator in the other: still listed once per cluster that serves it, the gateway never as an instance.
+  assert.equal(await page.locator('#catalog .service[data-service="calculator"]').count(), 2, "once in each cluster");
+  assert.equal(await page.locator('#catalog tbody tr:has(td:text-is("gw-1"))').count(), 0, "the gateway is not an instance");
   await page.screenshot({ path: join(shots, "1-topology.png"), fullPage: true });
 
   await page.selectOption("#call-method", { label: `${core} · calculator.add` });
@@ -69,14 +73,14 @@ it("draws two clusters under load, calls from the form, and marks a killed node 
   const stitched = page.locator('#recent details.trace:has(.span-row[data-kind="client"]):has(.span-row[data-kind="server"])').first();
   await stitched.waitFor({ timeout: WAIT_MS });
   // Open it: it stays shown while newer calls arrive, so it can be read.
-  await stitched.evaluate((details) => ((details as unknown as { open: boolean }).open = true));
+  await openTrace(stitched);
   const id = await page.locator("#recent details.trace[open]").first().getAttribute("data-trace");
   await page.waitForTimeout(1_500);
   const trace = page.locator(`#recent details.trace[data-trace="${id}"][open]`);
   assert.equal(await trace.count(), 1, "an opened trace stays open and shown across updates");
   assert.match((await trace.textContent()) ?? "", /client calculator\.add front → calc-\d/);
   assert.match((await trace.textContent()) ?? "", /server calculator\.add front → calc-\d/);
-  await trace.scrollIntoViewIfNeeded();
+  await onSteady(() => trace.scrollIntoViewIfNeeded());
   await page.screenshot({ path: join(shots, "3-recent-calls.png"), fullPage: true });
 
   await calc2.crash();
@@ -88,7 +92,7 @@ it("draws two clusters under load, calls from the form, and marks a killed node 
 });
 
 async function waitForCount(page: Page, selector: string, count: number): Promise<void> {
-  await page.waitForFunction(`document.querySelectorAll(${JSON.stringify(selector)}).length === ${count}`, undefined, { timeout: WAIT_MS }).catch(async (error: Error) => {
-    throw new Error(`${selector}: expected ${count}, saw ${await page.locator(selector).count()} (${error.message})`);
+  await until(async () => (await page.locator(selector).count()) === count, `${selector}: expected ${count}`, WAIT_MS).catch(async (error: Error) => {
+    throw new Error(`${error.message}, saw ${await page.locator(selector).count()}`);
   });
 }

@@ -37,7 +37,10 @@ describe("edge: catalog and OpenAPI", () => {
     assert.equal(answer.status, 200);
     const doc = answer.json;
     assert.equal(doc.openapi, "3.1.0");
-    assert.deepEqual(doc.info, { title: "Shop API", version: "2.0.0" });
+    assert.equal(doc.info.title, "Shop API");
+    assert.equal(doc.info.version, "2.0.0");
+    assert.deepEqual(doc.servers, [{ url: ".", description: "The edge this document was read from." }]);
+    const resolve = (schema: { $ref?: string }): unknown => (schema.$ref ? doc.components.schemas[schema.$ref.replace("#/components/schemas/", "")] : schema);
     assert.ok(doc.paths["/rpc/shop/add"].post);
     assert.ok(doc.paths["/rpc/vault/peek"].post);
     assert.equal(doc.paths["/rpc/shop/secret"], undefined);
@@ -45,10 +48,13 @@ describe("edge: catalog and OpenAPI", () => {
     const add = doc.paths["/rpc/shop/add"].post;
     assert.equal(add.operationId, "shop.add");
     assert.equal(add.summary, "The sum of a and b.");
-    assert.deepEqual(add.requestBody.content["application/json"].schema, { type: "object", properties: { a: { type: "number" }, b: { type: "number" } }, required: ["a", "b"] });
-    assert.deepEqual(add.responses["200"].content["application/json"].schema, { type: "number" });
+    assert.equal(add.requestBody.required, true);
+    assert.deepEqual(add.requestBody.content["application/json"].schema, { $ref: "#/components/schemas/shop.add.Input" }, "schemas are reusable components");
+    assert.deepEqual(resolve(add.requestBody.content["application/json"].schema), { type: "object", properties: { a: { type: "number" }, b: { type: "number" } }, required: ["a", "b"] });
+    assert.deepEqual(resolve(add.responses["200"].content["application/json"].schema), { type: "number" });
+    assert.deepEqual(add.security, [], "this edge authenticates no one: no scheme applies");
     assert.ok(doc.paths["/rpc/shop/count"].post.responses["200"].content["text/event-stream"]);
-    assert.equal(doc.paths["/rpc/shop/sum"].post.requestBody.content["application/json"].schema.type, "array");
+    assert.equal((resolve(doc.paths["/rpc/shop/sum"].post.requestBody.content["application/json"].schema) as { type: string }).type, "array");
     // Every reference resolves.
     for (const ref of answer.text.match(/"\$ref":"[^"]+"/g) ?? []) {
       const path = ref.slice(8, -1).replace(/^#\//, "").split("/");

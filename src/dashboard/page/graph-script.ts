@@ -91,7 +91,8 @@ function drawNode(n, at, gateway) {
 
 function linkText(l) {
   var latency = l.p99Ms !== null && l.p99Ms !== undefined ? "p99 " + l.p99Ms.toFixed(1) + " ms" : "ewma " + l.latencyMs.toFixed(1) + " ms";
-  return l.callsPerSecond.toFixed(1) + "/s · " + latency + " · " + (l.errorRate * 100).toFixed(1) + "% err";
+  var err = l.errorRate === null || l.errorRate === undefined ? "-" : (l.errorRate * 100).toFixed(1) + "%";
+  return l.callsPerSecond.toFixed(1) + "/s · " + latency + " · " + err + " err";
 }
 
 function drawLink(l, from, to) {

@@ -4,9 +4,12 @@
  * their instances, fills the call form and shows recent calls.
  */
 import { GRAPH_SCRIPT } from "./graph-script.ts";
+import { SCHEMA_SCRIPT } from "./schema-script.ts";
 
 const MAIN_SCRIPT = String.raw`
-var catalogSignature = "", selected = "", methodSchemas = {}, shownTraces = {};
+var catalogSignature = "", selected = "", methodSchemas = {}, shownTraces = {}, lastSnapshot = null;
+// The topology's view: a viewBox kept across redraws, so a zoom or pan stays while figures change.
+var view = null, layoutSize = null;
 
 function $(id) { return document.getElementById(id); }
 
@@ -43,7 +46,7 @@ function renderCatalog(snapshot) {
           return '<details data-key="' + esc(k) + '"' + (open[k] ? " open" : "") + "><summary>" + esc(m.name) + '<span class="badge">' + esc(m.kind) + "</span>" +
             (m.idempotent ? '<span class="badge">idempotent</span>' : "") + (m.public ? '<span class="badge">public</span>' : "") +
             (m.description ? ' <span class="muted">' + esc(m.description) + "</span>" : "") + "</summary>" +
-            "<div>input</div><pre>" + esc(JSON.stringify(m.input || {}, null, 2)) + "</pre><div>output</div><pre>" + esc(JSON.stringify(m.output || {}, null, 2)) + "</pre></details>";
+            '<div>input</div><pre class="type">' + esc(typeText(m.input || {})) + '</pre><div>output</div><pre class="type">' + esc(typeText(m.output || {})) + "</pre></details>";
         }).join("")) + '<table><thead><tr><th>instance</th><th>state</th><th class="num">in flight</th><th class="num">shed</th><th class="num">outstanding</th>' +
         '<th class="num">EWMA</th><th class="num">errors</th><th class="num">ejected</th></tr></thead><tbody></tbody></table></div>';
     }).join("");
@@ -75,37 +78,27 @@ function renderMethodChoices(snapshot) {
   methodSchemas = {};
   choices.forEach(function (c) { methodSchemas[c.value] = c.schema; });
   if (selected && methodSchemas[selected] !== undefined) select.value = selected;
-  else if (choices.length > 0) { selected = choices[0].value; select.value = selected; $("call-input").value = JSON.stringify(exampleOf(choices[0].schema, 0), null, 2); }
+  else if (choices.length > 0) { selected = choices[0].value; select.value = selected; fillInput(); }
+  if (!$("call-type").textContent) fillType();
 }
 
-function exampleOf(schema, depth) {
-  if (!schema || typeof schema !== "object" || depth > 5) return {};
-  if (schema.examples && schema.examples.length) return schema.examples[0];
-  if (schema.default !== undefined) return schema.default;
-  if (schema.enum && schema.enum.length) return schema.enum[0];
-  if (schema.const !== undefined) return schema.const;
-  var type = Array.isArray(schema.type) ? schema.type[0] : schema.type;
-  if (type === "object" || schema.properties) {
-    var out = {};
-    Object.keys(schema.properties || {}).forEach(function (k) { out[k] = exampleOf(schema.properties[k], depth + 1); });
-    return out;
-  }
-  if (type === "array") return [exampleOf(schema.items, depth + 1)];
-  if (type === "number" || type === "integer") return 1;
-  if (type === "string") return "text";
-  if (type === "boolean") return true;
-  if (type === "null") return null;
-  return {};
+function fillType() { $("call-type").textContent = selected && methodSchemas[selected] !== undefined ? typeText(methodSchemas[selected] || {}) : ""; }
+
+function fillInput() {
+  $("call-input").value = JSON.stringify(exampleOf(methodSchemas[selected], 0), null, 2);
+  fillType();
 }
 
-function spanRow(span, total) {
+function spanRow(span, total, many) {
   var left = total > 0 ? (span.offsetMs / total) * 100 : 0;
   var width = total > 0 ? Math.max(0.5, (span.durationMs / total) * 100) : 100;
   var who = span.kind === "client" ? span.node + " → " + span.peer : span.peer + " → " + span.node;
-  return '<div class="span-row" data-kind="' + esc(span.kind) + '"><div class="span-label" style="padding-left:' + span.depth * 14 + 'px" title="' + esc(span.kind + " span recorded by " + span.node) + '">' +
-    '<span class="badge">' + esc(span.kind) + "</span> " + esc(span.service + "." + span.method) + ' <span class="muted">' + esc(who) + "</span></div>" +
+  var where = span.node + (many ? " in " + span.cluster : "");
+  return '<div class="span-row" data-kind="' + esc(span.kind) + '" data-span="' + esc(span.spanId) + '" data-depth="' + span.depth + '" data-offset="' + span.offsetMs + '" data-code="' + esc(span.code) + '">' +
+    '<div class="span-label" style="padding-left:' + span.depth * 14 + 'px" title="' + esc(span.kind + " span recorded by " + where + ", +" + span.offsetMs.toFixed(3) + " ms") + '">' +
+    '<span class="badge">' + esc(span.kind) + "</span> " + '<span class="span-name">' + esc(span.service + "." + span.method) + '</span> <span class="muted">' + esc(who) + (many ? " · " + esc(span.cluster) : "") + "</span></div>" +
     '<div class="span-track"><div class="span-bar ' + esc(span.kind) + (span.code === "OK" ? "" : " failed") + '" style="left:' + left.toFixed(2) + "%;width:" + Math.min(width, 100 - left).toFixed(2) + '%"></div>' +
-    '<span class="span-time">' + span.durationMs.toFixed(2) + " ms" + (span.code === "OK" ? "" : " · " + esc(span.code)) + "</span></div></div>";
+    '<span class="span-time">+' + span.offsetMs.toFixed(3) + " · " + span.durationMs.toFixed(3) + " ms" + (span.code === "OK" ? "" : " · " + esc(span.code)) + "</span></div></div>";
 }
 
 function renderRecent(snapshot) {
@@ -126,24 +119,88 @@ function renderRecent(snapshot) {
     open[d.dataset.trace] = true;
     if (!fresh[d.dataset.trace] && shownTraces[d.dataset.trace]) kept.push(shownTraces[d.dataset.trace]);
   });
-  var traces = kept.concat(recent.traces);
+  var traces = kept.concat(recent.traces.filter(traceMatches));
+  if (traces.length === 0) { $("recent").innerHTML = '<p class="muted">no recent trace matches the search</p>'; return; }
   shownTraces = {};
   traces.forEach(function (trace) { shownTraces[trace.traceId] = trace; });
   $("recent").innerHTML = traces.map(function (trace) {
-    var root = trace.spans[0], nodes = {};
-    trace.spans.forEach(function (span) { nodes[span.node] = true; });
+    var nodes = {}, clusters = {};
+    trace.spans.forEach(function (span) { nodes[span.node] = true; clusters[span.cluster] = true; });
+    var many = Object.keys(clusters).length > 1;
     return '<details class="trace" data-trace="' + esc(trace.traceId) + '"' + (open[trace.traceId] ? " open" : "") + "><summary>" +
-      "<strong>" + esc(root.service + "." + root.method) + "</strong> " +
+      '<strong class="trace-title">' + esc(trace.title) + "</strong> " +
       '<span class="badge">' + trace.spans.length + " spans · " + Object.keys(nodes).length + " nodes</span>" +
       '<span class="badge code-' + (trace.code === "OK" ? "ok" : "failed") + '">' + esc(trace.code) + "</span> " +
       trace.durationMs.toFixed(2) + ' ms <span class="muted">' + new Date(trace.start).toLocaleTimeString() + " · trace " + esc(trace.traceId.slice(0, 12)) + "…</span></summary>" +
-      '<div class="waterfall">' + trace.spans.map(function (span) { return spanRow(span, trace.durationMs); }).join("") + "</div></details>";
+      (trace.complete ? "" : '<p class="muted">part of this trace is missing: a node keeps no recent calls, or they rolled out of its ring</p>') +
+      '<div class="waterfall">' + trace.spans.map(function (span) { return spanRow(span, trace.durationMs, many); }).join("") + "</div></details>";
   }).join("");
 }
 
+// The search: a service or service.method (part of a name matches), a status, a shortest duration.
+function traceMatches(trace) {
+  var text = $("trace-service").value.trim().toLowerCase(), status = $("trace-status").value, min = Number($("trace-min").value || 0);
+  if (text && !trace.spans.some(function (s) { return (s.service + "." + s.method).toLowerCase().indexOf(text) >= 0; })) return false;
+  if (status === "OK" && trace.code !== "OK") return false;
+  if (status === "failed" && trace.code === "OK") return false;
+  return !(min > 0 && trace.durationMs < min);
+}
+
+function applyView() {
+  var svg = document.querySelector("#graph svg");
+  if (!svg || !layoutSize) return;
+  if (!view) view = fitView();
+  svg.setAttribute("viewBox", view.x + " " + view.y + " " + view.w + " " + view.h);
+}
+
+// Fit the drawing, but never smaller than 3/4 of its size: past that labels cannot be read, so the rest is a pan away.
+function fitView() {
+  var box = $("graph").getBoundingClientRect(), width = Math.max(box.width, 1);
+  var scale = Math.max(0.75, Math.min(1.5, width / layoutSize.w));
+  var w = width / scale, h = Math.max(layoutSize.h, 320 / scale);
+  return { x: 0, y: 0, w: w, h: h };
+}
+
+function zoom(factor, cx, cy) {
+  if (!view) return;
+  var w = Math.min(layoutSize.w * 4, Math.max(120, view.w * factor)), h = view.h * (w / view.w);
+  cx = cx === undefined ? view.x + view.w / 2 : cx; cy = cy === undefined ? view.y + view.h / 2 : cy;
+  view = { x: cx - (cx - view.x) * (w / view.w), y: cy - (cy - view.y) * (h / view.h), w: w, h: h };
+  applyView();
+}
+
+function startPanZoom() {
+  var graph = $("graph"), drag = null;
+  graph.addEventListener("wheel", function (event) {
+    if (!view) return;
+    event.preventDefault();
+    var box = graph.getBoundingClientRect();
+    zoom(event.deltaY > 0 ? 1.15 : 1 / 1.15, view.x + ((event.clientX - box.left) / box.width) * view.w, view.y + ((event.clientY - box.top) / box.height) * view.h);
+  }, { passive: false });
+  graph.addEventListener("pointerdown", function (event) { if (view) { drag = { x: event.clientX, y: event.clientY, view: view }; graph.classList.add("panning"); } });
+  window.addEventListener("pointermove", function (event) {
+    if (!drag) return;
+    var box = graph.getBoundingClientRect(), k = drag.view.w / Math.max(box.width, 1);
+    view = { x: drag.view.x - (event.clientX - drag.x) * k, y: drag.view.y - (event.clientY - drag.y) * k, w: drag.view.w, h: drag.view.h };
+    applyView();
+  });
+  window.addEventListener("pointerup", function () { drag = null; graph.classList.remove("panning"); });
+  $("zoom-in").addEventListener("click", function () { zoom(1 / 1.25); });
+  $("zoom-out").addEventListener("click", function () { zoom(1.25); });
+  $("zoom-reset").addEventListener("click", function () { view = null; applyView(); });
+  window.addEventListener("resize", function () { view = null; applyView(); });
+}
+
 function render(snapshot) {
+  lastSnapshot = snapshot;
   $("summary").textContent = summarize(snapshot);
   $("graph").innerHTML = drawGraph(snapshot);
+  var svg = document.querySelector("#graph svg");
+  var size = { w: Number(svg.getAttribute("width")), h: Number(svg.getAttribute("height")) };
+  svg.removeAttribute("width"); svg.removeAttribute("height");
+  if (!layoutSize || layoutSize.w !== size.w || layoutSize.h !== size.h) view = null;
+  layoutSize = size;
+  applyView();
   renderCatalog(snapshot);
   renderRecent(snapshot);
 }
@@ -179,10 +236,15 @@ function onCall(event) {
 }
 
 function start() {
+  startPanZoom();
+  ["trace-service", "trace-status", "trace-min"].forEach(function (id) {
+    $(id).addEventListener("input", function () { if (lastSnapshot) renderRecent(lastSnapshot); });
+  });
+  $("trace-search").addEventListener("submit", function (event) { event.preventDefault(); });
   $("call-form").addEventListener("submit", onCall);
   $("call-method").addEventListener("change", function () {
     selected = $("call-method").value;
-    $("call-input").value = JSON.stringify(exampleOf(methodSchemas[selected], 0), null, 2);
+    fillInput();
   });
   var feed = new EventSource("/api/events");
   feed.addEventListener("open", function () { $("feed").dataset.state = "live"; $("feed").textContent = "live"; });
@@ -194,4 +256,4 @@ start();
 `;
 
 /** The whole script: the drawing first, then what uses it. */
-export const PAGE_SCRIPT = `"use strict";\n${GRAPH_SCRIPT}\n${MAIN_SCRIPT}`;
+export const PAGE_SCRIPT = `"use strict";\n${SCHEMA_SCRIPT}\n${GRAPH_SCRIPT}\n${MAIN_SCRIPT}`;

@@ -23,8 +23,13 @@ h2 { margin: 0 0 8px; font-size: 15px; }
 .dot { display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin: 0 4px 0 10px; vertical-align: -1px; }
 .dot.alive { background: var(--alive); } .dot.suspect { background: var(--suspect); } .dot.dead { background: var(--dead); }
 .dot.left { background: var(--left); } .dot.gateway { background: var(--gateway); border-radius: 2px; }
-.graph { overflow-x: auto; }
-.graph svg { display: block; max-width: 100%; height: auto; margin: 0 auto; }
+.graph { overflow: hidden; border-radius: 6px; background: #fbfcfd; cursor: grab; touch-action: none; }
+.graph.panning { cursor: grabbing; }
+.graph svg { display: block; width: 100%; height: auto; min-height: 320px; }
+.graph-tools { display: flex; gap: 6px; align-items: center; margin-bottom: 6px; font-size: 12px; }
+.graph-tools button { padding: 2px 10px; background: #4b5563; }
+.trace-search { display: flex; flex-wrap: wrap; gap: 10px; margin-bottom: 8px; }
+.trace-search label { display: grid; }
 svg text { font-family: inherit; fill: var(--ink); }
 .cluster-box { fill: #f1f4f8; stroke: #b8c2cf; stroke-width: 1.5; }
 .cluster-name { font-size: 13px; font-weight: 600; fill: #3d4756; }
@@ -64,6 +69,8 @@ label { display: grid; gap: 3px; font-size: 12px; color: var(--muted); }
 select, textarea, input { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; padding: 6px; border: 1px solid var(--line); border-radius: 6px; color: var(--ink); background: #fff; }
 button { justify-self: start; padding: 6px 18px; border: 0; border-radius: 6px; background: var(--edge); color: #fff; font-weight: 600; cursor: pointer; }
 button:disabled { opacity: .6; cursor: progress; }
+.result { white-space: pre-wrap; overflow-wrap: anywhere; max-height: none; }
+pre.type { white-space: pre; }
 .result[data-state="ok"] { border-left: 4px solid var(--alive); }
 .result[data-state="error"] { border-left: 4px solid var(--dead); }
 .trace { border-top: 1px solid #eef0f3; padding: 4px 0; }

@@ -1,0 +1,75 @@
+/**
+ * The pieces of the commands' specs that several commands share: the spec
+ * types, and the options every command that finds a cluster takes.
+ */
+
+/** One option of a command. */
+export interface OptionSpec {
+  readonly type: "string" | "boolean";
+  /** May be given more than once; the values are collected in order. */
+  readonly multiple?: boolean;
+  readonly short?: string;
+  /** How the value is shown in help, e.g. `<ms>`. */
+  readonly value?: string;
+  readonly help: string;
+}
+
+/** A command: how it is called, what it does, its options and examples. */
+export interface CommandSpec {
+  readonly name: string;
+  readonly summary: string;
+  /** The line after `Usage:`, without the leading `amoeba`. */
+  readonly usage: string;
+  /** Paragraphs shown after the usage line, separated by blank lines. */
+  readonly description: readonly string[];
+  readonly options: Readonly<Record<string, OptionSpec>>;
+  readonly examples: readonly string[];
+}
+
+export const HELP_OPTION: OptionSpec = { type: "boolean", short: "h", help: "Show this help." };
+
+/** The environment variable read for the cluster key when --cluster-key is absent. */
+export const CLUSTER_KEY_ENV = "AMOEBA_CLUSTER_KEY";
+
+/** How a command that only looks (ls, nodes, call) finds a cluster: the same options everywhere. */
+export const FIND_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  cluster: {
+    type: "string",
+    value: "<name>",
+    help: "The cluster to look in. Alone, its nodes on this machine are found with no seeds (local rendezvous). Default: default",
+  },
+  seeds: {
+    type: "string",
+    multiple: true,
+    value: "<udp://host:port>",
+    help: "The gossip address of a node of the cluster (amoeba serve prints it); name the cluster too unless it is default. Repeat or separate with commas for several.",
+  },
+  registry: { type: "string", value: "<address>", help: "A registry server (amoeba registry) to ask instead of gossiping: tcp://host:port or unix:///path.sock; several separated by commas." },
+  "cluster-key": {
+    type: "string",
+    value: "<key>",
+    help: `The cluster's key, when its gossip is authenticated. Default: $${CLUSTER_KEY_ENV}, which keeps the key out of the process list.`,
+  },
+  gossip: { type: "string", value: "<udp://host:port>", help: "Where this command's own gossip socket listens. Default: udp://127.0.0.1:0" },
+  engine: {
+    type: "string",
+    value: "<nats://host:port>",
+    help: "Look on NATS instead: the nodes that serve through this NATS server (amoeba serve --engine). Credentials as for serve --engine.",
+  },
+};
+
+/** `--recent-calls` of a command whose nodes tools can ask (serve, gateway); `whose` names the nodes that keep the calls. */
+export function recentCallsOption(whose: string): OptionSpec {
+  return {
+    type: "string",
+    value: "<n>",
+    help: `Keep ${whose} last <n> calls, made and served, with their trace ids and timings, for the dashboard's recent calls (the amoeba.traces service). Default: none`,
+  };
+}
+
+export const WAIT_OPTION: OptionSpec = {
+  type: "string",
+  value: "<time>",
+  help: "Gather the cluster's view for this long before answering, e.g. to see a suspect member declared dead. Default: until the view stops changing, at most 1.5s",
+};
+
