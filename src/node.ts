@@ -36,7 +36,7 @@ import { RpcError } from "./rpc/rpc-error.ts";
 import { failedStream, Session, type SessionHost } from "./rpc/session.ts";
 import { TopicTable, type EventHandler, type PayloadOf, type TopicRef } from "./rpc/topics.ts";
 import { compatibleRange, satisfies } from "./rpc/version.ts";
-import { createInprocPair, dial, listen, type Connection, type Listener, type TlsClientOptions, type TlsServerOptions } from "./transport/index.ts";
+import { createInprocPair, dial, guardListen, listen, type Connection, type ExposureGuard, type Listener, type TlsClientOptions, type TlsServerOptions } from "./transport/index.ts";
 import type { Engine, EngineHost, RunningEngine } from "./engine.ts";
 import { lookupSettings, type ConnectOptions, type NodeOptions, type ServeOptions } from "./node-options.ts";
 
@@ -67,6 +67,7 @@ export class Node implements SessionHost, TargetSource, EngineHost {
   readonly #drainTimeout: number;
   readonly #tls: TlsServerOptions | undefined;
   readonly #clientTls: TlsClientOptions | undefined;
+  readonly #exposure: Omit<ExposureGuard, "what">;
   readonly #listeners: Listener[] = [];
   readonly #sessions = new Set<Session>();
   readonly #peers = new Map<string, PeerLink>();
@@ -105,6 +106,7 @@ export class Node implements SessionHost, TargetSource, EngineHost {
     this.#drainTimeout = options.drainTimeout ?? 10_000;
     this.#tls = options.tls;
     this.#clientTls = options.clientTls;
+    this.#exposure = { credentials: options.tls !== undefined || options.clusterKey !== undefined, insecure: options.insecure === true, remedy: "tls or clusterKey, or set insecure: true" };
     this.#router = new Router(
       parseRouteRules(options.routes ?? []),
       this,
@@ -170,6 +172,7 @@ export class Node implements SessionHost, TargetSource, EngineHost {
   /** Starts listening on an address (also done by `startNode({ listen })`). */
   async listen(address: string): Promise<string> {
     this.#assertOpen();
+    await guardListen(address, { ...this.#exposure, what: `node ${this.nodeName}` }, (line) => this.logger.warn({ address }, line));
     const listener = await listen(
       address,
       { limits: this.limits, tls: this.#tls },

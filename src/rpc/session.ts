@@ -417,9 +417,9 @@ export class Session {
       this.#refuse(id, new RpcError("UNAVAILABLE", `node ${host.nodeName} is draining; not processed — safe to retry`, { ...where, unprocessed: true }));
       return;
     }
-    if (meta !== null && !isValidMeta(meta, host.limits.maxMetaSize)) {
+    if (meta !== null && !isValidMeta(meta, host.limits.maxMetaSize, host.limits.maxMetaEntries)) {
       this.#refuse(id, 
-        new RpcError("INVALID_ARGUMENT", `${service}.${method}: metadata must map strings to strings, within ${host.limits.maxMetaSize} bytes`, {
+        new RpcError("INVALID_ARGUMENT", `${service}.${method}: metadata must map strings to strings, within ${host.limits.maxMetaSize} bytes and ${host.limits.maxMetaEntries} entries`, {
           ...where,
           unprocessed: true,
         }),

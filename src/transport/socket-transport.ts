@@ -2,9 +2,10 @@ import { once } from "node:events";
 import { rm } from "node:fs/promises";
 import net from "node:net";
 import tls from "node:tls";
-import type { WireLimits } from "../wire/index.ts";
+import { encodeFrame, FrameKind, RESOURCE_EXHAUSTED_CODE, type WireLimits } from "../wire/index.ts";
 import { formatAddress, type Address } from "./address.ts";
 import type { Connection, Listener } from "./connection.ts";
+import { budgetFor, type InboundBudget, type InboundLimits } from "./inbound-limits.ts";
 import { SocketConnection } from "./socket-connection.ts";
 
 /** TLS for a listener: its certificate, and for mutual TLS the CA that client certificates must chain to. */
@@ -30,13 +31,18 @@ export interface TlsClientOptions {
 
 /** Options of listening on a socket address. */
 export interface SocketListenOptions {
-  limits: WireLimits;
+  /** The wire limits, and the node-wide ones of {@link InboundLimits} (defaults where absent). */
+  limits: WireLimits & Partial<InboundLimits>;
   tls?: TlsServerOptions;
+  /** The node-wide account of connections and partial frames. Default: the one of `limits`, shared by every listener given that object. */
+  budget?: InboundBudget;
 }
 
 /** Options of dialing a socket address. */
 export interface SocketDialOptions {
-  limits: WireLimits;
+  limits: WireLimits & Partial<InboundLimits>;
+  /** As in {@link SocketListenOptions}: dialed connections count their partial frames too. */
+  budget?: InboundBudget;
   tls?: TlsClientOptions;
   /** Give up connecting after this many ms. */
   connectTimeout?: number;
@@ -49,12 +55,19 @@ export async function listenSocket(
   onConnection: (connection: Connection) => void,
 ): Promise<Listener> {
   const secure = options.tls !== undefined;
+  const budget = options.budget ?? budgetFor(options.limits);
   const accept = (socket: net.Socket): void => {
+    const admitted = budget.admit(address.scheme === "unix" ? null : (socket.remoteAddress ?? "?"));
+    if (typeof admitted === "string") {
+      refuse(socket, admitted);
+      return;
+    }
+    socket.once("close", admitted);
     const remote =
       address.scheme === "unix"
         ? formatAddress(address)
         : formatAddress({ scheme: "tcp", host: socket.remoteAddress ?? "?", port: socket.remotePort ?? 0 });
-    onConnection(new SocketConnection(socket, remote, secure, { limits: options.limits }));
+    onConnection(new SocketConnection(socket, remote, secure, { limits: options.limits, budget }));
   };
   const server = options.tls
     ? tls.createServer(
@@ -116,11 +129,25 @@ export async function dialSocket(
     clearTimeout(timer);
   }
   try {
-    return new SocketConnection(socket, formatAddress(address), options.tls !== undefined, { limits: options.limits });
+    return new SocketConnection(socket, formatAddress(address), options.tls !== undefined, {
+      limits: options.limits,
+      budget: options.budget ?? budgetFor(options.limits),
+    });
   } catch (error) {
     socket.destroy();
     throw error;
   }
+}
+
+/**
+ * Turns a connection away before reading anything from it: a GOAWAY says why
+ * (a dialer's handshake reports it), and the socket is closed whatever the
+ * other end does.
+ */
+function refuse(socket: net.Socket, reason: string): void {
+  socket.on("error", () => {});
+  socket.end(encodeFrame(FrameKind.GoAway, 0, [RESOURCE_EXHAUSTED_CODE, reason, false]));
+  setTimeout(() => socket.destroy(), 1_000).unref();
 }
 
 /** A socket file left by a process that died would make `listen` fail; remove it only if nobody answers on it. */
