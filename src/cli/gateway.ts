@@ -4,10 +4,11 @@ import type { Gateway, GatewayClusterOptions, GatewayOptions } from "../index.ts
 import { CLUSTER_NAME } from "../route/route-label.ts";
 import { MAX_GATEWAY_COST } from "../route/options.ts";
 import { parseRouteRules } from "../route/rules.ts";
-import { listOption, parseCount, parseMs, parseOrHelp, parseRecentCalls, stringOption, type ParsedArgs } from "./args.ts";
+import { flagOption, listOption, parseCount, parseMs, parseOrHelp, parseRecentCalls, stringOption, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { checkGossipAddress } from "./lookup-args.ts";
+import { awaitSeeds, planSeedWait } from "./seed-wait.ts";
 import { CLUSTER_KEY_ENV, GATEWAY } from "./usage.ts";
 
 /** `amoeba gateway`: joins several clusters and forwards calls between them until SIGINT or SIGTERM. Returns the exit code. */
@@ -26,6 +27,12 @@ export async function runGateway(argv: readonly string[], io: Io): Promise<numbe
     const node = gateway.node(cluster);
     io.out(`amoeba: gateway ${gateway.name} in cluster ${cluster}, gossip on ${node.gossipAddress ?? "?"}, calls on ${node.addresses.join(", ")}`);
   }
+  const seedWait = planSeedWait(args, "gateway");
+  const seeded = gateway.clusters.filter((cluster) => options.join[cluster]?.seeds !== undefined);
+  await Promise.all(seeded.map((cluster) => awaitSeeds(gateway.node(cluster), options.join[cluster]!.seeds!, seedWait, io, "gateway"))).catch(async (error: unknown) => {
+    await gateway.close();
+    throw error;
+  });
   const printed = new Map<string, string>();
   gateway.onRoutes(() => {
     for (const cluster of gateway.clusters) {
@@ -60,6 +67,7 @@ export function planGateway(args: ParsedArgs, env: NodeJS.ProcessEnv = process.e
       listen: `tcp://${bracketed}:0`,
       gossip: `udp://${bracketed}:0`,
       ...(clusterKey !== undefined ? { clusterKey } : {}),
+      ...(flagOption(args, "insecure") ? { insecure: true } : {}),
     };
   }
   const clusters = Object.keys(join);

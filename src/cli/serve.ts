@@ -1,6 +1,6 @@
 import { constants } from "node:os";
 import { serveMetrics } from "../metrics/http.ts";
-import { AddressError, startNode, type Handlers, type Node } from "../index.ts";
+import { AddressError, ExposureError, startNode, type Handlers, type Node } from "../index.ts";
 import { checkSocketAddress, flagOption, listOption, parseCount, parseMs, parseOrHelp, parsePort, parseRecentCalls, stringOption, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
@@ -8,6 +8,7 @@ import { loadServices, type ServiceEntry } from "./load-module.ts";
 import { describeWhere, planLookup, type LookupPlan } from "./lookup-args.ts";
 import { SERVE } from "./usage.ts";
 import { loadEngine } from "./engine.ts";
+import { awaitSeeds, planSeedWait, type SeedWait } from "./seed-wait.ts";
 
 /** What `amoeba serve` was asked to do. */
 export interface ServePlan {
@@ -24,6 +25,10 @@ export interface ServePlan {
   readonly recentCalls: number | undefined;
   /** The cluster to join; undefined to join none. */
   readonly lookup: LookupPlan | undefined;
+  /** Listen for other hosts with no credentials (`--insecure`). */
+  readonly insecure: boolean;
+  /** What to do when --seeds never answer. */
+  readonly seedWait: SeedWait;
 }
 
 /** Where `amoeba serve` listens when no --listen is given. */
@@ -42,6 +47,10 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
   const served = entries.map(({ contract }) => `${contract.name}@${contract.version}`).join(", ");
   for (const address of node.addresses) io.out(`amoeba: node ${node.name} serving ${served} on ${address}`);
   if (plan.lookup !== undefined) io.out(joinedLine(node, plan.lookup));
+  if (plan.lookup?.seeds !== undefined) await awaitSeeds(node, plan.lookup.seeds, plan.seedWait, io, "serve").catch(async (error: unknown) => {
+    await node.close({ timeout: 0 });
+    throw error;
+  });
   if (plan.metricsPort === undefined) return drainOnSignal(node, io);
   let endpoint;
   try {
@@ -78,6 +87,8 @@ export function planServe(args: ParsedArgs): ServePlan {
     metricsPort: metricsPort === undefined ? undefined : parsePort(metricsPort, "metrics-port", "serve"),
     recentCalls: recentCalls === undefined ? undefined : parseRecentCalls(recentCalls, "serve"),
     lookup,
+    insecure: flagOption(args, "insecure"),
+    seedWait: planSeedWait(args, "serve"),
   };
 }
 
@@ -109,6 +120,9 @@ async function startServing(plan: ServePlan, entries: ServiceEntry[]): Promise<N
     ...(plan.metricsPort !== undefined ? { metrics: true } : {}),
     ...(plan.recentCalls !== undefined ? { traces: { recent: plan.recentCalls } } : {}),
     ...(plan.lookup?.cluster !== undefined ? { cluster: plan.lookup.cluster } : {}),
+    // The key counts as the node's credential when it listens beyond loopback (protected mode).
+    ...(plan.lookup?.clusterKey !== undefined ? { clusterKey: plan.lookup.clusterKey } : {}),
+    ...(plan.insecure ? { insecure: true } : {}),
     // Joined below, once listening: the node's record then carries its addresses.
     lookup: false,
   });
@@ -133,6 +147,7 @@ async function startServing(plan: ServePlan, entries: ServiceEntry[]): Promise<N
         await node.listen(address);
       } catch (error) {
         if (error instanceof AddressError) throw new UsageError((error as Error).message, "serve");
+        if (error instanceof ExposureError) throw new UsageError(`${error.message}; or --insecure`, "serve");
         throw new CliError(`cannot listen on ${address}: ${(error as Error).message}`);
       }
     }

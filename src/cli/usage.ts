@@ -32,6 +32,24 @@ const HELP_OPTION: OptionSpec = { type: "boolean", short: "h", help: "Show this 
 /** The environment variable read for the cluster key when --cluster-key is absent. */
 export const CLUSTER_KEY_ENV = "AMOEBA_CLUSTER_KEY";
 
+/** `--insecure`, on every command that listens: protected mode off (see docs/security.md). */
+function insecureOption(what: string): OptionSpec {
+  return {
+    type: "boolean",
+    help: `Let ${what} listen for other hosts with no credentials (no TLS, no cluster key): anyone who reaches it may call it. Logged as a warning. Default: off, and with no credentials only loopback and Unix sockets are allowed`,
+  };
+}
+
+/** What to do when --seeds never answer: the same on serve and gateway. */
+const SEED_WAIT_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  "seed-timeout": {
+    type: "string",
+    value: "<ms>",
+    help: "How long the given seeds have to answer; if none does, a warning names them and the command exits 3 (unreachable). Default: 10000",
+  },
+  "wait-for-seeds": { type: "boolean", help: "When no seed answers within --seed-timeout, warn and keep trying instead of exiting (the first node of a cluster started with the others' addresses)." },
+};
+
 /** How a command that only looks (ls, nodes, call) finds a cluster: the same options everywhere. */
 const FIND_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   cluster: {
@@ -132,6 +150,8 @@ export const SERVE: CommandSpec = {
       value: "<nats://host:port>",
       help: "Serve through this NATS server: the node listens at nats://<node id>, joins look-up on NATS (--cluster names the cluster) and answers NATS's service discovery ($SRV.PING, $SRV.INFO, $SRV.STATS). No TCP listener unless --listen asks for one. Credentials: $AMOEBA_NATS_USER and $AMOEBA_NATS_PASS, $AMOEBA_NATS_TOKEN or $AMOEBA_NATS_NKEY_SEED.",
     },
+    insecure: insecureOption("the node"),
+    ...SEED_WAIT_OPTIONS,
     help: HELP_OPTION,
   },
   examples: [
@@ -246,6 +266,7 @@ export const REGISTRY: CommandSpec = {
     },
     name: { type: "string", value: "<name>", help: "The registry node's name. Default: <host>-<pid>" },
     "drain-timeout": { type: "string", value: "<ms>", help: "On SIGINT/SIGTERM, how long calls in flight may take to finish. Default: 10000" },
+    insecure: insecureOption("the registry"),
     help: HELP_OPTION,
   },
   examples: ["amoeba registry", "amoeba registry --listen tcp://127.0.0.1:0 --listen unix:///tmp/registry.sock"],
@@ -350,6 +371,7 @@ export const EDGE: CommandSpec = {
     "drain-timeout": { type: "string", value: "<ms>", help: "On SIGINT/SIGTERM, how long requests in flight may take to finish. Default: 10000" },
     "tls-cert": { type: "string", value: "<file>", help: "Serve HTTPS and WSS with this PEM certificate (chain); needs --tls-key." },
     "tls-key": { type: "string", value: "<file>", help: "The PEM private key of --tls-cert." },
+    insecure: insecureOption("the edge (with neither --tls-cert nor --auth)"),
     help: HELP_OPTION,
   },
   examples: [
@@ -424,6 +446,8 @@ export const GATEWAY: CommandSpec = {
     "cluster-key": { type: "string", value: "<key>", help: `The clusters' key, when their gossip is authenticated. Default: $${CLUSTER_KEY_ENV}` },
     "drain-timeout": { type: "string", value: "<ms>", help: "On SIGINT/SIGTERM, how long calls in flight may take to finish. Default: 10000" },
     "recent-calls": recentCallsOption("each of its members'"),
+    insecure: insecureOption("its members (on a --host other than loopback, with no --cluster-key)"),
+    ...SEED_WAIT_OPTIONS,
     help: HELP_OPTION,
   },
   examples: [

@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import { startNode, type Node } from "../node.ts";
+import { formatAddress, guardListen, type ExposureGuard } from "../transport/index.ts";
 import type { Peer } from "../peer.ts";
 import { Admission } from "./admission.ts";
 import { EdgeCatalog } from "./catalog.ts";
@@ -37,6 +38,7 @@ export class Edge {
   #closed: Promise<void> | null = null;
   #port = 0;
   readonly #host: string;
+  readonly #exposure: ExposureGuard;
 
   /** Use {@link startEdge}. */
   constructor(node: Node, ownsNode: boolean, options: EdgeOptions) {
@@ -47,6 +49,7 @@ export class Edge {
     const limits = (this.#limits = resolveEdgeLimits(options.limits));
     this.#drainTimeout = checkMs(options.drainTimeout, "drainTimeout", 10_000);
     this.#host = options.host ?? "127.0.0.1";
+    this.#exposure = { credentials: options.tls !== undefined || options.authenticate !== undefined, insecure: options.insecure === true, what: "edge", remedy: "tls or authenticate, or set insecure: true" };
     const logger = node.logger;
     const expose = options.exposeErrors ?? false;
     const admission = new Admission({
@@ -138,6 +141,7 @@ export class Edge {
     }
     this.#heartbeat = setInterval(() => this.#sockets.heartbeat(), this.#limits.heartbeatInterval);
     this.#heartbeat.unref();
+    await guardListen(formatAddress({ scheme: "tcp", host: this.#host, port }), this.#exposure, (line) => this.node.logger.warn({ host: this.#host, port }, line));
     this.#server.listen(port, this.#host);
     await once(this.#server, "listening");
     const address = this.#server.address();
