@@ -18,6 +18,7 @@ export async function runGateway(argv: readonly string[], io: Io): Promise<numbe
   const options = planGateway(args);
   const { startGateway } = await import("../index.ts");
   let gateway: Gateway;
+  const started = Date.now();
   try {
     gateway = await startGateway(options);
   } catch (error) {
@@ -29,7 +30,7 @@ export async function runGateway(argv: readonly string[], io: Io): Promise<numbe
   }
   const seedWait = planSeedWait(args, "gateway");
   const seeded = gateway.clusters.filter((cluster) => options.join[cluster]?.seeds !== undefined);
-  await Promise.all(seeded.map((cluster) => awaitSeeds(gateway.node(cluster), options.join[cluster]!.seeds!, seedWait, io, "gateway"))).catch(async (error: unknown) => {
+  await Promise.all(seeded.map((cluster) => awaitSeeds(gateway.node(cluster), options.join[cluster]!.seeds!, seedWait, io, "gateway", started))).catch(async (error: unknown) => {
     await gateway.close();
     throw error;
   });

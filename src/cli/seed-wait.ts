@@ -30,12 +30,11 @@ function met(node: Node): boolean {
 }
 
 /**
- * Resolves once another member of the cluster is known. When none is within
- * the timeout: a warning line on stderr, then either a CliError (exit 3) or,
+ * Resolves once another member of the cluster is known. When none is, by
+ * `plan.timeout` ms after `started` (when the command began to join): a warning line on stderr, then either a CliError (exit 3) or,
  * with `wait`, a note that it keeps trying and a line once a seed answers.
  */
-export async function awaitSeeds(node: Node, seeds: readonly string[], plan: SeedWait, io: Io, command: string): Promise<void> {
-  const started = Date.now();
+export async function awaitSeeds(node: Node, seeds: readonly string[], plan: SeedWait, io: Io, command: string, started = Date.now()): Promise<void> {
   while (!met(node) && Date.now() - started < plan.timeout) await new Promise((resolve) => setTimeout(resolve, 100));
   if (met(node)) return;
   const line =

@@ -43,11 +43,12 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
   if (!args) return EXIT.ok;
   const plan = planServe(args);
   const entries = await loadServices(plan.module);
+  const started = Date.now();
   const node = await startServing(plan, entries);
   const served = entries.map(({ contract }) => `${contract.name}@${contract.version}`).join(", ");
   for (const address of node.addresses) io.out(`amoeba: node ${node.name} serving ${served} on ${address}`);
   if (plan.lookup !== undefined) io.out(joinedLine(node, plan.lookup));
-  if (plan.lookup?.seeds !== undefined) await awaitSeeds(node, plan.lookup.seeds, plan.seedWait, io, "serve").catch(async (error: unknown) => {
+  if (plan.lookup?.seeds !== undefined) await awaitSeeds(node, plan.lookup.seeds, plan.seedWait, io, "serve", started).catch(async (error: unknown) => {
     await node.close({ timeout: 0 });
     throw error;
   });
