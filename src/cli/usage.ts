@@ -156,7 +156,7 @@ export const SERVE: CommandSpec = {
   },
   examples: [
     "amoeba serve examples/calculator/service.ts --listen tcp://127.0.0.1:7400 --name calc-1",
-    "amoeba serve ./services.ts --listen unix:///tmp/calc.sock --listen tcp://0.0.0.0:7400",
+    "amoeba serve ./services.ts --listen unix:///tmp/calc.sock --listen tcp://0.0.0.0:7400 --cluster shop  # key in $AMOEBA_CLUSTER_KEY",
     "amoeba serve examples/calculator/service.ts --listen tcp://127.0.0.1:0 --cluster shop",
     "amoeba serve examples/calculator/service.ts --listen tcp://127.0.0.1:0 --cluster shop --seeds udp://127.0.0.1:7946",
     "amoeba serve examples/calculator/service.ts --listen tcp://127.0.0.1:0 --registry tcp://127.0.0.1:7500",
@@ -376,7 +376,7 @@ export const EDGE: CommandSpec = {
   },
   examples: [
     "amoeba edge --cluster shop --port 8080",
-    "amoeba edge --seeds udp://10.0.0.5:7946 --cluster shop --port 8080 --host 0.0.0.0 --cors https://app.example.com",
+    "amoeba edge --seeds udp://10.0.0.5:7946 --cluster shop --port 8080 --host 0.0.0.0 --auth ./auth.ts --cors https://app.example.com",
     "amoeba edge --registry tcp://127.0.0.1:7500 --auth ./auth.ts",
     "amoeba edge --connect tcp://127.0.0.1:7400 --port 0",
     "amoeba edge --cluster shop --port 8443 --host 0.0.0.0 --tls-cert edge.crt --tls-key edge.key",

@@ -360,6 +360,9 @@ export class Session {
 
   #onHandshakeFrame(frame: Frame): void {
     if (frame.kind === FrameKind.GoAway) {
+      // Refused before the handshake (a limit, another protocol version): loud, or the node just looks unreachable.
+      const why = Array.isArray(frame.body) ? String(frame.body[1]).slice(0, 300) : "no reason given";
+      if (this.role === "dialer") this.host.logger.warn({ address: this.#remote.address }, `the node at ${this.#remote.address} refused the handshake: ${why}`);
       this.#onGoAway(frame.body);
       return;
     }

@@ -173,13 +173,15 @@ describe("hostile peers: node-wide limits at the wire", () => {
     await f.assertServing();
   });
 
-  test("a dialer turned away at the connection limit gets a clear error, not a hang", async (t) => {
+  test("a dialer turned away at the connection limit gets a clear error and a warning line, not a hang", async (t) => {
     const f = await fixture(t, { limits: { maxConnections: 1 } });
     const { connect } = await import("../../src/index.ts");
+    const warnings: string[] = [];
     await assert.rejects(
-      connect(f.address, { logger: { debug() {}, info() {}, warn() {}, error() {} } }),
+      connect(f.address, { logger: { debug() {}, info() {}, warn: (_obj: object, msg?: string) => void warnings.push(msg ?? ""), error() {} } }),
       (error: Error) => /RESOURCE_EXHAUSTED.*maxConnections/.test(error.message),
     );
+    assert.ok(warnings.some((line) => /^the node at tcp:\/\/127\.0\.0\.1:\d+ refused the handshake: this node has 1 connections open, its limit \(maxConnections\)/.test(line)), warnings.join("\n"));
     await f.assertServing();
   });
 });
