@@ -1,5 +1,5 @@
 import type { CallStream } from "../rpc/call-stream.ts";
-import type { CallRequest } from "../rpc/outgoing-call.ts";
+import type { CallRequest } from "../rpc/context.ts";
 import { isRpcError, RpcError, type TriedInstance } from "../rpc/rpc-error.ts";
 import { failedStream } from "../rpc/session.ts";
 import type { StatusCode } from "../rpc/status.ts";

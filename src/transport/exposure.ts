@@ -7,11 +7,17 @@
 import { lookup } from "node:dns/promises";
 import net from "node:net";
 import { parseAddress } from "./address.ts";
+import { AmoebaError, type AmoebaErrorCode } from "./errors.ts";
 
-/** A listener refused by protected mode: it would take anonymous callers from other hosts. */
-export class ExposureError extends Error {
+/** A listener refused by protected mode: it would take anonymous callers from other hosts. Nothing was bound. */
+export class ExposureError extends AmoebaError {
+  static readonly codes: readonly AmoebaErrorCode[] = ["INSECURE_LISTEN"];
   override readonly name = "ExposureError";
-  readonly code = "INSECURE_LISTEN";
+  declare readonly code: "INSECURE_LISTEN";
+
+  constructor(message: string) {
+    super("INSECURE_LISTEN", message, { unprocessed: true });
+  }
 }
 
 /** How a listener may be reached: from this machine only, by callers with credentials, or by anyone. */

@@ -11,6 +11,7 @@ import {
   type WireLimits,
 } from "../wire/index.ts";
 import type { Connection, ConnectionHandler } from "./connection.ts";
+import { PeerNotReadingError } from "./errors.ts";
 import { budgetFor, type BudgetedConnection, type InboundBudget, type InboundLimits } from "./inbound-limits.ts";
 
 /** Write-side settings of a socket connection. */
@@ -114,7 +115,7 @@ export class SocketConnection implements Connection, BudgetedConnection {
     this.#bodies.push(bytes);
     this.#queuedBytes += HEADER_SIZE + bytes.length;
     if (this.backlog > this.#maxBacklog) {
-      this.destroy(new Error(`peer at ${this.remoteAddress} stopped reading: over ${this.#maxBacklog} bytes queued`));
+      this.destroy(new PeerNotReadingError(`peer at ${this.remoteAddress} stopped reading: over ${this.#maxBacklog} bytes queued`));
       return;
     }
     if (!this.#flushScheduled) {
