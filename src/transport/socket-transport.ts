@@ -56,13 +56,17 @@ export async function listenSocket(
 ): Promise<Listener> {
   const secure = options.tls !== undefined;
   const budget = options.budget ?? budgetFor(options.limits);
-  const accept = (socket: net.Socket): void => {
+  // Counted from the first byte: with TLS, before the TLS handshake (a refused
+  // socket is then closed without a word: no frame can be sent before TLS).
+  const admit = (socket: net.Socket): boolean => {
     const admitted = budget.admit(address.scheme === "unix" ? null : (socket.remoteAddress ?? "?"));
-    if (typeof admitted === "string") {
-      refuse(socket, admitted);
-      return;
-    }
-    socket.once("close", admitted);
+    if (typeof admitted !== "string") socket.once("close", admitted);
+    else if (secure) socket.destroy();
+    else refuse(socket, admitted);
+    return typeof admitted !== "string";
+  };
+  const accept = (socket: net.Socket): void => {
+    if (!secure && !admit(socket)) return;
     const remote =
       address.scheme === "unix"
         ? formatAddress(address)
@@ -83,6 +87,7 @@ export async function listenSocket(
     : net.createServer(accept);
   // A failed TLS handshake is that client's problem; it must not take the listener down.
   server.on("tlsClientError", () => {});
+  if (secure) server.on("connection", admit);
   if (address.scheme === "unix") {
     await removeStaleSocket(address.path);
     server.listen(address.path);

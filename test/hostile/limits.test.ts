@@ -14,6 +14,9 @@ import { startAttacker } from "./attacker.ts";
 import { fixture, type Fixture } from "./harness.ts";
 import { assertLatencyHeld, percentile, sampleLatency } from "./latency.ts";
 import { header, RawPeer, Status, waitUntil } from "./raw-peer.ts";
+import { hasCommand, makeCerts } from "../conformance/helpers.ts";
+import { requireOrSkip } from "../support/require.ts";
+import { startNode } from "../../src/index.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const MiB = 1024 * 1024;
@@ -183,5 +186,28 @@ describe("hostile peers: node-wide limits at the wire", () => {
     );
     assert.ok(warnings.some((line) => /^the node at tcp:\/\/127\.0\.0\.1:\d+ refused the handshake: this node has 1 connections open, its limit \(maxConnections\)/.test(line)), warnings.join("\n"));
     await f.assertServing();
+  });
+
+  test("with TLS, connections are counted before the TLS handshake: a socket that never starts it still takes its place", async (t) => {
+    if (!requireOrSkip(t, hasCommand("openssl"), "the openssl CLI is needed to make test certificates")) return;
+    const certs = makeCerts();
+    const node = await startNode({ listen: "tcp://127.0.0.1:0", tls: certs.server, limits: { maxConnections: 2 }, logger: { debug() {}, info() {}, warn() {}, error() {} } });
+    t.after(() => node.close({ timeout: 0 }));
+    const { host, port } = parseAddress(node.addresses[0]!) as { host: string; port: number };
+    const open = async (): Promise<net.Socket> => {
+      const socket = net.connect({ host, port });
+      socket.on("error", () => {});
+      socket.resume();
+      await new Promise((resolve) => socket.once("connect", resolve));
+      t.after(() => socket.destroy());
+      return socket;
+    };
+    const silent = [await open(), await open()];
+    await waitUntil(() => budgetFor(node.limits).connections === 2, "two connections counted");
+    const third = await open();
+    await waitUntil(() => third.destroyed || third.readableEnded, "the third to be closed", 3_000);
+    assert.equal(budgetFor(node.limits).connections, 2);
+    for (const socket of silent) socket.destroy();
+    await waitUntil(() => budgetFor(node.limits).connections === 0, "places freed once the sockets close");
   });
 });
