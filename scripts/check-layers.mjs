@@ -16,6 +16,7 @@ const FLOORS = {
   "observe": 3,
   "lookup": 3,
   "engine.ts": 4,
+  "entity": 4,
   "balance": 5,
   "route-rules": 6,
   "node": 7,

@@ -14,7 +14,17 @@ export type { CallContext, CallerInfo } from "./rpc/context.ts";
 export type { CallOptions, Meta } from "./rpc/call-options.ts";
 export type { CallStream } from "./rpc/call-stream.ts";
 export type { ClientOptions } from "./rpc/context.ts";
-export type { CallOutcome, ClientInterceptor, ClientNext, NodeInterceptors, ServerInterceptor, ServerNext } from "./rpc/context.ts";
+export type {
+  CallOutcome,
+  ClientInterceptor,
+  ClientNext,
+  EventInterceptor,
+  EventMessage,
+  EventNext,
+  NodeInterceptors,
+  ServerInterceptor,
+  ServerNext,
+} from "./rpc/context.ts";
 export type { AttemptObserver, CallRequest } from "./rpc/context.ts";
 export { watchOutcome, type OutcomeListener } from "./rpc/served-outcome.ts";
 export { RpcError, isRpcError, type RpcErrorOptions, type TriedInstance } from "./rpc/rpc-error.ts";
@@ -35,7 +45,7 @@ export type { RecentCall, RecentCallsQuery } from "./observe/recent-calls.ts";
 export { TracesContract, type RecentCallsReport } from "./observe/traces-contract.ts";
 export { stitchTrace, type TraceStep } from "./observe/stitch.ts";
 export type { ServedMethodStats } from "./metrics/node-metrics.ts";
-export { AddressError, ExposureError, type TlsClientOptions, type TlsServerOptions } from "./transport/index.ts";
+export { AddressError, ExposureError, type PeerCertificate, type TlsClientOptions, type TlsServerOptions } from "./transport/index.ts";
 export {
   AmoebaError,
   ConnectError,

@@ -15,7 +15,7 @@ import type { StatusCode } from "../rpc/status.ts";
 import { errorFromWire } from "../rpc/wire-errors.ts";
 import { decodeBody, encodeBody } from "../wire/index.ts";
 import { cancelSubject, WIRE_HEADER, WIRE_VERSION, type GroupRequestBody } from "./group-wire.ts";
-import { endpointSubject } from "./micro.ts";
+import { endpointSubject } from "./micro-protocol.ts";
 
 /** Options of a {@link GroupCaller}. */
 export interface GroupCallerOptions {

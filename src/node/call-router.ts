@@ -15,7 +15,7 @@ import { reachableAddress } from "../lookup/reachable.ts";
 import type { CallOutcome, CallRequest, CallerInfo } from "../rpc/context.ts";
 import type { Dispatcher } from "../rpc/dispatcher.ts";
 import { RpcError } from "../rpc/rpc-error.ts";
-import { failedStream } from "../rpc/session.ts";
+import { failedStream } from "../rpc/failed-stream.ts";
 import { satisfies } from "../rpc/version.ts";
 import { routeOf } from "../route-rules/route-label.ts";
 import { ROUTE_META } from "../route-rules/rules.ts";

@@ -18,10 +18,10 @@ import type { RecentCalls } from "../observe/recent-calls.ts";
 import { servedMetrics } from "../observe/served-metrics.ts";
 import type { AdmissionStats } from "../rpc/admission.ts";
 import { createClient } from "../rpc/client.ts";
-import type { CallRequest, CallerInfo, Client, ClientInterceptor, ClientNext, ClientOptions, ServerInterceptor } from "../rpc/context.ts";
+import type { CallRequest, CallerInfo, Client, ClientInterceptor, ClientNext, ClientOptions, EventNext, ServerInterceptor } from "../rpc/context.ts";
 import type { Contract } from "../rpc/contract.ts";
 import { Dispatcher } from "../rpc/dispatcher.ts";
-import { checkInterceptors, composeClient } from "../rpc/interceptor.ts";
+import { checkInterceptors, composeClient, composeEvents } from "../rpc/interceptor.ts";
 import { resolveLimits, type Limits } from "../rpc/limits.ts";
 import type { ServiceRegistry } from "../rpc/registry.ts";
 import type { Session, SessionHost } from "../rpc/session.ts";
@@ -62,6 +62,9 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
   engine: RunningEngine | null = null;
   readonly self: CallerInfo;
   readonly #clientTls: TlsClientOptions | undefined;
+  /** The chains of events published here and arriving here, or null with no event interceptor. */
+  readonly #eventsOut: EventNext | null;
+  readonly #eventsIn: EventNext | null;
   /** The node's own client interceptors, outermost first. */
   readonly #clientInterceptors: readonly ClientInterceptor[];
   /** Amoeba's stages of the caller's chain, below every interceptor: tracing. */
@@ -83,6 +86,10 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
     this.metrics = options.metrics ? new NodeMetrics(this.#metricsSources()) : null;
     checkInterceptors(options.interceptors?.client, "interceptors.client");
     this.#clientInterceptors = [...(options.interceptors?.client ?? [])];
+    checkInterceptors(options.interceptors?.events, "interceptors.events");
+    const events = options.interceptors?.events ?? [];
+    this.#eventsOut = events.length === 0 ? null : composeEvents(events, (event) => this.#sendEvent(event.topic, event.payload));
+    this.#eventsIn = events.length === 0 ? null : composeEvents(events, (event) => this.connections.deliver(event.topic, event.payload, event.from, this.reportEventError));
     this.#clientStages = this.tracer ? [this.tracer.client] : [];
     const stages: ServerInterceptor[] = [];
     if (this.tracer) stages.push(this.tracer.server);
@@ -150,7 +157,9 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
 
   deliverEvent(topic: string, payload: unknown, from: Session): void {
     if (this.connections.isLocal(from)) return;
-    this.connections.deliver(topic, payload, from.remoteInfo, this.reportEventError);
+    const incoming = this.#eventsIn;
+    if (incoming === null) this.connections.deliver(topic, payload, from.remoteInfo, this.reportEventError);
+    else incoming({ direction: "in", topic, payload, from: from.remoteInfo });
   }
 
   sessionReady(): void {
@@ -180,8 +189,15 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
 
   publish<T extends TopicRef>(topic: T, payload: PayloadOf<T>): void {
     const name = typeof topic === "string" ? topic : (topic as { topic: string }).topic;
-    this.connections.publish(name, payload);
-    if (this.connections.topics.has(name)) queueMicrotask(() => this.connections.topics.deliver(name, payload, this.name, this.reportEventError));
+    const out = this.#eventsOut;
+    if (out === null) this.#sendEvent(name, payload);
+    else out({ direction: "out", topic: name, payload, from: this.self });
+  }
+
+  /** The last step of an event published here: to the nodes that subscribed, and to this node's subscribers. */
+  #sendEvent(topic: string, payload: unknown): void {
+    this.connections.publish(topic, payload);
+    if (this.connections.topics.has(topic)) queueMicrotask(() => this.connections.topics.deliver(topic, payload, this.name, this.reportEventError));
   }
 
   subscribe<T extends TopicRef>(topic: T, handler: EventHandler<PayloadOf<T>>): () => void {

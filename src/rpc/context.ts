@@ -5,6 +5,7 @@
  * clients of a contract.
  */
 import type { Logger } from "../logger.ts";
+import type { PeerCertificate } from "../transport/index.ts";
 import type { Meta } from "../wire/index.ts";
 import type { CallOptions } from "./call-options.ts";
 import type { CallStream } from "./call-stream.ts";
@@ -19,6 +20,13 @@ export interface CallerInfo {
   readonly name: string;
   /** Where the call came from (`tcp://…`, `unix://…`, `inproc://…`). */
   readonly address: string;
+  /**
+   * The certificate the caller presented over mutual TLS, verified against
+   * the node's CA: the one identity here no caller can forge. Absent
+   * otherwise. (The node's id and name come from its handshake and are
+   * only as trustworthy as the connection.)
+   */
+  readonly certificate?: PeerCertificate;
 }
 
 /** What a handler knows about the call it serves. */
@@ -148,8 +156,27 @@ export type ServerNext = (input: unknown, ctx: CallContext) => unknown;
  */
 export type ServerInterceptor = (next: ServerNext) => ServerNext;
 
+/** One event as event interceptors see it, on its way out of this node or in. */
+export interface EventMessage {
+  /** `out`: published here; `in`: arrived from another node. */
+  readonly direction: "out" | "in";
+  readonly topic: string;
+  /** The payload; an interceptor may replace it before calling on. */
+  payload: unknown;
+  /** The node that published it (this node, for `out`). */
+  readonly from: CallerInfo;
+}
+
+/** One step of an event's chain: passes the event on (to the connections, or to the subscribers). */
+export type EventNext = (event: EventMessage) => void;
+
+/** Code around every event published here or arriving here; not calling `next` drops the event. */
+export type EventInterceptor = (next: EventNext) => EventNext;
+
 /** Interceptors for both sides of a node, outermost first. */
 export interface NodeInterceptors {
+  /** Around every event published here (`out`) and arriving here (`in`). */
+  events?: readonly EventInterceptor[];
   /** Around every call the node's clients make (before the client's own). */
   client?: readonly ClientInterceptor[];
   /** Around every call the node serves (before those given to `serve()`). */

@@ -65,6 +65,8 @@ export class Dispatcher {
   readonly #server: ServingNode;
   readonly #options: DispatcherOptions;
   readonly #outer: readonly ServerInterceptor[];
+  /** The node's own server interceptors (not Amoeba's stages), for entries that are not served calls: the edge's. */
+  readonly interceptors: readonly ServerInterceptor[];
   /** In-process unary calls in flight (they use no session). */
   readonly #local = new InFlight();
 
@@ -72,7 +74,8 @@ export class Dispatcher {
     checkInterceptors(options.interceptors, "interceptors.server");
     this.#server = server;
     this.#options = options;
-    this.#outer = [...(options.interceptors ?? []), ...(options.stages ?? [])];
+    this.interceptors = [...(options.interceptors ?? [])];
+    this.#outer = [...this.interceptors, ...(options.stages ?? [])];
     this.admission = new Admission(server.nodeName, options.concurrency);
   }
 

@@ -1,12 +1,4 @@
-import {
-  FrameKind,
-  PROTOCOL_ERROR_CODE,
-  PROTOCOL_NAME,
-  PROTOCOL_VERSION,
-  type Frame,
-  type HelloBody,
-  type Meta,
-} from "../wire/index.ts";
+import { FrameKind, PROTOCOL_ERROR_CODE, PROTOCOL_NAME, PROTOCOL_VERSION, type Frame, type HelloBody } from "../wire/index.ts";
 import type { Connection } from "../transport/index.ts";
 import type { CallStream } from "./call-stream.ts";
 import type { CallRequest, CallerInfo } from "./context.ts";
@@ -19,6 +11,8 @@ import { OutgoingCall } from "./outgoing-call.ts";
 import { RpcError } from "./rpc-error.ts";
 import { statusFromNumber, statusNumber } from "./status.ts";
 import { errorToWire } from "./wire-errors.ts";
+import { failedStream } from "./failed-stream.ts";
+import { isServiceList, isStringList, readCall, readHello } from "./frame-bodies.ts";
 
 /** What a session needs from the node that owns it. */
 export interface SessionHost extends ServingNode {
@@ -352,27 +346,18 @@ export class Session {
       this.abort(`expected HELLO first, got frame kind ${frame.kind}`);
       return;
     }
-    const hello = frame.body as Partial<HelloBody> | null;
-    if (typeof hello !== "object" || hello === null || hello.proto !== PROTOCOL_NAME) {
-      this.abort("HELLO does not speak the amoeba protocol");
+    const hello = readHello(frame.body);
+    if (typeof hello === "string") {
+      this.abort(hello, hello.startsWith("protocol version") ? statusNumber("FAILED_PRECONDITION") : PROTOCOL_ERROR_CODE);
       return;
     }
-    if (hello.v !== PROTOCOL_VERSION) {
-      this.abort(
-        `protocol version ${String(hello.v)} is not supported; this node speaks version ${PROTOCOL_VERSION}`,
-        statusNumber("FAILED_PRECONDITION"),
-      );
-      return;
-    }
-    const node = hello.node;
-    if (typeof node?.id !== "string" || typeof node.name !== "string" || !isServiceList(hello.services)) {
-      this.abort("HELLO lacks the node's id, name or services");
-      return;
-    }
+    const { node } = hello;
     this.#handshaken = true;
     if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = null;
-    this.#remote = { id: node.id.slice(0, 128), name: node.name.slice(0, 128), address: this.#connection.remoteAddress };
+    const certificate = this.#connection.peerCertificate;
+    const address = this.#connection.remoteAddress;
+    this.#remote = certificate ? { id: node.id.slice(0, 128), name: node.name.slice(0, 128), address, certificate } : { id: node.id.slice(0, 128), name: node.name.slice(0, 128), address };
     this.#remoteServices = hello.services;
     this.host.sessionReady(this);
     this.#readyResolve();
@@ -384,18 +369,12 @@ export class Session {
       return;
     }
     if (id > this.#lastCallRead) this.#lastCallRead = id;
-    const [service, method, version, timeout, meta, input, credit, kind] = body as unknown[];
-    if (
-      typeof service !== "string" ||
-      typeof method !== "string" ||
-      (version !== null && typeof version !== "string") ||
-      (timeout !== null && (typeof timeout !== "number" || !(timeout >= 0) || !Number.isFinite(timeout))) ||
-      typeof credit !== "number" ||
-      !(credit >= 0)
-    ) {
+    const arrived = readCall(id, body);
+    if (arrived === null) {
       this.abort(`malformed CALL frame (id ${id})`);
       return;
     }
+    const { service, method, meta } = arrived;
     const host = this.host;
     if (meta !== null && !isValidMeta(meta, host.limits.maxMetaSize, host.limits.maxMetaEntries)) {
       const where = { service, method, node: host.nodeName, unprocessed: true };
@@ -408,22 +387,13 @@ export class Session {
       this.#refuse(id, new RpcError("RESOURCE_EXHAUSTED", message, where));
       return;
     }
-    const call = host.dispatcher.accept(this, {
-      id,
-      service,
-      method,
-      version: version as string | null,
-      kind,
-      timeout: timeout as number | null,
-      meta: meta as Meta | null,
-      credit: credit as number,
-    });
+    const call = host.dispatcher.accept(this, arrived);
     if (call instanceof RpcError) {
       this.#refuse(id, call);
       return;
     }
     this.#incoming.set(id, call);
-    call.start(input);
+    call.start(arrived.input);
   }
 
   /** Answers a call that no handler will see. */
@@ -471,29 +441,4 @@ export class Session {
     this.#idleWaiters = [];
     for (const wake of waiters) wake();
   }
-}
-
-function isStringList(value: unknown): value is string[] {
-  return Array.isArray(value) && value.length <= 10_000 && value.every((item) => typeof item === "string");
-}
-
-function isServiceList(value: unknown): value is Array<[string, string]> {
-  return (
-    Array.isArray(value) &&
-    value.length <= 10_000 &&
-    value.every((item) => Array.isArray(item) && typeof item[0] === "string" && typeof item[1] === "string")
-  );
-}
-
-/** A stream that fails with `error` when read. */
-export function failedStream(error: RpcError): CallStream<unknown> {
-  return {
-    cancel() {},
-    [Symbol.asyncIterator]() {
-      return {
-        next: () => Promise.reject(error),
-        return: () => Promise.resolve({ value: undefined, done: true as const }),
-      };
-    },
-  };
 }

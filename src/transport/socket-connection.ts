@@ -1,4 +1,5 @@
 import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import {
   encodeBody,
   FrameDecoder,
@@ -10,7 +11,7 @@ import {
   writeHeader,
   type WireLimits,
 } from "../wire/index.ts";
-import type { Connection, ConnectionHandler } from "./connection.ts";
+import type { Connection, ConnectionHandler, PeerCertificate } from "./connection.ts";
 import { PeerNotReadingError } from "./errors.ts";
 import { budgetFor, type BudgetedConnection, type InboundBudget, type InboundLimits } from "./inbound-limits.ts";
 
@@ -39,6 +40,7 @@ export class SocketConnection implements Connection, BudgetedConnection {
   readonly remoteAddress: string;
   /** When the frame in progress started to arrive (ms since the epoch). */
   partialSince = 0;
+  readonly peerCertificate: PeerCertificate | undefined;
   readonly secure: boolean;
   readonly #socket: Socket;
   readonly #decoder: FrameDecoder;
@@ -61,6 +63,7 @@ export class SocketConnection implements Connection, BudgetedConnection {
     this.#socket = socket;
     this.remoteAddress = remoteAddress;
     this.secure = secure;
+    this.peerCertificate = secure ? verifiedPeer(socket as TLSSocket) : undefined;
     this.#highWaterMark = options.highWaterMark ?? 1024 * 1024;
     this.#maxBacklog = options.maxBacklog ?? Math.max(64 * 1024 * 1024, 4 * options.limits.maxFrameSize);
     this.#decoder = new FrameDecoder(options.limits, (frame) => this.#handler?.frame(frame));
@@ -227,4 +230,18 @@ export class SocketConnection implements Connection, BudgetedConnection {
     this.#drainWaiters = [];
     for (const wake of waiters) wake();
   }
+}
+
+/** The certificate a TLS peer presented, when the handshake verified it against our CA. */
+function verifiedPeer(socket: TLSSocket): PeerCertificate | undefined {
+  if (!socket.authorized || typeof socket.getPeerCertificate !== "function") return undefined;
+  const cert = socket.getPeerCertificate();
+  if (!cert || Object.keys(cert).length === 0) return undefined;
+  const altNames = typeof cert.subjectaltname === "string" && cert.subjectaltname !== "" ? cert.subjectaltname.split(", ") : [];
+  return Object.freeze({ subject: firstName(cert.subject?.CN), altNames: Object.freeze(altNames), issuer: firstName(cert.issuer?.CN), fingerprint256: cert.fingerprint256 ?? "" });
+}
+
+/** A name field of a certificate: one value, or the first of several. */
+function firstName(value: string | string[] | undefined): string {
+  return (Array.isArray(value) ? value[0] : value) ?? "";
 }
