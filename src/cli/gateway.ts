@@ -8,7 +8,7 @@ import { flagOption, listOption, parseCount, parseMs, parseOrHelp, parseRecentCa
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { checkGossipAddress } from "./lookup-args.ts";
-import { awaitSeeds, planSeedWait } from "./seed-wait.ts";
+import { awaitSeeds, planSeedWait, unlessSeedsFail } from "./seed-wait.ts";
 import { CLUSTER_KEY_ENV, GATEWAY } from "./usage.ts";
 
 /** `amoeba gateway`: joins several clusters and forwards calls between them until SIGINT or SIGTERM. Returns the exit code. */
@@ -30,10 +30,7 @@ export async function runGateway(argv: readonly string[], io: Io): Promise<numbe
   }
   const seedWait = planSeedWait(args, "gateway");
   const seeded = gateway.clusters.filter((cluster) => options.join[cluster]?.seeds !== undefined);
-  await Promise.all(seeded.map((cluster) => awaitSeeds(gateway.node(cluster), options.join[cluster]!.seeds!, seedWait, io, "gateway", started))).catch(async (error: unknown) => {
-    await gateway.close();
-    throw error;
-  });
+  const seeds = seeded.length === 0 ? null : Promise.all(seeded.map((cluster) => awaitSeeds(gateway.node(cluster), options.join[cluster]!.seeds!, seedWait, io, "gateway", started))).then(() => {});
   const printed = new Map<string, string>();
   gateway.onRoutes(() => {
     for (const cluster of gateway.clusters) {
@@ -47,7 +44,7 @@ export async function runGateway(argv: readonly string[], io: Io): Promise<numbe
       io.out(`amoeba: gateway ${gateway.name} routes into ${cluster}: ${line === "" ? "none" : line}`);
     }
   });
-  return closeOnSignal(gateway, io);
+  return unlessSeedsFail(closeOnSignal(gateway, io), seeds, () => gateway.close());
 }
 
 /** Checks the command line; every mistake is a UsageError (exit 2). */

@@ -50,3 +50,21 @@ export async function awaitSeeds(node: Node, seeds: readonly string[], plan: See
   }, 250);
   timer.unref();
 }
+
+/**
+ * Resolves as `running` does (the command's wait for a signal), unless the
+ * seed check fails first: then `stop` runs and the check's error is thrown.
+ * The check runs alongside, so the signal handlers are in place as soon as
+ * the ready lines are printed.
+ */
+export function unlessSeedsFail<T>(running: Promise<T>, check: Promise<void> | null, stop: () => Promise<void>): Promise<T> {
+  if (check === null) return running;
+  const failed = check.then(
+    () => new Promise<never>(() => {}),
+    async (error: unknown) => {
+      await stop();
+      throw error;
+    },
+  );
+  return Promise.race([running, failed]);
+}

@@ -8,7 +8,7 @@ import { loadServices, type ServiceEntry } from "./load-module.ts";
 import { describeWhere, planLookup, type LookupPlan } from "./lookup-args.ts";
 import { SERVE } from "./usage.ts";
 import { loadEngine } from "./engine.ts";
-import { awaitSeeds, planSeedWait, type SeedWait } from "./seed-wait.ts";
+import { awaitSeeds, planSeedWait, unlessSeedsFail, type SeedWait } from "./seed-wait.ts";
 
 /** What `amoeba serve` was asked to do. */
 export interface ServePlan {
@@ -48,11 +48,9 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
   const served = entries.map(({ contract }) => `${contract.name}@${contract.version}`).join(", ");
   for (const address of node.addresses) io.out(`amoeba: node ${node.name} serving ${served} on ${address}`);
   if (plan.lookup !== undefined) io.out(joinedLine(node, plan.lookup));
-  if (plan.lookup?.seeds !== undefined) await awaitSeeds(node, plan.lookup.seeds, plan.seedWait, io, "serve", started).catch(async (error: unknown) => {
-    await node.close({ timeout: 0 });
-    throw error;
-  });
-  if (plan.metricsPort === undefined) return drainOnSignal(node, io);
+  const seeds = plan.lookup?.seeds === undefined ? null : awaitSeeds(node, plan.lookup.seeds, plan.seedWait, io, "serve", started);
+  const stop = (): Promise<void> => node.close({ timeout: 0 });
+  if (plan.metricsPort === undefined) return unlessSeedsFail(drainOnSignal(node, io), seeds, stop);
   let endpoint;
   try {
     endpoint = await serveMetrics(() => node.metricsText() ?? "", { port: plan.metricsPort });
@@ -61,7 +59,10 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
     throw new CliError(`cannot serve metrics on 127.0.0.1:${plan.metricsPort}: ${(error as Error).message}`);
   }
   io.out(`amoeba: node ${node.name} metrics at ${endpoint.url}`);
-  const code = await drainOnSignal(node, io);
+  const code = await unlessSeedsFail(drainOnSignal(node, io), seeds, async () => {
+    await endpoint.close();
+    await stop();
+  });
   await endpoint.close();
   return code;
 }

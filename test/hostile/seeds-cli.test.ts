@@ -89,4 +89,14 @@ describe("seeds that never answer", () => {
     waiting.kill("SIGTERM");
     await waiting.exited(15_000);
   });
+
+  test("amoeba gateway with a --join seed that never answers: a warning, then exit 3", async (t) => {
+    const seed = `udp://127.0.0.1:${await deadPort()}`;
+    const a = uniqueCluster("gw-dead-a");
+    const b = uniqueCluster("gw-dead-b");
+    const result = await runCli(["gateway", "--join", `${a}=${seed}`, "--join", b, "--seed-timeout", "500"], t.after.bind(t), 40_000);
+    assert.equal(result.code, 3, result.stderr);
+    assert.match(result.stderr, new RegExp(`amoeba gateway: warning: node \\S+ in cluster "${a}": no seed answered within 500 ms`));
+    assert.match(result.stdout, /draining|stopped|in cluster/);
+  });
 });
