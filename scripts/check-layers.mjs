@@ -12,6 +12,7 @@ const FLOORS = {
   "metrics": 1,
   "transport": 1,
   "rpc": 2,
+  "shared.ts": 3,
   "browser": 3,
   "observe": 3,
   "lookup": 3,

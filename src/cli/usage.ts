@@ -3,6 +3,7 @@
  * `node:util` parseArgs reads and the help text a user reads come from the
  * same spec, so the two cannot drift apart.
  */
+import { LOG_LEVEL_OPTION } from "./log-level.ts";
 
 /** One option of a command. */
 export interface OptionSpec {
@@ -63,7 +64,7 @@ const FIND_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     value: "<udp://host:port>",
     help: "The gossip address of a node of the cluster (amoeba serve prints it); name the cluster too unless it is default. Repeat or separate with commas for several.",
   },
-  registry: { type: "string", value: "<address>", help: "A registry server (amoeba registry) to ask instead of gossiping: tcp://host:port or unix:///path.sock." },
+  registry: { type: "string", value: "<address>", help: "A registry server (amoeba registry) to ask instead of gossiping: tcp://host:port or unix:///path.sock; several separated by commas." },
   "cluster-key": {
     type: "string",
     value: "<key>",
@@ -138,7 +139,7 @@ export const SERVE: CommandSpec = {
       value: "<udp://host:port>",
       help: "Gossip addresses of nodes already in the cluster. Repeat or separate with commas for several.",
     },
-    registry: { type: "string", value: "<address>", help: "Register with this registry server (amoeba registry) instead of gossiping." },
+    registry: { type: "string", value: "<address>", help: "Register with this registry server (amoeba registry) instead of gossiping; several separated by commas." },
     "cluster-key": {
       type: "string",
       value: "<key>",
@@ -152,6 +153,7 @@ export const SERVE: CommandSpec = {
     },
     insecure: insecureOption("the node"),
     ...SEED_WAIT_OPTIONS,
+    "log-level": LOG_LEVEL_OPTION,
     help: HELP_OPTION,
   },
   examples: [
@@ -267,6 +269,7 @@ export const REGISTRY: CommandSpec = {
     name: { type: "string", value: "<name>", help: "The registry node's name. Default: <host>-<pid>" },
     "drain-timeout": { type: "string", value: "<ms>", help: "On SIGINT/SIGTERM, how long calls in flight may take to finish. Default: 10000" },
     insecure: insecureOption("the registry"),
+    "log-level": LOG_LEVEL_OPTION,
     help: HELP_OPTION,
   },
   examples: ["amoeba registry", "amoeba registry --listen tcp://127.0.0.1:0 --listen unix:///tmp/registry.sock"],
@@ -372,6 +375,7 @@ export const EDGE: CommandSpec = {
     "tls-cert": { type: "string", value: "<file>", help: "Serve HTTPS and WSS with this PEM certificate (chain); needs --tls-key." },
     "tls-key": { type: "string", value: "<file>", help: "The PEM private key of --tls-cert." },
     insecure: insecureOption("the edge (with neither --tls-cert nor --auth)"),
+    "log-level": LOG_LEVEL_OPTION,
     help: HELP_OPTION,
   },
   examples: [
@@ -448,6 +452,7 @@ export const GATEWAY: CommandSpec = {
     "recent-calls": recentCallsOption("each of its members'"),
     insecure: insecureOption("its members (on a --host other than loopback, with no --cluster-key)"),
     ...SEED_WAIT_OPTIONS,
+    "log-level": LOG_LEVEL_OPTION,
     help: HELP_OPTION,
   },
   examples: [

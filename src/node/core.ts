@@ -4,6 +4,7 @@
  * `Node` is the public facade over it; sessions, links, engines and balancers
  * see it through the small interfaces they declare.
  */
+import { EventFanout, TOPICS_LABEL, topicsLabel } from "../lookup/event-fanout.ts";
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { NodeBalancers } from "../balance/node-balancers.ts";
@@ -65,6 +66,8 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
   /** The chains of events published here and arriving here, or null with no event interceptor. */
   readonly #eventsOut: EventNext | null;
   readonly #eventsIn: EventNext | null;
+  // Hook (src/lookup/event-fanout.ts): cluster-wide publishing.
+  readonly #events: EventFanout;
   /** The node's own client interceptors, outermost first. */
   readonly #clientInterceptors: readonly ClientInterceptor[];
   /** Amoeba's stages of the caller's chain, below every interceptor: tracing. */
@@ -99,8 +102,17 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
       concurrency: options.concurrency,
       interceptors: options.interceptors?.server,
       stages,
+      authorization: options.authorization,
     });
     this.connections = new Connections(this, this.limits);
+    this.#events = new EventFanout({
+      nodeId: this.id,
+      hostLabel: () => this.labels.host,
+      remoteSessions: () => this.connections.remote(),
+      members: () => this.membership.members(),
+      session: (address) => this.connections.link(address, this.dialOptions(address)).session(),
+      dropped: (topic, member, why) => this.logger.debug({ topic, member, why }, "event not delivered"),
+    });
     this.balancers = new NodeBalancers(this, { ...options.balance, random: Math.random, metrics: this.metrics });
     this.rules = new Router(
       parseRouteRules(options.routes ?? []),
@@ -196,7 +208,8 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
 
   /** The last step of an event published here: to the nodes that subscribed, and to this node's subscribers. */
   #sendEvent(topic: string, payload: unknown): void {
-    this.connections.publish(topic, payload);
+    // Hook (src/lookup/event-fanout.ts): connected subscribers, then the look-up's, once each.
+    this.#events.publish(topic, payload);
     if (this.connections.topics.has(topic)) queueMicrotask(() => this.connections.topics.deliver(topic, payload, this.name, this.reportEventError));
   }
 
@@ -205,9 +218,22 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
     const { first, remove } = topics.add(topic, handler as EventHandler<any>);
     const name = typeof topic === "string" ? topic : (topic as { topic: string }).topic;
     if (first) this.connections.updateSubscription(name, true);
+    if (first) this.#advertiseTopics();
     return () => {
-      if (remove()) this.connections.updateSubscription(name, false);
+      if (!remove()) return;
+      this.connections.updateSubscription(name, false);
+      this.#advertiseTopics();
     };
+  }
+
+  /** Hook (src/lookup/event-fanout.ts): the member record lists the topics, for publishers anywhere in the cluster. */
+  #advertiseTopics(): void {
+    const next: Record<string, string> = { ...this.labels };
+    const value = topicsLabel(this.connections.topics.topics());
+    if (value === undefined) delete next[TOPICS_LABEL];
+    else next[TOPICS_LABEL] = value;
+    this.labels = Object.freeze(next);
+    this.membership.update({ labels: next });
   }
 
   readonly reportEventError = (error: Error): void => {
