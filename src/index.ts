@@ -47,7 +47,7 @@ export type { RecentCall, RecentCallsQuery } from "./observe/recent-calls.ts";
 export { TracesContract, type RecentCallsReport } from "./observe/traces-contract.ts";
 export { stitchTrace, type TraceStep } from "./observe/stitch.ts";
 export type { ServedMethodStats } from "./metrics/node-metrics.ts";
-export { AddressError, type PeerCertificate, type TlsClientOptions, type TlsServerOptions } from "./transport/index.ts";
+export { AddressError, ExposureError, type PeerCertificate, type TlsClientOptions, type TlsServerOptions } from "./transport/index.ts";
 export {
   AmoebaError,
   ConnectError,
@@ -57,6 +57,7 @@ export {
   PeerNotReadingError,
   type AmoebaErrorCode,
 } from "./transport/errors.ts";
+export type { InboundLimits } from "./transport/inbound-limits.ts";
 export type { Engine, EngineHost, RunningEngine } from "./engine.ts";
 export type { Connection, ConnectionHandler, Listener, Transport, TransportTable } from "./transport/index.ts";
 export { startGateway, Gateway } from "./route/gateway.ts";

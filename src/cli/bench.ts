@@ -10,7 +10,7 @@ import { EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { liveStderr, type LiveOutput } from "./live-output.ts";
 import { toJson } from "./output.ts";
-import { BENCH } from "./usage.ts";
+import { BENCH } from "./usage-tools.ts";
 
 /** The most calls one run makes, and its longest time: a run always ends by itself. */
 export const MAX_CALLS = 1_000_000;

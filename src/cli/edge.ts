@@ -37,6 +37,8 @@ export interface EdgePlan {
   readonly auth: string | undefined;
   /** PEM files to serve HTTPS with. */
   readonly tls: { cert: string; key: string } | undefined;
+  /** Listen for other hosts with neither TLS nor --auth (`--insecure`). */
+  readonly insecure: boolean;
 }
 
 /** Where `amoeba edge` listens when no --port is given. */
@@ -67,6 +69,7 @@ export async function runEdge(argv: readonly string[], io: Io): Promise<number> 
     if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
       throw new CliError(`cannot listen on ${plan.host}:${plan.port}: ${(error as Error).message}`);
     }
+    if ((error as Error)?.name === "ExposureError") throw new UsageError(`${(error as Error).message}; or --insecure`, "edge");
     throw new CliError(`cannot start the edge: ${(error as Error)?.message ?? String(error)}`, EXIT.unreachable);
   }
   const where = plan.lookup !== undefined ? describeWhere(plan.lookup) : `${plan.connect.join(", ")}`;
@@ -119,6 +122,7 @@ export function planEdge(args: ParsedArgs): EdgePlan {
     recentCalls: recentCalls === undefined ? undefined : parseRecentCalls(recentCalls, "edge"),
     auth: stringOption(args, "auth"),
     tls: tlsCert !== undefined && tlsKey !== undefined ? { cert: tlsCert, key: tlsKey } : undefined,
+    insecure: flagOption(args, "insecure"),
   };
 }
 
@@ -140,6 +144,7 @@ function edgeOptions(plan: EdgePlan, authenticate: Authenticate | undefined): Ed
     ...(plan.timeout !== undefined ? { defaultTimeout: plan.timeout } : {}),
     ...(plan.drainTimeout !== undefined ? { drainTimeout: Math.max(1, plan.drainTimeout) } : {}),
     trustProxy: plan.trustProxy,
+    ...(plan.insecure ? { insecure: true } : {}),
     exposeErrors: plan.dev,
     metrics: plan.metrics,
     ...(plan.recentCalls !== undefined ? { traces: { recent: plan.recentCalls } } : {}),

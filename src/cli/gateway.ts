@@ -4,11 +4,12 @@ import type { Gateway, GatewayClusterOptions, GatewayOptions } from "../index.ts
 import { CLUSTER_NAME } from "../route-rules/route-label.ts";
 import { MAX_GATEWAY_COST } from "../route/options.ts";
 import { parseRouteRules } from "../route-rules/rules.ts";
-import { listOption, parseCount, parseMs, parseOrHelp, parseRecentCalls, stringOption, type ParsedArgs } from "./args.ts";
+import { flagOption, listOption, parseCount, parseMs, parseOrHelp, parseRecentCalls, stringOption, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { commandLogger } from "./log-level.ts";
 import { checkGossipAddress } from "./lookup-args.ts";
+import { awaitSeeds, planSeedWait, unlessSeedsFail } from "./seed-wait.ts";
 import { CLUSTER_KEY_ENV, GATEWAY } from "./usage.ts";
 
 /** `amoeba gateway`: joins several clusters and forwards calls between them until SIGINT or SIGTERM. Returns the exit code. */
@@ -18,6 +19,7 @@ export async function runGateway(argv: readonly string[], io: Io): Promise<numbe
   const options = { ...planGateway(args), logger: commandLogger(args, "gateway") };
   const { startGateway } = await import("../index.ts");
   let gateway: Gateway;
+  const started = Date.now();
   try {
     gateway = await startGateway(options);
   } catch (error) {
@@ -27,6 +29,9 @@ export async function runGateway(argv: readonly string[], io: Io): Promise<numbe
     const node = gateway.node(cluster);
     io.out(`amoeba: gateway ${gateway.name} in cluster ${cluster}, gossip on ${node.gossipAddress ?? "?"}, calls on ${node.addresses.join(", ")}`);
   }
+  const seedWait = planSeedWait(args, "gateway");
+  const seeded = gateway.clusters.filter((cluster) => options.join[cluster]?.seeds !== undefined);
+  const seeds = seeded.length === 0 ? null : Promise.all(seeded.map((cluster) => awaitSeeds(gateway.node(cluster), options.join[cluster]!.seeds!, seedWait, io, "gateway", started))).then(() => {});
   const printed = new Map<string, string>();
   gateway.onRoutes(() => {
     for (const cluster of gateway.clusters) {
@@ -40,7 +45,7 @@ export async function runGateway(argv: readonly string[], io: Io): Promise<numbe
       io.out(`amoeba: gateway ${gateway.name} routes into ${cluster}: ${line === "" ? "none" : line}`);
     }
   });
-  return closeOnSignal(gateway, io);
+  return unlessSeedsFail(closeOnSignal(gateway, io), seeds, () => gateway.close());
 }
 
 /** Checks the command line; every mistake is a UsageError (exit 2). */
@@ -61,6 +66,7 @@ export function planGateway(args: ParsedArgs, env: NodeJS.ProcessEnv = process.e
       listen: `tcp://${bracketed}:0`,
       gossip: `udp://${bracketed}:0`,
       ...(clusterKey !== undefined ? { clusterKey } : {}),
+      ...(flagOption(args, "insecure") ? { insecure: true } : {}),
     };
   }
   const clusters = Object.keys(join);

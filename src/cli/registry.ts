@@ -1,6 +1,6 @@
-import { AddressError, startNode } from "../index.ts";
+import { AddressError, ExposureError, startNode } from "../index.ts";
 import { serveRegistry } from "../lookup/registry/server.ts";
-import { checkSocketAddress, listOption, parseOrHelp, parseMs, stringOption, type ParsedArgs } from "./args.ts";
+import { checkSocketAddress, flagOption, listOption, parseOrHelp, parseMs, stringOption, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { commandLogger } from "./log-level.ts";
@@ -12,6 +12,8 @@ export interface RegistryPlan {
   readonly listen: readonly string[];
   readonly name: string | undefined;
   readonly drainTimeout: number | undefined;
+  /** Listen for other hosts with no credentials (`--insecure`). */
+  readonly insecure: boolean;
 }
 
 /** Where `amoeba registry` listens when no --listen is given. */
@@ -26,6 +28,7 @@ export async function runRegistry(argv: readonly string[], io: Io): Promise<numb
     logger: commandLogger(args, "registry"),
     ...(plan.name !== undefined ? { name: plan.name } : {}),
     ...(plan.drainTimeout !== undefined ? { drainTimeout: plan.drainTimeout } : {}),
+    ...(plan.insecure ? { insecure: true } : {}),
   });
   // Watches last as long as their watcher: on shutdown they are ended, so
   // that draining waits only for the short calls (register, members).
@@ -37,6 +40,7 @@ export async function runRegistry(argv: readonly string[], io: Io): Promise<numb
         await node.listen(address);
       } catch (error) {
         if (error instanceof AddressError) throw new UsageError((error as Error).message, "registry");
+        if (error instanceof ExposureError) throw new UsageError(`${error.message}; or --insecure`, "registry");
         throw new CliError(`cannot listen on ${address}: ${(error as Error).message}`);
       }
     }
@@ -57,5 +61,6 @@ export function planRegistry(args: ParsedArgs): RegistryPlan {
     listen: listen.length > 0 ? listen : [DEFAULT_REGISTRY_LISTEN],
     name: stringOption(args, "name"),
     drainTimeout: drainTimeout === undefined ? undefined : parseMs(drainTimeout, "drain-timeout", "registry"),
+    insecure: flagOption(args, "insecure"),
   };
 }

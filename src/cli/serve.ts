@@ -1,6 +1,6 @@
 import { constants } from "node:os";
 import { serveMetrics } from "../metrics/http.ts";
-import { AddressError, startNode, type Handlers, type Node } from "../index.ts";
+import { AddressError, ExposureError, startNode, type Handlers, type Node } from "../index.ts";
 import { checkSocketAddress, flagOption, listOption, parseCount, parseMs, parseOrHelp, parsePort, parseRecentCalls, stringOption, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
@@ -10,6 +10,7 @@ import type { Logger } from "../logger.ts";
 import { describeWhere, planLookup, type LookupPlan } from "./lookup-args.ts";
 import { SERVE } from "./usage.ts";
 import { loadEngine } from "./engine.ts";
+import { awaitSeeds, planSeedWait, unlessSeedsFail, type SeedWait } from "./seed-wait.ts";
 
 /** What `amoeba serve` was asked to do. */
 export interface ServePlan {
@@ -26,6 +27,10 @@ export interface ServePlan {
   readonly recentCalls: number | undefined;
   /** The cluster to join; undefined to join none. */
   readonly lookup: LookupPlan | undefined;
+  /** Listen for other hosts with no credentials (`--insecure`). */
+  readonly insecure: boolean;
+  /** What to do when --seeds never answer. */
+  readonly seedWait: SeedWait;
 }
 
 /** Where `amoeba serve` listens when no --listen is given. */
@@ -41,11 +46,14 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
   const plan = planServe(args);
   const logger = commandLogger(args, "serve");
   const entries = await loadServices(plan.module);
+  const started = Date.now();
   const node = await startServing(plan, entries, logger);
   const served = entries.map(({ contract }) => `${contract.name}@${contract.version}`).join(", ");
   for (const address of node.addresses) io.out(`amoeba: node ${node.name} serving ${served} on ${address}`);
   if (plan.lookup !== undefined) io.out(joinedLine(node, plan.lookup));
-  if (plan.metricsPort === undefined) return drainOnSignal(node, io);
+  const seeds = plan.lookup?.seeds === undefined ? null : awaitSeeds(node, plan.lookup.seeds, plan.seedWait, io, "serve", started);
+  const stop = (): Promise<void> => node.close({ timeout: 0 });
+  if (plan.metricsPort === undefined) return unlessSeedsFail(drainOnSignal(node, io), seeds, stop);
   let endpoint;
   try {
     endpoint = await serveMetrics(() => node.metricsText() ?? "", { port: plan.metricsPort });
@@ -54,7 +62,10 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
     throw new CliError(`cannot serve metrics on 127.0.0.1:${plan.metricsPort}: ${(error as Error).message}`);
   }
   io.out(`amoeba: node ${node.name} metrics at ${endpoint.url}`);
-  const code = await drainOnSignal(node, io);
+  const code = await unlessSeedsFail(drainOnSignal(node, io), seeds, async () => {
+    await endpoint.close();
+    await stop();
+  });
   await endpoint.close();
   return code;
 }
@@ -81,6 +92,8 @@ export function planServe(args: ParsedArgs): ServePlan {
     metricsPort: metricsPort === undefined ? undefined : parsePort(metricsPort, "metrics-port", "serve"),
     recentCalls: recentCalls === undefined ? undefined : parseRecentCalls(recentCalls, "serve"),
     lookup,
+    insecure: flagOption(args, "insecure"),
+    seedWait: planSeedWait(args, "serve"),
   };
 }
 
@@ -113,6 +126,9 @@ async function startServing(plan: ServePlan, entries: ServiceEntry[], logger: Lo
     ...(plan.metricsPort !== undefined ? { metrics: true } : {}),
     ...(plan.recentCalls !== undefined ? { traces: { recent: plan.recentCalls } } : {}),
     ...(plan.lookup?.cluster !== undefined ? { cluster: plan.lookup.cluster } : {}),
+    // The key counts as the node's credential when it listens beyond loopback (protected mode).
+    ...(plan.lookup?.clusterKey !== undefined ? { clusterKey: plan.lookup.clusterKey } : {}),
+    ...(plan.insecure ? { insecure: true } : {}),
     // Joined below, once listening: the node's record then carries its addresses.
     lookup: false,
   });
@@ -137,6 +153,7 @@ async function startServing(plan: ServePlan, entries: ServiceEntry[], logger: Lo
         await node.listen(address);
       } catch (error) {
         if (error instanceof AddressError) throw new UsageError((error as Error).message, "serve");
+        if (error instanceof ExposureError) throw new UsageError(`${error.message}; or --insecure`, "serve");
         throw new CliError(`cannot listen on ${address}: ${(error as Error).message}`);
       }
     }

@@ -10,7 +10,7 @@ import { toJson } from "./output.ts";
 import { formatShare } from "../dashboard/figures.ts";
 import { formatTable, plural } from "./table.ts";
 import { compareReadings, isReadable, type Reading, type TopFrame } from "./top-figures.ts";
-import { TOP } from "./usage.ts";
+import { TOP } from "./usage-tools.ts";
 
 const DEFAULT_INTERVAL_MS = 1_000;
 const MIN_INTERVAL_MS = 100;

@@ -73,3 +73,21 @@ export const WAIT_OPTION: OptionSpec = {
   help: "Gather the cluster's view for this long before answering, e.g. to see a suspect member declared dead. Default: until the view stops changing, at most 1.5s",
 };
 
+
+/** `--insecure`, on every command that listens: protected mode off (see docs/security.md). */
+export function insecureOption(what: string): OptionSpec {
+  return {
+    type: "boolean",
+    help: `Let ${what} listen for other hosts with no credentials (no TLS, no cluster key): anyone who reaches it may call it. Logged as a warning. Default: off, and with no credentials only loopback and Unix sockets are allowed`,
+  };
+}
+
+/** What to do when --seeds never answer: the same on serve and gateway. */
+export const SEED_WAIT_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  "seed-timeout": {
+    type: "string",
+    value: "<time>",
+    help: "How long the given seeds have to answer; if none does, a warning names them and the command exits 3 (unreachable). Default: 10s",
+  },
+  "wait-for-seeds": { type: "boolean", help: "When no seed answers within --seed-timeout, warn and keep trying instead of exiting (the first node of a cluster started with the others' addresses)." },
+};

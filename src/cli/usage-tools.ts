@@ -1,6 +1,6 @@
 /**
  * The specs of the commands that look into a cluster for people and
- * scripts: describe, publish, subscribe, and shell completion.
+ * scripts: describe, publish, subscribe, top, bench, and shell completion.
  */
 import { FIND_OPTIONS, HELP_OPTION, WAIT_OPTION, type CommandSpec } from "./usage-options.ts";
 
@@ -72,4 +72,55 @@ export const COMPLETION: CommandSpec = {
   ],
   options: { help: HELP_OPTION },
   examples: ['echo \'source <(amoeba completion bash)\' >> ~/.bashrc', "amoeba completion zsh > \"${fpath[1]}/_amoeba\"", "amoeba completion fish > ~/.config/fish/completions/amoeba.fish"],
+};
+
+/** `amoeba top`. */
+export const TOP: CommandSpec = {
+  name: "top",
+  summary: "Watch the busiest methods of a cluster, live",
+  usage: "top (--cluster <name> | --seeds <addr> | --registry <addr>) [options]",
+  description: [
+    "Joins the cluster (without serving anything), asks every node what it served (amoeba.stats) once per interval, and shows the methods of the cluster busiest first: calls per second, error rate, p50 and p99 latency, calls in flight on average, and how many nodes served them. Rates and latencies cover the last interval, from the difference of two readings.",
+    "On a terminal the view is redrawn in place until Ctrl-C; otherwise (a pipe, a file) each interval prints a plain table. --once prints one table after one interval and exits.",
+    "Per-method figures come from the nodes' metrics: serve with --metrics-port (or startNode({ metrics: true })). Nodes without them are named under the table. p50 and p99 are estimated from the metrics' latency buckets.",
+    "Exit codes: 0 success, 2 bad command line, 3 no node of the cluster could be reached.",
+  ],
+  options: {
+    ...FIND_OPTIONS,
+    interval: { type: "string", value: "<time>", help: "How often to read the figures, e.g. 500ms, 1s or 1m. Default: 1s" },
+    once: { type: "boolean", help: "Print one table after one interval and exit." },
+    json: { type: "boolean", help: "Print each reading as one line of JSON instead of a table." },
+    help: HELP_OPTION,
+  },
+  examples: ["amoeba top --cluster shop", "amoeba top --seeds udp://127.0.0.1:7946 --cluster shop --interval 2s", "amoeba top --cluster shop --once --json"],
+};
+
+/** `amoeba bench`. */
+export const BENCH: CommandSpec = {
+  name: "bench",
+  summary: "Load a method with calls and summarize their latencies",
+  usage: "bench (<address> | --cluster <name> | --seeds <addr> | --registry <addr>) <service.method> ['<json>'] [options]",
+  description: [
+    "Calls <service.method> with <json> (default {}) over and over, --concurrency at a time, until --calls calls ended or --duration passed, whichever comes first; then prints a summary: calls, calls per second, outcomes by error code, latency percentiles of the calls that succeeded (min, p50, p90, p99, max) and the attempts each instance got.",
+    "With --cluster, --seeds or --registry the calls go through the balancer, as a node's own calls do: the look-up finds the instances and each call picks one (retries of idempotent methods included). With an address every call goes to that node. The method must be unary.",
+    "A run is always bounded: at most 1000000 calls and 10 minutes; without --calls or --duration it lasts 10s. Progress shows on stderr: a bar on a terminal, a line a second otherwise. Ctrl-C stops early, cancels the calls in flight and still prints the summary.",
+    "Exit codes: 0 some calls succeeded, 1 none did (or no node serves the service), 2 bad command line, JSON, unknown or non-unary method, 3 no node could be reached.",
+  ],
+  options: {
+    ...FIND_OPTIONS,
+    version: { type: "string", value: "<range>", help: "The versions of the service to accept, e.g. ^1.2 or 2.x. Default: the newest served" },
+    wait: { ...WAIT_OPTION, help: "With look-up: the longest time to wait for a node that serves the service. Default: 1.5s" },
+    calls: { type: "string", value: "<n>", help: "Stop after this many calls (at most 1000000)." },
+    duration: { type: "string", value: "<time>", help: "Stop after this long, e.g. 30s or 2m (at most 10m). Default: 10s, or 10m with --calls" },
+    concurrency: { type: "string", value: "<n>", help: "Calls in flight at once, 1 to 1000. Default: 8" },
+    timeout: { type: "string", value: "<time>", help: "Each call gives up after this long, e.g. 500ms or 1s (a bare number is ms). 0 for none. Default: 30s" },
+    meta: { type: "string", multiple: true, value: "<key=value>", help: "Request metadata. Repeat for several keys." },
+    json: { type: "boolean", help: "Print the summary as one line of JSON." },
+    help: HELP_OPTION,
+  },
+  examples: [
+    `amoeba bench calculator.add '{"a":1,"b":2}' --cluster shop --calls 10000 --concurrency 16`,
+    `amoeba bench calculator.sleep '{"ms":5}' --seeds udp://127.0.0.1:7946 --cluster shop --duration 30s`,
+    `amoeba bench tcp://127.0.0.1:7400 calculator.add '{"a":1,"b":2}' --json`,
+  ],
 };

@@ -5,8 +5,8 @@
  */
 import { LOG_LEVEL_OPTION } from "./log-level.ts";
 
-import { CLUSTER_KEY_ENV, FIND_OPTIONS, HELP_OPTION, recentCallsOption, WAIT_OPTION, type CommandSpec } from "./usage-options.ts";
-import { COMPLETION, DESCRIBE, PUBLISH, SUBSCRIBE } from "./usage-tools.ts";
+import { CLUSTER_KEY_ENV, FIND_OPTIONS, HELP_OPTION, insecureOption, recentCallsOption, SEED_WAIT_OPTIONS, WAIT_OPTION, type CommandSpec } from "./usage-options.ts";
+import { BENCH, COMPLETION, DESCRIBE, PUBLISH, SUBSCRIBE, TOP } from "./usage-tools.ts";
 
 export { CLUSTER_KEY_ENV, type CommandSpec, type OptionSpec } from "./usage-options.ts";
 
@@ -68,12 +68,14 @@ export const SERVE: CommandSpec = {
       value: "<nats://host:port>",
       help: "Serve through this NATS server: the node listens at nats://<node id>, joins look-up on NATS (--cluster names the cluster) and answers NATS's service discovery ($SRV.PING, $SRV.INFO, $SRV.STATS). No TCP listener unless --listen asks for one. Credentials: $AMOEBA_NATS_USER and $AMOEBA_NATS_PASS, $AMOEBA_NATS_TOKEN or $AMOEBA_NATS_NKEY_SEED.",
     },
+    insecure: insecureOption("the node"),
+    ...SEED_WAIT_OPTIONS,
     "log-level": LOG_LEVEL_OPTION,
     help: HELP_OPTION,
   },
   examples: [
     "amoeba serve examples/calculator/service.ts --listen tcp://127.0.0.1:7400 --name calc-1",
-    "amoeba serve ./services.ts --listen unix:///tmp/calc.sock --listen tcp://0.0.0.0:7400",
+    "amoeba serve ./services.ts --listen unix:///tmp/calc.sock --listen tcp://0.0.0.0:7400 --cluster shop  # key in $AMOEBA_CLUSTER_KEY",
     "amoeba serve examples/calculator/service.ts --listen tcp://127.0.0.1:0 --cluster shop",
     "amoeba serve examples/calculator/service.ts --listen tcp://127.0.0.1:0 --cluster shop --seeds udp://127.0.0.1:7946",
     "amoeba serve examples/calculator/service.ts --listen tcp://127.0.0.1:0 --registry tcp://127.0.0.1:7500",
@@ -183,61 +185,11 @@ export const REGISTRY: CommandSpec = {
     },
     name: { type: "string", value: "<name>", help: "The registry node's name. Default: <host>-<pid>" },
     "drain-timeout": { type: "string", value: "<time>", help: "On SIGINT/SIGTERM, how long calls in flight may take to finish. Default: 10s" },
+    insecure: insecureOption("the registry"),
     "log-level": LOG_LEVEL_OPTION,
     help: HELP_OPTION,
   },
   examples: ["amoeba registry", "amoeba registry --listen tcp://127.0.0.1:0 --listen unix:///tmp/registry.sock"],
-};
-
-/** `amoeba top`. */
-export const TOP: CommandSpec = {
-  name: "top",
-  summary: "Watch the busiest methods of a cluster, live",
-  usage: "top (--cluster <name> | --seeds <addr> | --registry <addr>) [options]",
-  description: [
-    "Joins the cluster (without serving anything), asks every node what it served (amoeba.stats) once per interval, and shows the methods of the cluster busiest first: calls per second, error rate, p50 and p99 latency, calls in flight on average, and how many nodes served them. Rates and latencies cover the last interval, from the difference of two readings.",
-    "On a terminal the view is redrawn in place until Ctrl-C; otherwise (a pipe, a file) each interval prints a plain table. --once prints one table after one interval and exits.",
-    "Per-method figures come from the nodes' metrics: serve with --metrics-port (or startNode({ metrics: true })). Nodes without them are named under the table. p50 and p99 are estimated from the metrics' latency buckets.",
-    "Exit codes: 0 success, 2 bad command line, 3 no node of the cluster could be reached.",
-  ],
-  options: {
-    ...FIND_OPTIONS,
-    interval: { type: "string", value: "<time>", help: "How often to read the figures, e.g. 500ms, 1s or 1m. Default: 1s" },
-    once: { type: "boolean", help: "Print one table after one interval and exit." },
-    json: { type: "boolean", help: "Print each reading as one line of JSON instead of a table." },
-    help: HELP_OPTION,
-  },
-  examples: ["amoeba top --cluster shop", "amoeba top --seeds udp://127.0.0.1:7946 --cluster shop --interval 2s", "amoeba top --cluster shop --once --json"],
-};
-
-/** `amoeba bench`. */
-export const BENCH: CommandSpec = {
-  name: "bench",
-  summary: "Load a method with calls and summarize their latencies",
-  usage: "bench (<address> | --cluster <name> | --seeds <addr> | --registry <addr>) <service.method> ['<json>'] [options]",
-  description: [
-    "Calls <service.method> with <json> (default {}) over and over, --concurrency at a time, until --calls calls ended or --duration passed, whichever comes first; then prints a summary: calls, calls per second, outcomes by error code, latency percentiles of the calls that succeeded (min, p50, p90, p99, max) and the attempts each instance got.",
-    "With --cluster, --seeds or --registry the calls go through the balancer, as a node's own calls do: the look-up finds the instances and each call picks one (retries of idempotent methods included). With an address every call goes to that node. The method must be unary.",
-    "A run is always bounded: at most 1000000 calls and 10 minutes; without --calls or --duration it lasts 10s. Progress shows on stderr: a bar on a terminal, a line a second otherwise. Ctrl-C stops early, cancels the calls in flight and still prints the summary.",
-    "Exit codes: 0 some calls succeeded, 1 none did (or no node serves the service), 2 bad command line, JSON, unknown or non-unary method, 3 no node could be reached.",
-  ],
-  options: {
-    ...FIND_OPTIONS,
-    version: { type: "string", value: "<range>", help: "The versions of the service to accept, e.g. ^1.2 or 2.x. Default: the newest served" },
-    wait: { ...WAIT_OPTION, help: "With look-up: the longest time to wait for a node that serves the service. Default: 1.5s" },
-    calls: { type: "string", value: "<n>", help: "Stop after this many calls (at most 1000000)." },
-    duration: { type: "string", value: "<time>", help: "Stop after this long, e.g. 30s or 2m (at most 10m). Default: 10s, or 10m with --calls" },
-    concurrency: { type: "string", value: "<n>", help: "Calls in flight at once, 1 to 1000. Default: 8" },
-    timeout: { type: "string", value: "<time>", help: "Each call gives up after this long, e.g. 500ms or 1s (a bare number is ms). 0 for none. Default: 30s" },
-    meta: { type: "string", multiple: true, value: "<key=value>", help: "Request metadata. Repeat for several keys." },
-    json: { type: "boolean", help: "Print the summary as one line of JSON." },
-    help: HELP_OPTION,
-  },
-  examples: [
-    `amoeba bench calculator.add '{"a":1,"b":2}' --cluster shop --calls 10000 --concurrency 16`,
-    `amoeba bench calculator.sleep '{"ms":5}' --seeds udp://127.0.0.1:7946 --cluster shop --duration 30s`,
-    `amoeba bench tcp://127.0.0.1:7400 calculator.add '{"a":1,"b":2}' --json`,
-  ],
 };
 
 // The edge finds services by gossip, a registry or by hand; not (yet) through NATS.
@@ -288,12 +240,13 @@ export const EDGE: CommandSpec = {
     "drain-timeout": { type: "string", value: "<time>", help: "On SIGINT/SIGTERM, how long requests in flight may take to finish. Default: 10s" },
     "tls-cert": { type: "string", value: "<file>", help: "Serve HTTPS and WSS with this PEM certificate (chain); needs --tls-key." },
     "tls-key": { type: "string", value: "<file>", help: "The PEM private key of --tls-cert." },
+    insecure: insecureOption("the edge (with neither --tls-cert nor --auth)"),
     "log-level": LOG_LEVEL_OPTION,
     help: HELP_OPTION,
   },
   examples: [
     "amoeba edge --cluster shop --port 8080",
-    "amoeba edge --seeds udp://10.0.0.5:7946 --cluster shop --port 8080 --host 0.0.0.0 --cors https://app.example.com",
+    "amoeba edge --seeds udp://10.0.0.5:7946 --cluster shop --port 8080 --host 0.0.0.0 --auth ./auth.ts --cors https://app.example.com",
     "amoeba edge --registry tcp://127.0.0.1:7500 --auth ./auth.ts",
     "amoeba edge --connect tcp://127.0.0.1:7400 --port 0",
     "amoeba edge --cluster shop --port 8443 --host 0.0.0.0 --tls-cert edge.crt --tls-key edge.key",
@@ -363,6 +316,8 @@ export const GATEWAY: CommandSpec = {
     "cluster-key": { type: "string", value: "<key>", help: `The clusters' key, when their gossip is authenticated. Default: $${CLUSTER_KEY_ENV}` },
     "drain-timeout": { type: "string", value: "<time>", help: "On SIGINT/SIGTERM, how long calls in flight may take to finish. Default: 10s" },
     "recent-calls": recentCallsOption("each of its members'"),
+    insecure: insecureOption("its members (on a --host other than loopback, with no --cluster-key)"),
+    ...SEED_WAIT_OPTIONS,
     "log-level": LOG_LEVEL_OPTION,
     help: HELP_OPTION,
   },

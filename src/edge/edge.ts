@@ -10,6 +10,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import { startNode, type Node } from "../node/index.ts";
 import type { Peer } from "../node/peer.ts";
+import { formatAddress, guardListen, type ExposureGuard } from "../transport/index.ts";
 import { Admission } from "./admission.ts";
 import { EdgeCatalog } from "./catalog.ts";
 import { fetchThroughNodeHandler, type FetchHandlerOptions } from "./fetch-adapter.ts";
@@ -42,6 +43,7 @@ export class Edge {
   #closed: Promise<void> | null = null;
   #port = 0;
   readonly #host: string;
+  readonly #exposure: ExposureGuard;
 
   /** Use {@link startEdge} or {@link createEdge}. */
   constructor(node: Node, ownsNode: boolean, options: EdgeOptions, ownServer = true) {
@@ -52,6 +54,7 @@ export class Edge {
     const limits = (this.#limits = resolveEdgeLimits(options.limits));
     this.#drainTimeout = checkMs(options.drainTimeout, "drainTimeout", 10_000);
     this.#host = options.host ?? "127.0.0.1";
+    this.#exposure = { credentials: options.tls !== undefined || options.authenticate !== undefined, insecure: options.insecure === true, what: "edge", remedy: "tls or authenticate, or set insecure: true" };
     const logger = node.logger;
     const expose = options.exposeErrors ?? false;
     const admission = new Admission({
@@ -181,6 +184,7 @@ export class Edge {
     this.#heartbeat = setInterval(() => this.#sockets.heartbeat(), this.#limits.heartbeatInterval);
     this.#heartbeat.unref();
     if (this.#server === undefined) return;
+    await guardListen(formatAddress({ scheme: "tcp", host: this.#host, port }), this.#exposure, (line) => this.node.logger.warn({ host: this.#host, port }, line));
     this.#server.listen(port, this.#host);
     await once(this.#server, "listening");
     const address = this.#server.address();

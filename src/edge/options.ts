@@ -125,6 +125,12 @@ export interface EdgeOptions extends Pick<NodeOptions, "name" | "cluster" | "see
   /** Who a request comes from; see {@link Authenticate}. Default: no authentication. */
   authenticate?: Authenticate;
   /**
+   * Protected mode: with neither `tls` nor `authenticate`, the edge listens
+   * only on a loopback `host`. `true` lets it listen for other hosts anyway,
+   * logged as a warning: anyone who reaches it may call what it exposes.
+   */
+  insecure?: boolean;
+  /**
    * Calls per client (an authenticated caller's id, else its IP address): a
    * token bucket; past it 429 with Retry-After. `false` turns it off.
    * Default `{ perSecond: 100, burst: 200 }`.

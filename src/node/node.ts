@@ -15,7 +15,7 @@ import { describeServices, ReflectionContract } from "../rpc/reflection.ts";
 import { RpcError } from "../rpc/rpc-error.ts";
 import type { EventHandler, PayloadOf, TopicRef } from "../rpc/topics.ts";
 import { NodeClosedError } from "../transport/errors.ts";
-import { listen, type Listener, type TlsServerOptions } from "../transport/index.ts";
+import { guardListen, listen, type ExposureGuard, type Listener, type TlsServerOptions } from "../transport/index.ts";
 import { NodeCore } from "./core.ts";
 import { lookupSettings, type ConnectOptions, type NodeOptions, type ServeOptions } from "./options.ts";
 import type { Peer } from "./peer.ts";
@@ -33,6 +33,7 @@ let coreOf: (node: Node) => NodeCore;
 export class Node {
   readonly #core: NodeCore;
   readonly #tls: TlsServerOptions | undefined;
+  readonly #exposure: Omit<ExposureGuard, "what">;
   readonly #listeners: Listener[] = [];
   #closed: Promise<void> | null = null;
 
@@ -45,6 +46,7 @@ export class Node {
     const core = new NodeCore(options);
     this.#core = core;
     this.#tls = options.tls;
+    this.#exposure = { credentials: options.tls !== undefined || options.clusterKey !== undefined, insecure: options.insecure === true, remedy: "tls or clusterKey, or set insecure: true" };
     const registry = core.dispatcher.registry;
     core.dispatcher.serveBuiltIn(ReflectionContract, { describe: ({ service }) => describeServices(registry, service) });
     core.dispatcher.serveBuiltIn(StatsContract, { get: () => this.stats() });
@@ -119,6 +121,7 @@ export class Node {
   async listen(address: string): Promise<string> {
     this.#assertOpen();
     const core = this.#core;
+    await guardListen(address, { ...this.#exposure, what: `node ${core.name}` }, (line) => core.logger.warn({ address }, line));
     const listener = await listen(
       address,
       { limits: core.limits, tls: this.#tls },

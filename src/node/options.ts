@@ -29,6 +29,12 @@ export interface NodeOptions {
    * mutual TLS). `connect()` uses its own `tls` option when it gives one.
    */
   clientTls?: TlsClientOptions;
+  /**
+   * Protected mode: with no credentials (`tls`, `clusterKey`) a node listens
+   * only on loopback and Unix sockets. `true` lets it listen for other hosts
+   * anyway, logged as a warning: anyone who reaches the port may call it.
+   */
+  insecure?: boolean;
   /** Limits on what peers may send; see {@link Limits}. */
   limits?: Partial<Limits>;
   /** Dev mode: error stacks travel to callers. Never in production. */

@@ -104,6 +104,7 @@ export class Gateway {
         ...(join.seeds ? { seeds: join.seeds } : {}),
         lookup: { ...(join.gossip ? { gossip: join.gossip } : {}), ...(options.membership ? { membership: options.membership } : {}) },
         ...(join.clusterKey ? { clusterKey: join.clusterKey } : {}),
+        ...(join.insecure ? { insecure: true } : {}),
         ...(options.drainTimeout !== undefined ? { drainTimeout: options.drainTimeout } : {}),
         ...(options.logger ? { logger: options.logger } : {}),
         ...(options.traces ? { traces: options.traces } : {}),

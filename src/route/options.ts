@@ -15,6 +15,8 @@ export interface GatewayClusterOptions {
   gossip?: string;
   /** That cluster's key, when its membership is authenticated. */
   clusterKey?: string;
+  /** Listen for other hosts with no credentials (no cluster key): see the node's `insecure`. */
+  insecure?: boolean;
 }
 
 /** Options of `startGateway`. */

@@ -1,6 +1,7 @@
 /** Checks of the bodies of frames from the other end, before a session trusts them. */
 import { PROTOCOL_NAME, PROTOCOL_VERSION, type HelloBody, type Meta } from "../wire/index.ts";
 import type { ArrivedCall } from "./dispatcher.ts";
+import { statusFromNumber } from "./status.ts";
 
 /** A list of topic names (SUBSCRIBE, UNSUBSCRIBE), at most 10 000. */
 export function isStringList(value: unknown): value is string[] {
@@ -45,4 +46,17 @@ export function readHello(body: unknown): { node: { id: string; name: string }; 
   const node = hello.node;
   if (typeof node?.id !== "string" || typeof node.name !== "string" || !isServiceList(hello.services)) return "HELLO lacks the node's id, name or services";
   return { node: { id: node.id, name: node.name }, services: hello.services };
+}
+
+/**
+ * What a GOAWAY `[code, message, drain, lastRead?]` says: whether the other
+ * end only drains (no new calls) or closes, why, and the highest id of our
+ * calls it read (those above were never processed).
+ */
+export function readGoAway(body: unknown): { drain: boolean; reason: string; lastRead: number | undefined } {
+  const [code, message, drain, lastRead] = Array.isArray(body) ? body : [];
+  const text = typeof message === "string" ? message : "no reason given";
+  const read = typeof lastRead === "number" && Number.isInteger(lastRead) && lastRead >= 0 ? lastRead : undefined;
+  if (drain === true) return { drain: true, reason: `the other end is draining: ${text}`, lastRead: read };
+  return { drain: false, reason: `the other end closed it: ${typeof code === "number" ? statusFromNumber(code) + ": " : ""}${text}`, lastRead: read };
 }

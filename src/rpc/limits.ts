@@ -1,7 +1,13 @@
+import { DEFAULT_INBOUND_LIMITS, type InboundLimits } from "../transport/inbound-limits.ts";
 import { DEFAULT_WIRE_LIMITS, type WireLimits } from "../wire/index.ts";
 
-/** Every limit a node enforces, with defaults. All can be set in `startNode({ limits })`. */
-export interface Limits extends WireLimits {
+/**
+ * Every limit a node enforces, with defaults (docs/protocol.md lists them).
+ * All can be set in `startNode({ limits })`: those of one frame
+ * ({@link WireLimits}), those of all the node's connections together
+ * ({@link InboundLimits}), and those of calls below.
+ */
+export interface Limits extends WireLimits, InboundLimits {
   /** Calls one connection may have in flight at the callee; past it, RESOURCE_EXHAUSTED. */
   maxConcurrentCalls: number;
   /** A connection that has not completed the handshake by then is closed (ms). */
@@ -19,6 +25,7 @@ export interface Limits extends WireLimits {
 /** The defaults. */
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   ...DEFAULT_WIRE_LIMITS,
+  ...DEFAULT_INBOUND_LIMITS,
   maxConcurrentCalls: 1024,
   handshakeTimeout: 5_000,
   idleTimeout: 300_000,
@@ -39,15 +46,20 @@ export function resolveLimits(partial: Partial<Limits> | undefined): Limits {
   return limits;
 }
 
-/** Whether `meta` is a metadata object within `maxSize` bytes. */
-export function isValidMeta(meta: unknown, maxSize: number): meta is Record<string, string> {
+/**
+ * Whether `meta` is a metadata object within `maxSize` bytes and `maxEntries`
+ * entries. (Off the wire, the decoder already refused metadata past both
+ * before building it: see `scanCallMeta`.)
+ */
+export function isValidMeta(meta: unknown, maxSize: number, maxEntries = Infinity): meta is Record<string, string> {
   if (typeof meta !== "object" || meta === null || Array.isArray(meta)) return false;
   let size = 0;
+  let entries = 0;
   for (const key in meta) {
     const value = (meta as Record<string, unknown>)[key];
     if (typeof value !== "string") return false;
     size += key.length + value.length;
-    if (size > maxSize) return false;
+    if (size > maxSize || ++entries > maxEntries) return false;
   }
   return true;
 }

@@ -11,10 +11,10 @@ import { isValidMeta } from "./limits.ts";
 import { OutgoingCall } from "./outgoing-call.ts";
 import { Keepalive } from "./keepalive.ts";
 import { RpcError } from "./rpc-error.ts";
-import { statusFromNumber, statusNumber } from "./status.ts";
+import { statusNumber } from "./status.ts";
 import { errorToWire } from "./wire-errors.ts";
 import { failedStream } from "./failed-stream.ts";
-import { isServiceList, isStringList, readCall, readHello } from "./frame-bodies.ts";
+import { isServiceList, isStringList, readCall, readGoAway, readHello } from "./frame-bodies.ts";
 
 /** What a session needs from the node that owns it. */
 export interface SessionHost extends ServingNode {
@@ -345,6 +345,9 @@ export class Session {
 
   #onHandshakeFrame(frame: Frame): void {
     if (frame.kind === FrameKind.GoAway) {
+      // Refused before the handshake (a limit, another protocol version): loud, or the node just looks unreachable.
+      const why = Array.isArray(frame.body) ? String(frame.body[1]).slice(0, 300) : "no reason given";
+      if (this.role === "dialer") this.host.logger.warn({ address: this.#remote.address }, `the node at ${this.#remote.address} refused the handshake: ${why}`);
       this.#onGoAway(frame.body);
       return;
     }
@@ -382,9 +385,9 @@ export class Session {
     }
     const { service, method, meta } = arrived;
     const host = this.host;
-    if (meta !== null && !isValidMeta(meta, host.limits.maxMetaSize)) {
+    if (meta !== null && !isValidMeta(meta, host.limits.maxMetaSize, host.limits.maxMetaEntries)) {
       const where = { service, method, node: host.nodeName, unprocessed: true };
-      this.#refuse(id, new RpcError("INVALID_ARGUMENT", `${service}.${method}: metadata must map strings to strings, within ${host.limits.maxMetaSize} bytes`, where));
+      this.#refuse(id, new RpcError("INVALID_ARGUMENT", `${service}.${method}: metadata must map strings to strings, within ${host.limits.maxMetaSize} bytes and ${host.limits.maxMetaEntries} entries`, where));
       return;
     }
     if (this.#incoming.size >= host.limits.maxConcurrentCalls) {
@@ -408,16 +411,11 @@ export class Session {
   }
 
   #onGoAway(body: unknown): void {
-    const [code, message, drain, lastRead] = Array.isArray(body) ? body : [];
-    const text = typeof message === "string" ? message : "no reason given";
-    if (typeof lastRead === "number" && Number.isInteger(lastRead) && lastRead >= 0) this.#remoteLastCallRead = lastRead;
-    if (drain === true) {
-      this.#remoteDraining = true;
-      this.#closeReason = `the other end is draining: ${text}`;
-      return;
-    }
-    this.#closeReason = `the other end closed it: ${typeof code === "number" ? statusFromNumber(code) + ": " : ""}${text}`;
-    this.#connection.close();
+    const goAway = readGoAway(body);
+    if (goAway.lastRead !== undefined) this.#remoteLastCallRead = goAway.lastRead;
+    this.#closeReason = goAway.reason;
+    if (goAway.drain) this.#remoteDraining = true;
+    else this.#connection.close();
   }
 
   #onClosed(error?: Error): void {

@@ -24,7 +24,9 @@ export type AmoebaErrorCode =
   /** Nobody is there to answer (NATS: no responders on the subject). */
   | "NO_RESPONDERS"
   /** The node was closed (or is closing) and takes no new work. */
-  | "NODE_CLOSED";
+  | "NODE_CLOSED"
+  /** Protected mode refused a listener: no credentials, not loopback, and no `insecure` (see docs/security.md). */
+  | "INSECURE_LISTEN";
 
 const BRAND = Symbol.for("amoeba.error");
 

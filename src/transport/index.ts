@@ -5,6 +5,7 @@ import { dialInproc, listenInproc } from "./inproc.ts";
 import { dialSocket, listenSocket, type SocketDialOptions, type SocketListenOptions } from "./socket-transport.ts";
 
 export * from "./address.ts";
+export * from "./exposure.ts";
 export type * from "./connection.ts";
 export { createInprocPair } from "./inproc.ts";
 export type { TlsClientOptions, TlsServerOptions } from "./socket-transport.ts";

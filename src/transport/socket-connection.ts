@@ -6,16 +6,20 @@ import {
   FrameKind,
   HEADER_SIZE,
   PROTOCOL_ERROR_CODE,
+  RESOURCE_EXHAUSTED_CODE,
   WireError,
   writeHeader,
   type WireLimits,
 } from "../wire/index.ts";
 import type { Connection, ConnectionHandler, PeerCertificate } from "./connection.ts";
 import { PeerNotReadingError } from "./errors.ts";
+import { budgetFor, type BudgetedConnection, type InboundBudget, type InboundLimits } from "./inbound-limits.ts";
 
 /** Write-side settings of a socket connection. */
 export interface SocketConnectionOptions {
-  limits: WireLimits;
+  limits: WireLimits & Partial<InboundLimits>;
+  /** The node-wide account of partial frames this connection reports to. Default: the one of `limits`. */
+  budget?: InboundBudget;
   /** Above this many queued bytes, `drained()` waits. */
   highWaterMark?: number;
   /** Above this many queued bytes the peer is taken to have stopped reading, and the connection is closed. */
@@ -32,14 +36,19 @@ const COPY_LIMIT = 16 * 1024;
  * same turn of the event loop are written with one `write`; the decoder
  * refuses oversized frames on their declared length.
  */
-export class SocketConnection implements Connection {
+export class SocketConnection implements Connection, BudgetedConnection {
   readonly remoteAddress: string;
+  /** When the frame in progress started to arrive (ms since the epoch). */
+  partialSince = 0;
   readonly peerCertificate: PeerCertificate | undefined;
   readonly secure: boolean;
   readonly #socket: Socket;
   readonly #decoder: FrameDecoder;
   readonly #highWaterMark: number;
   readonly #maxBacklog: number;
+  readonly #budget: InboundBudget;
+  /** `completedFrames` when the partial frame in progress was first seen. */
+  #partialOf = -1;
   #handler: ConnectionHandler | null = null;
   #kinds: FrameKind[] = [];
   #ids: number[] = [];
@@ -58,6 +67,7 @@ export class SocketConnection implements Connection {
     this.#highWaterMark = options.highWaterMark ?? 1024 * 1024;
     this.#maxBacklog = options.maxBacklog ?? Math.max(64 * 1024 * 1024, 4 * options.limits.maxFrameSize);
     this.#decoder = new FrameDecoder(options.limits, (frame) => this.#handler?.frame(frame));
+    this.#budget = options.budget ?? budgetFor(options.limits);
     socket.setNoDelay?.(true);
     socket.on("error", (error) => {
       this.#closeError ??= error;
@@ -77,6 +87,19 @@ export class SocketConnection implements Connection {
 
   get backlog(): number {
     return this.#socket.writableLength + this.#queuedBytes;
+  }
+
+  /** Bytes of the frame in progress held now. */
+  get pendingBytes(): number {
+    return this.#decoder.pendingBytes;
+  }
+
+  /** Drops the partial frame, says why in a GOAWAY (RESOURCE_EXHAUSTED) and closes: a node-wide limit was passed. */
+  cutOff(message: string): void {
+    if (this.#closed || this.#socket.writableEnded) return;
+    this.#stopReading(new Error(message));
+    this.send(FrameKind.GoAway, 0, [RESOURCE_EXHAUSTED_CODE, message, false]);
+    this.close();
   }
 
   get bytesIn(): number {
@@ -170,16 +193,32 @@ export class SocketConnection implements Connection {
     } catch (error) {
       if (!(error instanceof WireError)) throw error;
       // Say why before closing, so a confused client learns what it did wrong.
-      this.#socket.removeAllListeners("data");
-      this.#socket.pause();
-      this.#closeError ??= error;
+      this.#stopReading(error);
       this.send(FrameKind.GoAway, 0, [PROTOCOL_ERROR_CODE, `protocol error: ${error.message}`, false]);
       this.close();
+      return;
     }
+    const pending = this.#decoder.pendingBytes;
+    if (pending > 0 && this.#decoder.completedFrames !== this.#partialOf) {
+      // Another frame began: its time starts now (a trickle of one frame keeps its start).
+      this.#partialOf = this.#decoder.completedFrames;
+      this.partialSince = Date.now();
+    }
+    this.#budget.account(this, pending);
+  }
+
+  /** Reads nothing more, and frees the partial frame's bytes. */
+  #stopReading(error: Error): void {
+    this.#socket.removeAllListeners("data");
+    this.#socket.pause();
+    this.#closeError ??= error;
+    this.#decoder.discard();
+    this.#budget.account(this, 0);
   }
 
   #onClose(): void {
     if (this.#closed) return;
+    this.#budget.account(this, 0);
     this.#closed = true;
     this.#wakeDrainWaiters();
     this.#handler?.closed(this.#closeError);

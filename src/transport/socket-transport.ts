@@ -2,9 +2,10 @@ import { once } from "node:events";
 import { rm } from "node:fs/promises";
 import net from "node:net";
 import tls from "node:tls";
-import type { WireLimits } from "../wire/index.ts";
+import { encodeFrame, FrameKind, RESOURCE_EXHAUSTED_CODE, type WireLimits } from "../wire/index.ts";
 import { formatAddress, type Address } from "./address.ts";
 import type { Connection, Listener } from "./connection.ts";
+import { budgetFor, type InboundBudget, type InboundLimits } from "./inbound-limits.ts";
 import { SocketConnection } from "./socket-connection.ts";
 
 /** TLS for a listener: its certificate, and for mutual TLS the CA that client certificates must chain to. */
@@ -30,13 +31,18 @@ export interface TlsClientOptions {
 
 /** Options of listening on a socket address. */
 export interface SocketListenOptions {
-  limits: WireLimits;
+  /** The wire limits, and the node-wide ones of {@link InboundLimits} (defaults where absent). */
+  limits: WireLimits & Partial<InboundLimits>;
   tls?: TlsServerOptions;
+  /** The node-wide account of connections and partial frames. Default: the one of `limits`, shared by every listener given that object. */
+  budget?: InboundBudget;
 }
 
 /** Options of dialing a socket address. */
 export interface SocketDialOptions {
-  limits: WireLimits;
+  limits: WireLimits & Partial<InboundLimits>;
+  /** As in {@link SocketListenOptions}: dialed connections count their partial frames too. */
+  budget?: InboundBudget;
   tls?: TlsClientOptions;
   /** Give up connecting after this many ms. */
   connectTimeout?: number;
@@ -49,12 +55,23 @@ export async function listenSocket(
   onConnection: (connection: Connection) => void,
 ): Promise<Listener> {
   const secure = options.tls !== undefined;
+  const budget = options.budget ?? budgetFor(options.limits);
+  // Counted from the first byte: with TLS, before the TLS handshake (a refused
+  // socket is then closed without a word: no frame can be sent before TLS).
+  const admit = (socket: net.Socket): boolean => {
+    const admitted = budget.admit(address.scheme === "unix" ? null : (socket.remoteAddress ?? "?"));
+    if (typeof admitted !== "string") socket.once("close", admitted);
+    else if (secure) socket.destroy();
+    else refuse(socket, admitted);
+    return typeof admitted !== "string";
+  };
   const accept = (socket: net.Socket): void => {
+    if (!secure && !admit(socket)) return;
     const remote =
       address.scheme === "unix"
         ? formatAddress(address)
         : formatAddress({ scheme: "tcp", host: socket.remoteAddress ?? "?", port: socket.remotePort ?? 0 });
-    onConnection(new SocketConnection(socket, remote, secure, { limits: options.limits }));
+    onConnection(new SocketConnection(socket, remote, secure, { limits: options.limits, budget }));
   };
   const server = options.tls
     ? tls.createServer(
@@ -70,6 +87,7 @@ export async function listenSocket(
     : net.createServer(accept);
   // A failed TLS handshake is that client's problem; it must not take the listener down.
   server.on("tlsClientError", () => {});
+  if (secure) server.on("connection", admit);
   if (address.scheme === "unix") {
     await removeStaleSocket(address.path);
     server.listen(address.path);
@@ -116,11 +134,25 @@ export async function dialSocket(
     clearTimeout(timer);
   }
   try {
-    return new SocketConnection(socket, formatAddress(address), options.tls !== undefined, { limits: options.limits });
+    return new SocketConnection(socket, formatAddress(address), options.tls !== undefined, {
+      limits: options.limits,
+      budget: options.budget ?? budgetFor(options.limits),
+    });
   } catch (error) {
     socket.destroy();
     throw error;
   }
+}
+
+/**
+ * Turns a connection away before reading anything from it: a GOAWAY says why
+ * (a dialer's handshake reports it), and the socket is closed whatever the
+ * other end does.
+ */
+function refuse(socket: net.Socket, reason: string): void {
+  socket.on("error", () => {});
+  socket.end(encodeFrame(FrameKind.GoAway, 0, [RESOURCE_EXHAUSTED_CODE, reason, false]));
+  setTimeout(() => socket.destroy(), 1_000).unref();
 }
 
 /** A socket file left by a process that died would make `listen` fail; remove it only if nobody answers on it. */

@@ -1,6 +1,7 @@
 import { Packr, Unpackr } from "msgpackr";
-import { isKnownKind, type Frame, type FrameKind } from "./frame.ts";
+import { FrameKind as Kind, isKnownKind, type Frame, type FrameKind } from "./frame.ts";
 import type { WireLimits } from "./limits.ts";
+import { screenCallMeta } from "./meta-scan.ts";
 import { checkValue } from "./value-check.ts";
 import { WireError } from "./wire-error.ts";
 
@@ -85,6 +86,7 @@ export class FrameDecoder {
   #bodyLength = 0;
   #bodyFill = 0;
   #failed: WireError | null = null;
+  #completed = 0;
 
   constructor(limits: WireLimits, onFrame: (frame: Frame) => void) {
     this.#limits = limits;
@@ -94,6 +96,19 @@ export class FrameDecoder {
   /** Bytes of an incomplete frame held back, waiting for the rest. */
   get pendingBytes(): number {
     return this.#headerFill + this.#bodyFill;
+  }
+
+  /** Frames completed so far: a partial frame is another one when this changed since it was last seen. */
+  get completedFrames(): number {
+    return this.#completed;
+  }
+
+  /** Drops the partial frame held, freeing its bytes; nothing more is decoded after it. */
+  discard(reason: WireError = new WireError("DISCARDED", "the connection was cut off")): void {
+    this.#bodyParts = null;
+    this.#bodyFill = 0;
+    this.#headerFill = 0;
+    this.#failed ??= reason;
   }
 
   /** Feeds bytes; emits every complete frame. Throws WireError on a violation, and on any push after one. */
@@ -167,7 +182,10 @@ export class FrameDecoder {
   }
 
   #emit(bodyBytes: Buffer): void {
-    const body = decodeBody(bodyBytes, this.#limits.maxDepth);
+    this.#completed++;
+    // Metadata over its limits is cut out before decoding: building it is the cost to avoid.
+    const bytes = this.#kind === Kind.Call ? screenCallMeta(bodyBytes, this.#limits) : bodyBytes;
+    const body = decodeBody(bytes, this.#limits.maxDepth);
     this.#onFrame({ kind: this.#kind, id: this.#id, body });
   }
 }

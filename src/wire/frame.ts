@@ -18,6 +18,12 @@ export const PROTOCOL_NAME = "amoeba";
  */
 export const PROTOCOL_ERROR_CODE = 13;
 
+/**
+ * The status code sent in GOAWAY when a peer used more than a limit lets it
+ * (connections, buffered bytes, time for a frame): 8, RESOURCE_EXHAUSTED.
+ */
+export const RESOURCE_EXHAUSTED_CODE = 8;
+
 /** Every frame kind. Numbers are part of the wire format: never renumber. */
 export const FrameKind = {
   /** Handshake: protocol version, node identity, served services, limits. */

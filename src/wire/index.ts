@@ -4,3 +4,4 @@ export * from "./codec.ts";
 export * from "./limits.ts";
 export * from "./wire-error.ts";
 export { checkValue } from "./value-check.ts";
+export { screenCallMeta } from "./meta-scan.ts";

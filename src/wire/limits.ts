@@ -4,13 +4,16 @@ export interface WireLimits {
   maxFrameSize: number;
   /** Deepest nesting of arrays and objects in a body. */
   maxDepth: number;
-  /** Largest metadata of a call, in bytes of keys and values. */
+  /** Largest metadata of a call, in bytes of keys and values. Checked on the CALL's bytes, before its metadata is decoded. */
   maxMetaSize: number;
+  /** Most entries in the metadata of a call. Checked on the CALL's bytes, before its metadata is decoded. */
+  maxMetaEntries: number;
 }
 
-/** Defaults: 4 MiB frames, 64 levels of nesting, 8 KiB of metadata. */
+/** Defaults: 4 MiB frames, 64 levels of nesting, 8 KiB and 128 entries of metadata. */
 export const DEFAULT_WIRE_LIMITS: Readonly<WireLimits> = Object.freeze({
   maxFrameSize: 4 * 1024 * 1024,
   maxDepth: 64,
   maxMetaSize: 8 * 1024,
+  maxMetaEntries: 128,
 });

@@ -5,7 +5,9 @@ export type WireErrorCode =
   | "UNKNOWN_KIND"
   | "BAD_BODY"
   | "TOO_DEEP"
-  | "UNSUPPORTED_VALUE";
+  | "UNSUPPORTED_VALUE"
+  | "META_TOO_LARGE"
+  | "DISCARDED";
 
 /** A violation of the wire format. The connection that sent it is closed. */
 export class WireError extends Error {

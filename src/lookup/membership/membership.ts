@@ -1,5 +1,6 @@
 import { AntiEntropy } from "./anti-entropy.ts";
 import { createSealer, SEAL_OVERHEAD, type Sealer } from "./auth.ts";
+import { createLoudDrops, sealFailure } from "./loud-drops.ts";
 import { systemClock } from "./clock.ts";
 import { decodePacket, packetOverhead, type Packet } from "./codec.ts";
 import { resolveConfig, type MembershipConfig } from "./config.ts";
@@ -73,6 +74,8 @@ class GossipMembership implements Membership {
   readonly #view: ViewUpdates;
   readonly #listeners = new Set<(event: MembershipEvent) => void>();
   readonly #joinWaiters: Array<() => void> = [];
+  readonly #keyed: boolean;
+  readonly #loudDrop: (from: string, why: string) => void;
   readonly #stats = { sent: 0, received: 0, dropped: 0, refuted: 0 };
   #status: Status = "new";
   #seeds: string[] = [];
@@ -90,7 +93,9 @@ class GossipMembership implements Membership {
     this.#random = random;
     this.#transport = options.transport;
     this.#sealer = createSealer(options.key);
+    this.#keyed = options.key !== undefined;
     const log = options.logger ?? noLogger;
+    this.#loudDrop = createLoudDrops(log, () => clock.now());
     this.#log = log;
     this.#timers = new TimerSet(clock, log);
     const self = checkOwnRecord(config, { ...options.self, started: options.self.started ?? clock.now() });
@@ -174,12 +179,16 @@ class GossipMembership implements Membership {
     this.#seeds = [...new Set(seeds)].filter((seed) => seed !== this.#transport.address);
     if (this.#seeds.length === 0) return;
     this.#timers.after(config.joinRetryInterval, () => this.#joinTick());
+    let heard = false;
     const answered = new Promise<void>((resolve) => {
-      this.#joinWaiters.push(resolve);
+      this.#joinWaiters.push(() => resolve(void (heard = true)));
       this.#timers.after(config.joinTimeout, resolve);
     });
     this.#antiEntropy.pushTo(this.#seeds, true);
     await answered;
+    if (!heard && this.#status === "running") {
+      this.#log.warn({ seeds: this.#seeds }, `no seed answered within ${config.joinTimeout} ms (${this.#seeds.join(", ")}): running alone, trying again every ${config.joinRetryInterval} ms`);
+    }
   }
 
   members(): Member[] {
@@ -268,7 +277,10 @@ class GossipMembership implements Membership {
         return this.#drop(from, "oversized datagram");
       }
       const message = this.#sealer.open(bytes);
-      if (!message) return this.#drop(from, "datagram not sealed with this cluster's key");
+      if (!message) {
+        this.#loudDrop(from, sealFailure(bytes, this.#keyed));
+        return this.#drop(from, "datagram not sealed with this cluster's key");
+      }
       const packet = decodePacket(message);
       if (packet.cluster !== this.#cluster) return this.#drop(from, `datagram of cluster "${packet.cluster}"`);
       if (packet.sender === this.#selfId) return this.#drop(from, "datagram from this node's own id");
