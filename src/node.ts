@@ -27,6 +27,7 @@ import { parseRouteRules, ROUTE_META } from "./route/rules.ts";
 import { startLookup, type LookupHandle, type LookupSettings } from "./lookup/start-lookup.ts";
 import { reachableAddress } from "./lookup/reachable.ts";
 import { RegistryContract } from "./lookup/registry/contract.ts";
+import { CatalogContract } from "./lookup/catalog-sync/index.ts";
 import type { Instance, LookupChange, LookupOptions, Member, MembershipEvent } from "./lookup/types.ts";
 import { describeServices, ReflectionContract } from "./rpc/reflection.ts";
 import { resolveLimits, type Limits } from "./rpc/limits.ts";
@@ -121,6 +122,8 @@ export class Node implements SessionHost, TargetSource, EngineHost {
     this.registry.add(ReflectionContract, { describe: ({ service }) => describeServices(this.registry, service) });
     this.registry.add(StatsContract, { get: () => this.stats() });
     this.registry.add(TracesContract, { recent: (query) => this.recentCalls(query) });
+    // Members fetch each other's catalogs from here when its gossiped digest changes.
+    this.registry.add(CatalogContract, { fetch: (input, ctx) => this.#catalogService().fetch(input, ctx) });
   }
 
   /** The node's name. */
@@ -234,6 +237,8 @@ export class Node implements SessionHost, TargetSource, EngineHost {
       },
       {
         registryClient: (address) => this.#link(address).peer.client(RegistryContract),
+        fetchCatalog: (address, request, signal) => this.#link(address).peer.client(CatalogContract).fetch(request, { signal }),
+        methods: (name, version) => Object.keys(this.registry.contracts().find((c) => c.name === name && c.version === version)?.methods ?? {}),
         logger: this.logger,
         ...(this.#engine?.createLookup ? { backend: this.#engine.createLookup.bind(this.#engine) } : {}),
       },
@@ -597,6 +602,12 @@ export class Node implements SessionHost, TargetSource, EngineHost {
   }
 
   /** ` (known: calculator@1.1.0 on node a, …)` for an error message, or nothing. */
+  #catalogService(): NonNullable<LookupHandle["catalogService"]> {
+    const served = this.#lookup?.catalogService;
+    if (!served) throw new RpcError("UNIMPLEMENTED", `node ${this.nodeName} gossips no catalog`, { service: CatalogContract.name, node: this.nodeName });
+    return served;
+  }
+
   #knownVersions(service: string): string {
     const known: string[] = [];
     for (const [name, version] of this.registry.list()) if (name === service) known.push(`${name}@${version} on this node`);
