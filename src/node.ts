@@ -238,7 +238,10 @@ export class Node implements SessionHost, TargetSource, EngineHost {
       {
         registryClient: (address) => this.#link(address).peer.client(RegistryContract),
         fetchCatalog: (address, request, signal) => this.#link(address).peer.client(CatalogContract).fetch(request, { signal }),
-        methods: (name, version) => Object.keys(this.registry.contracts().find((c) => c.name === name && c.version === version)?.methods ?? {}),
+        methods: () => {
+          const byKey = new Map(this.registry.contracts().map((c) => [`${c.name}@${c.version}`, Object.keys(c.methods)]));
+          return (name, version) => byKey.get(`${name}@${version}`) ?? [];
+        },
         logger: this.logger,
         ...(this.#engine?.createLookup ? { backend: this.#engine.createLookup.bind(this.#engine) } : {}),
       },

@@ -49,8 +49,8 @@ export async function startLookup(
     backend?: (self: MemberRecord) => LookupBackend;
     /** Fetches a member's catalog (its `amoeba.catalog` service); with it, gossip carries only catalog digests. */
     fetchCatalog?: FetchCatalog;
-    /** The method names of a service this node serves, for its catalog. */
-    methods?: (name: string, version: string) => readonly string[];
+    /** When services are new to the catalog: a function giving the method names of a service this node serves. */
+    methods?: () => (name: string, version: string) => readonly string[];
   },
 ): Promise<LookupHandle> {
   if (deps.backend) {

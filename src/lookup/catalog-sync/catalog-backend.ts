@@ -14,8 +14,11 @@ export interface CatalogSyncOptions {
   self: Omit<MemberRecord, "gossip">;
   /** Fetches another member's catalog (over its RPC address: the `amoeba.catalog` service). */
   fetch: FetchCatalog;
-  /** The method names of a service this node serves, for its catalog. Default: none listed. */
-  methods?: (name: string, version: string) => readonly string[];
+  /**
+   * Asked when services are new to the catalog: a function that gives the
+   * method names of a service this node serves. Default: none listed.
+   */
+  methods?: () => (name: string, version: string) => readonly string[];
   logger: MembershipLogger;
   /** How often every member's digest is compared with the copy held (anti-entropy), ms. Default 5 000. */
   sweepInterval?: number;
@@ -43,13 +46,15 @@ export class CatalogSync {
   readonly #latest = new Map<string, Member>();
   readonly #merged = new WeakMap<Readonly<MemberRecord>, { view: CatalogView | undefined; record: Readonly<MemberRecord> }>();
   #gossipLabels: Record<string, string>;
+  #pending: Pick<MemberUpdate, "services" | "labels"> = {};
+  #flushQueued = false;
   #inner: LookupBackend | undefined;
   #sweep: NodeJS.Timeout | undefined;
 
   constructor(options: CatalogSyncOptions) {
     this.#options = options;
     this.#remote = new RemoteCatalogs({ fetch: options.fetch, logger: options.logger, onChange: (id) => this.#arrived(id) });
-    this.#gossipLabels = {};
+    this.#gossipLabels = gossipLabelsOf(options.self.labels);
     this.#apply({ services: options.self.services, labels: options.self.labels });
   }
 
@@ -79,7 +84,10 @@ export class CatalogSync {
         this.#sweep = setInterval(() => this.#sweepAll(), this.#options.sweepInterval ?? 5_000);
         this.#sweep.unref();
       },
-      members: () => inner.members().map((member) => this.#merge(member)),
+      members: () => {
+        this.#flush();
+        return inner.members().map((member) => this.#merge(member));
+      },
       update: (change) => this.#update(change),
       on: (listener) => {
         this.#listeners.add(listener);
@@ -103,17 +111,46 @@ export class CatalogSync {
 
   /**
    * Changes this node's record: services and catalog labels go to the catalog
-   * (its new digest to gossip), the rest to gossip. Throws a RangeError at
-   * this call when a limit is passed.
+   * (its new digest to gossip), the rest to gossip. Limits are checked here,
+   * so a change past them is a RangeError at this call; the catalog itself is
+   * changed at the end of the current task (or at the next read), so that a
+   * burst of changes — a node serving 1,000 services one `serve()` at a time —
+   * costs one new version, not one per service.
    */
   #update(change: MemberUpdate): void {
     const inner = this.#inner!;
-    const changed = this.#apply(change);
+    if (change.services !== undefined || change.labels !== undefined) {
+      checkLimits(change);
+      if (change.services !== undefined) this.#pending.services = change.services;
+      if (change.labels !== undefined) this.#pending.labels = change.labels;
+      if (!this.#flushQueued) {
+        this.#flushQueued = true;
+        queueMicrotask(() => this.#flush());
+      }
+    }
     const gossip: MemberUpdate = {};
     if (change.load !== undefined) gossip.load = change.load;
     if (change.addresses !== undefined) gossip.addresses = change.addresses;
-    if (changed || change.labels !== undefined) gossip.labels = this.#labelsToGossip();
+    const labels = change.labels && gossipLabelsOf(change.labels);
+    // Gossip labels change at once: one the gossip record cannot carry is a RangeError at this call.
+    if (labels && !sameLabels(labels, this.#gossipLabels)) gossip.labels = { ...labels, [CATALOG_DIGEST_LABEL]: this.#own.digest };
     if (Object.keys(gossip).length > 0) inner.update(gossip);
+    if (labels) this.#gossipLabels = labels;
+  }
+
+  /** Applies the pending change of services and labels, and gossips the new digest. */
+  #flush(): void {
+    this.#flushQueued = false;
+    const pending = this.#pending;
+    if (pending.services === undefined && pending.labels === undefined) return;
+    this.#pending = {};
+    if (!this.#apply(pending)) return;
+    try {
+      this.#inner?.update({ labels: this.#labelsToGossip() });
+    } catch (error) {
+      // The gossip labels past the packet's limit: checked by the node when it sets them; logged here.
+      this.#options.logger.warn({ err: error }, "the gossip record could not take this node's labels; its catalog digest is not spread");
+    }
   }
 
   /** Applies services and labels to the own catalog; whether the catalog changed. */
@@ -121,31 +158,19 @@ export class CatalogSync {
     let changed = false;
     if (change.services !== undefined) {
       const next = new Map<string, EntryValue>();
+      let methodsOf: ((name: string, version: string) => readonly string[]) | undefined;
       for (const [name, version] of change.services) {
         const key = serviceKey(name, version);
-        if (key.length > CATALOG_LIMITS.key) throw new RangeError(`service ${name.slice(0, 64)}@${version.slice(0, 32)}: its name and version take more than ${CATALOG_LIMITS.key - 3} characters`);
         // A service version's methods do not change while it is served: asked once.
-        const methods = this.#own.get(key) ?? this.#options.methods?.(name, version) ?? [];
-        if (methods.length > CATALOG_LIMITS.methods) throw new RangeError(`service ${name}@${version} has more than ${CATALOG_LIMITS.methods} methods`);
-        next.set(key, methods);
+        const methods = this.#own.get(key) ?? (methodsOf ??= this.#options.methods?.() ?? (() => []))(name, version);
+        next.set(key, methods.length > CATALOG_LIMITS.methods ? methods.slice(0, CATALOG_LIMITS.methods) : methods);
       }
       changed = this.#own.replace("s:", next) || changed;
     }
     if (change.labels !== undefined) {
       const next = new Map<string, EntryValue>();
-      const gossip: Record<string, string> = {};
-      for (const [key, value] of Object.entries(change.labels)) {
-        if (key === CATALOG_DIGEST_LABEL) continue;
-        if (!key.startsWith(CATALOG_LABEL_PREFIX)) {
-          gossip[key] = value;
-          continue;
-        }
-        if (key.length + 2 > CATALOG_LIMITS.key) throw new RangeError(`label ${key.slice(0, 64)}…: keys take at most ${CATALOG_LIMITS.key - 2} characters`);
-        if (value.length > CATALOG_LIMITS.labelValue) throw new RangeError(`label ${key}: values take at most ${CATALOG_LIMITS.labelValue} characters`);
-        next.set(labelKey(key), value);
-      }
+      for (const [key, value] of Object.entries(change.labels)) if (key.startsWith(CATALOG_LABEL_PREFIX)) next.set(labelKey(key), value);
       changed = this.#own.replace("l:", next) || changed;
-      this.#gossipLabels = gossip;
     }
     return changed;
   }
@@ -211,11 +236,45 @@ export class CatalogSync {
         ...record,
         services: (view?.services ?? []) as Array<[string, string]>,
         labels: Object.freeze(labels),
-        methods: view?.methods ?? {},
       };
+      // The methods table is built only when read.
+      Object.defineProperty(merged, "methods", { enumerable: true, get: () => view?.methods ?? {} });
       cached = { view, record: Object.freeze(merged) };
       this.#merged.set(record, cached);
     }
     return { record: cached.record, state: member.state, incarnation: member.incarnation, since: member.since };
   }
+}
+
+/** Throws a RangeError when services or catalog labels pass the catalog's limits. */
+function checkLimits(change: Pick<MemberUpdate, "services" | "labels">): void {
+  let entries = 0;
+  for (const [name, version] of change.services ?? []) {
+    entries++;
+    if (name.length + version.length + 3 > CATALOG_LIMITS.key) {
+      throw new RangeError(`service ${name.slice(0, 64)}@${version.slice(0, 32)}: its name and version take more than ${CATALOG_LIMITS.key - 3} characters`);
+    }
+  }
+  for (const [key, value] of Object.entries(change.labels ?? {})) {
+    if (!key.startsWith(CATALOG_LABEL_PREFIX)) continue;
+    entries++;
+    if (key.length + 2 > CATALOG_LIMITS.key) throw new RangeError(`label ${key.slice(0, 64)}…: keys take at most ${CATALOG_LIMITS.key - 2} characters`);
+    if (value.length > CATALOG_LIMITS.labelValue) throw new RangeError(`label ${key}: values take at most ${CATALOG_LIMITS.labelValue} characters`);
+  }
+  if (entries > CATALOG_LIMITS.entries) throw new RangeError(`a catalog holds at most ${CATALOG_LIMITS.entries} entries; this change would make ${entries}`);
+}
+
+/** The labels that travel in gossip: all but catalog labels and the digest. */
+function gossipLabelsOf(labels: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(labels)) {
+    // Defined, not assigned: a `__proto__` key stays a key, for the gossip codec to refuse.
+    if (key !== CATALOG_DIGEST_LABEL && !key.startsWith(CATALOG_LABEL_PREFIX)) Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => b[key] === a[key]);
 }

@@ -121,21 +121,42 @@ export interface CatalogView {
   readonly labels: Readonly<Record<string, string>>;
 }
 
-/** The view of a table of entries, frozen (shared by every member snapshot handed out). */
-export function viewOf(entries: ReadonlyMap<string, EntryValue>): CatalogView {
+/**
+ * The view of a table of entries, frozen (shared by every member snapshot
+ * handed out). `pairs` caches the `[name, version]` of each service key
+ * between views of one catalog, so that a change of one entry costs a copy
+ * of references, not a parse of every key.
+ */
+export function viewOf(entries: ReadonlyMap<string, EntryValue>, pairs: Map<string, readonly [string, string]> = new Map()): CatalogView {
   const services: Array<readonly [string, string]> = [];
-  const methods: Record<string, readonly string[]> = Object.create(null) as Record<string, readonly string[]>;
   const labels: Record<string, string> = {};
   for (const [key, value] of entries) {
     if (typeof value === "string") {
       if (key.startsWith("l:")) labels[key.slice(2)] = value;
       continue;
     }
-    const pair = parseServiceKey(key);
-    if (!pair) continue;
-    services.push(Object.freeze(pair));
-    methods[`${pair[0]}@${pair[1]}`] = value;
+    let pair = pairs.get(key);
+    if (!pair) {
+      const parsed = parseServiceKey(key);
+      if (!parsed) continue;
+      pair = Object.freeze(parsed);
+      pairs.set(key, pair);
+    }
+    services.push(pair);
   }
-  services.sort((a, b) => (a[0] === b[0] ? (a[1] < b[1] ? -1 : 1) : a[0] < b[0] ? -1 : 1));
-  return Object.freeze({ services: Object.freeze(services), methods: Object.freeze(methods), labels: Object.freeze(labels) });
+  if (pairs.size > 2 * services.length + 64) for (const key of pairs.keys()) if (!entries.has(key)) pairs.delete(key);
+  let methods: Readonly<Record<string, readonly string[]>> | undefined;
+  return Object.freeze({
+    services: Object.freeze(services),
+    labels: Object.freeze(labels),
+    // Built when first asked for: most readers want services and labels only.
+    get methods(): Readonly<Record<string, readonly string[]>> {
+      if (!methods) {
+        const table = Object.create(null) as Record<string, readonly string[]>;
+        for (const [key, value] of entries) if (typeof value !== "string" && key.startsWith("s:")) table[key.slice(2)] = value;
+        methods = Object.freeze(table);
+      }
+      return methods;
+    },
+  });
 }

@@ -35,6 +35,7 @@ export class OwnCatalog {
   #log: Change[] = [];
   /** Deltas can be answered from versions ≥ this one. */
   #floor = 0;
+  readonly #pairs = new Map<string, readonly [string, string]>();
   #view: CatalogView = viewOf(new Map());
 
   get version(): number {
@@ -97,7 +98,8 @@ export class OwnCatalog {
       this.#log = this.#log.slice(cut);
       this.#floor = last;
     }
-    this.#view = viewOf(this.#entries);
+    // The table changes in place: a view replaced by this one may list newer methods if asked later.
+    this.#view = viewOf(this.#entries, this.#pairs);
     return true;
   }
 

@@ -13,6 +13,8 @@ interface Held {
   digest: string;
   entries: Map<string, EntryValue>;
   view: CatalogView;
+  /** Parsed service keys, kept from one copy to the next. */
+  pairs: Map<string, readonly [string, string]>;
 }
 
 /** The state of fetching one member's catalog. */
@@ -224,7 +226,8 @@ export class RemoteCatalogs {
     this.#stats.entries += received;
     // Forgotten, or no longer wanted, while the transfer ran: keep nothing of it.
     if (this.#wanted.get(id) !== token) return;
-    this.#held.set(id, { version: first.version, hash, digest: formatDigest(first.version, hash), entries: copy, view: viewOf(copy) });
+    const pairs = held?.pairs ?? new Map<string, readonly [string, string]>();
+    this.#held.set(id, { version: first.version, hash, digest: formatDigest(first.version, hash), entries: copy, view: viewOf(copy, pairs), pairs });
     this.#options.onChange(id);
   }
 }

@@ -39,7 +39,7 @@ class CatalogCluster {
         load: 0,
         started: this.sim.clock.now(),
       };
-      const sync = new CatalogSync({ self, fetch, logger: quiet, methods: () => Array.from({ length: 10 }, (_, m) => `method${m}`) });
+      const sync = new CatalogSync({ self, fetch, logger: quiet, methods: () => () => Array.from({ length: 10 }, (_, m) => `method${m}`) });
       this.syncs.set(self.addresses[0]!, sync);
       const membership = createMembership({
         self: { ...sync.gossipRecord(self), gossip: address },
