@@ -24,6 +24,8 @@ export interface RealOptions {
   deadLimitMs: number;
   env: NodeJS.ProcessEnv;
   log: (line: string) => void;
+  /** Background services every member serves (`--services`); default none. */
+  services?: number;
 }
 
 /** Figures of one real-process run; times in ms. */
@@ -92,7 +94,7 @@ export async function runReal(options: RealOptions): Promise<RealResult> {
   const members: MemberProcess[] = [];
   const extra: MemberProcess[] = [];
   const start = (name: string, seeds: string[], serve?: string): MemberProcess =>
-    new MemberProcess(runtime, { name, cluster, seeds, ...(serve === undefined ? {} : { serve }) }, options.env);
+    new MemberProcess(runtime, { name, cluster, seeds, ...(serve === undefined ? {} : { serve }), ...(options.services ? { services: options.services } : {}) }, options.env);
   try {
     const t0 = performance.now();
     const seed = start(`m0`, []);
