@@ -151,8 +151,9 @@ export class Node implements SessionHost, TargetSource, EngineHost {
       if (value === undefined) delete next[key];
       else next[key] = value;
     }
-    this.#labels = Object.freeze(next);
+    // The look-up first: labels it refuses (a RangeError) are not kept either.
     this.#lookup?.backend.update({ labels: next });
+    this.#labels = Object.freeze(next);
   }
 
   /** The addresses it listens on, with real ports. */
@@ -203,7 +204,14 @@ export class Node implements SessionHost, TargetSource, EngineHost {
     const gate = new ServiceGate(contract.name, contract.version, options.concurrency);
     const remove = this.registry.add(contract, handlers, gate);
     const untrack = this.admissionControl.track(gate);
-    this.#announce();
+    try {
+      this.#announce();
+    } catch (error) {
+      // The look-up refused it (a limit): not served, rather than served unannounced.
+      remove();
+      untrack();
+      throw error;
+    }
     return () => {
       remove();
       untrack();

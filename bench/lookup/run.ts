@@ -31,7 +31,7 @@ interface Options {
   simSizes: number[];
   windowMs: number;
   tsx: boolean;
-  /** Background services every real member serves (`--services N`). */
+  /** Background services the real member that later serves one more holds (`--services N`). */
   services: number;
 }
 
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   let runtimeHow = "";
   try {
     if (options.only !== "sim") {
-      log(`\n## Real processes (${options.sizes.join(", ")}), steady window ${options.windowMs / 1000} s${options.services ? `, ${options.services} services on every member` : ""}`);
+      log(`\n## Real processes (${options.sizes.join(", ")}), steady window ${options.windowMs / 1000} s${options.services ? `, ${options.services} services on the member that serves one more` : ""}`);
       const runtime = await prepareMemberRuntime(join(work, "build"), options.tsx);
       runtimeHow = runtime.how;
       log(`  members run as ${runtime.how}`);

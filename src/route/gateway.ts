@@ -33,6 +33,8 @@ export interface AdvertisedRoute extends RouteEntry {
 interface Served {
   /** One per cluster that serves it, cheapest first. */
   routes: Export[];
+  /** `routes` encoded, to compare with the next routes worked out. */
+  encoded: string;
   stop: () => void;
 }
 
@@ -126,7 +128,8 @@ export class Gateway {
     const settings: ForwardSettings = { gateway: this.name, maxHops: options.maxHops, nodes: this.#nodes, own: this.#own, rules: options.rules };
     for (const cluster of options.clusters) {
       this.#forwarders.set(cluster, new Forwarder(settings, cluster));
-      this.#stops.push(this.#nodes.get(cluster)!.onMembership(() => this.#schedule()));
+      // News of the gateway's own members is what it just advertised: no cause to work routes out again.
+      this.#stops.push(this.#nodes.get(cluster)!.onMembership(({ member }) => void (this.#own.has(member.record.id) || this.#schedule())));
     }
     this.#ticker = setInterval(() => this.#schedule(), SYNC_EVERY_MS);
     this.#ticker.unref();
@@ -188,8 +191,10 @@ export class Gateway {
         const best = routes[0]!;
         const entry = served.get(key);
         if (entry) {
-          if (encodeRoutes(entry.routes) !== encodeRoutes(routes)) {
+          const encoded = encodeRoutes(routes);
+          if (entry.encoded !== encoded) {
             entry.routes = routes;
+            entry.encoded = encoded;
             touched.add(best.service);
           }
           continue;
@@ -230,7 +235,7 @@ export class Gateway {
       node.updateLabels(labels);
       for (const [key, routes, contract] of added) {
         const handlers = this.#forwarders.get(cluster)!.handlers(contract, () => served.get(key)?.routes);
-        served.set(key, { routes, stop: node.serve(contract, handlers) });
+        served.set(key, { routes, encoded: encodeRoutes(routes), stop: node.serve(contract, handlers) });
       }
     }
     if (changed) for (const listener of this.#listeners) listener();

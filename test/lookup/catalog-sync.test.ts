@@ -123,3 +123,23 @@ test("a node serving 1,000 services with 10,000 methods is seen whole by the oth
   for (const node of others) await eventually(`${node.name} sees the late service`, () => node.lookup("inventory.late-0").length === 1);
   console.log(`# 1,000 services × 10 methods: served in ${served.toFixed(0)} ms, seen by 2 others ${seen.toFixed(0)} ms after the first serve()`);
 });
+
+test("a change past a limit is a RangeError at the call that made it, and the node goes on", async (t) => {
+  const node = await startNode({ name: "limits", cluster: cluster(), listen: "tcp://127.0.0.1:0", lookup: { membership: FAST_MEMBERSHIP_CONFIG } });
+  t.after(() => node.close());
+  const [huge] = manyServices(1, 1, `inventory.${"x".repeat(1_100)}`);
+  assert.throws(() => node.serve(huge!.contract, huge!.handlers), RangeError);
+  const labels: Record<string, string> = {};
+  for (let i = 0; i < 80; i++) labels[`key-${i}`] = "v".repeat(100);
+  assert.throws(() => node.updateLabels(labels), RangeError, "more gossip labels than a gossip packet takes");
+  // Route labels travel in the catalog: hundreds fit.
+  const routes: Record<string, string> = {};
+  for (let i = 0; i < 500; i++) routes[`amoeba.route.svc-${i}`] = "1.0.0:1:far";
+  node.updateLabels(routes);
+  const [small] = manyServices(1, 1, "inventory.after-");
+  node.serve(small!.contract, small!.handlers);
+  await eventually("the node's own view holds its routes and the new service", () => {
+    const self = node.members().find((m) => m.record.id === node.id);
+    return self !== undefined && self.record.labels["amoeba.route.svc-499"] === "1.0.0:1:far" && self.record.services.some(([name]) => name === "inventory.after-0");
+  });
+});
