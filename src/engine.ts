@@ -9,9 +9,8 @@ import type { Logger } from "./logger.ts";
 import type { LookupBackend } from "./lookup/backend.ts";
 import type { MemberRecord } from "./lookup/types.ts";
 import type { AdmissionStats } from "./rpc/admission.ts";
-import type { CallerInfo } from "./rpc/context.ts";
+import type { CallRequest, CallerInfo } from "./rpc/context.ts";
 import type { Limits } from "./rpc/limits.ts";
-import type { CallRequest } from "./rpc/outgoing-call.ts";
 import type { ServiceRegistry } from "./rpc/registry.ts";
 import type { TransportTable } from "./transport/index.ts";
 

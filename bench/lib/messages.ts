@@ -25,6 +25,8 @@ export interface OverheadResult {
   directUs: number;
   validateOnUs: number;
   validateOffUs: number;
+  /** Validation on and one client interceptor that only calls on. */
+  interceptedUs: number;
 }
 
 /** One micro-benchmark figure. */

@@ -64,10 +64,12 @@ export function renderOverhead(runs: readonly OverheadResult[]): string {
   const direct = median(runs.map((run) => run.directUs));
   const on = median(runs.map((run) => run.validateOnUs));
   const off = median(runs.map((run) => run.validateOffUs));
+  const intercepted = median(runs.map((run) => run.interceptedUs));
   const rows = [
     ["plain await handler(input)", micros3(direct), "–"],
     ["node.client(), input validation on", micros3(on), micros3(on - direct)],
     ["node.client(), validate: { input: false }", micros3(off), micros3(off - direct)],
+    ["node.client(), validation on, one interceptor", micros3(intercepted), micros3(intercepted - direct)],
   ];
   const columns: Column[] = [
     { title: "in-process call (sequential, small)", align: "left" },

@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   process.on("message", (message: ToMember) => {
     handle(node, message).catch(fail);
   });
-  tell({ type: "ready", id: node.nodeId, gossip: node.gossipAddress ?? "", pid: process.pid, startedAt, joinedAt, servedAt });
+  tell({ type: "ready", id: node.id, gossip: node.gossipAddress ?? "", pid: process.pid, startedAt, joinedAt, servedAt });
 }
 
 async function handle(node: Node, message: ToMember): Promise<void> {

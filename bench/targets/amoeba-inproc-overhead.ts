@@ -1,4 +1,4 @@
-import { startNode, type CallContext } from "../../src/index.ts";
+import { startNode, type CallContext, type ClientInterceptor } from "../../src/index.ts";
 import { childArgument, fail, tell } from "../lib/child-side.ts";
 import { median } from "../lib/stats.ts";
 import { Bench, benchHandlers } from "./amoeba-service.ts";
@@ -24,24 +24,35 @@ async function main(): Promise<void> {
   const unchecked = await startNode({ name: "bench-inproc-unvalidated", validate: { input: false } });
   unchecked.serve(Bench, benchHandlers);
   const uncheckedClient = unchecked.client(Bench);
+  // One user interceptor that only calls on: what the chain itself costs per call.
+  const passThrough: ClientInterceptor = (next) => (request) => next(request);
+  const intercepted = await startNode({ name: "bench-inproc-intercepted", interceptors: { client: [passThrough] } });
+  intercepted.serve(Bench, benchHandlers);
+  const interceptedClient = intercepted.client(Bench);
 
   const variants = {
     direct: () => direct(input),
     validateOn: () => checkedClient.add(input),
     validateOff: () => uncheckedClient.add(input),
+    intercepted: () => interceptedClient.add(input),
   };
   const perRound = Math.max(1000, Math.floor(calls / ROUNDS));
-  const times: Record<keyof typeof variants, number[]> = { direct: [], validateOn: [], validateOff: [] };
+  const times: Record<keyof typeof variants, number[]> = { direct: [], validateOn: [], validateOff: [], intercepted: [] };
   for (const call of Object.values(variants)) await perCall(perRound / 2, call);
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, call] of Object.entries(variants) as Array<[keyof typeof variants, () => Promise<unknown>]>) {
       times[name].push(await perCall(perRound, call));
     }
   }
-  await Promise.all([checked.close({ timeout: 500 }), unchecked.close({ timeout: 500 })]);
+  await Promise.all([checked.close({ timeout: 500 }), unchecked.close({ timeout: 500 }), intercepted.close({ timeout: 500 })]);
   tell({
     type: "overhead",
-    result: { directUs: median(times.direct), validateOnUs: median(times.validateOn), validateOffUs: median(times.validateOff) },
+    result: {
+      directUs: median(times.direct),
+      validateOnUs: median(times.validateOn),
+      validateOffUs: median(times.validateOff),
+      interceptedUs: median(times.intercepted),
+    },
   });
 }
 

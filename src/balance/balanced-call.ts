@@ -1,7 +1,7 @@
 import type { CallStream } from "../rpc/call-stream.ts";
-import type { CallRequest } from "../rpc/outgoing-call.ts";
+import type { CallRequest } from "../rpc/context.ts";
 import { isRpcError, RpcError, type TriedInstance } from "../rpc/rpc-error.ts";
-import { failedStream } from "../rpc/session.ts";
+import { failedStream } from "../rpc/failed-stream.ts";
 import type { StatusCode } from "../rpc/status.ts";
 import { backoffDelay } from "./backoff.ts";
 import type { ResolvedPolicy } from "./policy.ts";

@@ -46,6 +46,16 @@ export interface BalancePolicy {
   maxPerInstance?: number;
 }
 
+// A client's balancing options belong to this layer; it adds them to the call layer's ClientOptions.
+declare module "../rpc/context.ts" {
+  interface ClientOptions {
+    /** How calls pick an instance and survive failures: strategy, locality, retries, hedging. */
+    balance?: BalancePolicy;
+    /** The same, per method; each adds to `balance`. */
+    methods?: Record<string, BalancePolicy>;
+  }
+}
+
 /** A policy with every field filled in. */
 export interface ResolvedPolicy {
   strategy: BalanceStrategy;

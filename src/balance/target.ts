@@ -1,4 +1,4 @@
-import type { Invoke } from "../rpc/client.ts";
+import type { ClientNext as Invoke } from "../rpc/context.ts";
 import { PeakEwma } from "./peak-ewma.ts";
 
 /** How near an instance is; lower is nearer. */

@@ -6,7 +6,8 @@
  */
 import type { Meta } from "../rpc/call-options.ts";
 import type { CallStream } from "../rpc/call-stream.ts";
-import type { MethodKind, StreamSource } from "../rpc/contract.ts";
+import type { MethodKind } from "../rpc/contract.ts";
+import type { StreamSource } from "../rpc/context.ts";
 import { CreditGate } from "../rpc/credit-gate.ts";
 import { ItemQueue } from "../rpc/item-queue.ts";
 import type { RpcError } from "../rpc/rpc-error.ts";

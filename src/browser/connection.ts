@@ -4,7 +4,8 @@
  * typed clients made over it.
  */
 import { resolveDeadline, type CallOptions, type Meta } from "../rpc/call-options.ts";
-import type { Client, Contract } from "../rpc/contract.ts";
+import type { Contract } from "../rpc/contract.ts";
+import type { Client } from "../rpc/context.ts";
 import { RpcError } from "../rpc/rpc-error.ts";
 import { EdgeCall, type CallHost } from "./call.ts";
 

@@ -1,5 +1,5 @@
 import { DEFAULT_DASHBOARD_PORT, startDashboard, type Dashboard } from "../dashboard/index.ts";
-import type { Node } from "../node.ts";
+import type { Node } from "../node/index.ts";
 import { parseMs, parseOrHelp, parsePort, stringOption, listOption, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";

@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { constants } from "node:os";
 import type { Gateway, GatewayClusterOptions, GatewayOptions } from "../index.ts";
-import { CLUSTER_NAME } from "../route/route-label.ts";
+import { CLUSTER_NAME } from "../route-rules/route-label.ts";
 import { MAX_GATEWAY_COST } from "../route/options.ts";
-import { parseRouteRules } from "../route/rules.ts";
+import { parseRouteRules } from "../route-rules/rules.ts";
 import { listOption, parseCount, parseMs, parseOrHelp, parseRecentCalls, stringOption, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";

@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { StatsContract, type NodeStats } from "../balance/stats-contract.ts";
 import type { Instance, Member } from "../lookup/types.ts";
-import type { Node } from "../node.ts";
+import type { Node } from "../node/index.ts";
 import { askNode, ASK_TIMEOUT_MS } from "./ask-node.ts";
 import { reachableAddress } from "../lookup/reachable.ts";
 

@@ -1,5 +1,5 @@
 import type { RouteExplanation } from "../route/explain.ts";
-import { ROUTE_META } from "../route/rules.ts";
+import { ROUTE_META } from "../route-rules/rules.ts";
 import { RpcError } from "../rpc/rpc-error.ts";
 import { flagOption, parseOrHelp, stringOption, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";

@@ -8,8 +8,9 @@ import { StatsContract, type NodeStats } from "../balance/stats-contract.ts";
 import { TOOL_LABEL } from "../cli/lookup-session.ts";
 import { reachableAddress } from "../lookup/reachable.ts";
 import type { Member } from "../lookup/types.ts";
-import type { Node } from "../node.ts";
-import type { Peer } from "../peer.ts";
+import type { Node } from "../node/index.ts";
+import { nodeInternals } from "../node/node.ts";
+import type { Peer } from "../node/peer.ts";
 import { describeServices, ReflectionContract, type ServiceDescription } from "../rpc/reflection.ts";
 
 /** One cluster at one moment. */
@@ -64,7 +65,7 @@ export class ClusterReader {
         try {
           if (id === this.node.id) {
             stats.set(id, this.node.stats());
-            descriptions.set(id, describeServices(this.node.registry));
+            descriptions.set(id, describeServices(nodeInternals(this.node).registry));
             return;
           }
           const peer = await this.peer(member);

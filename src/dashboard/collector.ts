@@ -9,7 +9,7 @@ import { figuresOf } from "../cli/ls-stats.ts";
 import { EDGE_LABEL } from "../edge/options.ts";
 import { memberInstances } from "../lookup/catalog.ts";
 import type { Member } from "../lookup/types.ts";
-import { GATEWAY_LABEL } from "../route/route-label.ts";
+import { GATEWAY_LABEL } from "../route-rules/route-label.ts";
 import { isBuiltInService, type MethodDescription } from "../rpc/reflection.ts";
 import type { ClusterReader, ClusterReading } from "./cluster-reader.ts";
 import { readGatewayTraffic } from "./gateway-traffic.ts";

@@ -8,7 +8,7 @@
  */
 import type { ServiceStats } from "../balance/service-balancer.ts";
 import { dynamicContract } from "../cli/dynamic-contract.ts";
-import { GATEWAY_LABEL } from "../route/route-label.ts";
+import { GATEWAY_LABEL } from "../route-rules/route-label.ts";
 import type { ClusterReader, ClusterReading } from "./cluster-reader.ts";
 
 const GATEWAY_SERVICE = "amoeba.gateway";

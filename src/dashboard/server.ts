@@ -4,7 +4,7 @@
  * and the call form's endpoint.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { Node } from "../node.ts";
+import { Node } from "../node/index.ts";
 import { isJsonContentType, parseJson, readBody, toJsonText } from "../edge/body.ts";
 import { EdgeFailure, failureOf } from "../edge/errors.ts";
 import { callFromForm } from "./call.ts";

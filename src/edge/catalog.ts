@@ -3,9 +3,10 @@
  * reach, learned by reflection (`amoeba.reflect.describe`) since the edge has
  * no TypeScript contracts, each with a ready client that calls by name.
  */
-import type { Node } from "../node.ts";
+import type { Node } from "../node/index.ts";
+import { nodeInternals } from "../node/node.ts";
 import { reachableAddress } from "../lookup/reachable.ts";
-import type { Peer } from "../peer.ts";
+import type { Peer } from "../node/peer.ts";
 import type { CallOptions } from "../rpc/call-options.ts";
 import type { CallStream } from "../rpc/call-stream.ts";
 import { bidiStream, clientStream, contract, stream, unary, type MethodDef, type MethodKind } from "../rpc/contract.ts";
@@ -157,7 +158,7 @@ export class EdgeCatalog {
       if (entry) entry.sources.push(source);
       else out.set(key, { name, version, sources: [source] });
     };
-    for (const [name, version] of this.#node.registry.list()) add(name, version, { kind: "local" });
+    for (const [name, version] of nodeInternals(this.#node).registry.list()) add(name, version, { kind: "local" });
     for (const peer of this.#peers()) {
       for (const [name, version] of peer.services) add(name, version, { kind: "peer", peer });
     }
@@ -189,7 +190,7 @@ export class EdgeCatalog {
   }
 
   async #ask(source: Source, service: string): Promise<ServiceDescription[]> {
-    if (source.kind === "local") return describeServices(this.#node.registry, service);
+    if (source.kind === "local") return describeServices(nodeInternals(this.#node).registry, service);
     const peer = source.kind === "peer" ? source.peer : await this.#node.connect(source.address, { connectTimeout: DESCRIBE_TIMEOUT_MS });
     const described = await peer.client(ReflectionContract).describe({ service }, { timeout: DESCRIBE_TIMEOUT_MS });
     return Array.isArray(described) ? described : [];

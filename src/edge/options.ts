@@ -2,7 +2,7 @@
 import type { IncomingMessage } from "node:http";
 import type { SecureContextOptions } from "node:tls";
 import type { Engine } from "../engine.ts";
-import type { Node, NodeOptions } from "../node.ts";
+import type { Node, NodeOptions } from "../node/index.ts";
 import type { Meta } from "../rpc/call-options.ts";
 import type { CallContext } from "../rpc/context.ts";
 import type { CorsOptions } from "./cors.ts";

@@ -1,5 +1,5 @@
 import type { Logger } from "../logger.ts";
-import type { Client, Handlers } from "../rpc/contract.ts";
+import type { Client, Handlers } from "../rpc/context.ts";
 import type { LookupBackend } from "./backend.ts";
 import { Catalog } from "./catalog.ts";
 import { CatalogSync, type CatalogContract, type FetchCatalog } from "./catalog-sync/index.ts";

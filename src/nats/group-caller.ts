@@ -9,13 +9,13 @@ import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsC
 import type { Logger } from "../logger.ts";
 import { DeadlineQueue, type Expirable } from "../rpc/deadline-queue.ts";
 import type { Limits } from "../rpc/limits.ts";
-import type { CallRequest } from "../rpc/outgoing-call.ts";
+import type { CallRequest } from "../rpc/context.ts";
 import { RpcError } from "../rpc/rpc-error.ts";
 import type { StatusCode } from "../rpc/status.ts";
 import { errorFromWire } from "../rpc/wire-errors.ts";
 import { decodeBody, encodeBody } from "../wire/index.ts";
 import { cancelSubject, WIRE_HEADER, WIRE_VERSION, type GroupRequestBody } from "./group-wire.ts";
-import { endpointSubject } from "./micro.ts";
+import { endpointSubject } from "./micro-protocol.ts";
 
 /** Options of a {@link GroupCaller}. */
 export interface GroupCallerOptions {

@@ -28,9 +28,9 @@ import { Switchboard } from "./switchboard.ts";
 
 export type { NatsEngineOptions, NatsTlsOptions } from "./options.ts";
 export type { NatsLookupOptions } from "./lookup.ts";
-import { endpointSubject, QUEUE_GROUP } from "./micro.ts";
-export { MICRO_TYPES, QUEUE_GROUP, endpointSubject, microName, httpStatus } from "./micro.ts";
-export type { MicroEndpointInfo, MicroEndpointStats, MicroIdentity, MicroInfo, MicroStats } from "./micro.ts";
+import { endpointSubject, QUEUE_GROUP } from "./micro-protocol.ts";
+export { MICRO_TYPES, QUEUE_GROUP, endpointSubject, microName, httpStatus } from "./micro-protocol.ts";
+export type { MicroEndpointInfo, MicroEndpointStats, MicroIdentity, MicroInfo, MicroStats } from "./micro-protocol.ts";
 export { parseNatsAddress } from "./switchboard.ts";
 
 /**

@@ -14,7 +14,8 @@ import { createInbox, Empty, type Msg, type NatsConnection, type Subscription } 
 import type { Logger } from "../logger.ts";
 import type { LookupBackend } from "../lookup/backend.ts";
 import type { Member, MemberRecord, MembershipEvent, MemberState } from "../lookup/types.ts";
-import { META, type MicroInfo, type MicroResponder } from "./micro.ts";
+import type { MicroResponder } from "./micro.ts";
+import { META, type MicroInfo } from "./micro-protocol.ts";
 
 /** Timing of look-up over NATS. */
 export interface NatsLookupOptions {

@@ -20,6 +20,7 @@
  */
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { WireLimits } from "../wire/index.ts";
+import { ConnectError, EngineStoppedError, NoRespondersError } from "../transport/errors.ts";
 import type { Connection, Listener, Transport } from "../transport/index.ts";
 import { AddressError } from "../transport/index.ts";
 import type { Logger } from "../logger.ts";
@@ -152,7 +153,7 @@ export class Switchboard implements Transport, ConnectionCarrier {
 
   async dial(address: string, options: { connectTimeout?: number }): Promise<Connection> {
     const peerId = parseNatsAddress(address);
-    if (this.#closed) throw new Error("the NATS engine is stopped");
+    if (this.#closed) throw new EngineStoppedError("the NATS engine is stopped");
     const id = this.#allocateId();
     const connection = new NatsVirtualConnection(this, id, false, this.inboxOf(peerId), address);
     // Registered before OPEN leaves: the acceptor's first frames may overtake its answer.
@@ -167,12 +168,15 @@ export class Switchboard implements Transport, ConnectionCarrier {
       const data = reply.data;
       if (data.length < ENVELOPE_SIZE || data[0] !== (OP_OPEN | FROM_ACCEPTOR) || readU32(data, 1) !== id) {
         const why = data[0] === (OP_RESET | FROM_ACCEPTOR) ? untext.decode(data.subarray(ENVELOPE_SIZE)) : "an answer that is not Amoeba's";
-        throw new Error(`node ${peerId} refused the connection: ${why}`);
+        throw new ConnectError("CONNECT_FAILED", address, `node ${peerId} refused the connection: ${why}`);
       }
     } catch (error) {
       this.#dialed.delete(id);
       connection.forget();
-      throw new Error(natsDialMessage(address, error), { cause: error });
+      const message = natsDialMessage(address, error);
+      if (error instanceof EngineStoppedError) throw error;
+      if (isNoResponders(error)) throw new NoRespondersError(message, error);
+      throw new ConnectError(error instanceof ConnectError ? error.code : "CONNECT_FAILED", address, message, error);
     }
     return connection;
   }
@@ -228,7 +232,7 @@ export class Switchboard implements Transport, ConnectionCarrier {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const stopped = new Error("the NATS engine stopped");
+    const stopped = new EngineStoppedError("the NATS engine stopped");
     for (const fail of [...this.#opening]) fail(stopped);
     this.breakAll(stopped);
     this.#heldBack = [];
@@ -272,7 +276,7 @@ export class Switchboard implements Transport, ConnectionCarrier {
     return new Promise<void>((resolve, reject) => {
       const wake = (): void => {
         clearTimeout(timer);
-        if (this.#closed) reject(new Error("the NATS engine stopped"));
+        if (this.#closed) reject(new EngineStoppedError("the NATS engine stopped"));
         else resolve();
       };
       const timer = setTimeout(() => {

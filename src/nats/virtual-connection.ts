@@ -12,6 +12,7 @@
  * whole, in order, across a change of server.
  */
 import { encodeBody, FrameDecoder, HEADER_SIZE, PROTOCOL_ERROR_CODE, FrameKind, WireError, writeHeader, type WireLimits } from "../wire/index.ts";
+import { PeerNotReadingError } from "../transport/errors.ts";
 import type { Connection, ConnectionHandler } from "../transport/index.ts";
 import { ACK_OFFSET, acceptedKey, ENVELOPE_SIZE, envelope, FROM_ACCEPTOR, OP_ACK, OP_CLOSE, OP_DATA, OP_RESET, OP_RESUME, writeEnvelope, writeU32 } from "./envelope.ts";
 import { statusNumber } from "../rpc/status.ts";
@@ -235,7 +236,7 @@ export class NatsVirtualConnection implements Connection {
     if (this.#sent.size === 0) return;
     const waited = now - this.#sent.progressAt;
     if (waited >= GIVE_UP_AFTER_MS) {
-      this.destroy(new Error(`${this.remoteAddress} acknowledged nothing for ${Math.round(waited / 1000)} s`));
+      this.destroy(new PeerNotReadingError(`${this.remoteAddress} acknowledged nothing for ${Math.round(waited / 1000)} s`));
     } else if (waited >= RESEND_AFTER_MS && now - this.#resentAt >= RESEND_AFTER_MS) {
       this.#resentAt = now;
       this.#sent.forEach(this.#sendAgain);

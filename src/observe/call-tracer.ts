@@ -1,7 +1,6 @@
-import type { CallObserver, PlaceCall, ServedCallTrace } from "../rpc/call-observer.ts";
-import type { CallStream } from "../rpc/call-stream.ts";
-import type { CallerInfo } from "../rpc/context.ts";
-import type { CallRequest } from "../rpc/outgoing-call.ts";
+import type { CallOutcome, CallRequest, CallerInfo, ClientInterceptor, ClientNext, ServerInterceptor } from "../rpc/context.ts";
+import { isRpcError } from "../rpc/rpc-error.ts";
+import { watchOutcome } from "../rpc/served-outcome.ts";
 import { isBuiltInService } from "../rpc/reflection.ts";
 import type { Meta } from "../wire/index.ts";
 import { ClientCall, TracedStream } from "./client-call.ts";
@@ -30,7 +29,7 @@ export interface TracesOptions {
  * when on), the `traceparent` they send, and the recent-calls ring. Calls to
  * Amoeba's built-in services (tools polling `amoeba.*`) are left out.
  */
-export class CallTracer implements CallObserver {
+export class CallTracer {
   readonly #recent: RecentCalls | null;
   readonly #spans: Spans | null;
 
@@ -39,10 +38,29 @@ export class CallTracer implements CallObserver {
     this.#spans = spans;
   }
 
-  outgoing(request: CallRequest, place: PlaceCall): Promise<unknown> | CallStream<unknown> {
+  /** The tracing stage of the caller's chain. */
+  readonly client: ClientInterceptor = (next) => (request) => this.outgoing(request, next);
+
+  /** The tracing stage of the server's chain: the handler runs inside the call's span. */
+  readonly server: ServerInterceptor = (next) => (input, ctx) => {
+    const trace = this.incoming(ctx.service, ctx.method, ctx.meta, ctx.caller);
+    if (trace === null) return next(input, ctx);
+    ctx.forwardMeta = { ...ctx.forwardMeta, ...trace.nestedMeta };
+    let result: unknown;
+    try {
+      result = trace.run(next, input, ctx);
+    } catch (error) {
+      trace.end(isRpcError(error) ? error.code : "INTERNAL", isRpcError(error) ? error : undefined);
+      throw error;
+    }
+    return watchOutcome(result, ctx, (code, error) => trace.end(code, error));
+  };
+
+  /** Places an outgoing call through `place`, traced. */
+  outgoing(request: CallRequest, place: ClientNext): CallOutcome {
     if (isBuiltInService(request.service)) return place(request);
     const call = new ClientCall(request, this.#recent, this.#spans);
-    let placed: Promise<unknown> | CallStream<unknown>;
+    let placed: CallOutcome;
     try {
       placed = place(request);
     } catch (error) {
@@ -62,7 +80,8 @@ export class CallTracer implements CallObserver {
     );
   }
 
-  incoming(service: string, method: string, meta: Readonly<Meta>, caller: CallerInfo): ServedCallTrace | null {
+  /** A call arrived for a handler here: its trace, or null for a call not traced (a built-in service). */
+  incoming(service: string, method: string, meta: Readonly<Meta>, caller: CallerInfo): ServedCall | null {
     if (isBuiltInService(service)) return null;
     return new ServedCall(service, method, meta, caller, this.#recent, this.#spans);
   }

@@ -1,7 +1,6 @@
 import type { Span } from "@opentelemetry/api";
-import type { AttemptObserver } from "../rpc/call-observer.ts";
 import type { CallStream } from "../rpc/call-stream.ts";
-import type { CallRequest } from "../rpc/outgoing-call.ts";
+import type { AttemptObserver, CallRequest } from "../rpc/context.ts";
 import { isRpcError, RpcError } from "../rpc/rpc-error.ts";
 import { formatTraceparent, parseTraceparent } from "../rpc/traceparent.ts";
 import { endSpan, remoteContext, type Spans } from "./otel.ts";
@@ -64,7 +63,7 @@ export class ClientCall implements AttemptObserver {
     }
     const traceparent = formatTraceparent(this.traceId, this.spanId, flags);
     request.meta = tracestate ? { ...given, traceparent, tracestate } : { ...given, traceparent };
-    request.trace = this;
+    request.attempts = this;
   }
 
   attempt(node: string, address: string): void {

@@ -1,6 +1,5 @@
 import type { Context, Span } from "@opentelemetry/api";
-import type { ServedCallTrace } from "../rpc/call-observer.ts";
-import type { CallerInfo } from "../rpc/context.ts";
+import type { CallContext, CallerInfo, ServerNext } from "../rpc/context.ts";
 import type { RpcError } from "../rpc/rpc-error.ts";
 import { formatTraceparent, parseTraceparent } from "../rpc/traceparent.ts";
 import type { Meta } from "../wire/index.ts";
@@ -14,7 +13,7 @@ import { newSpanId, newTraceId } from "./span-ids.ts";
  * `traceparent`, the context the handler runs in, and its entry in the
  * recent-calls ring once it ends.
  */
-export class ServedCall implements ServedCallTrace {
+export class ServedCall {
   readonly traceId: string;
   readonly spanId: string;
   readonly #parentSpanId: string | null;
@@ -61,6 +60,7 @@ export class ServedCall implements ServedCallTrace {
     }
   }
 
+  /** Metadata of the handler's nested calls: a `traceparent` naming this call's span. */
   get nestedMeta(): Readonly<Meta> {
     if (this.#nestedMeta === null) {
       const traceparent = formatTraceparent(this.traceId, this.spanId, this.#flags);
@@ -69,11 +69,13 @@ export class ServedCall implements ServedCallTrace {
     return this.#nestedMeta;
   }
 
-  run<T, A>(fn: (this: T, arg: A) => void, self: T, arg: A): void {
-    if (this.#context === null) fn.call(self, arg);
-    else this.#spans!.api.context.with(this.#context, fn, self, arg);
+  /** Runs the next step of the chain inside this call's span, the active one while the handler runs. */
+  run(next: ServerNext, input: unknown, ctx: CallContext): unknown {
+    if (this.#context === null) return next(input, ctx);
+    return this.#spans!.api.context.with(this.#context, next, undefined, input, ctx);
   }
 
+  /** The call ended with `code` (`"OK"` or a status code), and `error` when it failed. Only the first end counts. */
   end(code: string, error?: RpcError): void {
     if (this.#done) return;
     this.#done = true;

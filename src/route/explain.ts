@@ -1,9 +1,10 @@
 import type { TargetSource } from "../balance/service-balancer.ts";
 import { LOCALITY_NAMES, Locality, type TargetInfo } from "../balance/target.ts";
-import type { Node } from "../node.ts";
+import type { Node } from "../node/index.ts";
+import { nodeInternals } from "../node/node.ts";
 import type { Meta } from "../wire/index.ts";
-import { isGateway, parseRoutes, routeOf } from "./route-label.ts";
-import { filterOf, RANK_STEP, RuledTargets } from "./ruled-targets.ts";
+import { isGateway, parseRoutes, routeOf } from "../route-rules/route-label.ts";
+import { filterOf, RANK_STEP, RuledTargets } from "../route-rules/ruled-targets.ts";
 import { RpcError } from "../rpc/rpc-error.ts";
 
 /** One instance a call could go to, as a node's balancer ranks it. */
@@ -53,11 +54,12 @@ export interface RouteExplanation {
  * An RpcError when `meta` carries unreadable rules.
  */
 export function explainRoute(node: Node, service: string, version?: string, meta?: Meta): RouteExplanation | RpcError {
-  const rule = node.router.ruleFor({ service, method: "explain", meta });
+  const core = nodeInternals(node);
+  const rule = core.rules.ruleFor({ service, method: "explain", meta });
   if (rule instanceof RpcError) return rule;
   const from = { node: node.name, cluster: node.cluster };
   const instances = (name: string, range: string | null): ReturnType<Node["lookup"]> => node.lookup(name, range === null ? {} : { version: range });
-  if (!rule) return { service, from, rule: undefined, groups: [explainGroup(node, node, service, version)] };
+  if (!rule) return { service, from, rule: undefined, groups: [explainGroup(node, core, service, version)] };
   const text = [
     rule.weights ? `weights ${Object.entries(rule.weights).map(([range, weight]) => `${range}=${weight}`).join(" ")}` : "",
     rule.clusters ? `clusters ${rule.clusters.join(" ")}` : "",
@@ -69,8 +71,8 @@ export function explainRoute(node: Node, service: string, version?: string, meta
   const weights = rule.weights ? Object.entries(rule.weights) : [];
   const groups =
     weights.length === 0
-      ? [explainGroup(node, new RuledTargets(node, instances, filterOf(rule)), service, version)]
-      : weights.map(([range, weight]) => ({ versions: range, weight, ...explainGroup(node, new RuledTargets(node, instances, filterOf(rule, range)), service, version) }));
+      ? [explainGroup(node, new RuledTargets(core, instances, filterOf(rule)), service, version)]
+      : weights.map(([range, weight]) => ({ versions: range, weight, ...explainGroup(node, new RuledTargets(core, instances, filterOf(rule, range)), service, version) }));
   return { service, from, rule: text, groups };
 }
 

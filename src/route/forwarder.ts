@@ -1,19 +1,18 @@
 import { balancedCall } from "../balance/balanced-call.ts";
 import { resolvePolicy } from "../balance/policy.ts";
 import { ServiceBalancer } from "../balance/service-balancer.ts";
-import type { Node } from "../node.ts";
+import type { Node } from "../node/index.ts";
+import { nodeInternals } from "../node/node.ts";
 import type { CallStream } from "../rpc/call-stream.ts";
-import type { CallContext } from "../rpc/context.ts";
-import type { Contract, Handlers } from "../rpc/contract.ts";
-import { IncomingCall } from "../rpc/incoming-call.ts";
-import type { CallRequest } from "../rpc/outgoing-call.ts";
+import type { CallContext, CallRequest, Handlers } from "../rpc/context.ts";
+import type { Contract } from "../rpc/contract.ts";
 import { isRpcError, RpcError } from "../rpc/rpc-error.ts";
 import type { ForwardStats } from "./gateway-contract.ts";
 import { nextHopMeta } from "./hops.ts";
 import type { Export } from "./route-table.ts";
 import { RouteTargets } from "./route-targets.ts";
-import { Router } from "./router.ts";
-import type { RouteRule, RouteRules } from "./rules.ts";
+import { Router } from "../route-rules/router.ts";
+import type { RouteRule, RouteRules } from "../route-rules/rules.ts";
 
 /** What the forwarding handlers of a gateway share. */
 export interface ForwardSettings {
@@ -72,12 +71,9 @@ export class Forwarder {
         const { way, via } = chosen;
         const balancer = way.router.balancerFor(request, this.#balancer(way, request.service, contract.version));
         if (balancer instanceof RpcError) throw balancer;
-        // Traced, the onward call is a call of its own: a client span, a child of the call served here.
-        const observer = way.node.callObserver;
-        const result =
-          observer === null
-            ? balancedCall(balancer, POLICY, request, () => this.#noInstance(request, via))
-            : observer.outgoing(nestedIn(request, ctx), (traced) => balancedCall(balancer, POLICY, traced, () => this.#noInstance(traced, via)));
+        // The onward call passes the gateway node's client chain: traced, it is a client span, a child of the call served here.
+        const place = nodeInternals(way.node).chain((onward) => balancedCall(balancer, POLICY, onward, () => this.#noInstance(onward, via)));
+        const result = place(nestedIn(request, ctx));
         if (streamsOut) return annotateStream(result as CallStream<unknown>, this.#settings.gateway, via);
         return (result as Promise<unknown>).catch((error: unknown) => {
           throw throughGateway(error, this.#settings.gateway, via);
@@ -109,7 +105,7 @@ export class Forwarder {
       onMeta: (responseMeta) => Object.assign(ctx.responseMeta, responseMeta),
       idempotent: def.idempotent,
       serverMicros: undefined,
-      trace: undefined,
+      attempts: undefined,
     };
   }
 
@@ -172,10 +168,9 @@ export class Forwarder {
   }
 }
 
-/** `request` as a nested call of the call `ctx` serves: its trace context names the served call's span, when this node traced it. */
+/** `request` as a nested call of the call `ctx` serves: it carries what `ctx` forwards (the trace context naming the served call's span, when traced). */
 function nestedIn(request: CallRequest, ctx: CallContext): CallRequest {
-  const nested = IncomingCall.nestedTraceMeta(ctx);
-  if (nested !== null) request.meta = { ...request.meta, ...nested };
+  request.meta = { ...request.meta, ...ctx.forwardMeta };
   return request;
 }
 

@@ -1,7 +1,7 @@
 import type { ServiceStats } from "../balance/service-balancer.ts";
 import { contract, unary } from "../rpc/contract.ts";
 import { plainSchema } from "../rpc/plain-schema.ts";
-import type { AdvertisedRoute } from "./gateway.ts";
+import type { RouteEntry } from "../route-rules/route-label.ts";
 
 /** What a gateway's balancers see of the instances it forwards one service's calls to, from one cluster into another. */
 export interface ForwardStats extends ServiceStats {
@@ -12,6 +12,14 @@ export interface ForwardStats extends ServiceStats {
 }
 
 const anyObject = plainSchema<Record<string, never>>((v) => (typeof v === "object" && v !== null ? null : "expected {}"));
+
+/** One route a gateway advertises into one of its clusters. */
+export interface AdvertisedRoute extends RouteEntry {
+  /** The cluster it is advertised in. */
+  readonly cluster: string;
+  /** The cluster calls go into next. */
+  readonly via: string;
+}
 
 /**
  * Every member of a gateway serves this contract, so that tools can ask a

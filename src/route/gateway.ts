@@ -1,14 +1,14 @@
 import { CATALOG_LIMITS } from "../lookup/catalog-sync/index.ts";
 import { reachableAddress } from "../lookup/reachable.ts";
 import type { Member } from "../lookup/types.ts";
-import { Node, startNode } from "../node.ts";
+import { Node, startNode } from "../node/index.ts";
 import type { Contract } from "../rpc/contract.ts";
 import { ReflectionContract, type ServiceDescription } from "../rpc/reflection.ts";
 import { forwardContract } from "./forward-contract.ts";
-import { GatewayContract, type ForwardStats } from "./gateway-contract.ts";
+import { GatewayContract, type AdvertisedRoute, type ForwardStats } from "./gateway-contract.ts";
 import { Forwarder, type ForwardSettings } from "./forwarder.ts";
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from "./options.ts";
-import { encodeRoutes, GATEWAY_LABEL, ROUTE_LABEL_PREFIX, type RouteEntry } from "./route-label.ts";
+import { encodeRoutes, GATEWAY_LABEL, ROUTE_LABEL_PREFIX } from "../route-rules/route-label.ts";
 import { routesInto, type Export } from "./route-table.ts";
 
 /** How long asking a service for its description may take (ms). */
@@ -21,14 +21,6 @@ const SYNC_EVERY_MS = 2_000;
 const MAX_LABEL_VALUE = CATALOG_LIMITS.labelValue;
 /** Descriptions asked for at once: a gateway learning 10,000 services does not ask for them all in one burst. */
 const DESCRIBING_AT_ONCE = 64;
-
-/** One route a gateway advertises into one of its clusters. */
-export interface AdvertisedRoute extends RouteEntry {
-  /** The cluster it is advertised in. */
-  readonly cluster: string;
-  /** The cluster calls go into next. */
-  readonly via: string;
-}
 
 interface Served {
   /** One per cluster that serves it, cheapest first. */

@@ -2,8 +2,8 @@ import type { Logger } from "../logger.ts";
 import type { MembershipConfig } from "../lookup/membership/config.ts";
 import type { TracesOptions } from "../observe/call-tracer.ts";
 import { DEFAULT_MAX_HOPS } from "./hops.ts";
-import { CLUSTER_NAME } from "./route-label.ts";
-import { parseRouteRules, type RouteRule, type RouteRules } from "./rules.ts";
+import { CLUSTER_NAME } from "../route-rules/route-label.ts";
+import { parseRouteRules, type RouteRule, type RouteRules } from "../route-rules/rules.ts";
 
 /** How a gateway joins one of its clusters. */
 export interface GatewayClusterOptions {

@@ -1,6 +1,6 @@
 import type { Member } from "../lookup/types.ts";
 import { isBuiltInService } from "../rpc/reflection.ts";
-import { isGateway, parseRoutes, type RouteEntry } from "./route-label.ts";
+import { isGateway, parseRoutes, type RouteEntry } from "../route-rules/route-label.ts";
 
 /** A route to advertise into one cluster, and the cluster a call takes first. */
 export interface Export extends RouteEntry {

@@ -1,7 +1,8 @@
 import type { TargetSource } from "../balance/service-balancer.ts";
 import type { TargetInfo } from "../balance/target.ts";
-import type { Node } from "../node.ts";
-import { routeOf } from "./route-label.ts";
+import type { Node } from "../node/index.ts";
+import { nodeInternals } from "../node/node.ts";
+import { routeOf } from "../route-rules/route-label.ts";
 
 /**
  * The instances a gateway may forward a call to in one of its clusters: what
@@ -21,12 +22,12 @@ export class RouteTargets implements TargetSource {
   }
 
   get epoch(): number {
-    return this.#node.epoch;
+    return nodeInternals(this.#node).epoch;
   }
 
   collectTargets(service: string, range: string | null, labels: Readonly<Record<string, string>> | undefined, into: (info: TargetInfo) => void): void {
     const instances = new Map(this.#node.lookup(service, range === null ? {} : { version: range }).map((instance) => [instance.node.id, instance]));
-    this.#node.collectTargets(service, range, labels, (info) => {
+    nodeInternals(this.#node).collectTargets(service, range, labels, (info) => {
       const instance = instances.get(info.id);
       // Only members the look-up knows: their labels say whether they are routes, and where to.
       if (!instance || this.#own.has(info.id)) return;

@@ -1,9 +1,6 @@
-import type { AnySchema, SchemaInput, SchemaOutput } from "./schema.ts";
+import type { AnySchema } from "./schema.ts";
 import { isSchema } from "./schema.ts";
 import { parseVersion } from "./version.ts";
-import type { CallContext } from "./context.ts";
-import type { CallOptions } from "./call-options.ts";
-import type { CallStream } from "./call-stream.ts";
 
 /** How a method exchanges values: one each way, or a stream on either or both sides. */
 export type MethodKind = "unary" | "server-stream" | "client-stream" | "bidi-stream";
@@ -152,42 +149,6 @@ export function contract<const N extends string, M extends MethodMap>(name: N, v
 export function isPublicMethod(contract: Contract, def: MethodDef): boolean {
   return def.public ?? contract.public ?? false;
 }
-
-/** A value a stream input may be: any sync or async iterable. */
-export type StreamSource<T> = AsyncIterable<T> | Iterable<T>;
-
-type In<S extends AnySchema> = SchemaInput<S>;
-type Out<S extends AnySchema> = SchemaOutput<S>;
-
-/** The handler a server writes for a method. */
-export type HandlerOf<D> =
-  D extends MethodDef<"unary", infer I, infer O>
-    ? (input: Out<I>, ctx: CallContext) => In<O> | Promise<In<O>>
-    : D extends MethodDef<"server-stream", infer I, infer O>
-      ? (input: Out<I>, ctx: CallContext) => StreamSource<In<O>>
-      : D extends MethodDef<"client-stream", infer I, infer O>
-        ? (input: AsyncIterable<Out<I>>, ctx: CallContext) => In<O> | Promise<In<O>>
-        : D extends MethodDef<"bidi-stream", infer I, infer O>
-          ? (input: AsyncIterable<Out<I>>, ctx: CallContext) => StreamSource<In<O>>
-          : never;
-
-/** The function a client calls for a method. */
-export type ClientMethodOf<D> =
-  D extends MethodDef<"unary", infer I, infer O>
-    ? (input: In<I>, options?: CallOptions) => Promise<Out<O>>
-    : D extends MethodDef<"server-stream", infer I, infer O>
-      ? (input: In<I>, options?: CallOptions) => CallStream<Out<O>>
-      : D extends MethodDef<"client-stream", infer I, infer O>
-        ? (input: StreamSource<In<I>>, options?: CallOptions) => Promise<Out<O>>
-        : D extends MethodDef<"bidi-stream", infer I, infer O>
-          ? (input: StreamSource<In<I>>, options?: CallOptions) => CallStream<Out<O>>
-          : never;
-
-/** Handlers for every method of a contract. */
-export type Handlers<C extends Contract> = { [K in keyof C["methods"]]: HandlerOf<C["methods"][K]> };
-
-/** A typed client of a contract: one function per method. */
-export type Client<C extends Contract> = { readonly [K in keyof C["methods"]]: ClientMethodOf<C["methods"][K]> };
 
 /** A typed event topic: a name and the schema of its payload. */
 export interface Topic<N extends string = string, S extends AnySchema = AnySchema> {

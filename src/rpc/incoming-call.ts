@@ -1,22 +1,32 @@
 import { childLogger, type Logger } from "../logger.ts";
 import { FrameKind, type Meta } from "../wire/index.ts";
 import type { Release } from "./admission.ts";
-import type { ServedCallTrace } from "./call-observer.ts";
-import type { CallContext, CallerInfo } from "./context.ts";
-import type { ClientOptions } from "./client.ts";
-import type { Client, Contract } from "./contract.ts";
+import type { CallContext, CallerInfo, Client, ClientOptions } from "./context.ts";
+import type { Contract, MethodKind } from "./contract.ts";
 import { CreditGate } from "./credit-gate.ts";
 import { ItemQueue } from "./item-queue.ts";
+import type { Limits } from "./limits.ts";
 import type { Endpoint } from "./registry.ts";
 import { RpcError } from "./rpc-error.ts";
-import { validate, type Validation } from "./schema.ts";
-import type { SessionHost } from "./session.ts";
 import { parseTraceparent } from "./traceparent.ts";
 import type { FrameKind as Kind } from "../wire/index.ts";
+import { errorToWire, toRpcError } from "./wire-errors.ts";
+
+/** What a call being served needs of the node that serves it. */
+export interface ServingNode {
+  readonly nodeName: string;
+  readonly limits: Limits;
+  /** Dev mode: error stacks travel to callers. */
+  readonly dev: boolean;
+  /** The node's logger (its lines carry the node's name, id and cluster). */
+  readonly logger: Logger;
+  /** A client for a handler's nested calls (`ctx.client`). */
+  createClient<C extends Contract>(contract: C, options: ClientOptions): Client<C>;
+}
 
 /** Where an incoming call sends its frames: a session, or an in-process caller. */
 export interface CallOwner {
-  readonly host: SessionHost;
+  readonly server: ServingNode;
   readonly remoteInfo: CallerInfo;
   readonly backlogHigh: boolean;
   /** Whether a RESULT carries the time the call took here (for the caller's balancer; pointless in-process). */
@@ -25,7 +35,6 @@ export interface CallOwner {
   send(kind: Kind, id: number, body: unknown): void;
   incomingDone(id: number): void;
 }
-import { errorToWire, toRpcError } from "./wire-errors.ts";
 
 // setTimeout fires at once for delays past 2^31-1 ms (~24.8 days); such a
 // deadline is as good as none for a timer.
@@ -34,16 +43,19 @@ const MAX_TIMER = 0x7fffffff;
 const NO_META: Meta = Object.freeze(Object.create(null) as Meta);
 
 /**
- * One call being served: validates the input, runs the handler with its
- * context, sends the outcome, and honours cancellation and the deadline.
+ * One call being served: runs the endpoint's chain (the server's
+ * interceptors, validation and the handler) with its context, sends the
+ * outcome, and honours cancellation and the deadline.
  */
 export class IncomingCall implements CallContext {
   readonly service: string;
   readonly method: string;
+  readonly kind: MethodKind;
   readonly deadline: number | undefined;
+  meta: Readonly<Meta>;
+  #forwardMeta: Readonly<Meta> | null = null;
   /** When the call arrived (performance.now()), when the owner times calls. */
   #started: number | undefined;
-  readonly meta: Readonly<Meta>;
   readonly #session: CallOwner;
   readonly #id: number;
   readonly #endpoint: Endpoint;
@@ -56,8 +68,6 @@ export class IncomingCall implements CallContext {
   #outputCredit: CreditGate | null = null;
   #iterator: AsyncIterator<unknown> | Iterator<unknown> | null = null;
   readonly #release: Release | null;
-  /** The call's trace, when the node traces calls. */
-  readonly #trace: ServedCallTrace | null;
   #log: Logger | null = null;
 
   /** `release` frees the call's admission slots once it is over, however it ends. */
@@ -78,11 +88,10 @@ export class IncomingCall implements CallContext {
     this.method = endpoint.method;
     this.meta = meta ?? NO_META;
     const kind = endpoint.def.kind;
+    this.kind = kind;
     if (kind === "server-stream" || kind === "bidi-stream") this.#outputCredit = new CreditGate(credit);
     this.deadline = timeout === null ? undefined : Date.now() + timeout;
-    if (session.timesCalls || session.host.metrics) this.#started = performance.now();
-    const observer = session.host.callObserver;
-    this.#trace = observer === null ? null : observer.incoming(this.service, this.method, this.meta, session.remoteInfo);
+    if (session.timesCalls) this.#started = performance.now();
   }
 
   // --- CallContext -------------------------------------------------------
@@ -104,40 +113,37 @@ export class IncomingCall implements CallContext {
   }
 
   get node(): string {
-    return this.#session.host.nodeName;
+    return this.#session.server.nodeName;
+  }
+
+  get forwardMeta(): Readonly<Meta> {
+    return (this.#forwardMeta ??= propagatedMeta(this.meta));
+  }
+
+  set forwardMeta(meta: Readonly<Meta>) {
+    this.#forwardMeta = meta;
   }
 
   get log(): Logger {
     if (this.#log === null) {
       const bindings: Record<string, string> = { service: this.service, method: this.method };
-      const trace = this.#trace;
-      if (trace !== null) {
-        bindings.trace_id = trace.traceId;
-        bindings.span_id = trace.spanId;
-      } else {
-        // Untraced here, but the caller's trace id still ties these lines to the rest of the call.
-        const parent = parseTraceparent(this.meta.traceparent);
-        if (parent !== null) bindings.trace_id = parent.traceId;
+      // The trace of nested calls names this call's span when the node traces
+      // it; else the caller's trace id still ties these lines to the rest.
+      const forwarded = this.forwardMeta.traceparent;
+      const context = parseTraceparent(forwarded);
+      if (context !== null) {
+        bindings.trace_id = context.traceId;
+        if (forwarded !== this.meta.traceparent) bindings.span_id = context.spanId;
       }
-      this.#log = childLogger(this.#session.host.logger, bindings);
+      this.#log = childLogger(this.#session.server.logger, bindings);
     }
     return this.#log;
   }
 
-  /**
-   * @internal The trace metadata that the nested calls of the call `ctx`
-   * serves carry (a `traceparent` naming its span here), or null when this
-   * node does not trace it: for handlers that place their calls without
-   * `ctx.client()`, as a gateway forwarding a call does.
-   */
-  static nestedTraceMeta(ctx: CallContext): Readonly<Meta> | null {
-    return #trace in ctx && ctx.#trace !== null ? ctx.#trace.nestedMeta : null;
-  }
-
   client<C extends Contract>(contract: C, options?: ClientOptions): Client<C> {
-    return this.#session.host.createClient(contract, {
+    return this.#session.server.createClient(contract, {
       ...options,
-      inherit: { deadline: this.deadline, signal: this.signal, meta: this.#trace === null ? this.meta : this.#trace.nestedMeta },
+      inherit: { deadline: this.deadline, signal: this.signal, meta: this.forwardMeta },
     });
   }
 
@@ -156,47 +162,32 @@ export class IncomingCall implements CallContext {
   }
 
   #begin(input: unknown): void {
-    const kind = this.#endpoint.def.kind;
+    const kind = this.kind;
     if (kind === "client-stream" || kind === "bidi-stream") {
-      const window = this.#session.host.limits.streamWindow;
+      const window = this.#session.server.limits.streamWindow;
       this.#input = new ItemQueue<unknown>(
         window,
         (credit) => this.#session.send(FrameKind.Credit, this.#id, credit),
         () => {},
       );
       this.#session.send(FrameKind.Credit, this.#id, window);
-      this.#invoke(this.#input);
+      this.#run(this.#input);
       return;
     }
-    if (!this.#session.host.validateInput) {
-      this.#invoke(input);
-      return;
-    }
-    const checked = validate(this.#endpoint.def.input, input);
-    if (checked instanceof Promise) {
-      checked.then(
-        (result) => this.#afterValidation(result),
-        (error) => this.#fail(error),
-      );
-    } else {
-      this.#afterValidation(checked);
-    }
+    this.#run(input);
   }
 
   /** A stream item from the caller. */
   item(value: unknown): void {
     if (this.#done || !this.#input) return;
-    if (this.#session.host.validateInput) {
-      const checked = validate(this.#endpoint.def.input, value);
-      if (checked instanceof Promise) {
-        this.#fail(new RpcError("INTERNAL", `${this.service}.${this.method}: stream items need a synchronous schema`));
+    const check = this.#endpoint.checkItem;
+    if (check !== null) {
+      try {
+        value = check(value);
+      } catch (error) {
+        this.#fail(error);
         return;
       }
-      if (!checked.ok) {
-        this.#fail(this.#invalid(checked.issues, "a stream item"));
-        return;
-      }
-      value = checked.value;
     }
     if (!this.#input.push(value)) {
       this.#fail(new RpcError("RESOURCE_EXHAUSTED", `${this.service}.${this.method}: caller sent more stream items than its credit`));
@@ -216,7 +207,7 @@ export class IncomingCall implements CallContext {
   /** The caller cancelled, or the connection is gone: stop, send nothing. */
   cancel(reason: RpcError): void {
     if (this.#done) return;
-    this.#finish(reason.code, reason);
+    this.#finish();
     this.#abort(reason);
   }
 
@@ -227,40 +218,16 @@ export class IncomingCall implements CallContext {
 
   // --- internals -----------------------------------------------------------
 
-  #afterValidation(result: Validation): void {
-    if (this.#done) return;
-    if (!result.ok) {
-      this.#fail(this.#invalid(result.issues, "the input", true));
-      return;
-    }
-    this.#invoke(result.value);
-  }
-
-  /** INVALID_ARGUMENT; `unprocessed` when no handler has seen anything yet (a unary input). */
-  #invalid(issues: Array<{ message: string; path: string }>, what: string, unprocessed = false): RpcError {
-    const first = issues[0];
-    const where = first?.path ? ` at "${first.path}"` : "";
-    return new RpcError(
-      "INVALID_ARGUMENT",
-      `${this.service}.${this.method}: ${what} does not match the contract's schema${where}: ${first?.message ?? "invalid"}`,
-      { details: { issues }, service: this.service, method: this.method, node: this.node, unprocessed },
-    );
-  }
-
-  #invoke(input: unknown): void {
-    if (this.#trace === null) this.#runHandler(input);
-    else this.#trace.run(this.#runHandler, this, input);
-  }
-
-  #runHandler(input: unknown): void {
+  /** Runs the endpoint's chain: interceptors, validation, the handler. */
+  #run(input: unknown): void {
     let result: unknown;
     try {
-      result = this.#endpoint.handler(input, this);
+      result = this.#endpoint.run(input, this);
     } catch (error) {
       this.#fail(error);
       return;
     }
-    const kind = this.#endpoint.def.kind;
+    const kind = this.kind;
     if (kind === "unary" || kind === "client-stream") {
       if (result instanceof Promise) {
         result.then(
@@ -277,16 +244,7 @@ export class IncomingCall implements CallContext {
 
   #succeed(output: unknown): void {
     if (this.#done) return;
-    if (this.#session.host.validateOutput) {
-      const checked = validate(this.#endpoint.def.output, output);
-      if (checked instanceof Promise || !checked.ok) {
-        this.#fail(new RpcError("INTERNAL", `${this.service}.${this.method} on node ${this.node} returned a value its contract does not allow`, {
-          details: checked instanceof Promise ? undefined : { issues: checked.issues },
-        }));
-        return;
-      }
-    }
-    this.#finish("OK");
+    this.#finish();
     try {
       const started = this.#started;
       // The time here, in whole µs: the caller's balancer tells slow instances from a slow caller with it.
@@ -344,21 +302,22 @@ export class IncomingCall implements CallContext {
       try {
         connection.send(FrameKind.Item, this.#id, step.value);
       } catch (error) {
-        this.#finish("INTERNAL");
+        this.#finish();
         this.#sendUnencodable(error);
         this.#abort(new RpcError("CANCELLED", "the stream produced a value that cannot be sent"));
         return;
       }
     }
-    this.#finish("OK");
+    this.#finish();
     this.#session.send(FrameKind.End, this.#id, this.#responseMeta);
   }
 
   #fail(error: unknown): void {
     if (this.#done) return;
-    const rpcError = toRpcError(error, { service: this.service, method: this.method, node: this.node }, this.#session.host.dev);
-    this.#finish(rpcError.code, rpcError);
-    this.#session.send(FrameKind.Error, this.#id, errorToWire(rpcError, this.#session.host.dev));
+    const dev = this.#session.server.dev;
+    const rpcError = toRpcError(error, { service: this.service, method: this.method, node: this.node }, dev);
+    this.#finish();
+    this.#session.send(FrameKind.Error, this.#id, errorToWire(rpcError, dev));
     this.#abort(rpcError);
   }
 
@@ -374,11 +333,8 @@ export class IncomingCall implements CallContext {
     );
   }
 
-  #finish(code: string, error?: RpcError): void {
+  #finish(): void {
     this.#done = true;
-    this.#trace?.end(code, error);
-    const metrics = this.#session.host.metrics;
-    if (metrics && this.#started !== undefined) metrics.served(this.service, this.method, code, (performance.now() - this.#started) / 1000);
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.#outputCredit?.close();
@@ -403,4 +359,16 @@ export class IncomingCall implements CallContext {
 // A module-level function with the call as the timer's argument: no closure per call.
 function expireIncoming(call: IncomingCall): void {
   call.expire();
+}
+
+const PROPAGATED_META = ["traceparent", "tracestate"] as const;
+
+/** What nested calls carry of a call's metadata by default: its W3C trace context. */
+function propagatedMeta(meta: Readonly<Meta>): Readonly<Meta> {
+  let out: Meta | undefined;
+  for (const key of PROPAGATED_META) {
+    const value = meta[key];
+    if (value !== undefined) (out ??= {})[key] = value;
+  }
+  return out ?? NO_META;
 }

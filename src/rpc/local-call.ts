@@ -1,11 +1,9 @@
 import { FrameKind, type Meta } from "../wire/index.ts";
 import type { Release } from "./admission.ts";
-import type { CallerInfo } from "./context.ts";
-import { IncomingCall, type CallOwner } from "./incoming-call.ts";
-import type { CallRequest } from "./outgoing-call.ts";
+import type { CallRequest, CallerInfo } from "./context.ts";
+import { IncomingCall, type CallOwner, type ServingNode } from "./incoming-call.ts";
 import type { Endpoint } from "./registry.ts";
 import { RpcError } from "./rpc-error.ts";
-import type { SessionHost } from "./session.ts";
 import { errorFromWire } from "./wire-errors.ts";
 
 /**
@@ -14,7 +12,7 @@ import { errorFromWire } from "./wire-errors.ts";
  * Validation, deadlines, cancellation and metadata behave as over a socket.
  */
 export class LocalUnaryCall implements CallOwner {
-  readonly host: SessionHost;
+  readonly server: ServingNode;
   readonly remoteInfo: CallerInfo;
   readonly backlogHigh = false;
   readonly timesCalls = false;
@@ -26,8 +24,8 @@ export class LocalUnaryCall implements CallOwner {
   #call: IncomingCall | null = null;
 
   /** `release` frees the call's admission slots once it is over, however it ends. */
-  constructor(host: SessionHost, caller: CallerInfo, request: CallRequest, onDone: () => void, release: Release | null = null) {
-    this.host = host;
+  constructor(server: ServingNode, caller: CallerInfo, request: CallRequest, onDone: () => void, release: Release | null = null) {
+    this.server = server;
     this.remoteInfo = caller;
     this.#request = request;
     this.#onDone = onDone;
@@ -37,7 +35,7 @@ export class LocalUnaryCall implements CallOwner {
   /** Runs the call; the promise settles with the handler's outcome. */
   run(endpoint: Endpoint): Promise<unknown> {
     const request = this.#request;
-    request.trace?.attempt(this.host.nodeName, "inproc://self");
+    request.attempts?.attempt(this.server.nodeName, "inproc://self");
     return new Promise<unknown>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -72,7 +70,7 @@ export class LocalUnaryCall implements CallOwner {
       if (meta && this.#request.onMeta) this.#request.onMeta(meta);
       this.#resolve(output);
     } else if (kind === FrameKind.Error) {
-      this.#reject(errorFromWire(body, { service: this.#request.service, method: this.#request.method, node: this.host.nodeName }));
+      this.#reject(errorFromWire(body, { service: this.#request.service, method: this.#request.method, node: this.server.nodeName }));
     }
   }
 
@@ -98,10 +96,10 @@ export class LocalUnaryCall implements CallOwner {
 
   #error(code: RpcError["code"], what: string, unprocessed = false): RpcError {
     const { service, method } = this.#request;
-    return new RpcError(code, `${service}.${method} (in-process, node ${this.host.nodeName}): ${what}`, {
+    return new RpcError(code, `${service}.${method} (in-process, node ${this.server.nodeName}): ${what}`, {
       service,
       method,
-      node: this.host.nodeName,
+      node: this.server.nodeName,
       unprocessed,
     });
   }

@@ -1,33 +1,23 @@
 import { FrameKind, MethodKindCode, type Meta } from "../wire/index.ts";
-import type { CallOptions } from "./call-options.ts";
-import type { AttemptObserver } from "./call-observer.ts";
 import type { CallStream } from "./call-stream.ts";
-import type { MethodKind, StreamSource } from "./contract.ts";
+import type { CallRequest, CallerInfo, StreamSource } from "./context.ts";
 import { CreditGate } from "./credit-gate.ts";
 import { ItemQueue } from "./item-queue.ts";
 import { RpcError } from "./rpc-error.ts";
-import type { Session } from "./session.ts";
+import type { DeadlineQueue } from "./deadline-queue.ts";
+import type { Limits } from "./limits.ts";
 import { errorFromWire } from "./wire-errors.ts";
 
-/** What a caller asks of one call. */
-export interface CallRequest {
-  service: string;
-  method: string;
-  kind: MethodKind;
-  /** The version range the callee must satisfy; null for any. */
-  version: string | null;
-  /** The input, or the input stream for client-streaming kinds. */
-  input: unknown;
-  deadline: number | undefined;
-  signal: AbortSignal | undefined;
-  meta: Meta | undefined;
-  onMeta: CallOptions["onMeta"];
-  /** The method is idempotent: a balancer may retry or hedge it even when it may have run. */
-  idempotent?: boolean;
-  /** Set when the result arrives: how long the callee said the call took there, in µs. */
-  serverMicros?: number;
-  /** The call's trace, told of each attempt; only when the node traces calls. */
-  trace?: AttemptObserver | undefined;
+/** What an outgoing call needs of the session it goes out on. */
+export interface CallLine {
+  readonly host: { readonly limits: Pick<Limits, "streamWindow"> };
+  readonly remoteInfo: CallerInfo;
+  readonly backlogHigh: boolean;
+  /** The deadlines of the session's calls in flight, under one timer. */
+  readonly deadlines: DeadlineQueue;
+  drained(): Promise<void>;
+  send(kind: FrameKind, id: number, body: unknown): void;
+  outgoingDone(id: number): void;
 }
 
 /** A callee's time above a day is nonsense, not a measurement. */
@@ -38,7 +28,7 @@ const MAX_SERVER_MICROS = 86_400_000_000;
  * one result, a stream of results, or both directions streaming.
  */
 export class OutgoingCall implements CallStream<unknown> {
-  readonly #session: Session;
+  readonly #session: CallLine;
   readonly #id: number;
   readonly #request: CallRequest;
   #resolve: ((value: unknown) => void) | null = null;
@@ -49,7 +39,7 @@ export class OutgoingCall implements CallStream<unknown> {
   #done = false;
   #sent = false;
 
-  constructor(session: Session, id: number, request: CallRequest) {
+  constructor(session: CallLine, id: number, request: CallRequest) {
     this.#session = session;
     this.#id = id;
     this.#request = request;
@@ -58,7 +48,7 @@ export class OutgoingCall implements CallStream<unknown> {
   /** Sends the call; for unary and client-stream kinds, the promise of its result. */
   start(): Promise<unknown> | undefined {
     const request = this.#request;
-    request.trace?.attempt(this.#session.remoteInfo.name, this.#session.remoteInfo.address);
+    request.attempts?.attempt(this.#session.remoteInfo.name, this.#session.remoteInfo.address);
     const streamsOut = request.kind === "server-stream" || request.kind === "bidi-stream";
     const streamsIn = request.kind === "client-stream" || request.kind === "bidi-stream";
     const promise = streamsOut

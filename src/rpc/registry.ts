@@ -1,5 +1,6 @@
 import { ServiceGate } from "./admission.ts";
-import type { Contract, Handlers, MethodDef } from "./contract.ts";
+import type { Contract, MethodDef } from "./contract.ts";
+import type { Handlers, ServerNext } from "./context.ts";
 import { RpcError } from "./rpc-error.ts";
 import { compareVersions, parseVersion, satisfies, type Version } from "./version.ts";
 
@@ -12,7 +13,14 @@ export interface Endpoint {
   readonly handler: (...args: any[]) => unknown;
   /** The concurrency counter of the contract it belongs to. */
   readonly gate: ServiceGate;
+  /** What a call runs: the server's chain of interceptors and stages around the handler. */
+  readonly run: ServerNext;
+  /** Checks one input stream item as it arrives (the validation stage's), or null: returns the item to pass on, or throws. */
+  readonly checkItem: ((item: unknown) => unknown) | null;
 }
+
+/** Builds the chain an endpoint's calls run, from the endpoint and its bare handler. */
+export type ChainBuilder = (endpoint: Omit<Endpoint, "run" | "checkItem">) => Pick<Endpoint, "run" | "checkItem">;
 
 /** A contract served by this node. */
 interface Served {
@@ -27,17 +35,24 @@ export class ServiceRegistry {
 
   /**
    * Adds a contract with its handlers; its calls are counted in `gate` (by
-   * default one of its own, without a limit). Throws a TypeError when a
+   * default one of its own, without a limit) and run what `chain` builds
+   * around each handler (by default the bare handler). Throws a TypeError when a
    * handler is missing or extra.
    */
-  add<C extends Contract>(contract: C, handlers: Handlers<C>, gate = new ServiceGate(contract.name, contract.version)): () => void {
+  add<C extends Contract>(
+    contract: C,
+    handlers: Handlers<C>,
+    gate = new ServiceGate(contract.name, contract.version),
+    chain: ChainBuilder = (endpoint) => ({ run: endpoint.handler, checkItem: null }),
+  ): () => void {
     const endpoints = new Map<string, Endpoint>();
     for (const [method, def] of Object.entries(contract.methods)) {
       const handler = Object.hasOwn(handlers, method) ? (handlers as Record<string, unknown>)[method] : undefined;
       if (typeof handler !== "function") {
         throw new TypeError(`serve(${contract.name}): no handler for method "${method}"`);
       }
-      endpoints.set(method, { service: contract.name, version: contract.version, method, def, handler: handler as Endpoint["handler"], gate });
+      const bare = { service: contract.name, version: contract.version, method, def, handler: handler as Endpoint["handler"], gate };
+      endpoints.set(method, { ...bare, ...chain(bare) });
     }
     for (const method of Object.keys(handlers)) {
       if (!endpoints.has(method)) throw new TypeError(`serve(${contract.name}): "${method}" is not a method of the contract`);

@@ -1,51 +1,24 @@
-import {
-  FrameKind,
-  MethodKindCode,
-  PROTOCOL_ERROR_CODE,
-  PROTOCOL_NAME,
-  PROTOCOL_VERSION,
-  type Frame,
-  type HelloBody,
-} from "../wire/index.ts";
+import { FrameKind, PROTOCOL_ERROR_CODE, PROTOCOL_NAME, PROTOCOL_VERSION, type Frame, type HelloBody } from "../wire/index.ts";
 import type { Connection } from "../transport/index.ts";
-import type { Logger } from "../logger.ts";
-import type { Admission } from "./admission.ts";
-import type { CallObserver } from "./call-observer.ts";
 import type { CallStream } from "./call-stream.ts";
-import type { ClientOptions } from "./client.ts";
-import type { CallerInfo } from "./context.ts";
-import type { Client, Contract } from "./contract.ts";
+import type { CallRequest, CallerInfo } from "./context.ts";
 import { DeadlineQueue } from "./deadline-queue.ts";
 import { deferredStream } from "./deferred-stream.ts";
-import { IncomingCall } from "./incoming-call.ts";
-import { isValidMeta, type Limits } from "./limits.ts";
-import { OutgoingCall, type CallRequest } from "./outgoing-call.ts";
-import type { NodeMetrics } from "../metrics/node-metrics.ts";
-import type { ServiceRegistry } from "./registry.ts";
+import type { Dispatcher } from "./dispatcher.ts";
+import type { IncomingCall, ServingNode } from "./incoming-call.ts";
+import { isValidMeta } from "./limits.ts";
+import { OutgoingCall } from "./outgoing-call.ts";
 import { RpcError } from "./rpc-error.ts";
 import { statusFromNumber, statusNumber } from "./status.ts";
 import { errorToWire } from "./wire-errors.ts";
+import { failedStream } from "./failed-stream.ts";
+import { isServiceList, isStringList, readCall, readHello } from "./frame-bodies.ts";
 
 /** What a session needs from the node that owns it. */
-export interface SessionHost {
+export interface SessionHost extends ServingNode {
   readonly nodeId: string;
-  readonly nodeName: string;
-  readonly limits: Limits;
-  readonly dev: boolean;
-  readonly validateInput: boolean;
-  readonly validateOutput: boolean;
-  readonly registry: ServiceRegistry;
-  /** The node's metrics, when they are on. */
-  readonly metrics: NodeMetrics | null;
-  /** The node's tracing, when it traces calls. */
-  readonly callObserver: CallObserver | null;
-  /** The node's logger (its lines carry the node's name, id and cluster). */
-  readonly logger: Logger;
-  /** True once the node started to close: new calls are refused. */
-  readonly draining: boolean;
-  /** Admits or sheds each incoming call (the node's and its contracts' concurrency limits). */
-  readonly admissionControl: Admission;
-  createClient<C extends Contract>(contract: C, options: ClientOptions): Client<C>;
+  /** Decides on and starts the calls that arrive. */
+  readonly dispatcher: Dispatcher;
   subscribedTopics(): string[];
   deliverEvent(topic: string, payload: unknown, from: Session): void;
   sessionReady(session: Session): void;
@@ -68,6 +41,8 @@ const BACKLOG_HIGH = 1024 * 1024;
  */
 export class Session {
   readonly host: SessionHost;
+  /** The node serving this session's incoming calls (the host itself). */
+  readonly server: ServingNode;
   readonly role: SessionRole;
   /** RESULTs of calls served here say how long they took (see docs/protocol.md). */
   readonly timesCalls = true;
@@ -104,6 +79,7 @@ export class Session {
   constructor(connection: Connection, host: SessionHost, role: SessionRole) {
     this.#connection = connection;
     this.host = host;
+    this.server = host;
     this.role = role;
     this.#nextId = role === "dialer" ? 1 : 2;
     this.#remote = { id: "", name: "?", address: connection.remoteAddress };
@@ -121,7 +97,7 @@ export class Session {
       proto: PROTOCOL_NAME,
       v: PROTOCOL_VERSION,
       node: { id: host.nodeId, name: host.nodeName },
-      services: host.registry.list(),
+      services: host.dispatcher.registry.list(),
       maxFrame: host.limits.maxFrameSize,
     };
     connection.send(FrameKind.Hello, 0, hello);
@@ -367,27 +343,18 @@ export class Session {
       this.abort(`expected HELLO first, got frame kind ${frame.kind}`);
       return;
     }
-    const hello = frame.body as Partial<HelloBody> | null;
-    if (typeof hello !== "object" || hello === null || hello.proto !== PROTOCOL_NAME) {
-      this.abort("HELLO does not speak the amoeba protocol");
+    const hello = readHello(frame.body);
+    if (typeof hello === "string") {
+      this.abort(hello, hello.startsWith("protocol version") ? statusNumber("FAILED_PRECONDITION") : PROTOCOL_ERROR_CODE);
       return;
     }
-    if (hello.v !== PROTOCOL_VERSION) {
-      this.abort(
-        `protocol version ${String(hello.v)} is not supported; this node speaks version ${PROTOCOL_VERSION}`,
-        statusNumber("FAILED_PRECONDITION"),
-      );
-      return;
-    }
-    const node = hello.node;
-    if (typeof node?.id !== "string" || typeof node.name !== "string" || !isServiceList(hello.services)) {
-      this.abort("HELLO lacks the node's id, name or services");
-      return;
-    }
+    const { node } = hello;
     this.#handshaken = true;
     if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = null;
-    this.#remote = { id: node.id.slice(0, 128), name: node.name.slice(0, 128), address: this.#connection.remoteAddress };
+    const certificate = this.#connection.peerCertificate;
+    const address = this.#connection.remoteAddress;
+    this.#remote = certificate ? { id: node.id.slice(0, 128), name: node.name.slice(0, 128), address, certificate } : { id: node.id.slice(0, 128), name: node.name.slice(0, 128), address };
     this.#remoteServices = hello.services;
     this.host.sessionReady(this);
     this.#readyResolve();
@@ -399,70 +366,31 @@ export class Session {
       return;
     }
     if (id > this.#lastCallRead) this.#lastCallRead = id;
-    const [service, method, version, timeout, meta, input, credit, kind] = body as unknown[];
-    if (
-      typeof service !== "string" ||
-      typeof method !== "string" ||
-      (version !== null && typeof version !== "string") ||
-      (timeout !== null && (typeof timeout !== "number" || !(timeout >= 0) || !Number.isFinite(timeout))) ||
-      typeof credit !== "number" ||
-      !(credit >= 0)
-    ) {
+    const arrived = readCall(id, body);
+    if (arrived === null) {
       this.abort(`malformed CALL frame (id ${id})`);
       return;
     }
+    const { service, method, meta } = arrived;
     const host = this.host;
-    const where = { service, method, node: host.nodeName };
-    if (host.draining) {
-      this.#refuse(id, new RpcError("UNAVAILABLE", `node ${host.nodeName} is draining; not processed — safe to retry`, { ...where, unprocessed: true }));
-      return;
-    }
     if (meta !== null && !isValidMeta(meta, host.limits.maxMetaSize)) {
-      this.#refuse(id, 
-        new RpcError("INVALID_ARGUMENT", `${service}.${method}: metadata must map strings to strings, within ${host.limits.maxMetaSize} bytes`, {
-          ...where,
-          unprocessed: true,
-        }),
-      );
+      const where = { service, method, node: host.nodeName, unprocessed: true };
+      this.#refuse(id, new RpcError("INVALID_ARGUMENT", `${service}.${method}: metadata must map strings to strings, within ${host.limits.maxMetaSize} bytes`, where));
       return;
     }
     if (this.#incoming.size >= host.limits.maxConcurrentCalls) {
-      this.#refuse(id, 
-        new RpcError("RESOURCE_EXHAUSTED", `node ${host.nodeName} has ${host.limits.maxConcurrentCalls} calls in flight on this connection; not processed — retry later`, {
-          ...where,
-          unprocessed: true,
-        }),
-      );
+      const where = { service, method, node: host.nodeName, unprocessed: true };
+      const message = `node ${host.nodeName} has ${host.limits.maxConcurrentCalls} calls in flight on this connection; not processed — retry later`;
+      this.#refuse(id, new RpcError("RESOURCE_EXHAUSTED", message, where));
       return;
     }
-    const endpoint = host.registry.find(service, method, version as string | null, host.nodeName);
-    if (endpoint instanceof RpcError) {
-      this.#refuse(id, endpoint);
+    const call = host.dispatcher.accept(this, arrived);
+    if (call instanceof RpcError) {
+      this.#refuse(id, call);
       return;
     }
-    if (kind !== undefined && kind !== MethodKindCode[endpoint.def.kind]) {
-      this.#refuse(id, 
-        new RpcError("FAILED_PRECONDITION", `${service}.${method} on node ${host.nodeName} is a ${endpoint.def.kind} method; the caller expected another kind`, {
-          ...where,
-          details: { kind: endpoint.def.kind },
-          unprocessed: true,
-        }),
-      );
-      return;
-    }
-    if (timeout === 0) {
-      this.#refuse(id, new RpcError("DEADLINE_EXCEEDED", `${service}.${method}: the deadline passed before the call arrived`, { ...where, unprocessed: true }));
-      return;
-    }
-    // Last: a call refused for any reason above takes no slot and counts as no shed load.
-    const release = host.admissionControl.tryEnter(endpoint.gate, method);
-    if (typeof release !== "function") {
-      this.#refuse(id, release);
-      return;
-    }
-    const call = new IncomingCall(this, id, endpoint, meta as Record<string, string> | null, timeout as number | null, credit, release);
     this.#incoming.set(id, call);
-    call.start(input);
+    call.start(arrived.input);
   }
 
   /** Answers a call that no handler will see. */
@@ -510,29 +438,4 @@ export class Session {
     this.#idleWaiters = [];
     for (const wake of waiters) wake();
   }
-}
-
-function isStringList(value: unknown): value is string[] {
-  return Array.isArray(value) && value.length <= 10_000 && value.every((item) => typeof item === "string");
-}
-
-function isServiceList(value: unknown): value is Array<[string, string]> {
-  return (
-    Array.isArray(value) &&
-    value.length <= 10_000 &&
-    value.every((item) => Array.isArray(item) && typeof item[0] === "string" && typeof item[1] === "string")
-  );
-}
-
-/** A stream that fails with `error` when read. */
-export function failedStream(error: RpcError): CallStream<unknown> {
-  return {
-    cancel() {},
-    [Symbol.asyncIterator]() {
-      return {
-        next: () => Promise.reject(error),
-        return: () => Promise.resolve({ value: undefined, done: true as const }),
-      };
-    },
-  };
 }

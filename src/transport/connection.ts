@@ -14,6 +14,18 @@ export interface ConnectionHandler {
   closed(error?: Error): void;
 }
 
+/** The certificate the other end presented over TLS and this end verified: who it is. */
+export interface PeerCertificate {
+  /** The subject's common name (CN), or "" when it has none. */
+  readonly subject: string;
+  /** The subject alternative names, as OpenSSL writes them (`DNS:calc.internal`, `IP Address:10.0.0.5`, `URI:spiffe://…`). */
+  readonly altNames: readonly string[];
+  /** The issuer's common name. */
+  readonly issuer: string;
+  /** SHA-256 fingerprint, colon-separated hex: pins one certificate. */
+  readonly fingerprint256: string;
+}
+
 /** One established, ordered, reliable frame pipe to a peer. */
 export interface Connection {
   /** Starts delivery to `handler`. Frames that arrived before are held until then. */
@@ -32,6 +44,8 @@ export interface Connection {
   readonly remoteAddress: string;
   /** Whether the bytes are encrypted (TLS). */
   readonly secure: boolean;
+  /** The other end's verified certificate, when it presented one over TLS (mutual TLS, or a server's). */
+  readonly peerCertificate?: PeerCertificate | undefined;
   /** Bytes received and sent so far, where the transport counts bytes (not in-process pairs). */
   readonly bytesIn?: number;
   readonly bytesOut?: number;

@@ -1,4 +1,5 @@
 import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import {
   encodeBody,
   FrameDecoder,
@@ -9,7 +10,8 @@ import {
   writeHeader,
   type WireLimits,
 } from "../wire/index.ts";
-import type { Connection, ConnectionHandler } from "./connection.ts";
+import type { Connection, ConnectionHandler, PeerCertificate } from "./connection.ts";
+import { PeerNotReadingError } from "./errors.ts";
 
 /** Write-side settings of a socket connection. */
 export interface SocketConnectionOptions {
@@ -32,6 +34,7 @@ const COPY_LIMIT = 16 * 1024;
  */
 export class SocketConnection implements Connection {
   readonly remoteAddress: string;
+  readonly peerCertificate: PeerCertificate | undefined;
   readonly secure: boolean;
   readonly #socket: Socket;
   readonly #decoder: FrameDecoder;
@@ -51,6 +54,7 @@ export class SocketConnection implements Connection {
     this.#socket = socket;
     this.remoteAddress = remoteAddress;
     this.secure = secure;
+    this.peerCertificate = secure ? verifiedPeer(socket as TLSSocket) : undefined;
     this.#highWaterMark = options.highWaterMark ?? 1024 * 1024;
     this.#maxBacklog = options.maxBacklog ?? Math.max(64 * 1024 * 1024, 4 * options.limits.maxFrameSize);
     this.#decoder = new FrameDecoder(options.limits, (frame) => this.#handler?.frame(frame));
@@ -91,7 +95,7 @@ export class SocketConnection implements Connection {
     this.#bodies.push(bytes);
     this.#queuedBytes += HEADER_SIZE + bytes.length;
     if (this.backlog > this.#maxBacklog) {
-      this.destroy(new Error(`peer at ${this.remoteAddress} stopped reading: over ${this.#maxBacklog} bytes queued`));
+      this.destroy(new PeerNotReadingError(`peer at ${this.remoteAddress} stopped reading: over ${this.#maxBacklog} bytes queued`));
       return;
     }
     if (!this.#flushScheduled) {
@@ -187,4 +191,18 @@ export class SocketConnection implements Connection {
     this.#drainWaiters = [];
     for (const wake of waiters) wake();
   }
+}
+
+/** The certificate a TLS peer presented, when the handshake verified it against our CA. */
+function verifiedPeer(socket: TLSSocket): PeerCertificate | undefined {
+  if (!socket.authorized || typeof socket.getPeerCertificate !== "function") return undefined;
+  const cert = socket.getPeerCertificate();
+  if (!cert || Object.keys(cert).length === 0) return undefined;
+  const altNames = typeof cert.subjectaltname === "string" && cert.subjectaltname !== "" ? cert.subjectaltname.split(", ") : [];
+  return Object.freeze({ subject: firstName(cert.subject?.CN), altNames: Object.freeze(altNames), issuer: firstName(cert.issuer?.CN), fingerprint256: cert.fingerprint256 ?? "" });
+}
+
+/** A name field of a certificate: one value, or the first of several. */
+function firstName(value: string | string[] | undefined): string {
+  return (Array.isArray(value) ? value[0] : value) ?? "";
 }

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { z } from "zod";
-import { connect, contract, startNode, unary } from "../../src/index.ts";
+import { connect, contract, RpcError, startNode, unary } from "../../src/index.ts";
 import { requireOrSkip } from "../support/require.ts";
 import { connectTls, socketFixture } from "./fixture.ts";
 import { hasCommand, makeCerts, recordingLogger, type Certs } from "./helpers.ts";
@@ -64,5 +64,38 @@ test("mutual tls: a client without a certificate, or with one from another CA, i
     assert.equal(ran, 1);
   } finally {
     await server.close({ timeout: 1_000 });
+  }
+});
+
+test("mutual tls: every stage of the server's chain knows the caller by its verified certificate", async (t) => {
+  if (!requireOrSkip(t, certs !== undefined, missing ?? "")) return;
+  const seen: Array<{ subject: string | undefined; issuer: string | undefined; fingerprint: number }> = [];
+  const server = await startNode({
+    name: "server",
+    listen: "tcp://127.0.0.1:0",
+    tls: { ...certs!.server, ca: certs!.ca },
+    logger: recordingLogger(),
+    interceptors: {
+      server: [
+        (next) => (input, ctx) => {
+          const cert = ctx.caller.certificate;
+          seen.push({ subject: cert?.subject, issuer: cert?.issuer, fingerprint: cert?.fingerprint256.split(":").length ?? 0 });
+          if (cert?.subject !== "amoeba-client") throw new RpcError("PERMISSION_DENIED", "only amoeba-client may call");
+          return next(input, ctx);
+        },
+      ],
+    },
+  });
+  server.serve(Hello, { hello: (_input, ctx) => `hello ${ctx.caller.certificate?.subject ?? "nobody"}` });
+  const peer = await connect(server.addresses[0]!, { tls: connectTls({ ca: certs!.ca, ...certs!.client }), logger: recordingLogger() });
+  try {
+    assert.equal(await peer.client(Hello).hello({}), "hello amoeba-client", "the handler sees the certificate too");
+    assert.deepEqual(seen, [{ subject: "amoeba-client", issuer: "Amoeba Test CA", fingerprint: 32 }]);
+    // The caller's side knows the server by its certificate as well.
+    assert.equal(peer.remote.certificate?.subject, "localhost");
+    assert.ok(peer.remote.certificate?.altNames.includes("IP Address:127.0.0.1"), JSON.stringify(peer.remote.certificate?.altNames));
+  } finally {
+    await peer.close();
+    await server.close({ timeout: 500 });
   }
 });

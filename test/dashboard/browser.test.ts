@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join, resolve } from "node:path";
 import { it } from "node:test";
 import type { Page } from "playwright-core";
-import { GATEWAY_LABEL } from "../../src/route/route-label.ts";
+import { GATEWAY_LABEL } from "../../src/route-rules/route-label.ts";
 import { CliProcess } from "../cli/support.ts";
 import { artifactsDir, chromiumMissing, launchBrowser } from "../support/browser.ts";
 import { requireOrSkip } from "../support/require.ts";

@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { describe, test, type TestContext } from "node:test";
 import { connect as natsConnect, nkeys, type Msg } from "@nats-io/transport-node";
 import { z } from "zod";
-import { connect, contract, startNode, unary, type Node } from "../../src/index.ts";
+import { AmoebaError, connect, contract, NoRespondersError, startNode, unary, type Node } from "../../src/index.ts";
 import { nats } from "../../src/nats/index.ts";
 import { FrameDecoder, FrameKind, DEFAULT_WIRE_LIMITS, type Frame } from "../../src/wire/index.ts";
 import { hasCommand, isPattern, makeCerts, pattern, recordingLogger, waitFor, within } from "../conformance/helpers.ts";
@@ -183,7 +183,14 @@ describe("NATS engine: virtual connections", () => {
     if (!server) return;
     await assert.rejects(
       within(connect(`nats://${randomUUID()}`, { engine: nats({ servers: [server.url] }), logger: recordingLogger(), connectTimeout: 60_000 }), 10_000, "the dial fails"),
-      /no responders/,
+      (error: unknown) => {
+        assert.ok(error instanceof NoRespondersError, `a NoRespondersError, not ${String(error)}`);
+        assert.ok(error instanceof AmoebaError);
+        assert.equal(error.code, "NO_RESPONDERS");
+        assert.equal(error.unprocessed, true);
+        assert.match(error.message, /no responders/);
+        return true;
+      },
     );
     await assert.rejects(connect("nats://not a node", { engine: nats({ servers: [server.url] }), logger: recordingLogger() }), /not a NATS node address/);
   });

@@ -1,5 +1,6 @@
 // The recent-calls ring without OpenTelemetry, across processes: caller (this process) → front → back.
 // Each node keeps its calls; amoeba.traces on every node gives the pieces that one trace id stitches together.
+import { nodeInternals } from "../../src/node/node.ts";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { z } from "zod";
@@ -151,7 +152,7 @@ test("amoeba.traces refuses a bad query with INVALID_ARGUMENT; a node without th
     }
     const report = await traces.recent({});
     assert.deepEqual([report.node, report.capacity, report.calls], ["plain", 0, []]);
-    assert.equal(node.callObserver, null, "a node with no ring and no OpenTelemetry SDK registered traces nothing");
+    assert.equal(nodeInternals(node).tracer, null, "a node with no ring and no OpenTelemetry SDK registered traces nothing");
   } finally {
     await peer.close();
     await node.close({ timeout: 500 });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Member } from "../../src/index.ts";
 import { nextHopMeta } from "../../src/route/hops.ts";
-import { encodeRoutes, GATEWAY_LABEL, parseRoute, routeOf, UNKNOWN_ROUTE_COST } from "../../src/route/route-label.ts";
+import { encodeRoutes, GATEWAY_LABEL, parseRoute, routeOf, UNKNOWN_ROUTE_COST } from "../../src/route-rules/route-label.ts";
 import { routesInto } from "../../src/route/route-table.ts";
 import { RpcError } from "../../src/index.ts";
 

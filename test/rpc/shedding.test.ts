@@ -2,6 +2,7 @@
 // `serve(…, { concurrency })` refuse the calls past them at once with
 // RESOURCE_EXHAUSTED (unprocessed), over sockets and in process alike, and the
 // count of calls in flight never leaks, however a call ends.
+import { nodeInternals } from "../../src/node/node.ts";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { z } from "zod";
@@ -377,7 +378,7 @@ test("a concurrency that is not a positive integer is refused with a TypeError",
       );
     }
     assert.deepEqual(node.admission.services, {}, "nothing was served");
-    assert.equal(node.registry.has("rpc.shed", null), false, "nor registered");
+    assert.equal(nodeInternals(node).registry.has("rpc.shed", null), false, "nor registered");
     node.serve(Shed, new Backend().handlers(), { concurrency: 1 });
     assert.equal(node.admission.services["rpc.shed@1.0.0"]!.limit, 1);
   }));

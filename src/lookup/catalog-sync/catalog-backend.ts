@@ -1,4 +1,4 @@
-import type { Handlers } from "../../rpc/contract.ts";
+import type { Handlers } from "../../rpc/context.ts";
 import type { LookupBackend } from "../backend.ts";
 import type { MembershipLogger, MemberUpdate } from "../membership/types.ts";
 import { reachableAddress } from "../reachable.ts";

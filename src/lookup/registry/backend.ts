@@ -1,5 +1,5 @@
 import type { Logger } from "../../logger.ts";
-import type { Client } from "../../rpc/contract.ts";
+import type { Client } from "../../rpc/context.ts";
 import type { LookupBackend } from "../backend.ts";
 import type { Member, MemberRecord, MembershipEvent } from "../types.ts";
 import type { RegistryContract } from "./contract.ts";

@@ -1,4 +1,5 @@
-import type { Contract, Handlers } from "../../rpc/contract.ts";
+import type { Contract } from "../../rpc/contract.ts";
+import type { Handlers } from "../../rpc/context.ts";
 import { ChangeQueue } from "../change-queue.ts";
 import type { MembershipEvent } from "../types.ts";
 import { RegistryContract } from "./contract.ts";

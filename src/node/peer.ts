@@ -1,7 +1,6 @@
-import type { ClientOptions } from "./rpc/client.ts";
-import type { CallerInfo } from "./rpc/context.ts";
-import type { Client, Contract } from "./rpc/contract.ts";
-import type { EventHandler, PayloadOf, TopicRef } from "./rpc/topics.ts";
+import type { CallerInfo, Client, ClientOptions } from "../rpc/context.ts";
+import type { Contract } from "../rpc/contract.ts";
+import type { EventHandler, PayloadOf, TopicRef } from "../rpc/topics.ts";
 
 /**
  * A connection from a node to one other node, found by address: the plain

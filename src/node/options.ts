@@ -1,13 +1,14 @@
 /** What a node is started with: the options of `startNode`, `connect` and `serve`. */
-import type { OutlierOptions } from "./balance/outlier.ts";
-import type { RetryBudgetOptions } from "./balance/retry-budget.ts";
-import type { Engine } from "./engine.ts";
-import type { Logger } from "./logger.ts";
-import type { TracesOptions } from "./observe/call-tracer.ts";
-import type { LookupSettings } from "./lookup/start-lookup.ts";
-import type { Limits } from "./rpc/limits.ts";
-import type { RouteRule } from "./route/rules.ts";
-import type { TlsClientOptions, TlsServerOptions } from "./transport/index.ts";
+import type { OutlierOptions } from "../balance/outlier.ts";
+import type { RetryBudgetOptions } from "../balance/retry-budget.ts";
+import type { Engine } from "../engine.ts";
+import type { Logger } from "../logger.ts";
+import type { TracesOptions } from "../observe/call-tracer.ts";
+import type { LookupSettings } from "../lookup/start-lookup.ts";
+import type { NodeInterceptors, ServerInterceptor } from "../rpc/context.ts";
+import type { Limits } from "../rpc/limits.ts";
+import type { RouteRule } from "../route-rules/rules.ts";
+import type { TlsClientOptions, TlsServerOptions } from "../transport/index.ts";
 
 /** Options of `startNode`. */
 export interface NodeOptions {
@@ -93,6 +94,12 @@ export interface NodeOptions {
    * metadata `amoeba-route`, come first.
    */
   routes?: string | RouteRule[];
+  /**
+   * Code around every call this node makes (`client`) and serves (`server`),
+   * outermost first: authentication, authorization, logging, auditing,
+   * caching, policies of your own. See docs/interceptors.md for the order.
+   */
+  interceptors?: NodeInterceptors;
 }
 
 
@@ -113,6 +120,8 @@ export interface ServeOptions {
    * default: no limit of its own (the node's `concurrency` still applies).
    */
   concurrency?: number;
+  /** Server interceptors of this contract's calls, inside the node's own (see docs/interceptors.md). */
+  interceptors?: readonly ServerInterceptor[];
 }
 
 /** The look-up settings `startNode` options ask for, or null for none. */

@@ -1,6 +1,6 @@
 import type { ServiceBalancer, TargetSource } from "../balance/service-balancer.ts";
 import type { Instance } from "../lookup/types.ts";
-import type { CallRequest } from "../rpc/outgoing-call.ts";
+import type { CallRequest } from "../rpc/context.ts";
 import { RpcError } from "../rpc/rpc-error.ts";
 import { filterOf, RuledTargets } from "./ruled-targets.ts";
 import { metaRouteRules, placementText, ROUTE_META, type RouteRule, type RouteRules } from "./rules.ts";

@@ -1,23 +1,38 @@
-import type { Node, ConnectOptions } from "./node.ts";
+import type { CallStream } from "../rpc/call-stream.ts";
+import type { CallOutcome, CallRequest, Client, ClientNext, ClientOptions } from "../rpc/context.ts";
+import type { Contract } from "../rpc/contract.ts";
+import { deferredStream } from "../rpc/deferred-stream.ts";
+import { isBuiltInService } from "../rpc/reflection.ts";
+import { RpcError } from "../rpc/rpc-error.ts";
+import { Session, type SessionHost } from "../rpc/session.ts";
+import type { EventHandler, PayloadOf, TopicRef } from "../rpc/topics.ts";
+import { ConnectError } from "../transport/errors.ts";
+import type { Connection } from "../transport/index.ts";
+import type { ConnectOptions } from "./options.ts";
 import type { Peer } from "./peer.ts";
-import type { CallStream } from "./rpc/call-stream.ts";
-import { createClient } from "./rpc/client.ts";
-import { deferredStream } from "./rpc/deferred-stream.ts";
-import type { CallRequest } from "./rpc/outgoing-call.ts";
-import { isBuiltInService } from "./rpc/reflection.ts";
-import { RpcError } from "./rpc/rpc-error.ts";
-import { Session } from "./rpc/session.ts";
+
+/** What a link needs of its node. */
+export interface LinkHost extends SessionHost {
+  /** Dials `address` (through the engine when its scheme is the engine's). */
+  dial(address: string, options: ConnectOptions): Promise<Connection>;
+  /** Keeps a session the link dialed. */
+  trackSession(session: Session): void;
+  /** A typed client whose calls pass the node's client chain, then `place`. */
+  clientOver<C extends Contract>(contract: C, place: ClientNext, options: ClientOptions): Client<C>;
+  publish<T extends TopicRef>(topic: T, payload: PayloadOf<T>): void;
+  subscribe<T extends TopicRef>(topic: T, handler: EventHandler<PayloadOf<T>>): () => void;
+}
 
 /** One dialed address: its current session, dialed again when lost. */
 export class PeerLink {
-  readonly #node: Node;
+  readonly #node: LinkHost;
   readonly #address: string;
   readonly #options: ConnectOptions;
   #current: Session | null = null;
   #dialing: Promise<Session> | null = null;
   readonly peer: Peer;
 
-  constructor(node: Node, address: string, options: ConnectOptions) {
+  constructor(node: LinkHost, address: string, options: ConnectOptions) {
     this.#node = node;
     this.#address = address;
     this.#options = options;
@@ -30,7 +45,7 @@ export class PeerLink {
       get services() {
         return (link.#current?.remoteServices ?? []).filter(([name]) => !isBuiltInService(name));
       },
-      client: (contract, options = {}) => createClient(contract, (request) => link.invoke(request), options, node.defaultTimeout, node.callObserver),
+      client: (contract, options = {}) => node.clientOver(contract, (request) => link.invoke(request), options),
       publish: (topic, payload) => node.publish(topic, payload),
       subscribe: (topic, handler) => node.subscribe(topic, handler),
       close: async () => link.#current?.close("closed by the caller"),
@@ -52,7 +67,8 @@ export class PeerLink {
     return this.#dialing;
   }
 
-  invoke(request: CallRequest): Promise<unknown> | CallStream<unknown> {
+  /** Places a call on the live session, dialing first when there is none. */
+  invoke(request: CallRequest): CallOutcome {
     const current = this.#current;
     if (current?.usable) return current.call(request);
     const pending = withinCall(
@@ -76,16 +92,12 @@ export class PeerLink {
   async #dial(): Promise<Session> {
     let connection;
     try {
-      connection = await this.#node.dialConnection(this.#address, this.#options);
+      connection = await this.#node.dial(this.#address, this.#options);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      const hint = code === "ECONNREFUSED" || code === "ENOENT" ? "; is a node listening there (amoeba serve … --listen)?" : "";
-      throw new Error(`cannot connect to ${this.#address}: ${(error as Error).message}${hint}; not processed — safe to retry`, {
-        cause: error,
-      });
+      throw ConnectError.from(this.#address, error);
     }
     const session = new Session(connection, this.#node, "dialer");
-    this.#node.track(session);
+    this.#node.trackSession(session);
     await session.ready;
     this.#current = session;
     return session;

@@ -1,0 +1,48 @@
+/** Checks of the bodies of frames from the other end, before a session trusts them. */
+import { PROTOCOL_NAME, PROTOCOL_VERSION, type HelloBody, type Meta } from "../wire/index.ts";
+import type { ArrivedCall } from "./dispatcher.ts";
+
+/** A list of topic names (SUBSCRIBE, UNSUBSCRIBE), at most 10 000. */
+export function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.length <= 10_000 && value.every((item) => typeof item === "string");
+}
+
+/** A list of `[name, version]` (HELLO, ANNOUNCE), at most 10 000. */
+export function isServiceList(value: unknown): value is Array<[string, string]> {
+  return (
+    Array.isArray(value) &&
+    value.length <= 10_000 &&
+    value.every((item) => Array.isArray(item) && typeof item[0] === "string" && typeof item[1] === "string")
+  );
+}
+
+/**
+ * The call a CALL frame's body `[service, method, version, timeout, meta,
+ * input, credit, kind?]` asks for, or null when it is malformed. Metadata is
+ * checked apart (its limits are the node's).
+ */
+export function readCall(id: number, body: unknown): (ArrivedCall & { readonly input: unknown }) | null {
+  if (!Array.isArray(body) || body.length < 7) return null;
+  const [service, method, version, timeout, meta, input, credit, kind] = body as unknown[];
+  if (
+    typeof service !== "string" ||
+    typeof method !== "string" ||
+    (version !== null && typeof version !== "string") ||
+    (timeout !== null && (typeof timeout !== "number" || !(timeout >= 0) || !Number.isFinite(timeout))) ||
+    typeof credit !== "number" ||
+    !(credit >= 0)
+  ) {
+    return null;
+  }
+  return { id, service, method, version, kind, timeout, meta: meta as Meta | null, credit, input };
+}
+
+/** The other end's node and services from its HELLO, or why the HELLO is refused (a version mismatch starts with "protocol version"). */
+export function readHello(body: unknown): { node: { id: string; name: string }; services: Array<[string, string]> } | string {
+  const hello = body as Partial<HelloBody> | null;
+  if (typeof hello !== "object" || hello === null || hello.proto !== PROTOCOL_NAME) return "HELLO does not speak the amoeba protocol";
+  if (hello.v !== PROTOCOL_VERSION) return `protocol version ${String(hello.v)} is not supported; this node speaks version ${PROTOCOL_VERSION}`;
+  const node = hello.node;
+  if (typeof node?.id !== "string" || typeof node.name !== "string" || !isServiceList(hello.services)) return "HELLO lacks the node's id, name or services";
+  return { node: { id: node.id, name: node.name }, services: hello.services };
+}
