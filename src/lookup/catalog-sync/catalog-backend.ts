@@ -20,6 +20,8 @@ export interface CatalogSyncOptions {
    */
   methods?: () => (name: string, version: string) => readonly string[];
   logger: MembershipLogger;
+  /** How long joining waits for the catalogs of the members it learned, ms. Default 2 000. */
+  joinWait?: number;
   /** How often every member's digest is compared with the copy held (anti-entropy), ms. Default 5 000. */
   sweepInterval?: number;
 }
@@ -81,6 +83,8 @@ export class CatalogSync {
       start: async () => {
         await inner.start();
         this.#sweepAll();
+        // The catalogs of the members learned by joining, so the first look-up finds their services.
+        await this.#remote.idle(this.#options.joinWait ?? 2_000);
         this.#sweep = setInterval(() => this.#sweepAll(), this.#options.sweepInterval ?? 5_000);
         this.#sweep.unref();
       },

@@ -68,6 +68,8 @@ export class RemoteCatalogs {
   readonly #wholeNext = new Set<string>();
   readonly #stats: RemoteCatalogStats = { full: 0, deltas: 0, failed: 0, entries: 0 };
   readonly #setTimer: (delayMs: number, fn: () => void) => () => void;
+  /** Transfers running now. */
+  readonly #running = new Set<Promise<void>>();
 
   constructor(options: RemoteCatalogsOptions) {
     this.#options = options;
@@ -123,6 +125,24 @@ export class RemoteCatalogs {
     this.#run(id, entry);
   }
 
+  /**
+   * Resolves once the transfers running now have ended (done or failed), or
+   * after `limitMs`: a node that just joined waits for the catalogs of the
+   * members it learned, so that its first look-up finds what they serve.
+   */
+  async idle(limitMs: number): Promise<void> {
+    if (this.#running.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.#running]),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, limitMs);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
   /** Forgets member `id` (reaped, or restarted under a new id). */
   forget(id: string): void {
     this.#drop(id);
@@ -153,7 +173,9 @@ export class RemoteCatalogs {
   #run(id: string, wanted: Wanted): void {
     wanted.running = true;
     const digest = wanted.digest;
-    void this.#transfer(id, wanted.address)
+    const transfer = this.#transfer(id, wanted.address);
+    this.#running.add(transfer);
+    void transfer
       .then(
         () => {
           wanted.failures = 0;
@@ -165,6 +187,7 @@ export class RemoteCatalogs {
         },
       )
       .finally(() => {
+        this.#running.delete(transfer);
         wanted.running = false;
         if (this.#wanted.get(id) !== wanted || this.#abort.signal.aborted) return;
         const held = this.#held.get(id)?.digest;
