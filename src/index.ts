@@ -10,13 +10,25 @@ export type { MembershipConfig } from "./lookup/membership/config.ts";
 export type { Logger } from "./logger.ts";
 export { contract, unary, stream, clientStream, bidiStream, topic, type Contract, type MethodDef, type MethodKind, type MethodSpec, type MethodMap, type Topic, type ContractOptions, type MethodJsonSchema } from "./rpc/contract.ts";
 export { type Handlers, type HandlerOf, type Client, type ClientMethodOf, type StreamSource } from "./rpc/context.ts";
+export { service, type ServiceDefinition } from "./rpc/service-module.ts";
 export type { CallContext, CallerInfo } from "./rpc/context.ts";
 export type { CallOptions, Meta } from "./rpc/call-options.ts";
 export type { CallStream } from "./rpc/call-stream.ts";
 export type { ClientOptions } from "./rpc/context.ts";
-export type { CallOutcome, ClientInterceptor, ClientNext, NodeInterceptors, ServerInterceptor, ServerNext } from "./rpc/context.ts";
+export type {
+  CallOutcome,
+  ClientInterceptor,
+  ClientNext,
+  EventInterceptor,
+  EventMessage,
+  EventNext,
+  NodeInterceptors,
+  ServerInterceptor,
+  ServerNext,
+} from "./rpc/context.ts";
 export type { AttemptObserver, CallRequest } from "./rpc/context.ts";
 export { watchOutcome, type OutcomeListener } from "./rpc/served-outcome.ts";
+export { principalsOf, type AuthorizationPolicy, type AuthorizationRule } from "./rpc/authorization.ts";
 export { RpcError, isRpcError, type RpcErrorOptions, type TriedInstance } from "./rpc/rpc-error.ts";
 export { STATUS_CODES, type StatusCode } from "./rpc/status.ts";
 export { DEFAULT_LIMITS, type Limits } from "./rpc/limits.ts";
@@ -30,7 +42,7 @@ export type { InstanceStats, ServiceStats } from "./balance/service-balancer.ts"
 export type { OutlierOptions } from "./balance/outlier.ts";
 export type { RetryBudgetOptions } from "./balance/retry-budget.ts";
 export { StatsContract, type NodeStats } from "./balance/stats-contract.ts";
-export type { TracesOptions } from "./observe/call-tracer.ts";
+export type { TracesOptions } from "./observe/traces-options.ts";
 export type { RecentCall, RecentCallsQuery } from "./observe/recent-calls.ts";
 export { TracesContract, type RecentCallsReport } from "./observe/traces-contract.ts";
 export { stitchTrace, type TraceStep } from "./observe/stitch.ts";

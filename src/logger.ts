@@ -8,15 +8,36 @@ export interface Logger {
   child?(bindings: Record<string, unknown>): Logger;
 }
 
-/** The default: warnings and errors as JSON lines on stderr, the rest dropped. */
-export function createStderrLogger(bindings: Record<string, unknown>): Logger {
-  const write = (level: string) => (obj: object, msg?: string) => {
-    const record = { level, time: new Date().toISOString(), ...bindings, ...serialize(obj), ...(msg ? { msg } : {}) };
-    process.stderr.write(`${JSON.stringify(record)}\n`);
-  };
-  const drop = (): void => {};
-  return { debug: drop, info: drop, warn: write("warn"), error: write("error") };
+/** How much a logger writes, from everything (`debug`) to nothing (`silent`). */
+export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
+
+/** The log levels, from the most to the least verbose. */
+export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error", "silent"];
+
+/** `text` as a log level (case-insensitive), or undefined when it names none. */
+export function parseLogLevel(text: string): LogLevel | undefined {
+  const level = text.trim().toLowerCase();
+  return (LOG_LEVELS as readonly string[]).includes(level) ? (level as LogLevel) : undefined;
 }
+
+/**
+ * JSON lines on stderr for `level` and above, the rest dropped. A node's
+ * default, at `warn`; the `amoeba` command's, at `info` unless told
+ * (`--log-level`, `$AMOEBA_LOG_LEVEL`).
+ */
+export function createStderrLogger(bindings: Record<string, unknown>, level: LogLevel = "warn"): Logger {
+  const threshold = LOG_LEVELS.indexOf(level);
+  const write = (name: Exclude<LogLevel, "silent">) => {
+    if (LOG_LEVELS.indexOf(name) < threshold) return drop;
+    return (obj: object, msg?: string) => {
+      const record = { level: name, time: new Date().toISOString(), ...bindings, ...serialize(obj), ...(msg ? { msg } : {}) };
+      process.stderr.write(`${JSON.stringify(record)}\n`);
+    };
+  };
+  return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") };
+}
+
+const drop = (): void => {};
 
 /** A logger whose lines carry `bindings`: the logger's own `child` when it has one, else a wrapper that adds them. */
 export function childLogger(logger: Logger, bindings: Record<string, unknown>): Logger {

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Handlers } from "../../src/index.ts";
+import { service, type Handlers } from "../../src/index.ts";
 import { Calculator } from "./contract.ts";
 
 export { Calculator };
@@ -16,5 +16,8 @@ export const handlers: Handlers<typeof Calculator> = {
   },
 };
 
-/** What `amoeba serve` looks for: the contracts this module serves, each with its handlers. */
-export const services = [{ contract: Calculator, handlers }];
+/**
+ * What `amoeba serve` looks for: the contracts this module serves, each with
+ * its handlers. `service()` checks the handlers against the contract.
+ */
+export const services = [service(Calculator, handlers)];

@@ -79,18 +79,29 @@ function attempt(
         balancer.outliers.record(target.id, !failed, now);
       }
       if (!mayRetry) throw error;
-      return retry(balancer, policy, request, key, target, error);
+      return retry(balancer, policy, request, key, [{ target, error }], 0);
     },
   );
 }
 
-/** After a failed first attempt: more attempts on other instances while safe, in budget and in time. */
-async function retry(balancer: ServiceBalancer, policy: ResolvedPolicy, request: CallRequest, key: string | undefined, first: Target, firstError: unknown): Promise<unknown> {
-  const tried: Array<{ target: Target; error: unknown }> = [{ target: first, error: firstError }];
-  const exclude = new Set<Target>([first]);
-  let error = firstError;
-  let why = "";
-  for (let retries = 1; retries <= policy.retries; retries++) {
+/**
+ * After failed attempts (`failed`, the last one's error last): more attempts on
+ * other instances while safe, in budget and in time. `used` retries were spent
+ * already (a hedge that went out is one).
+ */
+async function retry(
+  balancer: ServiceBalancer,
+  policy: ResolvedPolicy,
+  request: CallRequest,
+  key: string | undefined,
+  failed: ReadonlyArray<{ target: Target; error: unknown }>,
+  used: number,
+): Promise<unknown> {
+  const tried = [...failed];
+  const exclude = new Set<Target>(failed.map((each) => each.target));
+  let error = tried[tried.length - 1]!.error;
+  let why = used > 0 ? "hedged" : "";
+  for (let retries = used + 1; retries <= policy.retries; retries++) {
     if (!retryable(error, request)) break;
     const unprocessed = isRpcError(error) && error.unprocessed;
     if (!unprocessed) {
@@ -174,6 +185,8 @@ class HedgedCall {
     if (this.#settled || timeLeft(this.#request) <= 0) return;
     const exclude = new Set(this.#copies.map((copy) => copy.target));
     const target = this.#balancer.pick(this.#policy, this.#key, exclude, performance.now());
+    // No hedge (no other usable instance, or the budget is spent): the call stays an
+    // unhedged one, and a failure of its one copy is retried as such.
     if (target && this.#balancer.budget.tryRetry()) {
       this.#balancer.metrics?.retried(this.#request.service);
       this.#launch(target);
@@ -203,14 +216,12 @@ class HedgedCall {
     if (this.#settled) return;
     copy.error = error;
     if (this.#copies.some((other) => other.error === undefined)) return;
-    if (this.#timer !== undefined) {
-      // The first copy failed before the hedge was due: retry as an unhedged call would.
-      this.#finish();
-      retry(this.#balancer, this.#policy, this.#request, this.#key, copy.target, error).then(this.#resolve, this.#reject);
-      return;
-    }
+    // Every copy failed: go on as an unhedged call would, with the hedge counted as
+    // one retry and every instance tried so far left out. The failed copy comes last.
     this.#finish();
-    this.#reject(annotate(error, this.#copies.map((each) => ({ target: each.target, error: each.error })), "hedged"));
+    const failed = this.#copies.filter((each) => each !== copy).map((each) => ({ target: each.target, error: each.error }));
+    failed.push({ target: copy.target, error });
+    retry(this.#balancer, this.#policy, this.#request, this.#key, failed, this.#copies.length - 1).then(this.#resolve, this.#reject);
   }
 
   #finish(): void {

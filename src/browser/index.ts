@@ -7,8 +7,10 @@
 export { connectEdge, EdgeConnection, type EdgeClientOptions, type EdgeServiceOptions, type WebSocketConstructor, type WebSocketLike } from "./connection.ts";
 export { RpcError, isRpcError } from "../rpc/rpc-error.ts";
 export { STATUS_CODES, type StatusCode } from "../rpc/status.ts";
-export { contract, unary, stream, clientStream, bidiStream, type Contract } from "../rpc/contract.ts";
+export { contract, unary, stream, clientStream, bidiStream, topic, type Contract } from "../rpc/contract.ts";
 export { type Client, type StreamSource } from "../rpc/context.ts";
+export { service } from "../rpc/service-module.ts";
+export { satisfies } from "../rpc/version.ts";
 export { plainSchema } from "../rpc/plain-schema.ts";
 export type { CallOptions, Meta } from "../rpc/call-options.ts";
 export type { CallStream } from "../rpc/call-stream.ts";

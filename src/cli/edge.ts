@@ -8,6 +8,7 @@ import { checkSocketAddress, flagOption, listOption, parseCount, parseMs, parseO
 import { loadEngine } from "./engine.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
+import { commandLogger } from "./log-level.ts";
 import { describeWhere, planLookup, type LookupPlan } from "./lookup-args.ts";
 import { EDGE } from "./usage.ts";
 import { startEdgeDashboard } from "./dashboard.ts";
@@ -46,6 +47,7 @@ export async function runEdge(argv: readonly string[], io: Io): Promise<number> 
   const args = parseOrHelp(EDGE, argv, io);
   if (!args) return EXIT.ok;
   const plan = planEdge(args);
+  const logger = commandLogger(args, "edge");
   const authenticate = plan.auth === undefined ? undefined : await loadAuthenticate(plan.auth);
   const tls = plan.tls === undefined ? undefined : readTls(plan.tls);
   const { startEdge } = await import("../edge/index.ts");
@@ -59,7 +61,7 @@ export async function runEdge(argv: readonly string[], io: Io): Promise<number> 
   }
   let edge: Edge;
   try {
-    edge = await startEdge({ ...edgeOptions(plan, authenticate), ...(engine !== undefined ? { engine } : {}), ...(tls !== undefined ? { tls } : {}) });
+    edge = await startEdge({ ...edgeOptions(plan, authenticate), logger, ...(engine !== undefined ? { engine } : {}), ...(tls !== undefined ? { tls } : {}) });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException)?.code;
     if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {

@@ -7,6 +7,7 @@ import { parseRouteRules } from "../route-rules/rules.ts";
 import { listOption, parseCount, parseMs, parseOrHelp, parseRecentCalls, stringOption, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
+import { commandLogger } from "./log-level.ts";
 import { checkGossipAddress } from "./lookup-args.ts";
 import { CLUSTER_KEY_ENV, GATEWAY } from "./usage.ts";
 
@@ -14,7 +15,7 @@ import { CLUSTER_KEY_ENV, GATEWAY } from "./usage.ts";
 export async function runGateway(argv: readonly string[], io: Io): Promise<number> {
   const args = parseOrHelp(GATEWAY, argv, io);
   if (!args) return EXIT.ok;
-  const options = planGateway(args);
+  const options = { ...planGateway(args), logger: commandLogger(args, "gateway") };
   const { startGateway } = await import("../index.ts");
   let gateway: Gateway;
   try {

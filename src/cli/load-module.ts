@@ -1,5 +1,6 @@
-import { existsSync, statSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Contract } from "../index.ts";
 import { CliError } from "./errors.ts";
@@ -25,6 +26,7 @@ export async function loadServices(file: string, cwd: string = process.cwd()): P
   const path = resolve(cwd, file);
   if (!existsSync(path)) throw new CliError(`no such file: ${path}`);
   if (!statSync(path).isFile()) throw new CliError(`not a file: ${path}`);
+  if (TYPESCRIPT.has(extname(path))) await loadTypeScript(path, file);
   let namespace: Record<string, unknown>;
   try {
     namespace = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
@@ -32,6 +34,61 @@ export async function loadServices(file: string, cwd: string = process.cwd()): P
     throw new CliError(`cannot load ${file}: ${(error as Error)?.message ?? String(error)}`);
   }
   return findServices(namespace, file);
+}
+
+const TYPESCRIPT = new Set([".ts", ".mts", ".cts", ".tsx"]);
+
+let typescript: Promise<void> | undefined;
+
+/**
+ * Makes TypeScript modules importable, once per process, by registering tsx
+ * (an optional peer dependency of Amoeba). Nothing to do when Amoeba itself
+ * runs from its TypeScript sources: a loader is then in place already.
+ */
+function loadTypeScript(path: string, file: string): Promise<void> {
+  if (import.meta.url.endsWith(".ts")) return Promise.resolve();
+  typescript ??= registerTsx(path).catch((error: unknown) => {
+    typescript = undefined;
+    throw error;
+  });
+  return typescript.catch((error: unknown) => {
+    const code = (error as NodeJS.ErrnoException)?.code;
+    if (code !== "MODULE_NOT_FOUND" && code !== "ERR_MODULE_NOT_FOUND") throw error;
+    // A Node that strips types by itself (22.18+, 23.6+) may still manage on its own.
+    if ((process.features as { typescript?: unknown }).typescript) return;
+    throw new CliError(
+      `${file} is TypeScript, and serving it needs tsx, which is not installed: run \`npm install --save-dev tsx\` in your project, or serve the compiled .js instead`,
+    );
+  });
+}
+
+async function registerTsx(path: string): Promise<void> {
+  const [esm, cjs] = await Promise.all([importFrom("esm/api", path), importFrom("cjs/api", path)]);
+  esm();
+  // .ts files in a package without "type": "module" load as CommonJS.
+  cjs();
+}
+
+/**
+ * The `register` function of one of tsx's APIs (`esm/api`, `cjs/api`): the
+ * copy beside Amoeba, where a peer dependency is installed, else the one the
+ * served module's own folder reaches (say, Amoeba installed globally).
+ */
+async function importFrom(api: "esm/api" | "cjs/api", path: string): Promise<() => unknown> {
+  let loaded: { register?: () => unknown };
+  try {
+    loaded = (await import(`tsx/${api}`)) as typeof loaded;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException)?.code !== "ERR_MODULE_NOT_FOUND") throw error;
+    // Throws MODULE_NOT_FOUND when there is no tsx here either.
+    const manifest = createRequire(path).resolve("tsx/package.json");
+    const { exports } = JSON.parse(readFileSync(manifest, "utf8")) as { exports: Record<string, { import?: { default?: string } }> };
+    const file = exports[`./${api}`]?.import?.default;
+    if (file === undefined) throw new CliError(`${manifest} names no ESM entry for tsx/${api}: a tsx older than 4?`);
+    loaded = (await import(pathToFileURL(resolve(dirname(manifest), file)).href)) as typeof loaded;
+  }
+  if (typeof loaded.register !== "function") throw new CliError(`tsx/${api} has no register(): a tsx older than 4?`);
+  return loaded.register;
 }
 
 /**

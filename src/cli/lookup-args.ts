@@ -66,7 +66,8 @@ export function planLookup(args: ParsedArgs, command: string, env: NodeJS.Proces
       throw new UsageError("--registry is client-server look-up; it does not go with --seeds or --gossip, which are for gossip", command);
     }
     if (keyFlag !== undefined) throw new UsageError("--cluster-key authenticates gossip; a registry does not use it", command);
-    checkSocketAddress(registry, command);
+    // Several registries: comma-separated (docs/lookup.md).
+    for (const address of registry.split(",")) checkSocketAddress(address.trim(), command);
   }
   if (keyFlag === "") throw new UsageError("--cluster-key takes a non-empty key", command);
   return {

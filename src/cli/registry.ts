@@ -3,6 +3,7 @@ import { serveRegistry } from "../lookup/registry/server.ts";
 import { checkSocketAddress, listOption, parseOrHelp, parseMs, stringOption, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
+import { commandLogger } from "./log-level.ts";
 import { drainOnSignal } from "./serve.ts";
 import { REGISTRY } from "./usage.ts";
 
@@ -22,6 +23,7 @@ export async function runRegistry(argv: readonly string[], io: Io): Promise<numb
   if (!args) return EXIT.ok;
   const plan = planRegistry(args);
   const node = await startNode({
+    logger: commandLogger(args, "registry"),
     ...(plan.name !== undefined ? { name: plan.name } : {}),
     ...(plan.drainTimeout !== undefined ? { drainTimeout: plan.drainTimeout } : {}),
   });

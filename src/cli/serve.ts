@@ -5,6 +5,8 @@ import { checkSocketAddress, flagOption, listOption, parseCount, parseMs, parseO
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { loadServices, type ServiceEntry } from "./load-module.ts";
+import { commandLogger } from "./log-level.ts";
+import type { Logger } from "../logger.ts";
 import { describeWhere, planLookup, type LookupPlan } from "./lookup-args.ts";
 import { SERVE } from "./usage.ts";
 import { loadEngine } from "./engine.ts";
@@ -37,8 +39,9 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
   const args = parseOrHelp(SERVE, argv, io);
   if (!args) return EXIT.ok;
   const plan = planServe(args);
+  const logger = commandLogger(args, "serve");
   const entries = await loadServices(plan.module);
-  const node = await startServing(plan, entries);
+  const node = await startServing(plan, entries, logger);
   const served = entries.map(({ contract }) => `${contract.name}@${contract.version}`).join(", ");
   for (const address of node.addresses) io.out(`amoeba: node ${node.name} serving ${served} on ${address}`);
   if (plan.lookup !== undefined) io.out(joinedLine(node, plan.lookup));
@@ -91,7 +94,7 @@ function joinedLine(node: Node, lookup: LookupPlan): string {
 
 // Services are registered before listening, so the first connection's
 // handshake already lists them all.
-async function startServing(plan: ServePlan, entries: ServiceEntry[]): Promise<Node> {
+async function startServing(plan: ServePlan, entries: ServiceEntry[], logger: Logger): Promise<Node> {
   let engine;
   if (plan.lookup?.engine !== undefined) {
     try {
@@ -101,6 +104,7 @@ async function startServing(plan: ServePlan, entries: ServiceEntry[]): Promise<N
     }
   }
   const starting = startNode({
+    logger,
     ...(engine !== undefined ? { engine } : {}),
     dev: plan.dev,
     ...(plan.name !== undefined ? { name: plan.name } : {}),

@@ -3,6 +3,7 @@
  * `node:util` parseArgs reads and the help text a user reads come from the
  * same spec, so the two cannot drift apart.
  */
+import { LOG_LEVEL_OPTION } from "./log-level.ts";
 
 /** One option of a command. */
 export interface OptionSpec {
@@ -45,7 +46,7 @@ const FIND_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     value: "<udp://host:port>",
     help: "The gossip address of a node of the cluster (amoeba serve prints it); name the cluster too unless it is default. Repeat or separate with commas for several.",
   },
-  registry: { type: "string", value: "<address>", help: "A registry server (amoeba registry) to ask instead of gossiping: tcp://host:port or unix:///path.sock." },
+  registry: { type: "string", value: "<address>", help: "A registry server (amoeba registry) to ask instead of gossiping: tcp://host:port or unix:///path.sock; several separated by commas." },
   "cluster-key": {
     type: "string",
     value: "<key>",
@@ -120,7 +121,7 @@ export const SERVE: CommandSpec = {
       value: "<udp://host:port>",
       help: "Gossip addresses of nodes already in the cluster. Repeat or separate with commas for several.",
     },
-    registry: { type: "string", value: "<address>", help: "Register with this registry server (amoeba registry) instead of gossiping." },
+    registry: { type: "string", value: "<address>", help: "Register with this registry server (amoeba registry) instead of gossiping; several separated by commas." },
     "cluster-key": {
       type: "string",
       value: "<key>",
@@ -132,6 +133,7 @@ export const SERVE: CommandSpec = {
       value: "<nats://host:port>",
       help: "Serve through this NATS server: the node listens at nats://<node id>, joins look-up on NATS (--cluster names the cluster) and answers NATS's service discovery ($SRV.PING, $SRV.INFO, $SRV.STATS). No TCP listener unless --listen asks for one. Credentials: $AMOEBA_NATS_USER and $AMOEBA_NATS_PASS, $AMOEBA_NATS_TOKEN or $AMOEBA_NATS_NKEY_SEED.",
     },
+    "log-level": LOG_LEVEL_OPTION,
     help: HELP_OPTION,
   },
   examples: [
@@ -246,6 +248,7 @@ export const REGISTRY: CommandSpec = {
     },
     name: { type: "string", value: "<name>", help: "The registry node's name. Default: <host>-<pid>" },
     "drain-timeout": { type: "string", value: "<ms>", help: "On SIGINT/SIGTERM, how long calls in flight may take to finish. Default: 10000" },
+    "log-level": LOG_LEVEL_OPTION,
     help: HELP_OPTION,
   },
   examples: ["amoeba registry", "amoeba registry --listen tcp://127.0.0.1:0 --listen unix:///tmp/registry.sock"],
@@ -350,6 +353,7 @@ export const EDGE: CommandSpec = {
     "drain-timeout": { type: "string", value: "<ms>", help: "On SIGINT/SIGTERM, how long requests in flight may take to finish. Default: 10000" },
     "tls-cert": { type: "string", value: "<file>", help: "Serve HTTPS and WSS with this PEM certificate (chain); needs --tls-key." },
     "tls-key": { type: "string", value: "<file>", help: "The PEM private key of --tls-cert." },
+    "log-level": LOG_LEVEL_OPTION,
     help: HELP_OPTION,
   },
   examples: [
@@ -424,6 +428,7 @@ export const GATEWAY: CommandSpec = {
     "cluster-key": { type: "string", value: "<key>", help: `The clusters' key, when their gossip is authenticated. Default: $${CLUSTER_KEY_ENV}` },
     "drain-timeout": { type: "string", value: "<ms>", help: "On SIGINT/SIGTERM, how long calls in flight may take to finish. Default: 10000" },
     "recent-calls": recentCallsOption("each of its members'"),
+    "log-level": LOG_LEVEL_OPTION,
     help: HELP_OPTION,
   },
   examples: [

@@ -5,6 +5,7 @@
  */
 import type { Node } from "../node/index.ts";
 import { nodeInternals } from "../node/node.ts";
+import { throughServerChain } from "./edge-pipeline.ts";
 import { reachableAddress } from "../lookup/reachable.ts";
 import type { Peer } from "../node/peer.ts";
 import type { CallOptions } from "../rpc/call-options.ts";
@@ -226,7 +227,7 @@ export class EdgeCatalog {
         description: typeof m.description === "string" ? m.description : undefined,
         input: isObject(m.input) ? m.input : {},
         output: isObject(m.output) ? m.output : {},
-        call: client[m.name]!,
+        call: throughServerChain(this.#node, description.name, m.name, m.kind, client[m.name]!),
       });
     }
     return { name: description.name, version: description.version, methods };

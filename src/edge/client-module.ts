@@ -1,10 +1,16 @@
 /**
  * The browser client as one ES module, served by the edge at
- * `GET /amoeba-client.js`: `amoeba/browser` and what it uses, bundled at
- * the first request (esbuild, some 50 ms) and kept in memory. A page loads
- * it with `import { connectEdge } from "/amoeba-client.js"`: no build step.
+ * `GET /amoeba-client.js`: `amoeba/browser` and what it uses. A page loads it
+ * with `import { connectEdge } from "/amoeba-client.js"`: no build step.
+ *
+ * The package's build bundles it (dist/browser/amoeba-client.js, see
+ * scripts/build.mjs), so an installed Amoeba reads that file and needs no
+ * bundler at run time. Run from the TypeScript sources (a checkout), there is
+ * no built file to trust, so the sources are bundled at the first request
+ * with esbuild, a development dependency.
  */
 import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
 /** The bundled module, with an ETag of its text. */
@@ -15,23 +21,29 @@ export interface ClientModule {
 
 let bundled: Promise<ClientModule> | undefined;
 
-/** The browser client, bundled once per process. */
+/** The browser client, read (or, from the sources, bundled) once per process. */
 export function clientModule(): Promise<ClientModule> {
-  bundled ??= bundle().catch((error: unknown) => {
-    // A failed bundle is not kept: the next request tries again.
-    bundled = undefined;
-    throw error;
-  });
+  bundled ??= load()
+    .then((text) => ({ text, etag: `"${createHash("sha256").update(text).digest("base64url").slice(0, 27)}"` }))
+    .catch((error: unknown) => {
+      // A failure is not kept: the next request tries again.
+      bundled = undefined;
+      throw error;
+    });
   return bundled;
 }
 
-async function bundle(): Promise<ClientModule> {
-  const { build } = await import("esbuild");
-  // The sources sit beside this file: .ts when run through tsx, .js once built.
-  const extension = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
-  const entry = fileURLToPath(new URL(`../browser/index${extension}`, import.meta.url));
+function load(): Promise<string> {
+  if (!import.meta.url.endsWith(".ts")) return readFile(new URL("../browser/amoeba-client.js", import.meta.url), "utf8");
+  return bundleSources();
+}
+
+async function bundleSources(): Promise<string> {
+  // A variable specifier: the built package never loads, nor declares, esbuild.
+  const bundler = "esbuild";
+  const { build } = (await import(bundler)) as typeof import("esbuild");
   const result = await build({
-    entryPoints: [entry],
+    entryPoints: [fileURLToPath(new URL("../browser/index.ts", import.meta.url))],
     bundle: true,
     format: "esm",
     // "browser": a node-only import in the client fails the bundle instead of reaching a page.
@@ -41,6 +53,5 @@ async function bundle(): Promise<ClientModule> {
     logLevel: "silent",
     legalComments: "none",
   });
-  const text = result.outputFiles[0]!.text;
-  return { text, etag: `"${createHash("sha256").update(text).digest("base64url").slice(0, 27)}"` };
+  return result.outputFiles[0]!.text;
 }

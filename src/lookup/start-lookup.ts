@@ -5,7 +5,7 @@ import { Catalog } from "./catalog.ts";
 import { CatalogSync, type CatalogContract, type FetchCatalog } from "./catalog-sync/index.ts";
 import { createMembership, createUdpTransport, type MembershipConfig } from "./membership/index.ts";
 import type { RegistryContract } from "./registry/contract.ts";
-import { createRegistryBackend } from "./registry/backend.ts";
+import { createRegistryBackend, registryAddresses } from "./registry/backend.ts";
 import { announceLocally, localSeeds } from "./rendezvous.ts";
 import type { MemberRecord } from "./types.ts";
 
@@ -16,8 +16,12 @@ export interface LookupSettings {
   seeds?: string[];
   /** Where this node listens for gossip. Default `udp://127.0.0.1:0`. */
   gossip?: string;
-  /** A registry server's address: client-server look-up instead of gossip. */
-  registry?: string;
+  /**
+   * Registry servers' addresses: client-server look-up instead of gossip. One
+   * address, several separated by commas, or a list: the node registers with
+   * every one and merges their tables (docs/lookup.md).
+   */
+  registry?: string | readonly string[];
   /** The cluster key: membership messages are authenticated with it (HMAC-SHA256). */
   clusterKey?: string;
   /** Gossip timing; default: the LAN profile (see docs/lookup.md). */
@@ -61,7 +65,7 @@ export async function startLookup(
   if (settings.registry !== undefined) {
     const backend = createRegistryBackend({
       self: { ...self, gossip: "" },
-      registry: deps.registryClient(settings.registry),
+      registries: registryAddresses(settings.registry).map((address) => ({ address, client: deps.registryClient(address) })),
       ttl: settings.registryTtl,
       logger: deps.logger,
     });

@@ -243,7 +243,7 @@ export class Switchboard implements Transport, ConnectionCarrier {
     this.#subscription?.unsubscribe();
   }
 
-  /** @internal A connection ended: forget it. */
+  /** A connection ended: forget it (its carrier's side, for NatsVirtualConnection). */
   remove(connection: NatsVirtualConnection): void {
     if (connection.acceptor) {
       if (this.#accepted.get(connection.key) === connection) this.#accepted.delete(connection.key);
@@ -252,7 +252,7 @@ export class Switchboard implements Transport, ConnectionCarrier {
     }
   }
 
-  /** @internal Publishes, never throwing: a failed publish is a lost message, which the connection sends again. */
+  /** Publishes, never throwing (for NatsVirtualConnection): a failed publish is a lost message, which the connection sends again. */
   publish(subject: string, payload: Uint8Array): boolean {
     if (!this.#connected) {
       // The client would drop it at the reconnection. Kept messages go out again then, acks are repeated;

@@ -4,6 +4,7 @@
  * `Node` is the public facade over it; sessions, links, engines and balancers
  * see it through the small interfaces they declare.
  */
+import { EventFanout, TOPICS_LABEL, topicsLabel } from "../lookup/event-fanout.ts";
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { NodeBalancers } from "../balance/node-balancers.ts";
@@ -18,10 +19,10 @@ import type { RecentCalls } from "../observe/recent-calls.ts";
 import { servedMetrics } from "../observe/served-metrics.ts";
 import type { AdmissionStats } from "../rpc/admission.ts";
 import { createClient } from "../rpc/client.ts";
-import type { CallRequest, CallerInfo, Client, ClientInterceptor, ClientNext, ClientOptions, ServerInterceptor } from "../rpc/context.ts";
+import type { CallRequest, CallerInfo, Client, ClientInterceptor, ClientNext, ClientOptions, EventNext, ServerInterceptor } from "../rpc/context.ts";
 import type { Contract } from "../rpc/contract.ts";
 import { Dispatcher } from "../rpc/dispatcher.ts";
-import { checkInterceptors, composeClient } from "../rpc/interceptor.ts";
+import { checkInterceptors, composeClient, composeEvents } from "../rpc/interceptor.ts";
 import { resolveLimits, type Limits } from "../rpc/limits.ts";
 import type { ServiceRegistry } from "../rpc/registry.ts";
 import type { Session, SessionHost } from "../rpc/session.ts";
@@ -62,6 +63,11 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
   engine: RunningEngine | null = null;
   readonly self: CallerInfo;
   readonly #clientTls: TlsClientOptions | undefined;
+  /** The chains of events published here and arriving here, or null with no event interceptor. */
+  readonly #eventsOut: EventNext | null;
+  readonly #eventsIn: EventNext | null;
+  // Hook (src/lookup/event-fanout.ts): cluster-wide publishing.
+  readonly #events: EventFanout;
   /** The node's own client interceptors, outermost first. */
   readonly #clientInterceptors: readonly ClientInterceptor[];
   /** Amoeba's stages of the caller's chain, below every interceptor: tracing. */
@@ -83,6 +89,10 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
     this.metrics = options.metrics ? new NodeMetrics(this.#metricsSources()) : null;
     checkInterceptors(options.interceptors?.client, "interceptors.client");
     this.#clientInterceptors = [...(options.interceptors?.client ?? [])];
+    checkInterceptors(options.interceptors?.events, "interceptors.events");
+    const events = options.interceptors?.events ?? [];
+    this.#eventsOut = events.length === 0 ? null : composeEvents(events, (event) => this.#sendEvent(event.topic, event.payload));
+    this.#eventsIn = events.length === 0 ? null : composeEvents(events, (event) => this.connections.deliver(event.topic, event.payload, event.from, this.reportEventError));
     this.#clientStages = this.tracer ? [this.tracer.client] : [];
     const stages: ServerInterceptor[] = [];
     if (this.tracer) stages.push(this.tracer.server);
@@ -92,8 +102,17 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
       concurrency: options.concurrency,
       interceptors: options.interceptors?.server,
       stages,
+      authorization: options.authorization,
     });
     this.connections = new Connections(this, this.limits);
+    this.#events = new EventFanout({
+      nodeId: this.id,
+      hostLabel: () => this.labels.host,
+      remoteSessions: () => this.connections.remote(),
+      members: () => this.membership.members(),
+      session: (address) => this.connections.link(address, this.dialOptions(address)).session(),
+      dropped: (topic, member, why) => this.logger.debug({ topic, member, why }, "event not delivered"),
+    });
     this.balancers = new NodeBalancers(this, { ...options.balance, random: Math.random, metrics: this.metrics });
     this.rules = new Router(
       parseRouteRules(options.routes ?? []),
@@ -150,7 +169,9 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
 
   deliverEvent(topic: string, payload: unknown, from: Session): void {
     if (this.connections.isLocal(from)) return;
-    this.connections.deliver(topic, payload, from.remoteInfo, this.reportEventError);
+    const incoming = this.#eventsIn;
+    if (incoming === null) this.connections.deliver(topic, payload, from.remoteInfo, this.reportEventError);
+    else incoming({ direction: "in", topic, payload, from: from.remoteInfo });
   }
 
   sessionReady(): void {
@@ -180,8 +201,16 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
 
   publish<T extends TopicRef>(topic: T, payload: PayloadOf<T>): void {
     const name = typeof topic === "string" ? topic : (topic as { topic: string }).topic;
-    this.connections.publish(name, payload);
-    if (this.connections.topics.has(name)) queueMicrotask(() => this.connections.topics.deliver(name, payload, this.name, this.reportEventError));
+    const out = this.#eventsOut;
+    if (out === null) this.#sendEvent(name, payload);
+    else out({ direction: "out", topic: name, payload, from: this.self });
+  }
+
+  /** The last step of an event published here: to the nodes that subscribed, and to this node's subscribers. */
+  #sendEvent(topic: string, payload: unknown): void {
+    // Hook (src/lookup/event-fanout.ts): connected subscribers, then the look-up's, once each.
+    this.#events.publish(topic, payload);
+    if (this.connections.topics.has(topic)) queueMicrotask(() => this.connections.topics.deliver(topic, payload, this.name, this.reportEventError));
   }
 
   subscribe<T extends TopicRef>(topic: T, handler: EventHandler<PayloadOf<T>>): () => void {
@@ -189,9 +218,22 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
     const { first, remove } = topics.add(topic, handler as EventHandler<any>);
     const name = typeof topic === "string" ? topic : (topic as { topic: string }).topic;
     if (first) this.connections.updateSubscription(name, true);
+    if (first) this.#advertiseTopics();
     return () => {
-      if (remove()) this.connections.updateSubscription(name, false);
+      if (!remove()) return;
+      this.connections.updateSubscription(name, false);
+      this.#advertiseTopics();
     };
+  }
+
+  /** Hook (src/lookup/event-fanout.ts): the member record lists the topics, for publishers anywhere in the cluster. */
+  #advertiseTopics(): void {
+    const next: Record<string, string> = { ...this.labels };
+    const value = topicsLabel(this.connections.topics.topics());
+    if (value === undefined) delete next[TOPICS_LABEL];
+    else next[TOPICS_LABEL] = value;
+    this.labels = Object.freeze(next);
+    this.membership.update({ labels: next });
   }
 
   readonly reportEventError = (error: Error): void => {

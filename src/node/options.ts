@@ -3,8 +3,9 @@ import type { OutlierOptions } from "../balance/outlier.ts";
 import type { RetryBudgetOptions } from "../balance/retry-budget.ts";
 import type { Engine } from "../engine.ts";
 import type { Logger } from "../logger.ts";
-import type { TracesOptions } from "../observe/call-tracer.ts";
+import type { TracesOptions } from "../observe/traces-options.ts";
 import type { LookupSettings } from "../lookup/start-lookup.ts";
+import type { AuthorizationPolicy } from "../rpc/authorization.ts";
 import type { NodeInterceptors, ServerInterceptor } from "../rpc/context.ts";
 import type { Limits } from "../rpc/limits.ts";
 import type { RouteRule } from "../route-rules/rules.ts";
@@ -58,8 +59,8 @@ export interface NodeOptions {
   lookup?: boolean | Omit<LookupSettings, "cluster">;
   /** Gossip addresses (`udp://host:port`) of nodes already in the cluster. */
   seeds?: string[];
-  /** A registry server's address, for client-server look-up. */
-  registry?: string;
+  /** Registry servers' addresses, for client-server look-up: one, several separated by commas, or a list (docs/lookup.md). */
+  registry?: string | readonly string[];
   /** The cluster key that authenticates membership messages. */
   clusterKey?: string;
   /**
@@ -100,6 +101,14 @@ export interface NodeOptions {
    * caching, policies of your own. See docs/interceptors.md for the order.
    */
   interceptors?: NodeInterceptors;
+  /**
+   * Who may call what on this node, deny by default once set: rules of
+   * principals (`cert:<CN>`, `san:…`, `edge:<user>`, `self`, `node:<name>`)
+   * and `service.method` patterns, Amoeba's own services included. A caller
+   * with no verified identity is refused UNAUTHENTICATED, even for methods
+   * that do not exist. See docs/security.md.
+   */
+  authorization?: AuthorizationPolicy;
 }
 
 

@@ -7,22 +7,8 @@ import { ClientCall, TracedStream } from "./client-call.ts";
 import { createSpans, loadOpenTelemetry, tracerProviderRegistered, type Spans } from "./otel.ts";
 import { MAX_RECENT_CALLS, RecentCalls } from "./recent-calls.ts";
 import { ServedCall } from "./served-call.ts";
+import type { TracesOptions } from "./traces-options.ts";
 
-/** How a node traces its calls: the `traces` option of `startNode`. */
-export interface TracesOptions {
-  /**
-   * Keep this node's last `recent` calls, made and served, with their trace
-   * and span ids and timings, for `node.recentCalls()` and the built-in
-   * `amoeba.traces` service. An integer from 0 to 100 000; default 0 (none).
-   */
-  recent?: number;
-  /**
-   * Spans through `@opentelemetry/api`. By default they are on when the API is
-   * installed and an SDK registered a tracer provider before the node started;
-   * `false` turns them off; `true` makes them even with no provider yet.
-   */
-  otel?: boolean;
-}
 
 /**
  * A node's tracing: a span per call made and per call served (OpenTelemetry's

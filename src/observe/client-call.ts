@@ -1,4 +1,4 @@
-import type { Span } from "@opentelemetry/api";
+import type { Span } from "./otel-types.ts";
 import type { CallStream } from "../rpc/call-stream.ts";
 import type { AttemptObserver, CallRequest } from "../rpc/context.ts";
 import { isRpcError, RpcError } from "../rpc/rpc-error.ts";

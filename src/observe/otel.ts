@@ -1,14 +1,13 @@
 import { createRequire } from "node:module";
-import type * as OpenTelemetry from "@opentelemetry/api";
 import type { TraceParent } from "../rpc/traceparent.ts";
+import type { Context, OtelApi, Span, Tracer, TracerProvider } from "./otel-types.ts";
 
-/** The `@opentelemetry/api` module. */
-export type OtelApi = typeof OpenTelemetry;
+export type { OtelApi } from "./otel-types.ts";
 
 /** What call spans need: the API and Amoeba's tracer. */
 export interface Spans {
   readonly api: OtelApi;
-  readonly tracer: OpenTelemetry.Tracer;
+  readonly tracer: Tracer;
 }
 
 let loaded: OtelApi | null | undefined;
@@ -34,7 +33,7 @@ export function loadOpenTelemetry(): OtelApi | null {
 export function tracerProviderRegistered(api: OtelApi): boolean {
   const noop = new api.ProxyTracerProvider().getDelegate();
   // The registered provider is a proxy (maybe another copy's): its delegate is the SDK's.
-  const provider = api.trace.getTracerProvider() as OpenTelemetry.TracerProvider & { getDelegate?: () => OpenTelemetry.TracerProvider };
+  const provider = api.trace.getTracerProvider() as TracerProvider & { getDelegate?: () => TracerProvider };
   const delegate = typeof provider.getDelegate === "function" ? provider.getDelegate() : provider;
   return delegate !== noop;
 }
@@ -45,7 +44,7 @@ export function createSpans(api: OtelApi): Spans {
 }
 
 /** The context of a caller's span that arrived in call metadata; the root context when none did. */
-export function remoteContext(api: OtelApi, parent: TraceParent | null, tracestate: string | undefined): OpenTelemetry.Context {
+export function remoteContext(api: OtelApi, parent: TraceParent | null, tracestate: string | undefined): Context {
   if (parent === null) return api.ROOT_CONTEXT;
   return api.trace.setSpanContext(api.ROOT_CONTEXT, {
     traceId: parent.traceId,
@@ -61,7 +60,7 @@ export function remoteContext(api: OtelApi, parent: TraceParent | null, tracesta
 const SERVER_ERRORS: ReadonlySet<string> = new Set(["UNKNOWN", "DEADLINE_EXCEEDED", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS"]);
 
 /** Ends a call's span with its outcome: `rpc.response.status_code`, and an error status where it is one. */
-export function endSpan(api: OtelApi, span: OpenTelemetry.Span, side: "client" | "server", code: string, error: unknown): void {
+export function endSpan(api: OtelApi, span: Span, side: "client" | "server", code: string, error: unknown): void {
   span.setAttribute("rpc.response.status_code", code);
   if (code !== "OK" && (side === "client" || SERVER_ERRORS.has(code))) {
     span.setStatus({ code: api.SpanStatusCode.ERROR, message: error instanceof Error ? error.message : code });

@@ -1,4 +1,4 @@
-import type { Context, Span } from "@opentelemetry/api";
+import type { Context, Span } from "./otel-types.ts";
 import type { CallContext, CallerInfo, ServerNext } from "../rpc/context.ts";
 import type { RpcError } from "../rpc/rpc-error.ts";
 import { formatTraceparent, parseTraceparent } from "../rpc/traceparent.ts";

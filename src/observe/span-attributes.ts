@@ -1,4 +1,4 @@
-import type { Attributes } from "@opentelemetry/api";
+import type { Attributes } from "./otel-types.ts";
 import { parseAddress } from "../transport/address.ts";
 
 // A node talks to few addresses: parse each once, not per span. Bounded, as a

@@ -1,6 +1,6 @@
 import type { Logger } from "../logger.ts";
 import type { MembershipConfig } from "../lookup/membership/config.ts";
-import type { TracesOptions } from "../observe/call-tracer.ts";
+import type { TracesOptions } from "../observe/traces-options.ts";
 import { DEFAULT_MAX_HOPS } from "./hops.ts";
 import { CLUSTER_NAME } from "../route-rules/route-label.ts";
 import { parseRouteRules, type RouteRule, type RouteRules } from "../route-rules/rules.ts";

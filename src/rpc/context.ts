@@ -156,8 +156,27 @@ export type ServerNext = (input: unknown, ctx: CallContext) => unknown;
  */
 export type ServerInterceptor = (next: ServerNext) => ServerNext;
 
+/** One event as event interceptors see it, on its way out of this node or in. */
+export interface EventMessage {
+  /** `out`: published here; `in`: arrived from another node. */
+  readonly direction: "out" | "in";
+  readonly topic: string;
+  /** The payload; an interceptor may replace it before calling on. */
+  payload: unknown;
+  /** The node that published it (this node, for `out`). */
+  readonly from: CallerInfo;
+}
+
+/** One step of an event's chain: passes the event on (to the connections, or to the subscribers). */
+export type EventNext = (event: EventMessage) => void;
+
+/** Code around every event published here or arriving here; not calling `next` drops the event. */
+export type EventInterceptor = (next: EventNext) => EventNext;
+
 /** Interceptors for both sides of a node, outermost first. */
 export interface NodeInterceptors {
+  /** Around every event published here (`out`) and arriving here (`in`). */
+  events?: readonly EventInterceptor[];
   /** Around every call the node's clients make (before the client's own). */
   client?: readonly ClientInterceptor[];
   /** Around every call the node serves (before those given to `serve()`). */

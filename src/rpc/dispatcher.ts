@@ -18,6 +18,7 @@ import { LocalUnaryCall } from "./local-call.ts";
 import { ServiceRegistry, type Endpoint } from "./registry.ts";
 import { RpcError } from "./rpc-error.ts";
 import { itemCheck, validated, type ValidationChoice } from "./validation-stage.ts";
+import { authorizationStage, checkPolicy, decide, isAuthenticated, type AuthorizationPolicy } from "./authorization.ts";
 
 /** How a node's dispatcher is set up. */
 export interface DispatcherOptions {
@@ -29,6 +30,8 @@ export interface DispatcherOptions {
   readonly interceptors?: readonly ServerInterceptor[] | undefined;
   /** Amoeba's own stages between the user's interceptors and validation (tracing, metrics). */
   readonly stages?: readonly ServerInterceptor[];
+  /** Who may call what; none: every caller that reaches the node (see docs/security.md). */
+  readonly authorization?: AuthorizationPolicy | undefined;
 }
 
 /** Options of serving one contract. */
@@ -65,6 +68,9 @@ export class Dispatcher {
   readonly #server: ServingNode;
   readonly #options: DispatcherOptions;
   readonly #outer: readonly ServerInterceptor[];
+  readonly #authorization: AuthorizationPolicy | undefined;
+  /** The node's own server interceptors (not Amoeba's stages), for entries that are not served calls: the edge's. */
+  readonly interceptors: readonly ServerInterceptor[];
   /** In-process unary calls in flight (they use no session). */
   readonly #local = new InFlight();
 
@@ -72,7 +78,11 @@ export class Dispatcher {
     checkInterceptors(options.interceptors, "interceptors.server");
     this.#server = server;
     this.#options = options;
-    this.#outer = [...(options.interceptors ?? []), ...(options.stages ?? [])];
+    this.interceptors = [...(options.interceptors ?? [])];
+    if (options.authorization !== undefined) checkPolicy(options.authorization);
+    this.#authorization = options.authorization;
+    const authorize = options.authorization ? [authorizationStage(options.authorization)] : [];
+    this.#outer = [...authorize, ...this.interceptors, ...(options.stages ?? [])];
     this.admission = new Admission(server.nodeName, options.concurrency);
   }
 
@@ -81,7 +91,7 @@ export class Dispatcher {
     checkInterceptors(settings.interceptors, `serve(${contract.name}) interceptors`);
     const gate = new ServiceGate(contract.name, contract.version, settings.concurrency);
     const own = settings.interceptors ?? [];
-    const chain = own.length === 0 ? this.#outer : [...(this.#options.interceptors ?? []), ...own, ...(this.#options.stages ?? [])];
+    const chain = own.length === 0 ? this.#outer : [...this.#outer.slice(0, this.#outer.length - (this.#options.stages?.length ?? 0)), ...own, ...(this.#options.stages ?? [])];
     const remove = this.registry.add(contract, handlers, gate, (endpoint) => this.#chain(endpoint, chain));
     const untrack = this.admission.track(gate);
     return () => {
@@ -122,6 +132,9 @@ export class Dispatcher {
     const { service, method } = arrived;
     const node = this.#server.nodeName;
     if (this.draining) return new RpcError("UNAVAILABLE", `node ${node} is draining; not processed — safe to retry`, { service, method, node, unprocessed: true });
+    // A caller that proved no identity learns nothing, not even which methods exist.
+    const unknown = this.#refuseUnknownCaller(owner.remoteInfo, service, method);
+    if (unknown) return unknown;
     const endpoint = this.registry.find(service, method, arrived.version, node);
     if (endpoint instanceof RpcError) return endpoint;
     if (arrived.kind !== undefined && arrived.kind !== MethodKindCode[endpoint.def.kind]) return wrongKind(endpoint, node, "another kind");
@@ -150,6 +163,11 @@ export class Dispatcher {
     if (typeof release !== "function") return Promise.reject(release);
     this.#local.enter();
     return new LocalUnaryCall(this.#server, caller, request, this.#local.leave, release).run(endpoint);
+  }
+
+  #refuseUnknownCaller(caller: CallerInfo, service: string, method: string): RpcError | null {
+    if (this.#authorization === undefined || isAuthenticated(caller)) return null;
+    return decide(this.#authorization, caller, service, method, this.#server.nodeName);
   }
 
   /** Resolves once no in-process call is in flight. */

@@ -149,6 +149,11 @@ export class IncomingCall implements CallContext {
 
   // --- driven by the session ---------------------------------------------
 
+  /** Hook (src/rpc/call-starts.ts): whether the call is over (cancelled before it could start). */
+  get finished(): boolean {
+    return this.#done;
+  }
+
   /** Starts the call with the CALL frame's input (ignored for client-streaming kinds). */
   start(input: unknown): void {
     this.#begin(input);

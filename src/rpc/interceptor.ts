@@ -10,7 +10,7 @@
  * on the server's side admission, then the user's interceptors, tracing,
  * metrics, validation and the handler. See docs/interceptors.md.
  */
-import type { ClientInterceptor, ClientNext, ServerInterceptor, ServerNext } from "./context.ts";
+import type { ClientInterceptor, ClientNext, EventInterceptor, EventNext, ServerInterceptor, ServerNext } from "./context.ts";
 
 /** Composes `interceptors` (outermost first) around `last`; no interceptor, no cost. */
 export function composeClient(interceptors: readonly ClientInterceptor[], last: ClientNext): ClientNext {
@@ -21,6 +21,13 @@ export function composeClient(interceptors: readonly ClientInterceptor[], last: 
 
 /** Composes `interceptors` (outermost first) around `last`, a handler. */
 export function composeServer(interceptors: readonly ServerInterceptor[], last: ServerNext): ServerNext {
+  let next = last;
+  for (let i = interceptors.length - 1; i >= 0; i--) next = interceptors[i]!(next);
+  return next;
+}
+
+/** Composes event `interceptors` (outermost first) around `last`. */
+export function composeEvents(interceptors: readonly EventInterceptor[], last: EventNext): EventNext {
   let next = last;
   for (let i = interceptors.length - 1; i >= 0; i--) next = interceptors[i]!(next);
   return next;

@@ -10,6 +10,10 @@ export interface Limits extends WireLimits {
   idleTimeout: number;
   /** Items a stream receiver lets the sender send ahead of its reading. */
   streamWindow: number;
+  /** A connection with calls in flight that received nothing for this long sends a PING (ms; 0 = no keepalive). See src/rpc/keepalive.ts. */
+  keepaliveInterval: number;
+  /** No frame within this long after a PING: the connection is dead, and destroyed (ms). */
+  keepaliveTimeout: number;
 }
 
 /** The defaults. */
@@ -19,6 +23,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   handshakeTimeout: 5_000,
   idleTimeout: 300_000,
   streamWindow: 64,
+  keepaliveInterval: 1_000,
+  keepaliveTimeout: 2_000,
 });
 
 /** Fills in defaults and checks every number given. */

@@ -4,10 +4,12 @@ import type { CallStream } from "./call-stream.ts";
 import type { CallRequest, CallerInfo } from "./context.ts";
 import { DeadlineQueue } from "./deadline-queue.ts";
 import { deferredStream } from "./deferred-stream.ts";
+import { CallStarts } from "./call-starts.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import type { IncomingCall, ServingNode } from "./incoming-call.ts";
 import { isValidMeta } from "./limits.ts";
 import { OutgoingCall } from "./outgoing-call.ts";
+import { Keepalive } from "./keepalive.ts";
 import { RpcError } from "./rpc-error.ts";
 import { statusFromNumber, statusNumber } from "./status.ts";
 import { errorToWire } from "./wire-errors.ts";
@@ -63,6 +65,8 @@ export class Session {
   /** The same, as the other end told us when it closed: our calls above it were never read. */
   #remoteLastCallRead: number | undefined;
   #closed = false;
+  // Hook (src/rpc/call-starts.ts): handlers start after the whole read batch, so a CANCEL in it stops them first.
+  readonly #starts = new CallStarts();
   #closeReason = "closed";
   #lastActivity = Date.now();
   #readyResolve!: () => void;
@@ -92,6 +96,7 @@ export class Session {
       this.abort(`no handshake within ${host.limits.handshakeTimeout} ms`);
     }, host.limits.handshakeTimeout);
     this.#handshakeTimer.unref();
+    new Keepalive(this, connection, host.limits); // Hook (src/rpc/keepalive.ts): PINGs a silent connection with calls in flight; stops once closed.
     connection.start({ frame: (frame) => this.#onFrame(frame), closed: (error) => this.#onClosed(error) });
     const hello: HelloBody = {
       proto: PROTOCOL_NAME,
@@ -129,6 +134,10 @@ export class Session {
     return this.#incoming.size + this.#outgoing.size;
   }
 
+  /** Hook (src/rpc/keepalive.ts): the ids of our calls in flight, to cancel before a dead connection is dropped. */
+  get outgoingIds(): Iterable<number> {
+    return this.#outgoing.keys();
+  }
   get incomingCalls(): number {
     return this.#incoming.size;
   }
@@ -390,7 +399,7 @@ export class Session {
       return;
     }
     this.#incoming.set(id, call);
-    call.start(arrived.input);
+    this.#starts.add(call, arrived.input, call.kind === "client-stream" || call.kind === "bidi-stream");
   }
 
   /** Answers a call that no handler will see. */

@@ -50,6 +50,9 @@ export class AmoebaError extends Error {
   }
 }
 
+/** What a caller reads of a failed dial: nothing was sent. */
+const UNSENT = "; not processed — safe to retry";
+
 /** A dial that failed: refused, timed out, or otherwise. Nothing was sent, so it is always unprocessed. */
 export class ConnectError extends AmoebaError {
   static readonly codes: readonly AmoebaErrorCode[] = ["CONNECT_REFUSED", "CONNECT_TIMEOUT", "CONNECT_FAILED"];
@@ -69,10 +72,10 @@ export class ConnectError extends AmoebaError {
     const errno = (error as NodeJS.ErrnoException | undefined)?.code;
     const message = (error as Error | undefined)?.message ?? String(error);
     if (errno === "ECONNREFUSED" || errno === "ENOENT") {
-      return new ConnectError("CONNECT_REFUSED", address, `cannot connect to ${address}: ${message}; is a node listening there (amoeba serve … --listen)?`, error);
+      return new ConnectError("CONNECT_REFUSED", address, `cannot connect to ${address}: ${message}; is a node listening there (amoeba serve … --listen)?${UNSENT}`, error);
     }
-    if (errno === "ETIMEDOUT" || /no connection within/.test(message)) return new ConnectError("CONNECT_TIMEOUT", address, `cannot connect to ${address}: ${message}`, error);
-    return new ConnectError("CONNECT_FAILED", address, `cannot connect to ${address}: ${message}`, error);
+    if (errno === "ETIMEDOUT" || /no connection within/.test(message)) return new ConnectError("CONNECT_TIMEOUT", address, `cannot connect to ${address}: ${message}${UNSENT}`, error);
+    return new ConnectError("CONNECT_FAILED", address, `cannot connect to ${address}: ${message}${UNSENT}`, error);
   }
 }
 

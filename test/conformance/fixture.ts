@@ -27,8 +27,16 @@ export interface FixtureOptions {
   limits?: Partial<Limits>;
 }
 
+/** One side's events: publish and subscribe as a node (or a peer) does. */
+export interface EventSide {
+  publish(topic: string, payload: unknown): void;
+  subscribe(topic: string, handler: (payload: unknown, info: { from: string }) => void): () => void;
+}
+
 /** A client side and a server side joined by one transport. The serving node is named "server". */
 export interface Fixture {
+  /** Events on each side: what one side publishes reaches the other's subscribers. */
+  readonly events: { readonly caller: EventSide; readonly server: EventSide };
   /** A typed client on the calling side. */
   client<C extends Contract>(contract: C, options?: ClientOptions): Client<C>;
   /** Serves `contract` on the serving side; resolves once the client side can reach it. */
@@ -70,6 +78,7 @@ export const inProcessFixture: MakeFixture = async (options) => {
   const node = await startNode({ name: "server", ...nodeOptions(options) });
   return {
     routed: true,
+    events: { caller: node, server: node },
     client: (contract, clientOptions) => node.client(contract, clientOptions),
     serve: async (contract, handlers) => {
       node.serve(contract, handlers);
@@ -91,6 +100,7 @@ export const inprocFixture: MakeFixture = async (options) => {
     const callerNode = caller;
     return {
       routed: true,
+      events: { caller: callerNode, server },
       client: (contract, clientOptions) => callerNode.client(contract, clientOptions),
       serve: async (contract, handlers) => {
         server.serve(contract, handlers);
@@ -126,6 +136,7 @@ export function socketFixture(address: () => string, tls?: { server: TlsServerOp
     }
     return {
       routed: false,
+      events: { caller: peer, server },
       client: (contract, clientOptions) => peer.client(contract, clientOptions),
       serve: async (contract, handlers) => {
         server.serve(contract, handlers);

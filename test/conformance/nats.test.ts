@@ -47,6 +47,7 @@ const routedFixture: MakeFixture = async (options) => {
   const callerNode = caller;
   return {
     routed: true,
+    events: { caller: callerNode, server: serverNode },
     client: (contract, clientOptions) => callerNode.client(contract, clientOptions),
     serve: async (contract, handlers) => {
       serverNode.serve(contract, handlers);
@@ -76,6 +77,7 @@ const dialedFixture: MakeFixture = async (options) => {
   }
   return {
     routed: false,
+    events: { caller: peer, server: serverNode },
     client: (contract, clientOptions) => peer.client(contract, clientOptions),
     serve: async (contract, handlers) => {
       serverNode.serve(contract, handlers);

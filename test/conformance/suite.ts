@@ -98,6 +98,39 @@ export function runConformance(name: string, makeFixture: MakeFixture, options: 
   }
 
   describe(`conformance: ${name}`, () => {
+    test("events: what each side publishes reaches the other side's subscribers once each, in order; other topics get nothing", (t) =>
+      withFixture(t, {}, async (fx) => {
+        for (const [from, to] of [
+          [fx.events.caller, fx.events.server],
+          [fx.events.server, fx.events.caller],
+        ] as const) {
+          const got: unknown[] = [];
+          const elsewhere: unknown[] = [];
+          const stop = to.subscribe("conformance.news", (payload) => void got.push(payload));
+          const stopOther = to.subscribe("conformance.other", (payload) => void elsewhere.push(payload));
+          // The subscription reaches the publisher by the connection or the look-up; probes tell when it has.
+          const until = Date.now() + 10_000;
+          while (!got.some((p) => (p as { probe?: boolean }).probe) && Date.now() < until) {
+            from.publish("conformance.news", { probe: true });
+            await sleep(50);
+          }
+          for (let i = 0; i < 5; i++) from.publish("conformance.news", { i });
+          await within(
+            (async () => {
+              while (got.filter((p) => !(p as { probe?: boolean }).probe).length < 5) await sleep(10);
+            })(),
+            5_000,
+            "the five events",
+          );
+          await sleep(100);
+          assert.deepEqual(got.filter((p) => !(p as { probe?: boolean }).probe), [0, 1, 2, 3, 4].map((i) => ({ i })));
+          assert.deepEqual(elsewhere, []);
+          stop();
+          stopOther();
+          if (fx.events.caller === fx.events.server) break;
+        }
+      }));
+
     test("empty unary: {} in, {} out", (t) =>
       withFixture(t, {}, async (fx) => {
         let seen: unknown;

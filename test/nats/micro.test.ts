@@ -17,6 +17,11 @@ const Calc = contract("micro.calc", "1.4.0", {
   count: stream({ input: z.object({ to: z.number() }), output: z.number() }),
 });
 
+/** Reports what reached the handler: its metadata and what remained of its deadline. */
+const Seen = contract("micro.seen", "1.0.0", {
+  seen: unary({ input: z.object({}), output: z.object({ meta: z.record(z.string(), z.string()), remaining: z.number().nullable() }), idempotent: true }),
+});
+
 const json = (value: unknown): string => JSON.stringify(value);
 
 describe("NATS micro protocol", () => {
@@ -37,6 +42,7 @@ describe("NATS micro protocol", () => {
         for (let i = 1; i <= to; i++) yield i;
       },
     });
+    node.serve(Seen, { seen: (_input, ctx) => ({ meta: { ...ctx.meta }, remaining: ctx.deadline === undefined ? null : ctx.deadline - Date.now() }) });
     raw = await natsConnect({ servers: [server.url] });
   });
 
@@ -135,6 +141,16 @@ describe("NATS micro protocol", () => {
     h.set("traceparent", "00-abc-def-01");
     const reply = await raw!.request("amoeba.svc.micro.calc.v1.add", json({ a: 2, b: 3 }), { timeout: 5_000, headers: h });
     assert.equal(reply.json<number>(), 5);
+    // What reached the handler: the header as metadata, and a deadline of at most those 5000 ms.
+    h.set("tenant", "t-7");
+    const seen = (await raw!.request("amoeba.svc.micro.seen.v1.seen", json({}), { timeout: 5_000, headers: h })).json<{ meta: Record<string, string>; remaining: number | null }>();
+    assert.equal(seen.meta.traceparent, "00-abc-def-01");
+    assert.equal(seen.meta.tenant, "t-7");
+    assert.equal(seen.meta["Amoeba-Timeout"], undefined, "Amoeba's own header is not metadata");
+    assert.ok(seen.remaining !== null && seen.remaining > 0 && seen.remaining <= 5_000, `the handler had ${seen.remaining} ms of the 5000 the header gave`);
+    h.set("Amoeba-Timeout", "60000");
+    const longer = (await raw!.request("amoeba.svc.micro.seen.v1.seen", json({}), { timeout: 5_000, headers: h })).json<{ remaining: number | null }>();
+    assert.ok(longer.remaining !== null && longer.remaining > 5_000 && longer.remaining <= 60_000, `Amoeba-Timeout 60000 gave the handler ${longer.remaining} ms`);
   });
 
   test("a service nobody serves fails at once: NATS's no-responders for a plain request, UNAVAILABLE for an Amoeba call", async (t) => {

@@ -17,6 +17,7 @@ import {
   type CallContext,
   type CallStream,
   type ClientInterceptor,
+  type EventInterceptor,
   type ServerInterceptor,
 } from "../../src/index.ts";
 import { withTeardown, type Teardown } from "./support.ts";
@@ -219,4 +220,30 @@ test("interceptors that are not functions are refused where they are given", () 
     const node = await td.node({ name: "n" });
     assert.throws(() => node.serve(Echo, handlers, { interceptors: [null as never] }), /serve\(rpc\.echo\) interceptors\[0\]/);
     assert.throws(() => node.client(Echo, { interceptors: [{} as never] }), /client\(rpc\.echo\) interceptors\[0\]/);
+  }));
+
+test("event interceptors see events leaving and arriving, may change their payload, and may drop them", () =>
+  withTeardown(async (td) => {
+    const seen: string[] = [];
+    const audit: EventInterceptor = (next) => (event) => {
+      seen.push(`${event.direction}:${event.topic}:${event.from.name}`);
+      if (event.topic === "secret") return; // dropped
+      if (event.direction === "in") event.payload = { ...(event.payload as object), stamped: true };
+      next(event);
+    };
+    const hub = await td.node({ name: "hub", listen: "tcp://127.0.0.1:0", interceptors: { events: [audit] } });
+    hub.serve(Echo, handlers);
+    const publisher = await td.node({ name: "publisher", interceptors: { events: [audit] } });
+    const peer = await publisher.connect(hub.addresses[0]!);
+    const got: unknown[] = [];
+    hub.subscribe("news", (payload) => void got.push(payload));
+    hub.subscribe("secret", (payload) => void got.push(payload));
+    // A call answered means the hub's SUBSCRIBE frames, sent before, reached the publisher.
+    await peer.client(Echo).say({ text: "sync" });
+    publisher.publish("news", { n: 1 });
+    publisher.publish("secret", { n: 2 });
+    await peer.client(Echo).say({ text: "sync" });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(got, [{ n: 1, stamped: true }], "the arriving event was stamped; the secret one never left");
+    assert.deepEqual(seen, ["out:news:publisher", "out:secret:publisher", "in:news:publisher"]);
   }));

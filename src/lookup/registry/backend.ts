@@ -1,115 +1,94 @@
 import type { Logger } from "../../logger.ts";
 import type { Client } from "../../rpc/context.ts";
 import type { LookupBackend } from "../backend.ts";
-import type { Member, MemberRecord, MembershipEvent } from "../types.ts";
+import type { MemberRecord, MembershipEvent } from "../types.ts";
 import type { RegistryContract } from "./contract.ts";
+import { MergedView } from "./merged-view.ts";
+import { RegistryLink } from "./registry-link.ts";
 
-/** Options of a node's link to a registry server. */
+/** Options of a node's links to one or more registry servers. */
 export interface RegistryBackendOptions {
   self: MemberRecord;
-  /** A client of the registry server. */
-  registry: Client<typeof RegistryContract>;
-  /** How long the registry keeps this node's record without a heartbeat (ms). Default 6000. */
+  /** The registry servers' addresses (at least one), and a client of each. */
+  registries: ReadonlyArray<{ address: string; client: Client<typeof RegistryContract> }>;
+  /** How long a registry keeps this node's record without a heartbeat (ms). Default 6000. */
   ttl?: number;
   logger: Logger;
 }
 
 /**
- * Client-server look-up: registers this node with a registry server and keeps
- * it registered with heartbeats (every ttl/3), and mirrors the registry's
- * member table through a watch. If the registry restarts, the next heartbeat
- * registers again and the watch reconnects and resynchronises.
+ * Client-server look-up over one or more registry servers. The node
+ * registers with every registry and heartbeats each (every ttl/3), follows
+ * each one's table through a watch, and merges what they say: a member is
+ * alive when any reachable registry lists it alive. What a registry said last
+ * is kept while it is unreachable, and while a restarted registry is younger
+ * than the TTL (its table is still filling up), so neither an outage nor a
+ * restart removes a live member; a member goes when the registries that are
+ * up, and have been up a TTL, no longer list it alive. See docs/lookup.md.
  */
 export function createRegistryBackend(options: RegistryBackendOptions): LookupBackend {
+  if (options.registries.length === 0) throw new TypeError("a registry look-up needs at least one registry address");
   const ttl = options.ttl ?? 6_000;
-  const registry = options.registry;
   const listeners = new Set<(event: MembershipEvent) => void>();
-  const members = new Map<string, Member>();
   let self: MemberRecord = options.self;
   let running = false;
   let heartbeat: NodeJS.Timeout | null = null;
-  let watchAbort: AbortController | null = null;
-
-  const emit = (event: MembershipEvent): void => {
-    for (const listener of listeners) listener(event);
+  let seq = 0;
+  const view = new MergedView(
+    () => links,
+    (event) => {
+      for (const listener of listeners) listener(event);
+    },
+  );
+  const host = {
+    self: () => self,
+    ttl,
+    changed: (id?: string) => view.reconcile(id),
+    nextSeq: () => ++seq,
+    logger: options.logger,
   };
-  const apply = (event: MembershipEvent): void => {
-    // One registry may serve several clusters: this node sees its own only.
-    if (event.member.record.id === self.id || event.member.record.cluster !== self.cluster) return;
-    members.set(event.member.record.id, event.member);
-    emit(event);
+  const links = options.registries.map(({ address, client }) => new RegistryLink(address, client, host));
+  const registerAll = (): void => {
+    for (const link of links) void link.register();
   };
-  const register = async (): Promise<void> => {
-    try {
-      await registry.register({ record: self, ttl }, { timeout: ttl / 3 });
-    } catch (error) {
-      options.logger.warn({ err: error }, "registration with the registry failed; retrying at the next heartbeat");
-    }
-  };
-  const resync = async (): Promise<void> => {
-    const current = await registry.members({}, { timeout: ttl / 3 });
-    const seen = new Set<string>();
-    for (const member of current) {
-      seen.add(member.record.id);
-      const before = members.get(member.record.id);
-      if (!before || before.incarnation !== member.incarnation) apply({ type: before ? "update" : "join", member });
-    }
-    for (const [id, member] of members) {
-      if (!seen.has(id) && member.state !== "dead" && member.state !== "left") {
-        apply({ type: "dead", member: { ...member, state: "dead", since: Date.now() } });
-      }
-    }
-  };
-  const watchLoop = async (): Promise<void> => {
-    let backoff = 100;
-    while (running) {
-      watchAbort = new AbortController();
-      try {
-        for await (const event of registry.watch({}, { timeout: Infinity, signal: watchAbort.signal })) {
-          apply(event);
-          backoff = 100;
-        }
-      } catch (error) {
-        if (!running) return;
-        options.logger.debug({ err: error }, "registry watch ended; reconnecting");
-      }
-      if (!running) return;
-      await new Promise((resolve) => setTimeout(resolve, backoff).unref());
-      backoff = Math.min(backoff * 2, ttl / 3);
-      await resync().catch(() => {});
-    }
+  const stopAll = (): void => {
+    running = false;
+    if (heartbeat) clearInterval(heartbeat);
+    for (const link of links) link.stop();
   };
 
   return {
     async start() {
       running = true;
-      await register();
-      await resync().catch((error) => options.logger.warn({ err: error }, "could not read the registry yet"));
-      heartbeat = setInterval(() => void register(), ttl / 3);
+      heartbeat = setInterval(registerAll, ttl / 3);
       heartbeat.unref();
-      void watchLoop();
+      // Each link registers before it reads; start-up waits for every first read (or its failure).
+      await Promise.all(links.map((link) => link.start()));
     },
     members() {
-      return [{ record: self, state: "alive", incarnation: 0, since: 0 }, ...members.values()];
+      return [{ record: self, state: "alive", incarnation: 0, since: 0 }, ...view.members()];
     },
     update(change) {
       self = { ...self, ...change };
-      if (running) void register();
+      if (running) registerAll();
     },
     on(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     async leave(timeoutMs = 1_000) {
-      running = false;
-      if (heartbeat) clearInterval(heartbeat);
-      watchAbort?.abort();
-      await registry.deregister({ id: self.id }, { timeout: timeoutMs }).catch(() => {});
+      stopAll();
+      await Promise.all(links.map((link) => link.deregister(timeoutMs)));
     },
     async stop() {
-      running = false;
-      if (heartbeat) clearInterval(heartbeat);
-      watchAbort?.abort();
+      stopAll();
     },
   };
+}
+
+/** The registry addresses of a `registry` setting: one address, a comma-separated list, or a list. */
+export function registryAddresses(setting: string | readonly string[]): string[] {
+  const all = (typeof setting === "string" ? setting.split(",") : [...setting]).map((address) => address.trim()).filter((address) => address !== "");
+  if (all.length === 0) throw new TypeError("registry: give at least one registry address");
+  return [...new Set(all)];
 }

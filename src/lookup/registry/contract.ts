@@ -26,6 +26,14 @@ export function recordProblem(v: unknown): string | null {
   return null;
 }
 
+/** What a registry says of itself. */
+export interface RegistryHello {
+  /** Random per start of the registry: a new one means an empty table filling up again. */
+  boot: string;
+  /** Time since it started, ms (its own clock: no skew). */
+  uptimeMs: number;
+}
+
 /**
  * The registry's own service: Amoeba's client-server look-up is an Amoeba
  * service like any other.
@@ -53,6 +61,12 @@ export const RegistryContract = contract("amoeba.registry", "1.0.0", {
     output: plainSchema<Member[]>(() => null),
     idempotent: true,
     description: "Every member the registry knows, with its state.",
+  }),
+  hello: unary({
+    input: plainSchema<Record<string, never>>(() => null),
+    output: plainSchema<RegistryHello>(() => null),
+    idempotent: true,
+    description: "How long this registry has been up: a table younger than a member's TTL may not list it yet.",
   }),
   watch: stream({
     input: plainSchema<Record<string, never>>(() => null),

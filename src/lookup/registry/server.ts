@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Contract } from "../../rpc/contract.ts";
 import type { Handlers } from "../../rpc/context.ts";
 import { ChangeQueue } from "../change-queue.ts";
@@ -27,6 +28,8 @@ export interface RegistryServerOptions {
  */
 export function serveRegistry(host: RegistryHost, options: RegistryServerOptions = {}): () => void {
   const table = new RegistryTable();
+  const boot = randomUUID();
+  const startedAt = performance.now();
   const watchers = new Set<ChangeQueue<MembershipEvent>>();
   const sweeper = setInterval(() => table.sweep(Date.now()), options.sweepInterval ?? 250);
   sweeper.unref();
@@ -37,6 +40,7 @@ export function serveRegistry(host: RegistryHost, options: RegistryServerOptions
     },
     deregister: ({ id }) => ({ removed: table.deregister(id, Date.now()) }),
     members: () => table.members(),
+    hello: () => ({ boot, uptimeMs: Math.round(performance.now() - startedAt) }),
     async *watch(_input, ctx) {
       const queue = new ChangeQueue<MembershipEvent>();
       if (options.signal?.aborted) queue.end();

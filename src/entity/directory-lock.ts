@@ -1,0 +1,109 @@
+/**
+ * One process at a time owns a store directory: its compare-and-set is a
+ * lock per key inside that process, which another process could not see. The
+ * owner is named in a `LOCK` file; a lock left by a process that died is
+ * taken over. Stores of one process on one directory share the key locks.
+ */
+import { open, readFile, realpath, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { StoreError } from "./errors.ts";
+
+/** The per-key locks of one directory in this process. */
+export class KeyLocks {
+  readonly #tails = new Map<string, Promise<void>>();
+
+  /** Runs `body` after every earlier body for `name` has ended. */
+  async run<T>(name: string, body: () => Promise<T>): Promise<T> {
+    const before = this.#tails.get(name) ?? Promise.resolve();
+    let done!: () => void;
+    const tail = new Promise<void>((resolve) => (done = resolve));
+    this.#tails.set(name, tail);
+    await before;
+    try {
+      return await body();
+    } finally {
+      done();
+      if (this.#tails.get(name) === tail) this.#tails.delete(name);
+    }
+  }
+}
+
+interface Held {
+  users: number;
+  locks: KeyLocks;
+}
+
+// Keyed by the directory's real path; shared by every store of this process.
+const held = new Map<string, Held>();
+const opening = new Map<string, Promise<void>>();
+
+/** A directory taken for this process: its key locks, and a release. */
+export interface DirectoryHold {
+  readonly root: string;
+  readonly locks: KeyLocks;
+  release(): Promise<void>;
+}
+
+/** Takes `root` (which must exist) for this process, or fails with UNUSABLE when a live process holds it. */
+export async function holdDirectory(root: string): Promise<DirectoryHold> {
+  const real = await realpath(root);
+  // Two stores opening one directory at once take the LOCK file once.
+  while (opening.has(real)) await opening.get(real);
+  let entry = held.get(real);
+  if (!entry) {
+    const taking = takeLockFile(real);
+    opening.set(real, taking.then(() => undefined, () => undefined));
+    try {
+      await taking;
+    } finally {
+      opening.delete(real);
+    }
+    entry = { users: 0, locks: new KeyLocks() };
+    held.set(real, entry);
+  }
+  entry.users++;
+  const mine = entry;
+  let released = false;
+  return {
+    root: real,
+    locks: mine.locks,
+    async release() {
+      if (released) return;
+      released = true;
+      if (--mine.users > 0) return;
+      held.delete(real);
+      await rm(join(real, "LOCK"), { force: true });
+    },
+  };
+}
+
+async function takeLockFile(root: string): Promise<void> {
+  const path = join(root, "LOCK");
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const handle = await open(path, "wx", 0o600);
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.sync();
+      await handle.close();
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    const pid = Number.parseInt(await readFile(path, "utf8").catch(() => ""), 10);
+    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+      throw new StoreError("UNUSABLE", `the store directory ${root} is in use by process ${pid}`, { details: { pid } });
+    }
+    // Left by a process that is gone (or by this one, through another copy of Amoeba): take it over.
+    await rm(path, { force: true });
+  }
+  throw new StoreError("UNUSABLE", `could not take the lock of the store directory ${root}`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,0 +1,231 @@
+/**
+ * The embedded default state store: a local directory, for one machine.
+ * Every record is its own file, written crash-safe (temporary file, fsync,
+ * rename, fsync of the directory), and every change is made under a lock
+ * per key inside the one process that owns the directory. Files are named by
+ * the SHA-256 of the key, so any key makes a valid file name.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { holdDirectory, type DirectoryHold } from "./directory-lock.ts";
+import { claimLost, StoreError } from "./errors.ts";
+import { decodeRecord, encodeRecord, ensureDir, readIfExists, sweepTemp, syncDir, writeAtomic } from "./file-io.ts";
+import {
+  checkDuration,
+  checkFence,
+  checkKey,
+  checkLease,
+  checkOwner,
+  checkValue,
+  closedError,
+  storeLimits,
+} from "./store-input.ts";
+import { acquireLease, checkWrite, idempotencyLive, leaseOf, releaseLease, renewLease, type IdempotencyRecord, type LeaseRecord } from "./store-rules.ts";
+import { DEFAULT_STORE_LIMITS, type EntityStore, type Fence, type IdempotencyClaim, type IdempotencyStore, type Lease, type StoredEntity, type StoreLimits } from "./store.ts";
+
+/** Options of {@link openDirectoryStore}. */
+export interface DirectoryStoreOptions {
+  /** The directory; made when missing. One process at a time may use it. */
+  dir: string;
+  /** Size limits. */
+  limits?: Partial<StoreLimits>;
+}
+
+type Section = "e" | "l" | "i";
+
+/** Opens (creating when missing) a directory store. Fails with UNUSABLE when another live process uses the directory. */
+export async function openDirectoryStore(options: DirectoryStoreOptions): Promise<EntityStore> {
+  const limits = storeLimits(options.limits, DEFAULT_STORE_LIMITS);
+  await mkdir(options.dir, { recursive: true });
+  const hold = await holdDirectory(options.dir);
+  const store = new DirectoryStore(hold, limits);
+  // What a killed writer left half-way is swept in the background; close waits for it.
+  void store.op(() => sweepTemp(hold.root)).catch(() => undefined);
+  return store;
+}
+
+class DirectoryStore implements EntityStore {
+  readonly kind = "directory";
+  readonly limits: StoreLimits;
+  readonly idempotency: IdempotencyStore;
+  readonly #hold: DirectoryHold;
+  readonly #made = new Set<string>();
+  readonly #pending = new Set<Promise<unknown>>();
+  #closed = false;
+
+  constructor(hold: DirectoryHold, limits: StoreLimits) {
+    this.#hold = hold;
+    this.limits = limits;
+    this.idempotency = new DirectoryIdempotency(this);
+  }
+
+  async load(key: string): Promise<StoredEntity> {
+    checkKey(key, this.limits);
+    return this.op(async () => {
+      const record = await this.#read("e", key);
+      if (!record) return { data: undefined, version: 0, token: 0 };
+      return { data: record.d ?? undefined, version: record.v, token: record.t };
+    });
+  }
+
+  async save(key: string, data: Uint8Array, fence: Fence): Promise<number> {
+    checkKey(key, this.limits);
+    checkValue(data, this.limits);
+    checkFence(fence);
+    return this.#write(key, data, fence);
+  }
+
+  async delete(key: string, fence: Fence): Promise<number> {
+    checkKey(key, this.limits);
+    checkFence(fence);
+    return this.#write(key, undefined, fence);
+  }
+
+  #write(key: string, data: Uint8Array | undefined, fence: Fence): Promise<number> {
+    return this.locked("e", key, async () => {
+      const current = await this.#read("e", key);
+      checkWrite(key, current?.v ?? 0, current?.t ?? 0, fence);
+      const version = (current?.v ?? 0) + 1;
+      await this.write("e", key, { k: key, v: version, t: fence.token, d: data ?? null });
+      return version;
+    });
+  }
+
+  async acquire(name: string, owner: string, ttlMs: number): Promise<Lease> {
+    checkKey(name, this.limits, "lease name");
+    checkOwner(owner);
+    checkDuration(ttlMs, "ttlMs");
+    const sentAt = Date.now();
+    return this.locked("l", name, async () => {
+      const record = acquireLease(name, await this.#readLease(name), owner, Date.now(), ttlMs);
+      await this.write("l", name, { k: name, ...record });
+      return leaseOf(name, record, sentAt, ttlMs);
+    });
+  }
+
+  async renew(lease: Lease, ttlMs: number): Promise<Lease> {
+    checkLease(lease, this.limits);
+    checkDuration(ttlMs, "ttlMs");
+    const sentAt = Date.now();
+    return this.locked("l", lease.name, async () => {
+      const record = renewLease(await this.#readLease(lease.name), lease, Date.now(), ttlMs);
+      await this.write("l", lease.name, { k: lease.name, ...record });
+      return leaseOf(lease.name, record, sentAt, ttlMs);
+    });
+  }
+
+  async release(lease: Lease): Promise<void> {
+    checkLease(lease, this.limits);
+    return this.locked("l", lease.name, async () => {
+      const record = releaseLease(await this.#readLease(lease.name), lease, Date.now());
+      if (record) await this.write("l", lease.name, { k: lease.name, ...record });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled([...this.#pending]);
+    await this.#hold.release();
+  }
+
+  /** Runs `body` as one operation of this store (refused once closed; awaited by close). */
+  op<T>(body: () => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(closedError(this.kind));
+    const running = body();
+    this.#pending.add(running);
+    const forget = (): void => void this.#pending.delete(running);
+    running.then(forget, forget);
+    return running;
+  }
+
+  /** Runs `body` under the lock of `key` in `section`. */
+  locked<T>(section: Section, key: string, body: () => Promise<T>): Promise<T> {
+    return this.op(() => this.#hold.locks.run(`${section}/${key}`, body));
+  }
+
+  #path(section: Section, key: string): { dir: string; file: string } {
+    const hash = createHash("sha256").update(key, "utf8").digest("hex");
+    const dir = join(this.#hold.root, section, hash.slice(0, 2));
+    return { dir, file: join(dir, hash) };
+  }
+
+  /** The record of `key` in `section`, checked to be that key's. */
+  async read(section: Section, key: string): Promise<Record<string, unknown> | undefined> {
+    const { file } = this.#path(section, key);
+    const bytes = await readIfExists(file);
+    if (bytes === undefined) return undefined;
+    const record = decodeRecord(bytes, file);
+    if (typeof record !== "object" || record === null || (record as { k?: unknown }).k !== key) {
+      throw new StoreError("CORRUPT", `${file} does not hold the record of its key`);
+    }
+    return record as Record<string, unknown>;
+  }
+
+  async #read(section: "e", key: string): Promise<{ v: number; t: number; d: Uint8Array | null } | undefined> {
+    return (await this.read(section, key)) as { v: number; t: number; d: Uint8Array | null } | undefined;
+  }
+
+  async #readLease(name: string): Promise<LeaseRecord | undefined> {
+    return (await this.read("l", name)) as LeaseRecord | undefined;
+  }
+
+  /** Writes the record of `key` in `section`, crash-safe. */
+  async write(section: Section, key: string, record: Record<string, unknown>): Promise<void> {
+    const { dir, file } = this.#path(section, key);
+    await ensureDir(join(this.#hold.root, section), this.#made);
+    await ensureDir(dir, this.#made);
+    await writeAtomic(file, encodeRecord(record));
+  }
+
+  /** Removes the record of `key` in `section`, durably. */
+  async remove(section: Section, key: string): Promise<void> {
+    const { dir, file } = this.#path(section, key);
+    await rm(file, { force: true });
+    await syncDir(dir).catch(() => undefined);
+  }
+}
+
+class DirectoryIdempotency implements IdempotencyStore {
+  readonly #store: DirectoryStore;
+
+  constructor(store: DirectoryStore) {
+    this.#store = store;
+  }
+
+  async begin(key: string, holdMs: number): Promise<IdempotencyClaim> {
+    checkKey(key, this.#store.limits, "idempotency key");
+    checkDuration(holdMs, "holdMs");
+    return this.#store.locked("i", key, async () => {
+      const now = Date.now();
+      const record = (await this.#store.read("i", key)) as IdempotencyRecord | undefined;
+      if (idempotencyLive(record, now)) {
+        return record.done ? { status: "done", result: record.result ?? new Uint8Array(0) } : { status: "running" };
+      }
+      const claim = randomUUID();
+      await this.#store.write("i", key, { k: key, claim, done: false, result: null, expiresAt: now + holdMs });
+      return { status: "started", claim };
+    });
+  }
+
+  async complete(key: string, claim: string, result: Uint8Array, retainMs: number): Promise<void> {
+    checkKey(key, this.#store.limits, "idempotency key");
+    checkValue(result, this.#store.limits, "result");
+    checkDuration(retainMs, "retainMs");
+    return this.#store.locked("i", key, async () => {
+      const record = (await this.#store.read("i", key)) as IdempotencyRecord | undefined;
+      // A claim whose hold ended is lost even before another call takes the key, as on every store.
+      if (!idempotencyLive(record, Date.now()) || record.claim !== claim || record.done) throw claimLost(key);
+      await this.#store.write("i", key, { k: key, claim, done: true, result, expiresAt: Date.now() + retainMs });
+    });
+  }
+
+  async abandon(key: string, claim: string): Promise<void> {
+    checkKey(key, this.#store.limits, "idempotency key");
+    return this.#store.locked("i", key, async () => {
+      const record = (await this.#store.read("i", key)) as IdempotencyRecord | undefined;
+      if (record !== undefined && record.claim === claim && !record.done) await this.#store.remove("i", key);
+    });
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * @module Entities: state stores with compare-and-set and fencing, ownership
+ * leases, idempotency records, and the turn scheduler and activation table
+ * that run one entity's calls one at a time.
+ */
+export type { EntityStore, Fence, IdempotencyClaim, IdempotencyStore, Lease, LeaseStore, StoredEntity, StoreLimits } from "./store.ts";
+export { DEFAULT_STORE_LIMITS } from "./store.ts";
+export {
+  StoreError,
+  VersionConflictError,
+  StaleOwnerError,
+  LeaseHeldError,
+  BadStoreInputError,
+  type StoreErrorCode,
+} from "./errors.ts";
+export { findCompleted, recordCompleted, type CompletedCall } from "./idempotency.ts";
+export { decodeEntityDocument, encodeEntityDocument, type EntityDocument } from "./entity-document.ts";
+export { openDirectoryStore, type DirectoryStoreOptions } from "./directory-store.ts";
+export { openRedisStore, type RedisStoreOptions } from "./redis-store.ts";
+export { openPostgresStore, type PostgresStoreOptions } from "./postgres-store.ts";
+export { TurnQueue, type TurnKind, type TurnQueueOptions } from "./turn-queue.ts";
+export { ActivationTable, REAL_TIMERS, type ActivationTableOptions, type Timers, type Turn } from "./activation-table.ts";
+export { openNatsKvStore, type NatsKvStoreOptions } from "./nats-kv-store.ts";
+export { StoredEntities, type StoredEntitiesOptions, type TurnOutcome } from "./stored-entities.ts";
