@@ -76,6 +76,7 @@ async function main(): Promise<void> {
     seeds: argument.seeds,
     lookup: { gossip: "udp://127.0.0.1:0" },
   });
+  for (let i = 0; i < (argument.services ?? 0); i++) node.serve(probeContract(`bench.background-${i}`), { ping: (input: unknown) => input } as never);
   const joinedAt = preciseNow();
   const servedAt = argument.serve === undefined ? null : serve(node, argument.serve);
   process.on("message", (message: ToMember) => {

@@ -10,6 +10,8 @@ export interface MemberArgument {
   seeds: string[];
   /** A service to serve as soon as the node has started. */
   serve?: string;
+  /** Background services (`bench.background-<i>`) served from the start: their catalogs travel apart from gossip. */
+  services?: number;
 }
 
 /** Orchestrator → member. Every watch carries its own time limit. */

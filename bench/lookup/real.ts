@@ -24,6 +24,8 @@ export interface RealOptions {
   deadLimitMs: number;
   env: NodeJS.ProcessEnv;
   log: (line: string) => void;
+  /** Background services the member that later serves one more holds (`--services`); default none. */
+  services?: number;
 }
 
 /** Figures of one real-process run; times in ms. */
@@ -92,7 +94,12 @@ export async function runReal(options: RealOptions): Promise<RealResult> {
   const members: MemberProcess[] = [];
   const extra: MemberProcess[] = [];
   const start = (name: string, seeds: string[], serve?: string): MemberProcess =>
-    new MemberProcess(runtime, { name, cluster, seeds, ...(serve === undefined ? {} : { serve }) }, options.env);
+    new MemberProcess(
+      runtime,
+      // The member that later serves one more service holds the background services: its catalog is the one that changes.
+      { name, cluster, seeds, ...(serve === undefined ? {} : { serve }), ...(options.services && name === `m${n >> 1}` ? { services: options.services } : {}) },
+      options.env,
+    );
   try {
     const t0 = performance.now();
     const seed = start(`m0`, []);

@@ -2,7 +2,7 @@
  * The look-up scale benchmark.
  *
  *   node --import tsx bench/lookup/run.ts [--quick] [--seed N] [--only real|sim]
- *        [--sizes 8,16,32,64] [--sim-sizes 100,300,1000,10000] [--window S] [--tsx]
+ *        [--sizes 8,16,32,64] [--sim-sizes 100,300,1000,10000] [--window S] [--tsx] [--services N]
  *
  * Real processes (8, 16, 32, 64; `--quick`: 8 and 16): service visibility, failure
  * detection and gossip bytes per node per second with default membership
@@ -31,6 +31,8 @@ interface Options {
   simSizes: number[];
   windowMs: number;
   tsx: boolean;
+  /** Background services the real member that later serves one more holds (`--services N`). */
+  services: number;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -59,6 +61,7 @@ function parseArgs(argv: string[]): Options {
     simSizes: list(value("--sim-sizes")) ?? (quick ? [100] : [100, 300, 1000, 10_000]),
     windowMs: Number(value("--window") ?? (quick ? 15 : 30)) * 1000,
     tsx: argv.includes("--tsx"),
+    services: Number(value("--services") ?? 0),
   };
 }
 
@@ -92,7 +95,7 @@ async function main(): Promise<void> {
   let runtimeHow = "";
   try {
     if (options.only !== "sim") {
-      log(`\n## Real processes (${options.sizes.join(", ")}), steady window ${options.windowMs / 1000} s`);
+      log(`\n## Real processes (${options.sizes.join(", ")}), steady window ${options.windowMs / 1000} s${options.services ? `, ${options.services} services on the member that serves one more` : ""}`);
       const runtime = await prepareMemberRuntime(join(work, "build"), options.tsx);
       runtimeHow = runtime.how;
       log(`  members run as ${runtime.how}`);
@@ -109,6 +112,7 @@ async function main(): Promise<void> {
             deadLimitMs: 60_000,
             env,
             log,
+            services: options.services,
           }),
         );
       }

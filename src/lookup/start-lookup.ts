@@ -1,7 +1,8 @@
 import type { Logger } from "../logger.ts";
-import type { Client } from "../rpc/context.ts";
+import type { Client, Handlers } from "../rpc/context.ts";
 import type { LookupBackend } from "./backend.ts";
 import { Catalog } from "./catalog.ts";
+import { CatalogSync, type CatalogContract, type FetchCatalog } from "./catalog-sync/index.ts";
 import { createMembership, createUdpTransport, type MembershipConfig } from "./membership/index.ts";
 import type { RegistryContract } from "./registry/contract.ts";
 import { createRegistryBackend, registryAddresses } from "./registry/backend.ts";
@@ -35,6 +36,8 @@ export interface LookupHandle {
   readonly catalog: Catalog;
   /** This node's gossip address, when it gossips. */
   readonly gossip: string | undefined;
+  /** This node's catalog, to serve as `amoeba.catalog` (gossip only: members fetch catalogs from each other). */
+  readonly catalogService?: Handlers<typeof CatalogContract>;
   /** Leaves gracefully and releases what the look-up holds. */
   leave(): Promise<void>;
 }
@@ -48,6 +51,10 @@ export async function startLookup(
     logger: Logger;
     /** An engine's own backend (e.g. NATS): used instead of gossip or a registry. */
     backend?: (self: MemberRecord) => LookupBackend;
+    /** Fetches a member's catalog (its `amoeba.catalog` service); with it, gossip carries only catalog digests. */
+    fetchCatalog?: FetchCatalog;
+    /** When services are new to the catalog: a function giving the method names of a service this node serves. */
+    methods?: () => (name: string, version: string) => readonly string[];
   },
 ): Promise<LookupHandle> {
   if (deps.backend) {
@@ -68,8 +75,9 @@ export async function startLookup(
   const transport = await createUdpTransport(settings.gossip ?? "udp://127.0.0.1:0", {
     onError: (error) => deps.logger.debug({ err: error }, "gossip socket error"),
   });
+  const sync = deps.fetchCatalog && new CatalogSync({ self, fetch: deps.fetchCatalog, logger: deps.logger, ...(deps.methods ? { methods: deps.methods } : {}) });
   const membership = createMembership({
-    self: { ...self, gossip: transport.address },
+    self: { ...(sync ? sync.gossipRecord(self) : self), gossip: transport.address },
     transport,
     config: settings.membership,
     key: settings.clusterKey,
@@ -78,7 +86,7 @@ export async function startLookup(
   // Announce before reading the others: of two nodes starting at once, at least one sees the other.
   const unannounce = await announceLocally(self.cluster, { id: self.id, name: self.name, gossip: transport.address, pid: process.pid });
   const seeds = settings.seeds ?? (await localSeeds(self.cluster, self.id));
-  const backend: LookupBackend = {
+  const gossip: LookupBackend = {
     start: () => membership.start(seeds),
     members: () => membership.members(),
     update: (change) => membership.update(change),
@@ -86,20 +94,22 @@ export async function startLookup(
     leave: (timeoutMs) => membership.leave(timeoutMs),
     stop: () => membership.stop(),
   };
+  const backend = sync ? sync.wrap(gossip) : gossip;
   try {
     await backend.start();
   } catch (error) {
     await unannounce();
-    await membership.stop();
+    await backend.stop();
     throw error;
   }
   return {
     backend,
     catalog: new Catalog(backend),
     gossip: transport.address,
+    ...(sync ? { catalogService: sync.handlers } : {}),
     leave: async () => {
       await unannounce();
-      await membership.leave();
+      await backend.leave();
     },
   };
 }

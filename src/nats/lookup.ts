@@ -42,7 +42,8 @@ interface Known {
   heard: number;
 }
 
-const MAX_RECORD_TEXT = 256 * 1024;
+// NATS's default max_payload: a record of 10,000 services fits.
+const MAX_RECORD_TEXT = 1024 * 1024;
 /** Dead and left members are forgotten after this long (ms). */
 const REAP_AFTER_MS = 10 * 60_000;
 const json = new TextEncoder();
@@ -301,7 +302,7 @@ function checkRecord(value: unknown): MemberRecord | undefined {
     if (typeof label !== "string" || key === "__proto__") return undefined;
     labels[key] = label;
   }
-  if (!Array.isArray(r.services) || r.services.length > 1024) return undefined;
+  if (!Array.isArray(r.services) || r.services.length > 20_000) return undefined;
   const services: Array<[string, string]> = [];
   for (const entry of r.services as unknown[]) {
     if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== "string" || typeof entry[1] !== "string") return undefined;

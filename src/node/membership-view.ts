@@ -9,13 +9,19 @@ import type { LookupBackend } from "../lookup/backend.ts";
 import { startLookup, type LookupHandle, type LookupSettings } from "../lookup/start-lookup.ts";
 import type { Instance, LookupChange, LookupOptions, MemberRecord, Member, MembershipEvent } from "../lookup/types.ts";
 import type { RegistryContract } from "../lookup/registry/contract.ts";
-import type { Client } from "../rpc/context.ts";
+import type { CatalogContract, FetchCatalog } from "../lookup/catalog-sync/index.ts";
+import type { Client, Handlers } from "../rpc/context.ts";
+import { RpcError } from "../rpc/rpc-error.ts";
 
 /** What the view needs to join a look-up. */
 export interface JoinDependencies {
   readonly logger: Logger;
   /** A client of the registry server at `address`. */
   registryClient(address: string): Client<typeof RegistryContract>;
+  /** Fetches a member's catalog (its `amoeba.catalog` service); with it, gossip carries only catalog digests. */
+  fetchCatalog?: FetchCatalog;
+  /** When services are new to the catalog: a function giving the method names of a service this node serves. */
+  methods?: () => (name: string, version: string) => readonly string[];
   /** The engine's own look-up backend, when it brings one. */
   backend?: (self: MemberRecord) => LookupBackend;
   /** The look-up declared a member dead: close what is still open to it. */
@@ -65,6 +71,8 @@ export class MembershipView {
     this.#lookup = await startLookup(settings, self, {
       registryClient: deps.registryClient,
       logger: deps.logger,
+      ...(deps.fetchCatalog ? { fetchCatalog: deps.fetchCatalog } : {}),
+      ...(deps.methods ? { methods: deps.methods } : {}),
       ...(deps.backend ? { backend: deps.backend } : {}),
     });
     this.#lookup.backend.on(({ type, member }) => {
@@ -115,6 +123,13 @@ export class MembershipView {
   /** Every member known, this node included. */
   members(): Member[] {
     return this.#lookup?.backend.members() ?? [];
+  }
+
+  /** This node's catalog, as `amoeba.catalog` serves it to the members that fetch it. */
+  catalogService(node: string): Handlers<typeof CatalogContract> {
+    const served = this.#lookup?.catalogService;
+    if (!served) throw new RpcError("UNIMPLEMENTED", `node ${node} gossips no catalog`, { service: "amoeba.catalog", node });
+    return served;
   }
 
   /** Leaves the look-up: others stop choosing this node at once. */

@@ -12,6 +12,7 @@ import type { Client, ClientOptions, Handlers } from "../rpc/context.ts";
 import type { Contract } from "../rpc/contract.ts";
 import type { Limits } from "../rpc/limits.ts";
 import { describeServices, ReflectionContract } from "../rpc/reflection.ts";
+import { CatalogContract } from "../lookup/catalog-sync/index.ts";
 import { RpcError } from "../rpc/rpc-error.ts";
 import type { EventHandler, PayloadOf, TopicRef } from "../rpc/topics.ts";
 import { NodeClosedError } from "../transport/errors.ts";
@@ -51,6 +52,8 @@ export class Node {
     core.dispatcher.serveBuiltIn(ReflectionContract, { describe: ({ service }) => describeServices(registry, service) });
     core.dispatcher.serveBuiltIn(StatsContract, { get: () => this.stats() });
     core.dispatcher.serveBuiltIn(TracesContract, { recent: (query) => this.recentCalls(query) });
+    // Members fetch each other's catalogs from here when its gossiped digest changes.
+    core.dispatcher.serveBuiltIn(CatalogContract, { fetch: (input, ctx) => core.membership.catalogService(core.name).fetch(input, ctx) });
   }
 
   /** The node's name. */
@@ -98,8 +101,9 @@ export class Node {
       if (value === undefined) delete next[key];
       else next[key] = value;
     }
-    this.#core.labels = Object.freeze(next);
+    // The look-up first: labels it refuses (a RangeError) are not kept either.
     this.#core.membership.update({ labels: next });
+    this.#core.labels = Object.freeze(next);
   }
 
   /** The addresses it listens on, with real ports. */
@@ -149,7 +153,13 @@ export class Node {
   serve<C extends Contract>(contract: C, handlers: Handlers<C>, options: ServeOptions = {}): () => void {
     this.#assertOpen();
     const stop = this.#core.dispatcher.serve(contract, handlers, options);
-    this.#announce();
+    try {
+      this.#announce();
+    } catch (error) {
+      // The look-up refused it (a limit): not served, rather than served unannounced.
+      stop();
+      throw error;
+    }
     return () => {
       stop();
       this.#announce();
@@ -175,6 +185,11 @@ export class Node {
       {
         logger: core.logger,
         registryClient: (address) => core.connections.link(address, core.dialOptions(address)).peer.client(RegistryContract),
+        fetchCatalog: (address, request, signal) => core.connections.link(address, core.dialOptions(address)).peer.client(CatalogContract).fetch(request, { signal }),
+        methods: () => {
+          const byKey = new Map(core.registry.contracts().map((c) => [`${c.name}@${c.version}`, Object.keys(c.methods)]));
+          return (name, version) => byKey.get(`${name}@${version}`) ?? [];
+        },
         ...(core.engine?.createLookup ? { backend: core.engine.createLookup.bind(core.engine) } : {}),
         dead: (id, name) => core.connections.closeTo(id, `the look-up declared node ${name} dead`),
         load: () => core.dispatcher.admission.inFlight,

@@ -1,4 +1,4 @@
-import { RECORD_LIMITS } from "../lookup/membership/codec.ts";
+import { CATALOG_LIMITS } from "../lookup/catalog-sync/index.ts";
 import { reachableAddress } from "../lookup/reachable.ts";
 import type { Member } from "../lookup/types.ts";
 import { Node, startNode } from "../node/index.ts";
@@ -17,12 +17,16 @@ const DESCRIBE_TIMEOUT_MS = 3_000;
 const SYNC_DELAY_MS = 50;
 /** Routes are also worked out on this period, to retry descriptions that failed. */
 const SYNC_EVERY_MS = 2_000;
-/** The longest label value the look-up carries. */
-const MAX_LABEL_VALUE = RECORD_LIMITS.labelValue;
+/** The longest route label the look-up's catalog carries (routes travel in the catalog, not in gossip). */
+const MAX_LABEL_VALUE = CATALOG_LIMITS.labelValue;
+/** Descriptions asked for at once: a gateway learning 10,000 services does not ask for them all in one burst. */
+const DESCRIBING_AT_ONCE = 64;
 
 interface Served {
   /** One per cluster that serves it, cheapest first. */
   routes: Export[];
+  /** `routes` encoded, to compare with the next routes worked out. */
+  encoded: string;
   stop: () => void;
 }
 
@@ -117,7 +121,8 @@ export class Gateway {
     const settings: ForwardSettings = { gateway: this.name, maxHops: options.maxHops, nodes: this.#nodes, own: this.#own, rules: options.rules };
     for (const cluster of options.clusters) {
       this.#forwarders.set(cluster, new Forwarder(settings, cluster));
-      this.#stops.push(this.#nodes.get(cluster)!.onMembership(() => this.#schedule()));
+      // News of the gateway's own members is what it just advertised: no cause to work routes out again.
+      this.#stops.push(this.#nodes.get(cluster)!.onMembership(({ member }) => void (this.#own.has(member.record.id) || this.#schedule())));
     }
     this.#ticker = setInterval(() => this.#schedule(), SYNC_EVERY_MS);
     this.#ticker.unref();
@@ -147,8 +152,17 @@ export class Gateway {
     }, SYNC_DELAY_MS);
   }
 
-  /** Works out the routes into each cluster and serves, updates or withdraws them. */
+  /** Works out the routes; a failure is logged (it runs from timers: nothing may escape). */
   #sync(): void {
+    try {
+      this.#syncRoutes();
+    } catch (error) {
+      this.#nodes.values().next().value?.logger.warn({ err: error, gateway: this.name }, "working out the routes failed; tried again shortly");
+    }
+  }
+
+  /** Works out the routes into each cluster and serves, updates or withdraws them. */
+  #syncRoutes(): void {
     if (this.#closed) return;
     const views = new Map<string, readonly Member[]>();
     for (const [cluster, node] of this.#nodes) views.set(cluster, node.members());
@@ -170,13 +184,15 @@ export class Gateway {
         const best = routes[0]!;
         const entry = served.get(key);
         if (entry) {
-          if (encodeRoutes(entry.routes) !== encodeRoutes(routes)) {
+          const encoded = encodeRoutes(routes);
+          if (entry.encoded !== encoded) {
             entry.routes = routes;
+            entry.encoded = encoded;
             touched.add(best.service);
           }
           continue;
         }
-        if (!this.#fits(node, best.service, served, added)) continue;
+        if (!this.#fits(node, best.service)) continue;
         const description = this.#descriptions.get(key);
         if (!description) {
           this.#describe(key, best, views.get(best.via) ?? []);
@@ -192,9 +208,16 @@ export class Gateway {
       if (touched.size === 0) continue;
       changed = true;
       const labels: Record<string, string | undefined> = {};
-      const advertised = [...[...served.values()].map((entry) => entry.routes), ...added.map(([, routes]) => routes)].flat();
+      const advertised = new Map<string, Export[]>();
+      for (const routes of [...[...served.values()].map((entry) => entry.routes), ...added.map(([, routes]) => routes)]) {
+        const service = routes[0]!.service;
+        if (!touched.has(service)) continue;
+        const list = advertised.get(service);
+        if (list) list.push(...routes);
+        else advertised.set(service, [...routes]);
+      }
       for (const service of touched) {
-        const entries = advertised.filter((route) => route.service === service).sort((a, b) => a.cost - b.cost);
+        const entries = (advertised.get(service) ?? []).sort((a, b) => a.cost - b.cost);
         let value = encodeRoutes(entries);
         if (value.length > MAX_LABEL_VALUE) {
           node.logger.warn({ service }, `routes to ${service} do not fit in one label; the dearest are left out`);
@@ -205,33 +228,26 @@ export class Gateway {
       node.updateLabels(labels);
       for (const [key, routes, contract] of added) {
         const handlers = this.#forwarders.get(cluster)!.handlers(contract, () => served.get(key)?.routes);
-        served.set(key, { routes, stop: node.serve(contract, handlers) });
+        served.set(key, { routes, encoded: encodeRoutes(routes), stop: node.serve(contract, handlers) });
       }
     }
     if (changed) for (const listener of this.#listeners) listener();
   }
 
   /**
-   * Whether the look-up can carry one more route label for `service`: a
-   * record past the limits would be refused by every member, the gateway's
-   * whole record with it.
+   * Whether the look-up can carry a route label for `service`. Route labels
+   * travel in the catalog, not in gossip: only a name past the catalog's key
+   * length is refused (logged), never the gateway's whole record.
    */
-  #fits(node: Node, service: string, served: ReadonlyMap<string, Served>, added: ReadonlyArray<[string, Export[], Contract]>): boolean {
-    const key = ROUTE_LABEL_PREFIX + service;
-    if (node.labels[key] !== undefined || added.some(([, routes]) => routes[0]!.service === service)) return true;
-    if (key.length > RECORD_LIMITS.labelKey) {
-      node.logger.warn({ service }, "the service's name is too long for a route label; not forwarded");
-      return false;
-    }
-    const pending = new Set(added.map(([, routes]) => routes[0]!.service)).size;
-    if (Object.keys(node.labels).length + pending < RECORD_LIMITS.labels) return true;
-    node.logger.warn({ service, forwarded: served.size }, `a member carries at most ${RECORD_LIMITS.labels} labels; this service is not forwarded`);
+  #fits(node: Node, service: string): boolean {
+    if (ROUTE_LABEL_PREFIX.length + service.length + 2 <= CATALOG_LIMITS.key) return true;
+    node.logger.warn({ service: service.slice(0, 64) }, "the service's name is too long for a route; not forwarded");
     return false;
   }
 
   /** Asks a member that serves `key` in the route's cluster for its description, then works out routes again. */
   #describe(key: string, route: Export, members: readonly Member[]): void {
-    if (this.#describing.has(key)) return;
+    if (this.#describing.has(key) || this.#describing.size >= DESCRIBING_AT_ONCE) return;
     const node = this.#nodes.get(route.via)!;
     const member = members.find(
       (each) => !this.#own.has(each.record.id) && each.state === "alive" && each.record.services.some(([name, version]) => name === route.service && version === route.version),

@@ -47,7 +47,10 @@ test("nodes found by look-up are dialed with clientTls (mutual TLS); a node with
   t.after(() => caller.close({ timeout: 1_000 }));
   const plain = await startNode({ name: "plain-caller", cluster, lookup, logger: recordingLogger() });
   t.after(() => plain.close({ timeout: 1_000 }));
-  await until("the server in both callers' look-up", () => caller.lookup(Calculator).length === 1 && plain.lookup(Calculator).length === 1);
+  await until("the server in the TLS caller's look-up, and as a member in the plain one's", () =>
+    caller.lookup(Calculator).length === 1 && plain.members().some((m) => m.record.name === "tls-server" && m.state === "alive"),
+  );
+  // The plain caller cannot fetch the server's catalog (it speaks no TLS the server accepts): it knows no instance to call.
 
   assert.equal(await caller.client(Calculator).add({ a: 2, b: 3 }), 5);
   await assert.rejects(plain.client(Calculator, { balance: { retries: 0 } }).add({ a: 2, b: 3 }, { timeout: 3_000 }), (error: RpcError) => error.code === "UNAVAILABLE");

@@ -18,6 +18,11 @@ export interface MemberRecord {
   /** A load figure, e.g. calls in flight. */
   load: number;
   /**
+   * The method names of each service, by `name@version`, when known. Not
+   * gossiped: filled in from the member's catalog (see src/lookup/catalog-sync).
+   */
+  methods?: Readonly<Record<string, readonly string[]>>;
+  /**
    * When the process started, in ms since the epoch. Of two ids under one name,
    * the one that started later replaces the other; an equal start never evicts
    * a live member. Filled in when absent.

@@ -17,7 +17,7 @@ export function recordProblem(v: unknown): string | null {
   if (!isStringMap(r.labels)) return "labels must map strings to strings";
   if (
     !Array.isArray(r.services) ||
-    r.services.length > 1000 ||
+    r.services.length > 20_000 ||
     !r.services.every((s) => Array.isArray(s) && s.length === 2 && isString(s[0]) && isString(s[1]))
   ) {
     return "services must be a list of [name, version]";
