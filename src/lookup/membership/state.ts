@@ -1,3 +1,4 @@
+import { visitRandomPositions } from "./random-pick.ts";
 import { bucketOf, DIGEST_BUCKETS, entryHash } from "./digest.ts";
 import { CODE, createColumns, growColumns, PRESENT, REPLACED, resolveBatch, STATE_MASK, STATES, type Columns } from "./columns.ts";
 import { ids, names, records } from "./interning.ts";
@@ -116,37 +117,21 @@ export class MemberTable {
   ): Member[] {
     const lists = states.map((state) => this.#lists[listOf(state)]);
     const total = lists.reduce((sum, list) => sum + list.length, 0);
-    const at = (n: number): number => {
-      for (const list of lists) {
-        if (n < list.length) return list[n]!;
-        n -= list.length;
-      }
-      throw new RangeError("index beyond the lists");
-    };
     const out: Member[] = [];
-    const consider = (i: number): void => {
-      const member = this.#snapshot(i);
-      if (member.record.id !== exclude && (!accept || accept(member))) out.push(member);
-    };
     if (k <= 0 || total === 0) return out;
-    if (total <= 4 * k) {
-      // Few candidates: a partial shuffle of the positions.
-      const order = Array.from({ length: total }, (_, n) => n);
-      for (let n = 0; n < total && out.length < k; n++) {
-        const j = n + Math.floor(random() * (total - n));
-        [order[n], order[j]] = [order[j]!, order[n]!];
-        consider(at(order[n]!));
+    visitRandomPositions(total, k, random, (n) => {
+      for (const list of lists) {
+        if (n >= list.length) {
+          n -= list.length;
+          continue;
+        }
+        const member = this.#snapshot(list[n]!);
+        if (member.record.id === exclude || (accept && !accept(member))) return false;
+        out.push(member);
+        return true;
       }
-      return out;
-    }
-    // Many: draw positions, skipping repeats; a bounded number of tries.
-    const seen = new Set<number>();
-    for (let tries = 0; out.length < k && tries < 4 * k + 8; tries++) {
-      const n = Math.floor(random() * total);
-      if (seen.has(n)) continue;
-      seen.add(n);
-      consider(at(n));
-    }
+      return false;
+    });
     return out;
   }
 
