@@ -37,6 +37,7 @@ export class Node {
   readonly #exposure: Omit<ExposureGuard, "what">;
   readonly #listeners: Listener[] = [];
   #closed: Promise<void> | null = null;
+  #announcing = false;
 
   static {
     coreOf = (node) => node.#core;
@@ -302,9 +303,14 @@ export class Node {
   }
 
   #announce(): void {
-    const services = this.#core.registry.list();
-    this.#core.membership.update({ services });
-    this.#core.connections.announce(services);
+    this.#core.membership.update({ services: this.#core.registry.list() });
+    // Connections hear the list once per task, however many contracts were served in it.
+    if (this.#announcing) return;
+    this.#announcing = true;
+    queueMicrotask(() => {
+      this.#announcing = false;
+      this.#core.connections.announce(this.#core.registry.list());
+    });
   }
 
   async #drain(timeout: number): Promise<void> {

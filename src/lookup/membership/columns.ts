@@ -105,3 +105,46 @@ export function resolveBatch(known: ReadonlyArray<{ record: MemberRecord; incarn
   batches.set(known, batch);
   return batch;
 }
+
+/**
+ * Puts the members of a preload batch that `c` does not hold (by id or by
+ * name) into its columns, alive since `now`, and returns them with their
+ * digest shares: the table then adds them to its lists and buckets.
+ */
+export function insertBatch(c: Columns, batch: PreloadBatch, now: number): Array<{ i: number; share: number }> {
+  growColumns(c, batch.ids.reduce((m, i) => Math.max(m, i), 0), batch.names.reduce((m, i) => Math.max(m, i), 0));
+  const inserted: Array<{ i: number; share: number }> = [];
+  for (let k = 0; k < batch.ids.length; k++) {
+    const i = batch.ids[k]!;
+    const name = batch.names[k]!;
+    if (c.flags[i]! & PRESENT || c.holder[name]! > 0) continue;
+    ids.retain(i);
+    names.retain(name);
+    records.retain(batch.records[k]!);
+    c.flags[i] = PRESENT;
+    c.incarnation[i] = batch.incarnations[k]!;
+    c.since[i] = now;
+    c.name[i] = name;
+    c.record[i] = batch.records[k]!;
+    c.holder[name] = i + 1;
+    inserted.push({ i, share: batch.shares[k]! });
+  }
+  return inserted;
+}
+
+/** Appends entry `i` to a ready list, noting its position in `slots`. */
+export function addToList(list: number[], slots: Int32Array, i: number): void {
+  slots[i] = list.length;
+  list.push(i);
+}
+
+/** Takes entry `i` out of a ready list in O(1): the last entry takes its place. */
+export function removeFromList(list: number[], slots: Int32Array, i: number): void {
+  const slot = slots[i]!;
+  const last = list.pop()!;
+  if (last !== i) {
+    list[slot] = last;
+    slots[last] = slot;
+  }
+  slots[i] = -1;
+}

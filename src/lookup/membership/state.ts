@@ -1,6 +1,6 @@
 import { visitRandomPositions } from "./random-pick.ts";
 import { bucketOf, DIGEST_BUCKETS, entryHash } from "./digest.ts";
-import { CODE, createColumns, growColumns, PRESENT, REPLACED, resolveBatch, STATE_MASK, STATES, type Columns } from "./columns.ts";
+import { addToList, CODE, createColumns, growColumns, insertBatch, removeFromList, PRESENT, REPLACED, resolveBatch, STATE_MASK, STATES, type Columns } from "./columns.ts";
 import { ids, names, records } from "./interning.ts";
 import { internRecord, sameRecord } from "./record.ts";
 import type { Member, MemberRecord, MembershipEvent, MemberState } from "./types.ts";
@@ -282,29 +282,10 @@ export class MemberTable {
    * seconds.
    */
   preload(known: ReadonlyArray<{ record: MemberRecord; incarnation: number }>, now: number): void {
-    const batch = resolveBatch(known);
-    const c = this.#c;
-    const max = batch.ids.reduce((m, i) => Math.max(m, i), 0);
-    const maxName = batch.names.reduce((m, i) => Math.max(m, i), 0);
-    growColumns(this.#c, max, maxName);
-    const alive = this.#lists[ALIVE];
-    for (let k = 0; k < batch.ids.length; k++) {
-      const i = batch.ids[k]!;
-      const name = batch.names[k]!;
-      if (this.#c.flags[i]! & PRESENT || this.#c.holder[name]! > 0) continue;
-      ids.retain(i);
-      names.retain(name);
-      c.flags[i] = PRESENT;
-      c.incarnation[i] = batch.incarnations[k]!;
-      c.since[i] = now;
-      c.name[i] = name;
-      records.retain(batch.records[k]!);
-      c.record[i] = batch.records[k]!;
-      c.holder[name] = i + 1;
-      this.#buckets[bucketOf(ids.hash(i))]! ^= batch.shares[k]!;
+    for (const { i, share } of insertBatch(this.#c, resolveBatch(known), now)) {
+      this.#buckets[bucketOf(ids.hash(i))]! ^= share;
       this.#active++;
-      c.slot[i] = alive.length;
-      alive.push(i);
+      addToList(this.#lists[ALIVE], this.#c.slot, i);
     }
   }
 
@@ -438,16 +419,7 @@ export class MemberTable {
     if (state === "alive" || state === "suspect") this.#active--;
     if (flags & REPLACED) return;
     this.#buckets[bucketOf(ids.hash(i))]! ^= entryHash(ids.hash(i), c.incarnation[i]!, state);
-    const slot = c.slot[i]!;
-    if (slot >= 0) {
-      const list = this.#lists[listOf(state)];
-      const last = list.pop()!;
-      if (last !== i) {
-        list[slot] = last;
-        c.slot[last] = slot;
-      }
-      c.slot[i] = -1;
-    }
+    if (c.slot[i]! >= 0) removeFromList(this.#lists[listOf(state)], c.slot, i);
   }
 
   /** Puts an entry back, as it is after a change. */
@@ -466,14 +438,11 @@ export class MemberTable {
       this.#ended.add(i);
       return;
     }
-    const list = this.#lists[listOf(state)];
-    c.slot[i] = list.length;
-    list.push(i);
+    addToList(this.#lists[listOf(state)], c.slot, i);
     if (state === "dead") this.#ended.add(i);
     else this.#ended.delete(i);
   }
 }
-
 
 function listOf(state: MemberState): typeof ALIVE | typeof SUSPECT | typeof DEAD {
   return state === "alive" ? ALIVE : state === "suspect" ? SUSPECT : DEAD;
