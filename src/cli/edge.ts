@@ -72,12 +72,14 @@ export async function runEdge(argv: readonly string[], io: Io): Promise<number> 
     if ((error as Error)?.name === "ExposureError") throw new UsageError(`${(error as Error).message}; or --insecure`, "edge");
     throw new CliError(`cannot start the edge: ${(error as Error)?.message ?? String(error)}`, EXIT.unreachable);
   }
+  // Listen for signals before saying it is up: whoever reads that line may signal at once.
+  const signalled = closeOnSignal(edge, io);
   const where = plan.lookup !== undefined ? describeWhere(plan.lookup) : `${plan.connect.join(", ")}`;
   io.out(`amoeba: edge ${edge.node.name} serving ${tls ? "HTTPS and WSS" : "HTTP and WebSocket"} on ${edge.url} for ${where}`);
   const services = edge.services.map((s) => `${s.name}@${s.version} (${s.methods.length})`).join(", ");
   io.out(`amoeba: edge public services now: ${services === "" ? "none yet" : services}`);
   const dashboard = await startEdgeDashboard(args, edge.node, io);
-  return closeOnSignal(edge, io).finally(() => dashboard?.close());
+  return signalled.finally(() => dashboard?.close());
 }
 
 /** Checks the command line; every mistake is a UsageError (exit 2). */

@@ -25,6 +25,8 @@ export async function runGateway(argv: readonly string[], io: Io): Promise<numbe
   } catch (error) {
     throw new CliError(`cannot start the gateway: ${(error as Error)?.message ?? String(error)}`, EXIT.unreachable);
   }
+  // Listen for signals before saying it is up: whoever reads these lines may signal at once.
+  const signalled = closeOnSignal(gateway, io);
   for (const cluster of gateway.clusters) {
     const node = gateway.node(cluster);
     io.out(`amoeba: gateway ${gateway.name} in cluster ${cluster}, gossip on ${node.gossipAddress ?? "?"}, calls on ${node.addresses.join(", ")}`);
@@ -45,7 +47,7 @@ export async function runGateway(argv: readonly string[], io: Io): Promise<numbe
       io.out(`amoeba: gateway ${gateway.name} routes into ${cluster}: ${line === "" ? "none" : line}`);
     }
   });
-  return unlessSeedsFail(closeOnSignal(gateway, io), seeds, () => gateway.close());
+  return unlessSeedsFail(signalled, seeds, () => gateway.close());
 }
 
 /** Checks the command line; every mistake is a UsageError (exit 2). */

@@ -48,8 +48,10 @@ export async function runRegistry(argv: readonly string[], io: Io): Promise<numb
     await node.close({ timeout: 0 });
     throw error;
   }
+  // Listen for signals before saying it is up: whoever reads that line may signal at once.
+  const signalled = drainOnSignal(node, io, "registry", () => shutdown.abort());
   for (const address of node.addresses) io.out(`amoeba: registry ${node.name} listening on ${address}`);
-  return drainOnSignal(node, io, "registry", () => shutdown.abort());
+  return signalled;
 }
 
 /** Checks the command line; every mistake is a UsageError (exit 2). */

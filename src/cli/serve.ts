@@ -48,12 +48,14 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
   const entries = await loadServices(plan.module);
   const started = Date.now();
   const node = await startServing(plan, entries, logger);
+  // Listen for signals before saying it is up: whoever reads that line may signal at once.
+  const signalled = drainOnSignal(node, io);
   const served = entries.map(({ contract }) => `${contract.name}@${contract.version}`).join(", ");
   for (const address of node.addresses) io.out(`amoeba: node ${node.name} serving ${served} on ${address}`);
   if (plan.lookup !== undefined) io.out(joinedLine(node, plan.lookup));
   const seeds = plan.lookup?.seeds === undefined ? null : awaitSeeds(node, plan.lookup.seeds, plan.seedWait, io, "serve", started);
   const stop = (): Promise<void> => node.close({ timeout: 0 });
-  if (plan.metricsPort === undefined) return unlessSeedsFail(drainOnSignal(node, io), seeds, stop);
+  if (plan.metricsPort === undefined) return unlessSeedsFail(signalled, seeds, stop);
   let endpoint;
   try {
     endpoint = await serveMetrics(() => node.metricsText() ?? "", { port: plan.metricsPort });
@@ -62,7 +64,7 @@ export async function runServe(argv: readonly string[], io: Io): Promise<number>
     throw new CliError(`cannot serve metrics on 127.0.0.1:${plan.metricsPort}: ${(error as Error).message}`);
   }
   io.out(`amoeba: node ${node.name} metrics at ${endpoint.url}`);
-  const code = await unlessSeedsFail(drainOnSignal(node, io), seeds, async () => {
+  const code = await unlessSeedsFail(signalled, seeds, async () => {
     await endpoint.close();
     await stop();
   });
