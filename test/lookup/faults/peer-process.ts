@@ -59,7 +59,8 @@ process.on("disconnect", () => process.exit(0));
 
 async function main(): Promise<void> {
   if (options.role === "server") {
-    node = await startNode({ name: options.name, listen: options.address, logger: silent, ...(options.limits ? { limits: options.limits } : {}) });
+    // A test host in a network namespace: listening beyond loopback with no credentials, on purpose.
+    node = await startNode({ name: options.name, listen: options.address, logger: silent, insecure: true, ...(options.limits ? { limits: options.limits } : {}) });
     node.serve(Work, {
       run: ({ seq }) => {
         starts.push({ seq, at: Date.now() });
