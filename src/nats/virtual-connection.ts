@@ -54,6 +54,8 @@ export interface ConnectionCarrier {
  */
 export class NatsVirtualConnection implements Connection {
   readonly secure = false;
+  /** The NATS client pings its server and reconnects; acknowledgements time out a silent peer. */
+  readonly watchesLiveness = true;
   readonly key: string;
   readonly #board: ConnectionCarrier;
   readonly #decoder: FrameDecoder;

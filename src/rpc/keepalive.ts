@@ -64,7 +64,7 @@ export class Keepalive {
     this.#connection = connection;
     this.#interval = limits.keepaliveInterval;
     this.#timeout = limits.keepaliveTimeout;
-    if (this.#interval <= 0) return;
+    if (this.#interval <= 0 || connection.watchesLiveness === true) return;
     watched.add(this);
     if (!ticker) {
       lastTick = Date.now();

@@ -44,6 +44,12 @@ export interface Connection {
   readonly remoteAddress: string;
   /** Whether the bytes are encrypted (TLS). */
   readonly secure: boolean;
+  /**
+   * True when the transport finds a dead peer by itself (an in-process pair
+   * cannot go half-open; a NATS virtual connection rides on the NATS client's
+   * own pings and reconnects): sessions then add no keepalive of their own.
+   */
+  readonly watchesLiveness?: boolean;
   /** The other end's verified certificate, when it presented one over TLS (mutual TLS, or a server's). */
   readonly peerCertificate?: PeerCertificate | undefined;
   /** Bytes received and sent so far, where the transport counts bytes (not in-process pairs). */

@@ -42,6 +42,8 @@ export function createInprocPair(nearRemote: string, farRemote: string): [Connec
 
 class InprocConnection implements Connection {
   readonly secure = false;
+  /** Two ends in one process: never half-open. */
+  readonly watchesLiveness = true;
   readonly backlog = 0;
   peer!: InprocConnection;
   #handler: ConnectionHandler | null = null;
