@@ -61,18 +61,36 @@ export function stalledFor(now = Date.now()): number {
 export class CallStarts {
   #pending: Array<{ call: IncomingCall; input: unknown; waited: number }> = [];
   #scheduled = false;
+  /** Wait for the whole burst (two turns), not just the frames of this read. */
+  #wholeBurst = false;
 
-  /** Starts `call` once the current read batch is done; at once if its input streams. */
-  add(call: IncomingCall, input: unknown, streamsInput: boolean): void {
+  /**
+   * Starts `call` once the frames read with it are handled; at once if its
+   * input streams. In steady traffic that is the end of this read (a
+   * microtask: the hot path pays no turn of the event loop); after a silence
+   * or a stall of this process (`burst`), the end of the whole burst.
+   */
+  add(call: IncomingCall, input: unknown, streamsInput: boolean, burst: boolean): void {
     if (streamsInput) {
       call.start(input);
       return;
     }
-    this.#pending.push({ call, input, waited: stalledFor() });
+    const waited = stalledFor();
+    this.#pending.push({ call, input, waited });
+    if (burst || waited > 0) this.#wholeBurst = true;
     if (!this.#scheduled) {
       this.#scheduled = true;
-      setImmediate(afterBatch, this);
+      queueMicrotask(() => this.#afterRead());
     }
+  }
+
+  #afterRead(): void {
+    if (!this.#wholeBurst) {
+      this.run();
+      return;
+    }
+    this.#wholeBurst = false;
+    setImmediate(afterBatch, this);
   }
 
   /** @internal Starts what is still wanted. */

@@ -110,7 +110,8 @@ export function skipValue(bytes: Buffer, at: number): number {
 function scalarSize(bytes: Buffer, at: number, b: number): number {
   if (b <= 0x7f || b >= 0xe0 || b === 0xc0 || b === 0xc2 || b === 0xc3) return 1;
   if (b >= 0xa0 && b <= 0xbf) return 1 + (b & 0x1f);
-  const need = (n: number): boolean => at + n <= bytes.length;
+  // `at + n <= length`, written out: a closure here would be made for every value scanned.
+  const left = bytes.length - at;
   switch (b) {
     case 0xcc:
     case 0xd0:
@@ -128,13 +129,13 @@ function scalarSize(bytes: Buffer, at: number, b: number): number {
       return 9;
     case 0xd9:
     case 0xc4:
-      return need(2) ? 2 + bytes[at + 1]! : -1;
+      return left >= 2 ? 2 + bytes[at + 1]! : -1;
     case 0xda:
     case 0xc5:
-      return need(3) ? 3 + bytes.readUInt16BE(at + 1) : -1;
+      return left >= 3 ? 3 + bytes.readUInt16BE(at + 1) : -1;
     case 0xdb:
     case 0xc6:
-      return need(5) ? 5 + bytes.readUInt32BE(at + 1) : -1;
+      return left >= 5 ? 5 + bytes.readUInt32BE(at + 1) : -1;
     case 0xd4:
       return 3;
     case 0xd5:
@@ -146,11 +147,11 @@ function scalarSize(bytes: Buffer, at: number, b: number): number {
     case 0xd8:
       return 18;
     case 0xc7:
-      return need(2) ? 3 + bytes[at + 1]! : -1;
+      return left >= 2 ? 3 + bytes[at + 1]! : -1;
     case 0xc8:
-      return need(3) ? 4 + bytes.readUInt16BE(at + 1) : -1;
+      return left >= 3 ? 4 + bytes.readUInt16BE(at + 1) : -1;
     case 0xc9:
-      return need(5) ? 6 + bytes.readUInt32BE(at + 1) : -1;
+      return left >= 5 ? 6 + bytes.readUInt32BE(at + 1) : -1;
     default:
       return -1;
   }

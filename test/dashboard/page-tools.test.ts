@@ -41,7 +41,7 @@ it("stays readable at 800 px, zooms and pans, and searches the recent calls", { 
   const viewBox = async (): Promise<number[]> => ((await page.locator("#graph svg").getAttribute("viewBox")) ?? "").split(" ").map(Number);
   await until(async () => (await viewBox()).length === 4, "the topology's view");
   // The drawing is redrawn as figures arrive: measure one that has been laid out.
-  await page.waitForFunction(() => (document.querySelector("#graph svg")?.clientWidth ?? 0) > 0, undefined, { timeout: 10_000 });
+  await page.waitForFunction('(document.querySelector("#graph svg")?.clientWidth ?? 0) > 0', undefined, { timeout: 10_000 });
   const [shown, width] = await page.locator("#graph svg").evaluate((svg) => [svg.clientWidth, Number(svg.getAttribute("viewBox")!.split(" ")[2])]);
   assert.ok(shown! / width! >= 0.75, `at 800 px the drawing keeps at least 3/4 of its size (${shown} px for ${width})`);
   assert.ok(shown! <= 800, "and fits the window");
