@@ -66,7 +66,7 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
   /** The chains of events published here and arriving here, or null with no event interceptor. */
   readonly #eventsOut: EventNext | null;
   readonly #eventsIn: EventNext | null;
-  // Hook (src/lookup/event-fanout.ts): cluster-wide publishing.
+  // cluster-wide publishing.
   readonly #events: EventFanout;
   /** The node's own client interceptors, outermost first. */
   readonly #clientInterceptors: readonly ClientInterceptor[];
@@ -208,7 +208,7 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
 
   /** The last step of an event published here: to the nodes that subscribed, and to this node's subscribers. */
   #sendEvent(topic: string, payload: unknown): void {
-    // Hook (src/lookup/event-fanout.ts): connected subscribers, then the look-up's, once each.
+    // connected subscribers, then the look-up's, once each.
     this.#events.publish(topic, payload);
     if (this.connections.topics.has(topic)) queueMicrotask(() => this.connections.topics.deliver(topic, payload, this.name, this.reportEventError));
   }
@@ -226,7 +226,7 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
     };
   }
 
-  /** Hook (src/lookup/event-fanout.ts): the member record lists the topics, for publishers anywhere in the cluster. */
+  /** the member record lists the topics, for publishers anywhere in the cluster. */
   #advertiseTopics(): void {
     const next: Record<string, string> = { ...this.labels };
     const value = topicsLabel(this.connections.topics.topics());

@@ -149,7 +149,7 @@ export class IncomingCall implements CallContext {
 
   // --- driven by the session ---------------------------------------------
 
-  /** Hook (src/rpc/call-starts.ts): whether the call is over (cancelled before it could start). */
+  /** whether the call is over (cancelled before it could start). */
   get finished(): boolean {
     return this.#done;
   }

@@ -69,7 +69,7 @@ export class Session {
   /** The same, as the other end told us when it closed: our calls above it were never read. */
   #remoteLastCallRead: number | undefined;
   #closed = false;
-  // Hook (src/rpc/call-starts.ts): handlers start after the whole read batch, so a CANCEL in it stops them first.
+  // handlers start after the whole read batch, so a CANCEL in it stops them first.
   readonly #starts = new CallStarts();
   #closeReason = "closed";
   #lastActivity = Date.now();
@@ -102,7 +102,7 @@ export class Session {
       this.abort(`no handshake within ${host.limits.handshakeTimeout} ms`);
     }, host.limits.handshakeTimeout);
     this.#handshakeTimer.unref();
-    new Keepalive(this, connection, host.limits); // Hook (src/rpc/keepalive.ts): PINGs a silent connection with calls in flight; stops once closed.
+    new Keepalive(this, connection, host.limits); // PINGs a silent connection with calls in flight; stops once closed.
     connection.start({ frame: (frame) => this.#onFrame(frame), closed: (error) => this.#onClosed(error) });
     const hello: HelloBody = {
       proto: PROTOCOL_NAME,
@@ -140,7 +140,7 @@ export class Session {
     return this.#incoming.size + this.#outgoing.size;
   }
 
-  /** Hook (src/rpc/keepalive.ts): the ids of our calls in flight, to cancel before a dead connection is dropped. */
+  /** the ids of our calls in flight, to cancel before a dead connection is dropped. */
   get outgoingIds(): Iterable<number> {
     return this.#outgoing.keys();
   }
