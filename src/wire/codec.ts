@@ -87,10 +87,17 @@ export class FrameDecoder {
   #bodyFill = 0;
   #failed: WireError | null = null;
   #completed = 0;
+  /**
+   * CALL bodies up to this many bytes need no metadata scan: a msgpack map
+   * entry takes at least 2 bytes, so such a body can hold neither more than
+   * `maxMetaEntries` entries nor more than `maxMetaSize` bytes of metadata.
+   */
+  readonly #screenAbove: number;
 
   constructor(limits: WireLimits, onFrame: (frame: Frame) => void) {
     this.#limits = limits;
     this.#onFrame = onFrame;
+    this.#screenAbove = Math.min(limits.maxMetaSize, 2 * limits.maxMetaEntries);
   }
 
   /** Bytes of an incomplete frame held back, waiting for the rest. */
@@ -184,7 +191,7 @@ export class FrameDecoder {
   #emit(bodyBytes: Buffer): void {
     this.#completed++;
     // Metadata over its limits is cut out before decoding: building it is the cost to avoid.
-    const bytes = this.#kind === Kind.Call ? screenCallMeta(bodyBytes, this.#limits) : bodyBytes;
+    const bytes = this.#kind === Kind.Call && bodyBytes.length > this.#screenAbove ? screenCallMeta(bodyBytes, this.#limits) : bodyBytes;
     const body = decodeBody(bytes, this.#limits.maxDepth);
     this.#onFrame({ kind: this.#kind, id: this.#id, body });
   }
