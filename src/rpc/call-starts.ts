@@ -57,25 +57,41 @@ export function stalledFor(now = Date.now()): number {
   return Math.max(current, recent);
 }
 
+/** A connection silent this long (ms) may have been cut off or paused… */
+const QUIET_MS = 200;
+/** …and the frames read within this long after the silence ended are its burst (ms). */
+const BURST_MS = 100;
+
 /** One session's calls read but not started yet. */
 export class CallStarts {
+  /** When frames last came after a silence. */
+  #burstSince = 0;
+  /** When the latest frame was read. */
+  #readAt = 0;
   #pending: Array<{ call: IncomingCall; input: unknown; waited: number }> = [];
   #scheduled = false;
   /** Wait for the whole burst (two turns), not just the frames of this read. */
   #wholeBurst = false;
 
+  /** A frame was read at `now`; the one before it at `previous`. */
+  frameRead(now: number, previous: number): void {
+    if (now - previous > QUIET_MS) this.#burstSince = now;
+    this.#readAt = now;
+  }
+
   /**
    * Starts `call` once the frames read with it are handled; at once if its
    * input streams. In steady traffic that is the end of this read (a
    * microtask: the hot path pays no turn of the event loop); after a silence
-   * or a stall of this process (`burst`), the end of the whole burst.
+   * of the connection or a stall of this process, the end of the whole burst.
    */
-  add(call: IncomingCall, input: unknown, streamsInput: boolean, burst: boolean): void {
+  add(call: IncomingCall, input: unknown, streamsInput: boolean): void {
+    const burst = this.#readAt - this.#burstSince < BURST_MS;
     if (streamsInput) {
       call.start(input);
       return;
     }
-    const waited = stalledFor();
+    const waited = stalledFor(this.#readAt);
     this.#pending.push({ call, input, waited });
     if (burst || waited > 0) this.#wholeBurst = true;
     if (!this.#scheduled) {

@@ -32,10 +32,6 @@ export interface SessionHost extends ServingNode {
 /** Which end of the connection we are; it decides which call ids are ours. */
 export type SessionRole = "dialer" | "acceptor";
 
-// A connection silent this long (ms) may have been cut off or paused; frames read within BURST_MS after are a burst.
-const QUIET_MS = 200;
-const BURST_MS = 100;
-
 // Above this backlog a stream sender waits for the socket to drain.
 const BACKLOG_HIGH = 1024 * 1024;
 
@@ -73,8 +69,6 @@ export class Session {
   readonly #starts = new CallStarts();
   #closeReason = "closed";
   #lastActivity = Date.now();
-  /** When frames last came after a silence (see CallStarts). */
-  #burstSince = 0;
   #readyResolve!: () => void;
   #readyReject!: (error: Error) => void;
   /** Resolves after the handshake; rejects when the connection fails first. */
@@ -275,8 +269,7 @@ export class Session {
   #dispatchFrame(frame: Frame): void {
     if (this.#closed) return;
     const now = Date.now();
-    // Frames after a silence come in a burst (a heal, a pause): calls in it start only after all of it is read.
-    if (now - this.#lastActivity > QUIET_MS) this.#burstSince = now;
+    this.#starts.frameRead(now, this.#lastActivity);
     this.#lastActivity = now;
     if (!this.#handshaken) {
       this.#onHandshakeFrame(frame);
@@ -411,7 +404,7 @@ export class Session {
       return;
     }
     this.#incoming.set(id, call);
-    this.#starts.add(call, arrived.input, call.kind === "client-stream" || call.kind === "bidi-stream", Date.now() - this.#burstSince < BURST_MS);
+    this.#starts.add(call, arrived.input, call.kind === "client-stream" || call.kind === "bidi-stream");
   }
 
   /** Answers a call that no handler will see. */
