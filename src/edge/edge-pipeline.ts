@@ -71,6 +71,7 @@ class EdgeContext implements CallContext {
   forwardMeta: Readonly<Meta>;
   readonly #node: Node;
   readonly #controller = new AbortController();
+  #log: CallContext["log"] | null = null;
 
   constructor(node: Node, service: string, method: string, kind: MethodKind, options: CallOptions) {
     this.#node = node;
@@ -100,7 +101,7 @@ class EdgeContext implements CallContext {
   }
 
   get log(): CallContext["log"] {
-    return childLogger(this.#node.logger, { service: this.service, method: this.method, caller: this.caller.name });
+    return (this.#log ??= childLogger(this.#node.logger, { service: this.service, method: this.method, caller: this.caller.name }));
   }
 
   client<C extends Contract>(contract: C, options?: ClientOptions): Client<C> {

@@ -67,7 +67,10 @@ export class Dispatcher {
   draining = false;
   readonly #server: ServingNode;
   readonly #options: DispatcherOptions;
-  readonly #outer: readonly ServerInterceptor[];
+  /** Authorization, then the node's own interceptors: before any contract's. */
+  readonly #front: readonly ServerInterceptor[];
+  /** Amoeba's stages (tracing, metrics): after every interceptor, before validation. */
+  readonly #stages: readonly ServerInterceptor[];
   readonly #authorization: AuthorizationPolicy | undefined;
   /** The node's own server interceptors (not Amoeba's stages), for entries that are not served calls: the edge's. */
   readonly interceptors: readonly ServerInterceptor[];
@@ -82,7 +85,8 @@ export class Dispatcher {
     if (options.authorization !== undefined) checkPolicy(options.authorization);
     this.#authorization = options.authorization;
     const authorize = options.authorization ? [authorizationStage(options.authorization)] : [];
-    this.#outer = [...authorize, ...this.interceptors, ...(options.stages ?? [])];
+    this.#front = [...authorize, ...this.interceptors];
+    this.#stages = options.stages ?? [];
     this.admission = new Admission(server.nodeName, options.concurrency);
   }
 
@@ -91,7 +95,7 @@ export class Dispatcher {
     checkInterceptors(settings.interceptors, `serve(${contract.name}) interceptors`);
     const gate = new ServiceGate(contract.name, contract.version, settings.concurrency);
     const own = settings.interceptors ?? [];
-    const chain = own.length === 0 ? this.#outer : [...this.#outer.slice(0, this.#outer.length - (this.#options.stages?.length ?? 0)), ...own, ...(this.#options.stages ?? [])];
+    const chain = [...this.#front, ...own, ...this.#stages];
     const remove = this.registry.add(contract, handlers, gate, (endpoint) => this.#chain(endpoint, chain));
     const untrack = this.admission.track(gate);
     return () => {
@@ -102,7 +106,7 @@ export class Dispatcher {
 
   /** Serves one of Amoeba's own services: through the chain like any other, but not counted per contract in the admission stats. */
   serveBuiltIn<C extends Contract>(contract: C, handlers: Handlers<C>): void {
-    this.registry.add(contract, handlers, undefined, (endpoint) => this.#chain(endpoint, this.#outer));
+    this.registry.add(contract, handlers, undefined, (endpoint) => this.#chain(endpoint, [...this.#front, ...this.#stages]));
   }
 
   /** An endpoint's chain: `interceptors` around validation around its handler. */
