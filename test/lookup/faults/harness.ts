@@ -207,22 +207,42 @@ export async function startCluster(
   const all = [first, ...rest];
   await converge(all, 15_000);
   // Membership converging is not the end of start-up: each member's watch must
-  // also have seen every other member's marker service, or a late "added" would
-  // read as a change during the test.
+  // also list every other member's marker service now (its last change about
+  // it not a removal), or a late "added" would read as a change during the test.
   await waitFor(
-    "every member's watch to have seen every other member",
+    "every member's watch to list every other member",
     async () =>
       (
         await Promise.all(
           all.map(async (observer) => {
-            const changes = await observer.changes();
-            return all.every((m) => m === observer || changes.some((c) => c.id === m.id && c.type === "added"));
+            const listed = watchedNow(await observer.changes());
+            return all.every((m) => m === observer || listed.get(m.id) === "alive");
           }),
         )
       ).every(Boolean),
     15_000,
+    {
+      describe: async () =>
+        (await Promise.all(all.map(async (m) => `${m.name} watched ${describeChanges(await m.changes(), 0)}`))).join("; "),
+    },
   );
   return all;
+}
+
+/** The state of each member a watch lists after `changes`: its last change, unless that was a removal. */
+export function watchedNow(changes: readonly SeenChange[]): Map<string, string> {
+  const listed = new Map<string, string>();
+  for (const change of changes) {
+    if (change.type === "removed") listed.delete(change.id);
+    else listed.set(change.id, change.state);
+  }
+  return listed;
+}
+
+/** `name type state at +ms` of each change, for messages; times from `since`. */
+export function describeChanges(changes: readonly SeenChange[], since: number): string {
+  const shown = changes.map((c) => `${c.name} ${c.type} ${c.state} at ${since === 0 ? new Date(c.at).toISOString().slice(17, 23) : `+${c.at - since} ms`}`);
+  return `[${shown.join(", ")}]`;
 }
 
 /** Changes a member saw about `id` from time `since` on. */
