@@ -100,6 +100,12 @@ class EdgeContext implements CallContext {
     return this.options.signal!;
   }
 
+  onAbort(listener: (reason: unknown) => void): void {
+    const signal = this.signal;
+    if (signal.aborted) listener(signal.reason);
+    else signal.addEventListener("abort", () => listener(signal.reason), { once: true });
+  }
+
   get log(): CallContext["log"] {
     return (this.#log ??= childLogger(this.#node.logger, { service: this.service, method: this.method, caller: this.caller.name }));
   }

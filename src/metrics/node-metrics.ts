@@ -54,9 +54,12 @@ export class NodeMetrics {
 
   /** A call served here ended with `code` after `seconds`. */
   served(service: string, method: string, code: string, seconds: number): void {
-    const children = childrenOf(this.#servedBy, this.#served, this.#servedSeconds, service, method);
-    children.count(code);
-    children.seconds.observe(seconds);
+    this.servedMethod(service, method).record(code, seconds);
+  }
+
+  /** The figures of one served method, for a caller that records many of its calls: looked up once. */
+  servedMethod(service: string, method: string): ServedMethodRecorder {
+    return childrenOf(this.#servedBy, this.#served, this.#servedSeconds, service, method);
   }
 
   /** One attempt of a call to `peer` ended with `code` after `seconds`. */
@@ -106,8 +109,14 @@ export interface ServedMethodStats {
   seconds: number;
 }
 
+/** Records the calls of one method. */
+export interface ServedMethodRecorder {
+  /** A call ended with `code` after `seconds`. */
+  record(code: string, seconds: number): void;
+}
+
 /** One method's counters by code (OK kept apart: it is nearly every call) and its latency histogram. */
-class MethodChildren {
+class MethodChildren implements ServedMethodRecorder {
   readonly #counter: Counter;
   readonly #service: string;
   readonly #method: string;
@@ -133,6 +142,11 @@ class MethodChildren {
     for (const count of buckets) bounded += count;
     buckets.push(this.seconds.count - bounded);
     return { calls, bounds: [...this.seconds.bounds], buckets, seconds: this.seconds.sum };
+  }
+
+  record(code: string, seconds: number): void {
+    this.count(code);
+    this.seconds.observe(seconds);
   }
 
   count(code: string): void {

@@ -38,6 +38,13 @@ export interface CallContext {
   readonly kind: MethodKind;
   /** Fires when the caller cancels, the deadline passes, or the node stops; `reason` is an RpcError. */
   readonly signal: AbortSignal;
+  /**
+   * Calls `listener` once, with the reason, when {@link signal} would fire
+   * (at once if it already has); never when the call simply succeeds. The
+   * same as listening on `signal`, without making an `AbortSignal` for the
+   * call — which an interceptor on every call should not pay for.
+   */
+  onAbort(listener: (reason: unknown) => void): void;
   /** When the call must be done (ms since the epoch), if the caller set a deadline. */
   readonly deadline: number | undefined;
   /**

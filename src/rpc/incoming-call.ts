@@ -61,6 +61,7 @@ export class IncomingCall implements CallContext {
   readonly #endpoint: Endpoint;
   #controller: AbortController | null = null;
   #abortReason: RpcError | null = null;
+  #abortListeners: Array<(reason: unknown) => void> | null = null;
   #timer: NodeJS.Timeout | null = null;
   #done = false;
   #responseMeta: Meta | null = null;
@@ -102,6 +103,11 @@ export class IncomingCall implements CallContext {
       if (this.#abortReason) this.#controller.abort(this.#abortReason);
     }
     return this.#controller.signal;
+  }
+
+  onAbort(listener: (reason: unknown) => void): void {
+    if (this.#abortReason) listener(this.#abortReason);
+    else if (!this.#done) (this.#abortListeners ??= []).push(listener);
   }
 
   get responseMeta(): Meta {
@@ -351,6 +357,11 @@ export class IncomingCall implements CallContext {
   #abort(reason: RpcError): void {
     this.#abortReason = reason;
     this.#controller?.abort(reason);
+    const listeners = this.#abortListeners;
+    if (listeners !== null) {
+      this.#abortListeners = null;
+      for (const listener of listeners) listener(reason);
+    }
     const iterator = this.#iterator;
     if (iterator?.return) {
       // A generator blocked in `await` returns once it resumes; errors there are the handler's own.

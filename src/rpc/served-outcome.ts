@@ -1,7 +1,7 @@
 /**
  * How a server interceptor learns a call's outcome whatever its kind: the
  * result settles, the output stream ends or fails, or the call is cancelled
- * or runs past its deadline (its `ctx.signal` fires). Tracing and metrics use
+ * or runs past its deadline (`ctx.onAbort`). Tracing and metrics use
  * it; so may any interceptor that times calls.
  */
 import type { CallContext } from "./context.ts";
@@ -17,6 +17,13 @@ export type OutcomeListener = (code: "OK" | StatusCode, error?: RpcError) => voi
  * tells `listener` once how the call ended. Streams are wrapped item by item.
  */
 export function watchOutcome(result: unknown, ctx: CallContext, listener: OutcomeListener): unknown {
+  const kind = ctx.kind;
+  const single = kind === "unary" || kind === "client-stream";
+  // Settled in this turn, as most results are: nothing can abort it any more.
+  if (single && !(result instanceof Promise)) {
+    listener("OK");
+    return result;
+  }
   let done = false;
   const end = (error?: unknown): void => {
     if (done) return;
@@ -28,26 +35,19 @@ export function watchOutcome(result: unknown, ctx: CallContext, listener: Outcom
       listener(rpcError.code, rpcError);
     }
   };
-  // Cancellation, the deadline and the node stopping all fire the signal, whether the handler heeds it or not.
-  const signal = ctx.signal;
-  if (signal.aborted) end(signal.reason);
-  else signal.addEventListener("abort", () => end(signal.reason), { once: true });
-  const kind = ctx.kind;
-  if (kind === "unary" || kind === "client-stream") {
-    if (result instanceof Promise) {
-      return result.then(
-        (value) => {
-          end();
-          return value;
-        },
-        (error: unknown) => {
-          end(error);
-          throw error;
-        },
-      );
-    }
-    end();
-    return result;
+  // Cancellation, the deadline and the node stopping all abort the call, whether the handler heeds it or not.
+  ctx.onAbort(end);
+  if (single) {
+    return (result as Promise<unknown>).then(
+      (value) => {
+        end();
+        return value;
+      },
+      (error: unknown) => {
+        end(error);
+        throw error;
+      },
+    );
   }
   return watchedStream(result, end);
 }
@@ -61,7 +61,7 @@ function watchedStream(source: unknown, end: (error?: unknown) => void): AsyncIt
       : typeof iterable?.[Symbol.iterator] === "function"
         ? () => iterable[Symbol.iterator]!()
         : undefined;
-  // Not a stream: the call fails on it further down, and the signal reports that.
+  // Not a stream: the call fails on it further down, and its abort reports that.
   if (!open) return source;
   return {
     [Symbol.asyncIterator](): AsyncIterator<unknown> {

@@ -247,3 +247,46 @@ test("event interceptors see events leaving and arriving, may change their paylo
     assert.deepEqual(got, [{ n: 1, stamped: true }], "the arriving event was stamped; the secret one never left");
     assert.deepEqual(seen, ["out:news:publisher", "out:secret:publisher", "in:news:publisher"]);
   }));
+
+const Slow = contract("rpc.slow", "1.0.0", {
+  wait: unary({ input: z.object({ ms: z.number() }), output: z.string() }),
+});
+
+test("ctx.onAbort tells a server interceptor of a deadline and a cancellation, at once when it comes late, and nothing of a success", () =>
+  withTeardown(async (td) => {
+    const heard: string[] = [];
+    const listening: ServerInterceptor = (next) => (input, ctx) => {
+      const label = ctx.method === "wait" ? `wait ${(input as { ms: number }).ms}` : ctx.method;
+      ctx.onAbort((reason) => heard.push(`${label}: ${(reason as RpcError).code}`));
+      return next(input, ctx);
+    };
+    const server = await td.node({ name: "server", listen: "tcp://127.0.0.1:0", interceptors: { server: [listening] } });
+    server.serve(Echo, handlers);
+    let lateListener: Promise<string> | undefined;
+    server.serve(Slow, {
+      wait: ({ ms }, ctx) =>
+        new Promise((resolve, reject) => {
+          const timer = setTimeout(() => resolve("done"), ms);
+          ctx.signal.addEventListener("abort", () => {
+            clearTimeout(timer);
+            // Added after the abort: called at once, with the same reason.
+            lateListener = new Promise((told) => ctx.onAbort((reason) => told((reason as RpcError).code)));
+            reject(ctx.signal.reason);
+          });
+        }),
+    });
+    const caller = await td.node({ name: "caller" });
+    await caller.connect(server.addresses[0]!);
+    const slow = caller.client(Slow);
+    assert.equal((await caller.client(Echo).say({ text: "hi" })).text, "hi");
+    assert.equal(await slow.wait({ ms: 1 }), "done");
+    await assert.rejects(slow.wait({ ms: 5_000 }, { timeout: 100 }), (error: unknown) => error instanceof RpcError && error.code === "DEADLINE_EXCEEDED");
+    const controller = new AbortController();
+    const cancelled = slow.wait({ ms: 6_000 }, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    await assert.rejects(cancelled, (error: unknown) => error instanceof RpcError && error.code === "CANCELLED");
+    const deadline = Date.now() + 2_000;
+    while (heard.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.deepEqual(heard, ["wait 5000: DEADLINE_EXCEEDED", "wait 6000: CANCELLED"], "the two aborted calls, once each; neither success");
+    assert.equal(await lateListener, "CANCELLED");
+  }));
