@@ -5,7 +5,7 @@ import { reflectMethod } from "./reflect-method.ts";
 import { dynamicContract, METHOD_KINDS, newestVersion } from "../dashboard/dynamic-contract.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
-import { describeWhere, planLookup, planWait, type LookupPlan } from "./lookup-args.ts";
+import { clusterKeyFromEnv, describeWhere, planLookup, planWait, type LookupPlan } from "./lookup-args.ts";
 import { describeVersions, joinAsTool, pickAddresses } from "./lookup-session.ts";
 import { isVersionRange } from "../rpc/version.ts";
 import { formatError, toJson } from "./output.ts";
@@ -200,7 +200,7 @@ export async function placeCall(plan: CallPlan, io: Io, fallbacks: readonly stri
   const guard = createCallGuard(plan.timeout, () => stuckError(plan));
   let peer: Peer;
   try {
-    peer = await guard.race(connectFirst([plan.address, ...fallbacks], plan.timeout, plan.engine));
+    peer = await guard.race(connectFirst([plan.address, ...fallbacks], plan.timeout, plan.engine, plan.lookup?.clusterKey ?? clusterKeyFromEnv()));
   } catch (error) {
     guard.dispose();
     if (guard.signalExit !== undefined) return report(io, plan, error, guard.signalExit);
@@ -243,7 +243,7 @@ export async function placeCall(plan: CallPlan, io: Io, fallbacks: readonly stri
 }
 
 /** Connects to the first address that answers; fails with the last failure. */
-async function connectFirst(addresses: readonly string[], timeout: number, engine: string | undefined): Promise<Peer> {
+async function connectFirst(addresses: readonly string[], timeout: number, engine: string | undefined, clusterKey: string | undefined): Promise<Peer> {
   let failure: unknown;
   for (const address of addresses) {
     try {
@@ -253,6 +253,8 @@ async function connectFirst(addresses: readonly string[], timeout: number, engin
         ...(engine !== undefined && address.startsWith("nats://") ? { engine: await loadEngine(engine), lookup: false } : {}),
         // This node serves nothing; when the CLI gives up on a call, closing must not wait for it.
         drainTimeout: 0,
+        // A keyed node takes only connections that prove its key.
+        ...(clusterKey !== undefined ? { clusterKey } : {}),
         ...(Number.isFinite(timeout) ? { connectTimeout: timeout } : {}),
       });
     } catch (error) {

@@ -9,7 +9,7 @@ import { loadEngine } from "./engine.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { commandLogger } from "./log-level.ts";
-import { describeWhere, planLookup, type LookupPlan } from "./lookup-args.ts";
+import { clusterKeyFromEnv, describeWhere, planLookup, type LookupPlan } from "./lookup-args.ts";
 import { EDGE } from "./usage.ts";
 import { startEdgeDashboard } from "./dashboard.ts";
 
@@ -130,6 +130,8 @@ export function planEdge(args: ParsedArgs): EdgePlan {
 
 function edgeOptions(plan: EdgePlan, authenticate: Authenticate | undefined): EdgeOptions {
   const lookup = plan.lookup;
+  // With --connect alone, the key in the environment still proves the edge's connections.
+  const clusterKey = lookup?.clusterKey ?? clusterKeyFromEnv();
   return {
     port: plan.port,
     host: plan.host,
@@ -137,7 +139,7 @@ function edgeOptions(plan: EdgePlan, authenticate: Authenticate | undefined): Ed
     ...(lookup?.cluster !== undefined ? { cluster: lookup.cluster } : {}),
     ...(lookup?.seeds !== undefined ? { seeds: [...lookup.seeds] } : {}),
     ...(lookup?.registry !== undefined ? { registry: lookup.registry } : {}),
-    ...(lookup?.clusterKey !== undefined ? { clusterKey: lookup.clusterKey } : {}),
+    ...(clusterKey !== undefined ? { clusterKey } : {}),
     ...(lookup?.gossip !== undefined ? { lookup: { gossip: lookup.gossip } } : lookup !== undefined ? { lookup: true } : {}),
     connect: [...plan.connect],
     ...(plan.cors.length > 0 ? { cors: { origins: plan.cors.includes("*") ? "*" : plan.cors } } : {}),

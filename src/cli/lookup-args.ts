@@ -24,6 +24,12 @@ export const DEFAULT_WAIT_MS = 1_500;
 
 const GOSSIP_ADDRESS = /^udp:\/\/(\[[0-9A-Fa-f:.]+\]|[^/:[\]]+):\d{1,5}$/;
 
+/** The cluster key in the environment ($AMOEBA_CLUSTER_KEY), for a node dialed by address: connections to a keyed node must prove it. */
+export function clusterKeyFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const key = env[CLUSTER_KEY_ENV];
+  return key === "" ? undefined : key;
+}
+
 /**
  * Reads --cluster, --seeds, --registry, --cluster-key and --gossip. Undefined
  * when none of --cluster, --seeds, --registry or --gossip is given: the
@@ -39,7 +45,7 @@ export function planLookup(args: ParsedArgs, command: string, env: NodeJS.Proces
   const registry = stringOption(args, "registry");
   const gossip = stringOption(args, "gossip");
   const keyFlag = stringOption(args, "cluster-key");
-  const keyEnv = env[CLUSTER_KEY_ENV] === "" ? undefined : env[CLUSTER_KEY_ENV];
+  const keyEnv = clusterKeyFromEnv(env);
   const seedsGiven = listOption(args, "seeds").length > 0;
   const engine = stringOption(args, "engine");
   if (engine !== undefined) {

@@ -60,7 +60,7 @@ export const SERVE: CommandSpec = {
     "cluster-key": {
       type: "string",
       value: "<key>",
-      help: `Authenticate gossip with this key (HMAC-SHA256); every node of the cluster needs the same. Default: $${CLUSTER_KEY_ENV}, which keeps the key out of the process list.`,
+      help: `Authenticate gossip and every connection with this key (HMAC-SHA256): a keyed node serves only peers that prove it. Every node of the cluster needs the same. Default: $${CLUSTER_KEY_ENV}, which keeps the key out of the process list.`,
     },
     gossip: { type: "string", value: "<udp://host:port>", help: "Where to listen for gossip. Default: udp://127.0.0.1:0 (a free port)" },
     engine: {

@@ -15,8 +15,13 @@ import type { RateLimitOptions } from "./rate-limit.ts";
  */
 export const EDGE_LABEL = "amoeba.edge";
 
-/** The metadata key that carries the authenticated end user to handlers: `ctx.meta["amoeba-caller"]`. */
-export const CALLER_META = "amoeba-caller";
+/**
+ * The metadata key that carries the authenticated end user to handlers:
+ * `ctx.meta["amoeba-caller"]`. Believed only from callers that proved who
+ * they are (docs/security.md): a direct caller cannot set it.
+ */
+export { CALLER_META } from "../rpc/caller-meta.ts";
+import { CALLER_META } from "../rpc/caller-meta.ts";
 
 /** The end user a call through the edge came from, as the edge's `authenticate` hook named them; undefined for other calls. */
 export function edgeCaller(ctx: Pick<CallContext, "meta">): string | undefined {

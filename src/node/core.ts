@@ -14,6 +14,7 @@ import type { TargetInfo } from "../balance/target.ts";
 import type { EngineHost, RunningEngine } from "../engine.ts";
 import { childLogger, createStderrLogger, type Logger } from "../logger.ts";
 import { NodeMetrics } from "../metrics/node-metrics.ts";
+import { ConnectionKey } from "../rpc/connection-proof.ts";
 import { createCallTracer, createRecentCalls, type CallTracer } from "../observe/call-tracer.ts";
 import type { RecentCalls } from "../observe/recent-calls.ts";
 import { servedMetrics } from "../observe/served-metrics.ts";
@@ -34,7 +35,7 @@ import { dial, type Connection, type TlsClientOptions } from "../transport/index
 import { CallRouter, type RouterNode } from "./call-router.ts";
 import { Connections } from "./connections.ts";
 import { MembershipView } from "./membership-view.ts";
-import type { ConnectOptions, NodeOptions } from "./options.ts";
+import { clusterKeyOf, type ConnectOptions, type NodeOptions } from "./options.ts";
 import type { LinkHost } from "./peer-link.ts";
 
 /** A node's parts and the interfaces its sessions, links, engine and balancers use. */
@@ -62,6 +63,7 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
   readonly router: CallRouter;
   engine: RunningEngine | null = null;
   readonly self: CallerInfo;
+  readonly connectionKey: ConnectionKey | null;
   readonly #clientTls: TlsClientOptions | undefined;
   /** The chains of events published here and arriving here, or null with no event interceptor. */
   readonly #eventsOut: EventNext | null;
@@ -82,6 +84,8 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
     this.defaultTimeout = options.defaultTimeout ?? 30_000;
     this.drainTimeout = options.drainTimeout ?? 10_000;
     this.#clientTls = options.clientTls;
+    const clusterKey = clusterKeyOf(options);
+    this.connectionKey = clusterKey === undefined ? null : new ConnectionKey(clusterKey);
     // Every line the node writes says which node wrote it.
     this.logger = childLogger(options.logger ?? createStderrLogger({}), { node: this.name, node_id: this.id, cluster: this.cluster });
     this.recentCalls = createRecentCalls(options.traces);

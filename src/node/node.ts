@@ -18,7 +18,7 @@ import type { EventHandler, PayloadOf, TopicRef } from "../rpc/topics.ts";
 import { NodeClosedError } from "../transport/errors.ts";
 import { guardListen, listen, type ExposureGuard, type Listener, type TlsServerOptions } from "../transport/index.ts";
 import { NodeCore } from "./core.ts";
-import { lookupSettings, type ConnectOptions, type NodeOptions, type ServeOptions } from "./options.ts";
+import { clusterKeyOf, lookupSettings, type ConnectOptions, type NodeOptions, type ServeOptions } from "./options.ts";
 import type { Peer } from "./peer.ts";
 
 export type { ConnectOptions, NodeOptions, ServeOptions };
@@ -48,7 +48,7 @@ export class Node {
     const core = new NodeCore(options);
     this.#core = core;
     this.#tls = options.tls;
-    this.#exposure = { credentials: options.tls !== undefined || options.clusterKey !== undefined, insecure: options.insecure === true, remedy: "tls or clusterKey, or set insecure: true" };
+    this.#exposure = { credentials: options.tls !== undefined || clusterKeyOf(options) !== undefined, insecure: options.insecure === true, remedy: "tls or clusterKey, or set insecure: true" };
     const registry = core.dispatcher.registry;
     core.dispatcher.serveBuiltIn(ReflectionContract, { describe: ({ service }) => describeServices(registry, service) });
     core.dispatcher.serveBuiltIn(StatsContract, { get: () => this.stats() });

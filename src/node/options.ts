@@ -67,7 +67,14 @@ export interface NodeOptions {
   seeds?: string[];
   /** Registry servers' addresses, for client-server look-up: one, several separated by commas, or a list (docs/lookup.md). */
   registry?: string | readonly string[];
-  /** The cluster key that authenticates membership messages. */
+  /**
+   * The cluster key: it seals membership messages, and every connection to
+   * or from this node must prove it at the handshake (an HMAC over fresh
+   * nonces; the key never travels), or is refused UNAUTHENTICATED. A caller
+   * that proved it is the principal `cluster` (`ctx.caller.provedClusterKey`).
+   * It authenticates, it does not encrypt: use `tls` too where others can
+   * read the network.
+   */
   clusterKey?: string;
   /**
    * Node-wide balancing settings: outlier ejection and the retry budget, which
@@ -152,4 +159,9 @@ export function lookupSettings(options: NodeOptions): Omit<LookupSettings, "clus
     ...(options.registry === undefined ? {} : { registry: options.registry }),
     ...(options.clusterKey === undefined ? {} : { clusterKey: options.clusterKey }),
   };
+}
+
+/** The node's cluster key: `clusterKey`, or the one its look-up settings give. */
+export function clusterKeyOf(options: NodeOptions): string | undefined {
+  return options.clusterKey ?? (typeof options.lookup === "object" ? options.lookup.clusterKey : undefined);
 }

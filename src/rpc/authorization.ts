@@ -2,7 +2,8 @@
  * Who may call what: an authorization policy as a stage of the server's
  * chain, deny by default once set. A caller is known by its principals —
  * `cert:<common name>` and `san:<alternative name>` from a certificate
- * verified over mutual TLS, `edge:<user>` for an end user the edge
+ * verified over mutual TLS, `cluster` for a peer that proved the node's
+ * cluster key at its handshake, `edge:<user>` for an end user the edge
  * authenticated, `self` for the node's own in-process calls, and
  * `node:<name>` for the name a peer gave in its handshake (only as
  * trustworthy as the connection it came on). A rule names principals and
@@ -13,7 +14,7 @@ import { RpcError } from "./rpc-error.ts";
 
 /** One rule: these callers may (or, with `deny`, may not) call these methods. */
 export interface AuthorizationRule {
-  /** Principals, e.g. `cert:orders`, `san:DNS:orders.internal`, `edge:*`, `self`, `*` (anyone, authenticated or not). A trailing `*` matches any rest. */
+  /** Principals, e.g. `cert:orders`, `san:DNS:orders.internal`, `cluster`, `edge:*`, `self`, `*` (anyone, authenticated or not). A trailing `*` matches any rest. */
   callers: readonly string[];
   /** `service.method` patterns, e.g. `calculator.*`, `amoeba.reflect.describe`, `*`. */
   methods: readonly string[];
@@ -35,15 +36,16 @@ export function principalsOf(caller: CallerInfo): string[] {
     if (cert.subject !== "") out.push(`cert:${cert.subject}`);
     for (const name of cert.altNames) out.push(`san:${name}`);
   }
+  if (caller.provedClusterKey) out.push("cluster");
   if (caller.id.startsWith("edge:")) out.push(`edge:${caller.name}`);
   else if (caller.address === "inproc://self") out.push("self");
   out.push(`node:${caller.name}`);
   return out;
 }
 
-/** Whether the caller proved who it is (a verified certificate, the edge's authentication, this node itself). */
+/** Whether the caller proved who it is (a verified certificate, the cluster key, the edge's authentication, this node itself). */
 export function isAuthenticated(caller: CallerInfo): boolean {
-  return caller.certificate !== undefined || caller.id.startsWith("edge:") || caller.address === "inproc://self";
+  return caller.certificate !== undefined || caller.provedClusterKey === true || caller.id.startsWith("edge:") || caller.address === "inproc://self";
 }
 
 function matches(pattern: string, value: string): boolean {
@@ -68,7 +70,7 @@ function refusal(caller: CallerInfo, target: string, node: string, why: string):
   const [service, method] = [target.slice(0, target.lastIndexOf(".")), target.slice(target.lastIndexOf(".") + 1)];
   // Who is not known gets UNAUTHENTICATED: prove who you are first. Who is known, PERMISSION_DENIED.
   if (!isAuthenticated(caller)) {
-    return new RpcError("UNAUTHENTICATED", `${target} on node ${node}: the caller proved no identity (a client certificate over mutual TLS) and ${why}`, {
+    return new RpcError("UNAUTHENTICATED", `${target} on node ${node}: the caller proved no identity (a client certificate over mutual TLS, or the cluster key) and ${why}`, {
       service,
       method,
       node,

@@ -27,6 +27,12 @@ export interface CallerInfo {
    * only as trustworthy as the connection.)
    */
   readonly certificate?: PeerCertificate;
+  /**
+   * True when the caller proved, at its connection's handshake, that it holds
+   * this node's cluster key (`clusterKey`): a member of the cluster. Absent
+   * for nodes without a key, and for in-process and edge callers.
+   */
+  readonly provedClusterKey?: true;
 }
 
 /** What a handler knows about the call it serves. */

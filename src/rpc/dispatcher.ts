@@ -9,6 +9,7 @@
  */
 import { MethodKindCode, type Meta } from "../wire/index.ts";
 import { Admission, ServiceGate } from "./admission.ts";
+import { withoutCallerMeta } from "./caller-meta.ts";
 import type { CallRequest, CallerInfo, Handlers, ServerInterceptor, ServerNext } from "./context.ts";
 import type { Contract } from "./contract.ts";
 import { IncomingCall, type CallOwner, type ServingNode } from "./incoming-call.ts";
@@ -68,6 +69,7 @@ export class Dispatcher {
   readonly #server: ServingNode;
   readonly #options: DispatcherOptions;
   /** Authorization, then the node's own interceptors: before any contract's. */
+  readonly #toldDropped = new WeakSet<CallOwner>();
   readonly #front: readonly ServerInterceptor[];
   /** Amoeba's stages (tracing, metrics): after every interceptor, before validation. */
   readonly #stages: readonly ServerInterceptor[];
@@ -148,7 +150,8 @@ export class Dispatcher {
     // Last: a call refused for any reason above takes no slot and counts as no shed load.
     const release = this.admission.tryEnter(endpoint.gate, method);
     if (typeof release !== "function") return release;
-    return new IncomingCall(owner, arrived.id, endpoint, arrived.meta, arrived.timeout, arrived.credit, release);
+    const meta = arrived.meta === null || isAuthenticated(owner.remoteInfo) ? arrived.meta : this.#withoutCallerMeta(owner, arrived.meta);
+    return new IncomingCall(owner, arrived.id, endpoint, meta, arrived.timeout, arrived.credit, release);
   }
 
   /**
@@ -167,6 +170,20 @@ export class Dispatcher {
     if (typeof release !== "function") return Promise.reject(release);
     this.#local.enter();
     return new LocalUnaryCall(this.#server, caller, request, this.#local.leave, release).run(endpoint);
+  }
+
+  /** Who has not proved who it is cannot speak for an end user either: said once per connection, as a dropped identity puzzles. */
+  #withoutCallerMeta(owner: CallOwner, meta: Meta): Meta {
+    const kept = withoutCallerMeta(meta);
+    if (kept !== meta && !this.#toldDropped.has(owner)) {
+      this.#toldDropped.add(owner);
+      const caller = owner.remoteInfo;
+      this.#server.logger.warn(
+        { caller: caller.name, address: caller.address },
+        `dropped amoeba-caller metadata from ${caller.name} at ${caller.address}, which proved no identity: give the nodes a cluster key or mutual TLS to pass an edge's end user on`,
+      );
+    }
+    return kept as Meta;
   }
 
   #refuseUnknownCaller(caller: CallerInfo, service: string, method: string): RpcError | null {

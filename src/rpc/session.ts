@@ -14,6 +14,7 @@ import { RpcError } from "./rpc-error.ts";
 import { statusNumber } from "./status.ts";
 import { errorToWire } from "./wire-errors.ts";
 import { failedStream } from "./failed-stream.ts";
+import type { ConnectionKey } from "./connection-proof.ts";
 import { isServiceList, isStringList, readCall, readGoAway, readHello } from "./frame-bodies.ts";
 
 /** What a session needs from the node that owns it. */
@@ -27,7 +28,12 @@ export interface SessionHost extends ServingNode {
   sessionClosed(session: Session): void;
   /** The other end announced a new list of services. */
   sessionServicesChanged(session: Session): void;
+  /** The node's cluster key for connections: with one, every peer must prove it at the handshake. */
+  readonly connectionKey: ConnectionKey | null;
 }
+
+/** A HELLO as read. */
+type ReadHello = Exclude<ReturnType<typeof readHello>, string>;
 
 /** Which end of the connection we are; it decides which call ids are ours. */
 export type SessionRole = "dialer" | "acceptor";
@@ -58,6 +64,14 @@ export class Session {
   /** The deadlines of our calls in flight on this session, under one timer. */
   readonly deadlines = new DeadlineQueue();
   #handshaken = false;
+  /** With a cluster key: this end's HELLO nonce, and the other end's HELLO until its PROOF has been checked. */
+  readonly #nonce: string | undefined;
+  #awaitingProof: ReadHello | null = null;
+  /** Set once this end has sent its PROOF: until then it sends nothing but HELLO (and GOAWAY). */
+  #proofSent = false;
+  #announceAfterProof = false;
+  /** How a handshake that fails is reported: UNAUTHENTICATED when one end could not prove the cluster key. */
+  #handshakeFailure: "UNAVAILABLE" | "UNAUTHENTICATED" = "UNAVAILABLE";
   #handshakeTimer: NodeJS.Timeout | null;
   #remoteDraining = false;
   /** The highest id of a call the other end started that we read (processed or refused). */
@@ -65,6 +79,7 @@ export class Session {
   /** The same, as the other end told us when it closed: our calls above it were never read. */
   #remoteLastCallRead: number | undefined;
   #closed = false;
+  #aborted = false;
   // handlers start after the whole read batch, so a CANCEL in it stops them first.
   readonly #starts = new CallStarts();
   #closeReason = "closed";
@@ -105,9 +120,15 @@ export class Session {
       services: host.dispatcher.registry.list(),
       maxFrame: host.limits.maxFrameSize,
     };
+    if (host.connectionKey !== null) hello.nonce = this.#nonce = host.connectionKey.nonce();
     connection.send(FrameKind.Hello, 0, hello);
-    const topics = host.subscribedTopics();
-    if (topics.length > 0) connection.send(FrameKind.Subscribe, 0, topics);
+    // With a cluster key, topics wait for this end's PROOF: an end that has not proved the key learns nothing.
+    if (host.connectionKey === null) this.#sendTopics();
+  }
+
+  #sendTopics(): void {
+    const topics = this.host.subscribedTopics();
+    if (topics.length > 0) this.#connection.send(FrameKind.Subscribe, 0, topics);
   }
 
   /** The node at the other end. */
@@ -206,6 +227,10 @@ export class Session {
 
   /** Tells the other end what we serve now. */
   announce(services: Array<[string, string]>): void {
+    if (this.host.connectionKey !== null && !this.#proofSent) {
+      this.#announceAfterProof = true;
+      return;
+    }
     this.send(FrameKind.Announce, 0, services);
   }
 
@@ -234,7 +259,8 @@ export class Session {
 
   /** Tells the other end why, then closes. */
   abort(message: string, code = PROTOCOL_ERROR_CODE): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#aborted) return;
+    this.#aborted = true;
     this.#closeReason = message;
     this.#connection.send(FrameKind.GoAway, 0, [code, message, false]);
     this.#connection.close();
@@ -267,7 +293,8 @@ export class Session {
   }
 
   #dispatchFrame(frame: Frame): void {
-    if (this.#closed) return;
+    // Aborted: what else arrives is not read; the close reason stays this end's.
+    if (this.#closed || this.#aborted) return;
     const now = Date.now();
     this.#starts.frameRead(now, this.#lastActivity);
     this.#lastActivity = now;
@@ -349,8 +376,21 @@ export class Session {
     if (frame.kind === FrameKind.GoAway) {
       // Refused before the handshake (a limit, another protocol version): loud, or the node just looks unreachable.
       const why = Array.isArray(frame.body) ? String(frame.body[1]).slice(0, 300) : "no reason given";
+      if (Array.isArray(frame.body) && frame.body[0] === statusNumber("UNAUTHENTICATED")) this.#handshakeFailure = "UNAUTHENTICATED";
       if (this.role === "dialer") this.host.logger.warn({ address: this.#remote.address }, `the node at ${this.#remote.address} refused the handshake: ${why}`);
       this.#onGoAway(frame.body);
+      return;
+    }
+    const awaiting = this.#awaitingProof;
+    if (awaiting !== null) {
+      const key = this.host.connectionKey!;
+      const theirRole = this.role === "dialer" ? "acceptor" : "dialer";
+      if (frame.kind !== FrameKind.Proof || !key.verify(frame.body, theirRole, this.#nonce!, awaiting.nonce!, awaiting.node.id)) {
+        this.#refuseHandshake(frame.kind === FrameKind.Proof ? "the other end's PROOF does not match this node's cluster key" : `expected PROOF after HELLO, got frame kind ${frame.kind}`);
+        return;
+      }
+      this.#awaitingProof = null;
+      this.#complete(awaiting, true);
       return;
     }
     if (frame.kind !== FrameKind.Hello) {
@@ -362,13 +402,42 @@ export class Session {
       this.abort(hello, hello.startsWith("protocol version") ? statusNumber("FAILED_PRECONDITION") : PROTOCOL_ERROR_CODE);
       return;
     }
+    const key = this.host.connectionKey;
+    if (key === null) {
+      // A nonce means the other end holds a key, and would refuse this end for having none.
+      if (hello.nonce !== undefined) this.#refuseHandshake("the other end requires a cluster key, and this node holds none (clusterKey)");
+      else this.#complete(hello, false);
+      return;
+    }
+    if (hello.nonce === undefined) {
+      this.#refuseHandshake("this node requires its cluster key, and the other end holds none");
+      return;
+    }
+    this.#connection.send(FrameKind.Proof, 0, key.prove(this.role, hello.nonce, this.#nonce!, this.host.nodeId));
+    this.#proofSent = true;
+    this.#sendTopics();
+    if (this.#announceAfterProof) this.#connection.send(FrameKind.Announce, 0, this.host.dispatcher.registry.list());
+    this.#awaitingProof = hello;
+  }
+
+  /** A peer that could not prove the cluster key: refused loudly on the dialing side, where someone asked for it. */
+  #refuseHandshake(why: string): void {
+    if (this.role === "dialer") this.host.logger.warn({ address: this.#remote.address }, `the node at ${this.#remote.address} could not be trusted: ${why}`);
+    this.#handshakeFailure = "UNAUTHENTICATED";
+    this.abort(why, statusNumber("UNAUTHENTICATED"));
+  }
+
+  #complete(hello: ReadHello, provedClusterKey: boolean): void {
     const { node } = hello;
     this.#handshaken = true;
     if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = null;
     const certificate = this.#connection.peerCertificate;
     const address = this.#connection.remoteAddress;
-    this.#remote = certificate ? { id: node.id.slice(0, 128), name: node.name.slice(0, 128), address, certificate } : { id: node.id.slice(0, 128), name: node.name.slice(0, 128), address };
+    const remote: { -readonly [K in keyof CallerInfo]: CallerInfo[K] } = { id: node.id.slice(0, 128), name: node.name.slice(0, 128), address };
+    if (certificate) remote.certificate = certificate;
+    if (provedClusterKey) remote.provedClusterKey = true;
+    this.#remote = remote;
     this.#remoteServices = hello.services;
     this.host.sessionReady(this);
     this.#readyResolve();
@@ -426,7 +495,7 @@ export class Session {
     if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
     if (error && this.#closeReason === "closed") this.#closeReason = error.message;
     const reason = this.#closeReason;
-    this.#readyReject(new RpcError("UNAVAILABLE", `connection to ${this.#remote.address} closed during the handshake: ${reason}`, { unprocessed: true }));
+    this.#readyReject(new RpcError(this.#handshakeFailure, `connection to ${this.#remote.address} closed during the handshake: ${reason}`, { unprocessed: true }));
     const lastRead = this.#remoteLastCallRead;
     for (const [id, call] of [...this.#outgoing]) call.lost(reason, lastRead !== undefined && id > lastRead);
     this.deadlines.clear();

@@ -34,6 +34,8 @@ export const FrameKind = {
   Pong: 4,
   /** The services the sender serves changed. */
   Announce: 5,
+  /** The sender holds the cluster key: an HMAC over both HELLOs' nonces (docs/protocol.md). */
+  Proof: 6,
   /** Opens a call (any method kind). */
   Call: 16,
   /** Unary or client-stream success: the output and response metadata. */
@@ -83,6 +85,8 @@ export interface HelloBody {
   node: { id: string; name: string };
   services: Array<[name: string, version: string]>;
   maxFrame: number;
+  /** A fresh random nonce (32 hex digits), sent by a node that holds a cluster key: the other end must PROOF it. */
+  nonce?: string;
 }
 
 /** GOAWAY body: a status code number and why. `drain` = finishing in-flight calls. */

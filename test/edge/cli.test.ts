@@ -8,11 +8,14 @@ import { recordingLogger } from "../conformance/helpers.ts";
 import { CliProcess, runCli } from "../cli/support.ts";
 import { http, newSeen, rpc, Shop, shopHandlers } from "./fixture.ts";
 
+const KEY = `edge cli key ${process.pid}`;
+
 describe("amoeba edge", () => {
   let backend: Node;
   const cleanups: Array<() => void | Promise<void>> = [];
   before(async () => {
-    backend = await startNode({ name: "cli-backend", listen: "tcp://127.0.0.1:0", logger: recordingLogger() });
+    // The edge passes its end user to a node that can trust the connection: both hold the cluster key.
+    backend = await startNode({ name: "cli-backend", listen: "tcp://127.0.0.1:0", clusterKey: KEY, logger: recordingLogger() });
     backend.serve(Shop, shopHandlers(newSeen()));
   });
   after(async () => {
@@ -24,6 +27,7 @@ describe("amoeba edge", () => {
     const edge = new CliProcess(
       ["edge", "--connect", backend.addresses[0]!, "--port", "0", "--name", "edge-cli", "--rate-limit", "off", "--auth", "test/edge/fixtures/auth.ts"],
       (fn) => cleanups.push(fn),
+      { AMOEBA_CLUSTER_KEY: KEY },
     );
     const url = (await edge.waitFor(/^amoeba: edge edge-cli serving HTTP and WebSocket on (http:\/\/127\.0\.0\.1:\d+) for /m))[1]!;
     await edge.waitFor(/public services now: shop@1\.2\.0/);

@@ -7,6 +7,8 @@ import { RpcError, startNode, type Node, type ServerInterceptor } from "../../sr
 import { recordingLogger } from "../conformance/helpers.ts";
 import { jsonrpc, newSeen, rpc, Shop, shopHandlers } from "./fixture.ts";
 
+const KEY = "pipeline test key";
+
 describe("edge: calls pass the edge node's server chain", () => {
   const seen: string[] = [];
   /** What reached the serving node. */
@@ -26,9 +28,10 @@ describe("edge: calls pass the edge node's server chain", () => {
       served.push(`${ctx.service}.${ctx.method}`);
       return next(input, ctx);
     };
-    server = await startNode({ name: "shop-server", listen: "tcp://127.0.0.1:0", logger: recordingLogger(), interceptors: { server: [reached] } });
+    // The end user reaches the serving node only over a connection that proved who it is: here, the cluster key.
+    server = await startNode({ name: "shop-server", listen: "tcp://127.0.0.1:0", clusterKey: KEY, logger: recordingLogger(), interceptors: { server: [reached] } });
     server.serve(Shop, shopHandlers(shopSeen));
-    edgeNode = await startNode({ name: "edge-node", logger: recordingLogger(), interceptors: { server: [policy] } });
+    edgeNode = await startNode({ name: "edge-node", clusterKey: KEY, logger: recordingLogger(), interceptors: { server: [policy] } });
     edge = await startEdge({
       node: edgeNode,
       connect: [server.addresses[0]!],
