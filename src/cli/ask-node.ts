@@ -1,16 +1,26 @@
-import { connect, type Node, type Peer } from "../index.ts";
+import { connect, type Node, type Peer, type TlsClientOptions } from "../index.ts";
 
 /** How long asking one node may take (ms). */
 export const ASK_TIMEOUT_MS = 3_000;
 
 const SILENT = { debug() {}, info() {}, warn() {}, error() {} };
 
+/** How a command reaches the nodes it asks (a look-up's ToolView is one). */
+export interface AskRoute {
+  /** The command's own node, through which `nats://` addresses are dialed. */
+  readonly node?: Node | undefined;
+  /** TLS towards TCP addresses (`--tls-ca`, `--tls-cert`, `--tls-key`); undefined for none. */
+  readonly tls?: TlsClientOptions | undefined;
+}
+
 /**
  * Connects to one node for a moment, as a command that serves nothing, runs
  * `ask` on the connection and closes it whatever happened. A `nats://`
- * address is dialed through `via`, the command's own node on NATS.
+ * address is dialed through `route.node`, the command's own node on NATS;
+ * a TCP address with `route.tls`.
  */
-export async function askNode<T>(address: string, command: string, ask: (peer: Peer) => Promise<T>, via?: Node): Promise<T> {
+export async function askNode<T>(address: string, command: string, ask: (peer: Peer) => Promise<T>, route: AskRoute = {}): Promise<T> {
+  const via = route.node;
   if (via && address.startsWith("nats://")) {
     const peer = await via.connect(address, { connectTimeout: ASK_TIMEOUT_MS });
     try {
@@ -19,7 +29,8 @@ export async function askNode<T>(address: string, command: string, ask: (peer: P
       await peer.close();
     }
   }
-  const peer = await connect(address, { name: `amoeba-${command}-${process.pid}`, drainTimeout: 0, connectTimeout: ASK_TIMEOUT_MS, logger: SILENT });
+  const tls = route.tls !== undefined && address.startsWith("tcp://") ? { tls: route.tls } : {};
+  const peer = await connect(address, { name: `amoeba-${command}-${process.pid}`, drainTimeout: 0, connectTimeout: ASK_TIMEOUT_MS, logger: SILENT, ...tls });
   try {
     return await ask(peer);
   } finally {
