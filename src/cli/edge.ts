@@ -58,7 +58,6 @@ export async function runEdge(argv: readonly string[], io: Io): Promise<number> 
   const plan = planEdge(args);
   const logger = commandLogger(args, "edge");
   const authenticate = plan.auth === undefined ? undefined : await loadAuthenticate(plan.auth);
-  const tls = plan.tls;
   const { startEdge } = await import("../edge/index.ts");
   let engine: Engine | undefined;
   if (plan.lookup?.engine !== undefined) {
@@ -70,7 +69,7 @@ export async function runEdge(argv: readonly string[], io: Io): Promise<number> 
   }
   let edge: Edge;
   try {
-    edge = await startEdge({ ...edgeOptions(plan, authenticate), logger, ...(engine !== undefined ? { engine } : {}), ...(tls !== undefined ? { tls } : {}) });
+    edge = await startEdge({ ...edgeOptions(plan, authenticate), logger, ...(engine !== undefined ? { engine } : {}), ...(plan.tls !== undefined ? { tls: plan.tls } : {}) });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException)?.code;
     if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
@@ -82,7 +81,7 @@ export async function runEdge(argv: readonly string[], io: Io): Promise<number> 
   // Listen for signals before saying it is up: whoever reads that line may signal at once.
   const signalled = closeOnSignal(edge, io);
   const where = plan.lookup !== undefined ? describeWhere(plan.lookup) : `${plan.connect.join(", ")}`;
-  io.out(`amoeba: edge ${edge.node.name} serving ${tls ? "HTTPS and WSS" : "HTTP and WebSocket"} on ${edge.url} for ${where}`);
+  io.out(`amoeba: edge ${edge.node.name} serving ${plan.tls ? "HTTPS and WSS" : "HTTP and WebSocket"} on ${edge.url} for ${where}`);
   const services = edge.services.map((s) => `${s.name}@${s.version} (${s.methods.length})`).join(", ");
   io.out(`amoeba: edge public services now: ${services === "" ? "none yet" : services}`);
   const dashboard = await startEdgeDashboard(args, edge.node, io);

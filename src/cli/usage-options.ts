@@ -109,7 +109,7 @@ export function serverTlsOptions(what: string, dials?: string): Readonly<Record<
     "tls-ca": {
       type: "string",
       value: "<file>",
-      help: `Mutual TLS: callers must present a certificate signed by this PEM CA (their identity for --policy)${dials === undefined ? "" : `, and ${dials} are verified against it`}. Needs --tls-cert. Default: no client certificates asked${dials === undefined ? "" : `; ${dials} verified against the system's CAs`}`,
+      help: `Mutual TLS: callers must present a certificate signed by this PEM CA (their identity for --policy)${dials === undefined ? "" : `, and ${dials} are verified against it`}. Needs --tls-cert. Default: callers need no certificate${dials === undefined ? "" : `, and ${dials} are verified against the system's CAs`}`,
     },
   };
 }

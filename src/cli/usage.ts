@@ -180,7 +180,7 @@ export const NODES: CommandSpec = {
     wait: WAIT_OPTION,
     all: { type: "boolean", help: "Also list the short-lived members that amoeba ls, nodes and call add while they run." },
     json: { type: "boolean", help: "Print JSON instead of a table." },
-    ...clientTlsOptions("tls", "the registry"),
+    ...clientTlsOptions(),
     help: HELP_OPTION,
   },
   examples: ["amoeba nodes --cluster shop", "amoeba nodes --seeds udp://127.0.0.1:7946 --cluster shop --json", "amoeba nodes --registry tcp://127.0.0.1:7500"],
@@ -355,7 +355,7 @@ export const GATEWAY: CommandSpec = {
   examples: [
     "amoeba gateway --join core=udp://10.0.0.5:7946 --join region-b=udp://10.1.0.5:7946",
     "amoeba gateway --join lan-a=udp://192.168.1.2:7946 --join core=udp://10.0.0.5:7946 --cost 2 --name gw-lan-a",
-    "amoeba gateway --join core=udp://10.0.0.5:7946 --join edge=udp://10.1.0.5:7946 --host 10.0.0.9 --tls-cert gw.crt --tls-key gw.key --tls-ca ca.crt --policy gw-policy.json",
+    "amoeba gateway --join core=udp://10.0.0.5:7946 --join region-b=udp://10.1.0.5:7946 --host 10.0.0.9 --tls-cert gw.crt --tls-key gw.key --tls-ca ca.crt --policy gw-policy.json",
   ],
 };
 
