@@ -31,7 +31,7 @@ export async function openTarget(plan: CallPlan): Promise<BenchTarget> {
   let close: () => Promise<void>;
   if (plan.lookup !== undefined) {
     const wanted = { service: plan.service, ...(plan.version !== undefined ? { version: plan.version } : {}) };
-    const view = await joinAsTool(plan.lookup, "bench", { wait: plan.wait, until: (current) => pickAddresses(current.instances(wanted)).length > 0 });
+    const view = await joinAsTool(plan.lookup, "bench", { wait: plan.wait, tls: plan.tls, until: (current) => pickAddresses(current.instances(wanted)).length > 0 });
     const first = pickAddresses(view.instances(wanted))[0];
     if (first === undefined) {
       const found = describeVersions(view.instances({ service: plan.service }));
@@ -47,6 +47,7 @@ export async function openTarget(plan: CallPlan): Promise<BenchTarget> {
       name: `amoeba-bench-${process.pid}`,
       ...(plan.engine !== undefined && plan.address.startsWith("nats://") ? { engine: await loadEngine(plan.engine) } : {}),
       lookup: false,
+      ...(plan.tls !== undefined ? { clientTls: plan.tls } : {}),
       drainTimeout: 0,
       logger: SILENT,
     });

@@ -1,4 +1,4 @@
-import { AddressError, connect, isRpcError, RpcError, type CallOptions, type CallStream, type ClientOptions, type Meta, type MethodKind, type Peer } from "../index.ts";
+import { AddressError, connect, isRpcError, RpcError, type CallOptions, type CallStream, type ClientOptions, type Meta, type MethodKind, type Peer, type TlsClientOptions } from "../index.ts";
 import { checkSocketAddress, flagOption, listOption, parseOrHelp, parseMs, stringOption, type ParsedArgs } from "./args.ts";
 import { createCallGuard, type CallGuard } from "./call-guard.ts";
 import { reflectMethod } from "./reflect-method.ts";
@@ -13,6 +13,8 @@ import { paletteFor } from "./color.ts";
 import { didYouMean } from "./suggest.ts";
 import { CALL } from "./usage.ts";
 import { loadEngine } from "./engine.ts";
+import { planClientTls } from "./tls-args.ts";
+import { tlsHint } from "./tls-hint.ts";
 
 /** One call, as the command line asks for it. */
 export interface CallPlan {
@@ -35,6 +37,8 @@ export interface CallPlan {
   readonly json: boolean;
   /** A NATS server (--engine) to dial through: for `nats://<node id>` addresses and instances found on NATS. */
   readonly engine?: string | undefined;
+  /** TLS towards the nodes it dials over TCP (`--tls-ca`, `--tls-cert`, `--tls-key`); undefined for none. */
+  readonly tls: TlsClientOptions | undefined;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -102,6 +106,7 @@ export function planCall(args: ParsedArgs): CallPlan {
     timeout: readTimeout(args),
     meta: readMeta(listOption(args, "meta")),
     json: flagOption(args, "json"),
+    tls: planClientTls(args, "call"),
   };
 }
 
@@ -161,7 +166,7 @@ async function callThroughLookup(plan: CallPlan, lookup: LookupPlan, io: Io): Pr
   let addresses: string[];
   let view;
   try {
-    view = await joinAsTool(lookup, "call", { wait: plan.wait, until: (current) => pickAddresses(current.instances(wanted)).length > 0 });
+    view = await joinAsTool(lookup, "call", { wait: plan.wait, tls: plan.tls, until: (current) => pickAddresses(current.instances(wanted)).length > 0 });
   } catch (error) {
     if (!(error instanceof CliError)) throw error;
     const code = error.exitCode === EXIT.unreachable ? "UNAVAILABLE" : "CANCELLED";
@@ -200,7 +205,7 @@ export async function placeCall(plan: CallPlan, io: Io, fallbacks: readonly stri
   const guard = createCallGuard(plan.timeout, () => stuckError(plan));
   let peer: Peer;
   try {
-    peer = await guard.race(connectFirst([plan.address, ...fallbacks], plan.timeout, plan.engine, plan.lookup?.clusterKey ?? clusterKeyFromEnv()));
+    peer = await guard.race(connectFirst([plan.address, ...fallbacks], plan));
   } catch (error) {
     guard.dispose();
     if (guard.signalExit !== undefined) return report(io, plan, error, guard.signalExit);
@@ -208,7 +213,10 @@ export async function placeCall(plan: CallPlan, io: Io, fallbacks: readonly stri
       throw new UsageError(((error as Error).cause as Error | undefined)?.message ?? (error as Error).message, "call");
     }
     const message = (error as Error)?.message ?? String(error);
-    return report(io, plan, isRpcError(error) ? error : new RpcError("UNAVAILABLE", message, { unprocessed: true }), EXIT.unreachable);
+    const code = report(io, plan, isRpcError(error) ? error : new RpcError("UNAVAILABLE", message, { unprocessed: true }), EXIT.unreachable);
+    const hint = plan.json ? undefined : tlsHint(message, plan.tls);
+    if (hint !== undefined) io.err(`  hint: ${hint}`);
+    return code;
   }
   // One deadline for the whole command, reflection included.
   const options: Options = {
@@ -243,7 +251,9 @@ export async function placeCall(plan: CallPlan, io: Io, fallbacks: readonly stri
 }
 
 /** Connects to the first address that answers; fails with the last failure. */
-async function connectFirst(addresses: readonly string[], timeout: number, engine: string | undefined, clusterKey: string | undefined): Promise<Peer> {
+async function connectFirst(addresses: readonly string[], plan: Pick<CallPlan, "timeout" | "engine" | "tls" | "lookup">): Promise<Peer> {
+  const { timeout, engine, tls } = plan;
+  const clusterKey = plan.lookup?.clusterKey ?? clusterKeyFromEnv();
   let failure: unknown;
   for (const address of addresses) {
     try {
@@ -251,6 +261,7 @@ async function connectFirst(addresses: readonly string[], timeout: number, engin
         name: `amoeba-cli-${process.pid}`,
         // Each attempt has an engine of its own: connect() closes its node, engine included, with the peer.
         ...(engine !== undefined && address.startsWith("nats://") ? { engine: await loadEngine(engine), lookup: false } : {}),
+        ...(tls !== undefined && address.startsWith("tcp://") ? { tls } : {}),
         // This node serves nothing; when the CLI gives up on a call, closing must not wait for it.
         drainTimeout: 0,
         // A keyed node takes only connections that prove its key.

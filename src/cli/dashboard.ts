@@ -1,11 +1,13 @@
 import { DEFAULT_DASHBOARD_PORT, startDashboard, type Dashboard } from "../dashboard/index.ts";
 import type { Node } from "../node/index.ts";
+import type { TlsClientOptions } from "../index.ts";
 import { parseMs, parseOrHelp, parsePort, stringOption, listOption, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { describeWhere, planLookup, type LookupPlan } from "./lookup-args.ts";
 import { joinAsTool, type ToolView } from "./lookup-session.ts";
 import { DASHBOARD } from "./usage.ts";
+import { planClientTls } from "./tls-args.ts";
 
 /** What `amoeba dashboard` was asked to do. */
 export interface DashboardPlan {
@@ -14,6 +16,8 @@ export interface DashboardPlan {
   readonly port: number;
   readonly host: string;
   readonly interval: number | undefined;
+  /** TLS towards the nodes of every cluster shown; undefined for none. */
+  readonly tls: TlsClientOptions | undefined;
 }
 
 /** How long joining each cluster may take before the page is served (ms). */
@@ -28,7 +32,7 @@ export async function runDashboard(argv: readonly string[], io: Io): Promise<num
   const leave = (): Promise<unknown> => Promise.all(views.map((view) => view.close().catch(() => {})));
   let dashboard: Dashboard;
   try {
-    for (const cluster of plan.clusters) views.push(await joinAsTool(cluster, "dashboard", { wait: JOIN_WAIT_MS }));
+    for (const cluster of plan.clusters) views.push(await joinAsTool(cluster, "dashboard", { wait: JOIN_WAIT_MS, tls: plan.tls }));
     dashboard = await startDashboard({
       nodes: views.map((view) => view.node),
       port: plan.port,
@@ -65,6 +69,7 @@ export function planDashboard(args: ParsedArgs): DashboardPlan {
     port: port === undefined ? DEFAULT_DASHBOARD_PORT : parsePort(port, "port", "dashboard"),
     host: stringOption(args, "host") ?? "127.0.0.1",
     interval: intervalMs,
+    tls: planClientTls(args, "dashboard"),
   };
 }
 

@@ -3,12 +3,12 @@
  * kinds and their input and output types, as `grpcurl describe` shows a
  * gRPC service — the types written the way a TypeScript user reads them.
  */
-import { ReflectionContract, type MethodDescription, type Node, type ServiceDescription } from "../index.ts";
+import { ReflectionContract, type MethodDescription, type ServiceDescription, type TlsClientOptions } from "../index.ts";
 import { newestVersion } from "../dashboard/dynamic-contract.ts";
 import { exampleOf, typeText } from "../dashboard/schema-text.ts";
 import { isVersionRange } from "../rpc/version.ts";
 import { checkSocketAddress, flagOption, parseOrHelp, stringOption, type ParsedArgs } from "./args.ts";
-import { askNode, ASK_TIMEOUT_MS } from "./ask-node.ts";
+import { askNode, ASK_TIMEOUT_MS, type AskRoute } from "./ask-node.ts";
 import { paletteFor, type Palette } from "./color.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
@@ -17,6 +17,7 @@ import { joinAsTool, pickAddresses } from "./lookup-session.ts";
 import { didYouMean } from "./suggest.ts";
 import { plural } from "./table.ts";
 import { DESCRIBE } from "./usage-tools.ts";
+import { planClientTls } from "./tls-args.ts";
 
 /** What `amoeba describe` was asked to do. */
 export interface DescribePlan {
@@ -29,6 +30,8 @@ export interface DescribePlan {
   readonly version: string | undefined;
   readonly wait: WaitPlan;
   readonly json: boolean;
+  /** TLS towards the nodes it dials over TCP; undefined for none. */
+  readonly tls: TlsClientOptions | undefined;
 }
 
 /** `amoeba describe`: returns the exit code. */
@@ -61,12 +64,13 @@ export function planDescribe(args: ParsedArgs): DescribePlan {
     version,
     wait: planWait(args, "describe"),
     json: flagOption(args, "json"),
+    tls: planClientTls(args, "describe"),
   };
 }
 
 /** The service as a node that serves it describes it, its newest version within --version. */
 async function ask(plan: DescribePlan): Promise<ServiceDescription & { where: string }> {
-  if (plan.lookup === undefined) return describeAt(plan.address!, plan, plan.address!);
+  if (plan.lookup === undefined) return describeAt(plan.address!, plan, plan.address!, { tls: plan.tls });
   const lookup = plan.lookup;
   const candidates = (target: string): string[] => {
     const dot = target.lastIndexOf(".");
@@ -74,6 +78,7 @@ async function ask(plan: DescribePlan): Promise<ServiceDescription & { where: st
   };
   const view = await joinAsTool(lookup, "describe", {
     wait: plan.wait.ms,
+    tls: plan.tls,
     fixed: plan.wait.fixed,
     until: (current) => candidates(plan.service).some((service) => current.instances({ service }).length > 0),
   });
@@ -82,7 +87,7 @@ async function ask(plan: DescribePlan): Promise<ServiceDescription & { where: st
       const addresses = pickAddresses(view.instances({ service, ...(plan.version !== undefined ? { version: plan.version } : {}) }));
       if (addresses.length === 0) continue;
       const method = service === plan.service ? plan.method : plan.service.slice(service.length + 1);
-      return await describeAt(addresses[0]!, { ...plan, service, method }, describeWhere(lookup), view.node);
+      return await describeAt(addresses[0]!, { ...plan, service, method }, describeWhere(lookup), view);
     }
     const names = [...new Set(view.instances().map((instance) => instance.service))];
     const asked = plan.service.includes(".") ? plan.service.slice(0, plan.service.lastIndexOf(".")) : plan.service;
@@ -94,12 +99,12 @@ async function ask(plan: DescribePlan): Promise<ServiceDescription & { where: st
   }
 }
 
-async function describeAt(address: string, plan: DescribePlan, where: string, via?: Node): Promise<ServiceDescription & { where: string }> {
+async function describeAt(address: string, plan: DescribePlan, where: string, route: AskRoute): Promise<ServiceDescription & { where: string }> {
   let served: ServiceDescription[];
   let service = plan.service;
   let method = plan.method;
   try {
-    served = await askNode(address, "describe", (peer) => peer.client(ReflectionContract).describe({}, { timeout: ASK_TIMEOUT_MS }), via);
+    served = await askNode(address, "describe", (peer) => peer.client(ReflectionContract).describe({}, { timeout: ASK_TIMEOUT_MS }), route);
   } catch (error) {
     throw new CliError(`could not ask the node at ${address}: ${(error as Error)?.message ?? String(error)}`, EXIT.unreachable);
   }

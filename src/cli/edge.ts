@@ -1,9 +1,10 @@
 import { constants } from "node:os";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import type { Authenticate, Edge, EdgeOptions } from "../edge/index.ts";
 import type { Engine } from "../engine.ts";
+import type { AuthorizationPolicy, TlsClientOptions } from "../index.ts";
 import { checkSocketAddress, flagOption, listOption, parseCount, parseMs, parseOrHelp, parseRecentCalls, stringOption, type ParsedArgs } from "./args.ts";
 import { loadEngine } from "./engine.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
@@ -12,6 +13,8 @@ import { commandLogger } from "./log-level.ts";
 import { clusterKeyFromEnv, describeWhere, planLookup, type LookupPlan } from "./lookup-args.ts";
 import { EDGE } from "./usage.ts";
 import { startEdgeDashboard } from "./dashboard.ts";
+import { readPolicy } from "./policy-file.ts";
+import { planClientTls, planKeyPair } from "./tls-args.ts";
 
 /** What `amoeba edge` was asked to do. */
 export interface EdgePlan {
@@ -35,8 +38,12 @@ export interface EdgePlan {
   readonly recentCalls: number | undefined;
   /** A module whose `authenticate` export (or default export) is the auth hook. */
   readonly auth: string | undefined;
-  /** PEM files to serve HTTPS with. */
-  readonly tls: { cert: string; key: string } | undefined;
+  /** The certificate and key to serve HTTPS with (`--tls-cert`, `--tls-key`). */
+  readonly tls: { cert: Buffer; key: Buffer } | undefined;
+  /** TLS towards the cluster's nodes (`--cluster-tls-ca`, `--cluster-tls-cert`, `--cluster-tls-key`). */
+  readonly clusterTls: TlsClientOptions | undefined;
+  /** Who may call what through the edge (`--policy`). */
+  readonly authorization: AuthorizationPolicy | undefined;
   /** Listen for other hosts with neither TLS nor --auth (`--insecure`). */
   readonly insecure: boolean;
 }
@@ -51,7 +58,6 @@ export async function runEdge(argv: readonly string[], io: Io): Promise<number> 
   const plan = planEdge(args);
   const logger = commandLogger(args, "edge");
   const authenticate = plan.auth === undefined ? undefined : await loadAuthenticate(plan.auth);
-  const tls = plan.tls === undefined ? undefined : readTls(plan.tls);
   const { startEdge } = await import("../edge/index.ts");
   let engine: Engine | undefined;
   if (plan.lookup?.engine !== undefined) {
@@ -63,7 +69,7 @@ export async function runEdge(argv: readonly string[], io: Io): Promise<number> 
   }
   let edge: Edge;
   try {
-    edge = await startEdge({ ...edgeOptions(plan, authenticate), logger, ...(engine !== undefined ? { engine } : {}), ...(tls !== undefined ? { tls } : {}) });
+    edge = await startEdge({ ...edgeOptions(plan, authenticate), logger, ...(engine !== undefined ? { engine } : {}), ...(plan.tls !== undefined ? { tls: plan.tls } : {}) });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException)?.code;
     if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
@@ -75,7 +81,7 @@ export async function runEdge(argv: readonly string[], io: Io): Promise<number> 
   // Listen for signals before saying it is up: whoever reads that line may signal at once.
   const signalled = closeOnSignal(edge, io);
   const where = plan.lookup !== undefined ? describeWhere(plan.lookup) : `${plan.connect.join(", ")}`;
-  io.out(`amoeba: edge ${edge.node.name} serving ${tls ? "HTTPS and WSS" : "HTTP and WebSocket"} on ${edge.url} for ${where}`);
+  io.out(`amoeba: edge ${edge.node.name} serving ${plan.tls ? "HTTPS and WSS" : "HTTP and WebSocket"} on ${edge.url} for ${where}`);
   const services = edge.services.map((s) => `${s.name}@${s.version} (${s.methods.length})`).join(", ");
   io.out(`amoeba: edge public services now: ${services === "" ? "none yet" : services}`);
   const dashboard = await startEdgeDashboard(args, edge.node, io);
@@ -99,9 +105,7 @@ export function planEdge(args: ParsedArgs): EdgePlan {
   const timeout = stringOption(args, "timeout");
   const drain = stringOption(args, "drain-timeout");
   const recentCalls = stringOption(args, "recent-calls");
-  const tlsCert = stringOption(args, "tls-cert");
-  const tlsKey = stringOption(args, "tls-key");
-  if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new UsageError("--tls-cert and --tls-key go together", "edge");
+  const policy = stringOption(args, "policy");
   const cors = listOption(args, "cors").flatMap((text) => text.split(",")).map((origin) => origin.trim()).filter((origin) => origin !== "");
   for (const origin of cors) {
     if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) throw new UsageError(`--cors takes origins such as https://app.example.com (no path), or *, not "${origin}"`, "edge");
@@ -123,7 +127,9 @@ export function planEdge(args: ParsedArgs): EdgePlan {
     metrics: flagOption(args, "metrics"),
     recentCalls: recentCalls === undefined ? undefined : parseRecentCalls(recentCalls, "edge"),
     auth: stringOption(args, "auth"),
-    tls: tlsCert !== undefined && tlsKey !== undefined ? { cert: tlsCert, key: tlsKey } : undefined,
+    tls: planKeyPair(args, "tls", "edge"),
+    clusterTls: planClientTls(args, "edge", "cluster-tls"),
+    authorization: policy === undefined ? undefined : readPolicy(policy, "edge"),
     insecure: flagOption(args, "insecure"),
   };
 }
@@ -140,6 +146,8 @@ function edgeOptions(plan: EdgePlan, authenticate: Authenticate | undefined): Ed
     ...(lookup?.seeds !== undefined ? { seeds: [...lookup.seeds] } : {}),
     ...(lookup?.registry !== undefined ? { registry: lookup.registry } : {}),
     ...(clusterKey !== undefined ? { clusterKey } : {}),
+    ...(plan.clusterTls !== undefined ? { clientTls: plan.clusterTls } : {}),
+    ...(plan.authorization !== undefined ? { authorization: plan.authorization } : {}),
     ...(lookup?.gossip !== undefined ? { lookup: { gossip: lookup.gossip } } : lookup !== undefined ? { lookup: true } : {}),
     connect: [...plan.connect],
     ...(plan.cors.length > 0 ? { cors: { origins: plan.cors.includes("*") ? "*" : plan.cors } } : {}),
@@ -154,18 +162,6 @@ function edgeOptions(plan: EdgePlan, authenticate: Authenticate | undefined): Ed
     ...(plan.recentCalls !== undefined ? { traces: { recent: plan.recentCalls } } : {}),
     ...(authenticate ? { authenticate } : {}),
   };
-}
-
-/** Reads the PEM files of --tls-cert and --tls-key. */
-function readTls(files: { cert: string; key: string }): { cert: Buffer; key: Buffer } {
-  const read = (file: string, flag: string): Buffer => {
-    try {
-      return readFileSync(resolve(process.cwd(), file));
-    } catch (error) {
-      throw new CliError(`cannot read --${flag} ${file}: ${(error as Error).message}`);
-    }
-  };
-  return { cert: read(files.cert, "tls-cert"), key: read(files.key, "tls-key") };
 }
 
 /** Imports the auth module: its `authenticate` export, else its default export, must be a function. */

@@ -6,7 +6,7 @@
  * (or to the one at an address) and stay only as long as they must.
  */
 import { hostname } from "node:os";
-import { Node, ReflectionContract, type Peer } from "../index.ts";
+import { Node, ReflectionContract, type Peer, type TlsClientOptions } from "../index.ts";
 import { reachableAddress } from "../lookup/reachable.ts";
 import { checkSocketAddress, flagOption, parseCount, parseOrHelp, stringOption, type ParsedArgs } from "./args.ts";
 import { paletteFor } from "./color.ts";
@@ -18,6 +18,7 @@ import { joinAsTool, type ToolView } from "./lookup-session.ts";
 import { toJson } from "./output.ts";
 import { plural } from "./table.ts";
 import { PUBLISH, SUBSCRIBE } from "./usage-tools.ts";
+import { planClientTls } from "./tls-args.ts";
 
 /** What publish or subscribe was asked to do. */
 export interface EventPlan {
@@ -31,6 +32,8 @@ export interface EventPlan {
   /** subscribe: stop after this many events, or after this long (ms). */
   readonly count: number | undefined;
   readonly forMs: number | undefined;
+  /** TLS towards the nodes it connects to over TCP; undefined for none. */
+  readonly tls: TlsClientOptions | undefined;
 }
 
 const TOPIC = /^[\w.:*>-]{1,256}$/;
@@ -70,6 +73,7 @@ export function planEvents(args: ParsedArgs, command: "publish" | "subscribe"): 
     json: flagOption(args, "json"),
     count: count === undefined ? undefined : parseCount(count, "count", command),
     forMs: forText === undefined ? undefined : parseDuration(forText, "for", command, 1, MAX_FOR_MS),
+    tls: planClientTls(args, command),
   };
 }
 
@@ -144,10 +148,10 @@ async function open(plan: EventPlan, command: string): Promise<Reach> {
   let view: ToolView | undefined;
   let node: Node;
   if (plan.lookup !== undefined) {
-    view = await joinAsTool(plan.lookup, command, { wait: plan.wait.ms, fixed: plan.wait.fixed });
+    view = await joinAsTool(plan.lookup, command, { wait: plan.wait.ms, fixed: plan.wait.fixed, tls: plan.tls });
     node = view.node;
   } else {
-    node = new Node({ name: `amoeba-${command}-${process.pid}`, logger: SILENT, drainTimeout: 0 });
+    node = new Node({ name: `amoeba-${command}-${process.pid}`, logger: SILENT, drainTimeout: 0, ...(plan.tls !== undefined ? { clientTls: plan.tls } : {}) });
   }
   const targets = (): string[] => {
     if (view === undefined) return [plan.address!];

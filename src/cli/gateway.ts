@@ -9,6 +9,8 @@ import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { commandLogger } from "./log-level.ts";
 import { checkGossipAddress } from "./lookup-args.ts";
+import { readPolicy } from "./policy-file.ts";
+import { planServerTls } from "./tls-args.ts";
 import { awaitSeeds, planSeedWait, unlessSeedsFail } from "./seed-wait.ts";
 import { CLUSTER_KEY_ENV, GATEWAY } from "./usage.ts";
 
@@ -17,12 +19,14 @@ export async function runGateway(argv: readonly string[], io: Io): Promise<numbe
   const args = parseOrHelp(GATEWAY, argv, io);
   if (!args) return EXIT.ok;
   const options = { ...planGateway(args), logger: commandLogger(args, "gateway") };
-  const { startGateway } = await import("../index.ts");
+  const { ExposureError, startGateway } = await import("../index.ts");
   let gateway: Gateway;
   const started = Date.now();
   try {
     gateway = await startGateway(options);
   } catch (error) {
+    // Protected mode refused a --host beyond loopback: a command-line matter, as for serve.
+    if (error instanceof ExposureError) throw new UsageError(`${error.message}; or --insecure`, "gateway");
     throw new CliError(`cannot start the gateway: ${(error as Error)?.message ?? String(error)}`, EXIT.unreachable);
   }
   // Listen for signals before saying it is up: whoever reads these lines may signal at once.
@@ -59,6 +63,10 @@ export function planGateway(args: ParsedArgs, env: NodeJS.ProcessEnv = process.e
   if (keyFlag === "") throw new UsageError("--cluster-key takes a non-empty key", "gateway");
   const clusterKey = keyFlag ?? (env[CLUSTER_KEY_ENV] === "" ? undefined : env[CLUSTER_KEY_ENV]);
   const bracketed = host.includes(":") ? `[${host}]` : host;
+  // One certificate and policy for its members in every cluster, as one cluster key.
+  const tls = planServerTls(args, "gateway");
+  const policy = stringOption(args, "policy");
+  const authorization = policy === undefined ? undefined : readPolicy(policy, "gateway");
   const join: Record<string, GatewayClusterOptions> = {};
   for (const text of listOption(args, "join")) {
     const [cluster, seeds] = parseJoin(text);
@@ -68,6 +76,8 @@ export function planGateway(args: ParsedArgs, env: NodeJS.ProcessEnv = process.e
       listen: `tcp://${bracketed}:0`,
       gossip: `udp://${bracketed}:0`,
       ...(clusterKey !== undefined ? { clusterKey } : {}),
+      ...(tls !== undefined ? { tls: tls.server, clientTls: tls.client } : {}),
+      ...(authorization !== undefined ? { authorization } : {}),
       ...(flagOption(args, "insecure") ? { insecure: true } : {}),
     };
   }

@@ -1,5 +1,5 @@
 import { constants, hostname } from "node:os";
-import { startNode, type Logger, type Node } from "../index.ts";
+import { startNode, type Logger, type Node, type TlsClientOptions } from "../index.ts";
 import type { Instance, Member } from "../lookup/types.ts";
 import { satisfies } from "../rpc/version.ts";
 import { CliError, EXIT } from "./errors.ts";
@@ -23,6 +23,8 @@ const MAX_JOIN_WAIT_MS = 5_000;
 export interface ToolView {
   readonly node: Node;
   readonly plan: LookupPlan;
+  /** TLS towards the nodes it dials over TCP, as joined with: the command's node uses it, and so should the command's own connections. */
+  readonly tls: TlsClientOptions | undefined;
   /** The other members, in name order; the CLI's own short-lived members only with `all`. */
   members(options?: { all?: boolean }): Member[];
   /** The live instances of every service but Amoeba's own, in service, version and node order. */
@@ -31,7 +33,7 @@ export interface ToolView {
   close(): Promise<void>;
 }
 
-/** How long to gather the view. */
+/** How long to gather the view, and how to dial. */
 export interface JoinOptions {
   /** The longest time to gather the view (ms). */
   readonly wait: number;
@@ -39,6 +41,8 @@ export interface JoinOptions {
   readonly fixed?: boolean;
   /** Stop waiting as soon as this holds, e.g. once a matching instance is known. */
   readonly until?: (view: ToolView) => boolean;
+  /** TLS towards the nodes it dials over TCP (a registry, the instances it calls); undefined for none. */
+  readonly tls?: TlsClientOptions | undefined;
 }
 
 /**
@@ -56,6 +60,7 @@ export async function joinAsTool(plan: LookupPlan, command: string, options: Joi
       name: `amoeba-${command}-${process.pid}`,
       ...(plan.cluster !== undefined ? { cluster: plan.cluster } : {}),
       labels: { [TOOL_LABEL]: command },
+      ...(options.tls !== undefined ? { clientTls: options.tls } : {}),
       ...(plan.engine !== undefined ? { engine: await loadEngine(plan.engine) } : {}),
       logger: quietLogger(warnings),
       // It serves nothing: closing has no calls to wait for.
@@ -71,7 +76,7 @@ export async function joinAsTool(plan: LookupPlan, command: string, options: Joi
   } catch (error) {
     throw new CliError(`cannot join ${describeWhere(plan)}: ${(error as Error)?.message ?? String(error)}`, EXIT.unreachable);
   }
-  const view = toolView(node, plan);
+  const view = toolView(node, plan, options.tls);
   try {
     const interrupted = await settle(view, deadline, options.fixed === true, options.until);
     if (interrupted !== undefined) throw new CliError(`interrupted by ${interrupted}`, 128 + (constants.signals[interrupted] ?? 0));
@@ -83,7 +88,7 @@ export async function joinAsTool(plan: LookupPlan, command: string, options: Joi
   return view;
 }
 
-function toolView(node: Node, plan: LookupPlan): ToolView {
+function toolView(node: Node, plan: LookupPlan, tls: TlsClientOptions | undefined): ToolView {
   const members = ({ all = false } = {}): Member[] =>
     node
       .members()
@@ -92,6 +97,7 @@ function toolView(node: Node, plan: LookupPlan): ToolView {
   return {
     node,
     plan,
+    tls,
     members,
     instances(filter = {}) {
       const out: Instance[] = [];

@@ -1,8 +1,7 @@
 import { hostname } from "node:os";
 import { StatsContract, type NodeStats } from "../balance/stats-contract.ts";
 import type { Member } from "../lookup/types.ts";
-import type { Node } from "../node/index.ts";
-import { askNode, ASK_TIMEOUT_MS } from "./ask-node.ts";
+import { askNode, ASK_TIMEOUT_MS, type AskRoute } from "./ask-node.ts";
 import { reachableAddress } from "../lookup/reachable.ts";
 import { formatShare, type InstanceFigures } from "../dashboard/figures.ts";
 
@@ -12,7 +11,7 @@ export { figuresOf, type InstanceFigures } from "../dashboard/figures.ts";
  * Asks every live member with an address for its stats (`amoeba.stats`):
  * those that serve, and those that only call. Nodes that do not answer are left out.
  */
-export async function gatherStats(members: readonly Member[], via?: Node): Promise<Map<string, NodeStats>> {
+export async function gatherStats(members: readonly Member[], route: AskRoute): Promise<Map<string, NodeStats>> {
   const host = hostname();
   const out = new Map<string, NodeStats>();
   await Promise.all(
@@ -21,7 +20,7 @@ export async function gatherStats(members: readonly Member[], via?: Node): Promi
       const address = reachableAddress(record, host);
       if (address === undefined) return;
       try {
-        out.set(record.id, await askNode(address, "ls", (peer) => peer.client(StatsContract).get({}, { timeout: ASK_TIMEOUT_MS }), via));
+        out.set(record.id, await askNode(address, "ls", (peer) => peer.client(StatsContract).get({}, { timeout: ASK_TIMEOUT_MS }), route));
       } catch {
         // A node that cannot answer shows no figures; ls still lists it.
       }

@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
-import { ReflectionContract, type MethodKind, type Node } from "../index.ts";
+import { ReflectionContract, type MethodKind, type TlsClientOptions } from "../index.ts";
 import type { NodeStats } from "../balance/stats-contract.ts";
-import { askNode, ASK_TIMEOUT_MS } from "./ask-node.ts";
+import { askNode, ASK_TIMEOUT_MS, type AskRoute } from "./ask-node.ts";
 import { FIGURE_HEADERS, figureCells, figuresOf, gatherStats } from "./ls-stats.ts";
 import type { Instance } from "../lookup/types.ts";
 import { isVersionRange } from "../rpc/version.ts";
@@ -14,6 +14,7 @@ import { joinAsTool, type ToolView } from "./lookup-session.ts";
 import { toJson } from "./output.ts";
 import { formatTable, plural } from "./table.ts";
 import { LS } from "./usage.ts";
+import { planClientTls } from "./tls-args.ts";
 
 /** What `amoeba ls` was asked to do. */
 export interface LsPlan {
@@ -24,6 +25,8 @@ export interface LsPlan {
   readonly json: boolean;
   /** Ask every node for its balancing and serving figures (`--stats`). */
   readonly stats: boolean;
+  /** TLS towards the nodes it dials over TCP; undefined for none. */
+  readonly tls: TlsClientOptions | undefined;
 }
 
 /** One version of a service and where it runs, as `ls` shows it. */
@@ -42,14 +45,14 @@ export async function runLs(argv: readonly string[], io: Io): Promise<number> {
   const args = parseOrHelp(LS, argv, io);
   if (!args) return EXIT.ok;
   const plan = planLs(args);
-  const view = await joinAsTool(plan.lookup, "ls", { wait: plan.wait.ms, fixed: plan.wait.fixed });
+  const view = await joinAsTool(plan.lookup, "ls", { wait: plan.wait.ms, fixed: plan.wait.fixed, tls: plan.tls });
   try {
     const groups = groupByVersion(view.instances({ service: plan.service, version: plan.version }));
     if (plan.service !== undefined) {
       if (groups.length === 0) throw new CliError(notFound(view, plan.service, plan.version));
-      await Promise.all(groups.map((group) => reflect(group, plan.service!, view.node)));
+      await Promise.all(groups.map((group) => reflect(group, plan.service!, view)));
     }
-    const stats = plan.stats ? await gatherStats(view.members(), view.node) : null;
+    const stats = plan.stats ? await gatherStats(view.members(), view) : null;
     print(io, plan, view, groups, stats);
     return EXIT.ok;
   } finally {
@@ -67,7 +70,7 @@ export function planLs(args: ParsedArgs): LsPlan {
   }
   const version = stringOption(args, "version");
   if (version !== undefined && !isVersionRange(version)) throw new UsageError(`--version takes a range such as ^1.2 or 2.x, not "${version}"`, "ls");
-  return { lookup, service, version, wait: planWait(args, "ls"), json: flagOption(args, "json"), stats: flagOption(args, "stats") };
+  return { lookup, service, version, wait: planWait(args, "ls"), json: flagOption(args, "json"), stats: flagOption(args, "stats"), tls: planClientTls(args, "ls") };
 }
 
 function groupByVersion(instances: Instance[]): ServiceVersion[] {
@@ -82,7 +85,7 @@ function groupByVersion(instances: Instance[]): ServiceVersion[] {
 }
 
 /** Asks one instance of the group (the least loaded that answers) for the service's methods. */
-async function reflect(group: ServiceVersion, service: string, via: Node): Promise<void> {
+async function reflect(group: ServiceVersion, service: string, route: AskRoute): Promise<void> {
   const host = hostname();
   const candidates = [...group.instances].sort((a, b) => (a.state === b.state ? a.load - b.load : a.state === "alive" ? -1 : 1));
   let failure = "no instance has an address to ask";
@@ -90,7 +93,7 @@ async function reflect(group: ServiceVersion, service: string, via: Node): Promi
     const address = reachableAddress(instance, host);
     if (address === undefined) continue;
     try {
-      const described = await askNode(address, "ls", (peer) => peer.client(ReflectionContract).describe({ service }, { timeout: ASK_TIMEOUT_MS }), via);
+      const described = await askNode(address, "ls", (peer) => peer.client(ReflectionContract).describe({ service }, { timeout: ASK_TIMEOUT_MS }), route);
       const served = described.find((entry) => entry.name === service && entry.version === group.version);
       if (served) {
         group.methods = served.methods.map(({ name, kind }) => ({ name, kind }));

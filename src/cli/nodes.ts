@@ -1,3 +1,4 @@
+import type { TlsClientOptions } from "../index.ts";
 import type { Member } from "../lookup/types.ts";
 import { flagOption, parseOrHelp, type ParsedArgs } from "./args.ts";
 import { EXIT, UsageError } from "./errors.ts";
@@ -7,6 +8,7 @@ import { joinAsTool, TOOL_LABEL } from "./lookup-session.ts";
 import { toJson } from "./output.ts";
 import { formatTable, plural } from "./table.ts";
 import { NODES } from "./usage.ts";
+import { planClientTls } from "./tls-args.ts";
 
 /** What `amoeba nodes` was asked to do. */
 export interface NodesPlan {
@@ -14,6 +16,8 @@ export interface NodesPlan {
   readonly wait: WaitPlan;
   readonly all: boolean;
   readonly json: boolean;
+  /** TLS towards the registry; undefined for none. */
+  readonly tls: TlsClientOptions | undefined;
 }
 
 const STATE_ORDER = { alive: 0, suspect: 1, dead: 2, left: 3 } as const;
@@ -23,7 +27,7 @@ export async function runNodes(argv: readonly string[], io: Io): Promise<number>
   const args = parseOrHelp(NODES, argv, io);
   if (!args) return EXIT.ok;
   const plan = planNodes(args);
-  const view = await joinAsTool(plan.lookup, "nodes", { wait: plan.wait.ms, fixed: plan.wait.fixed });
+  const view = await joinAsTool(plan.lookup, "nodes", { wait: plan.wait.ms, fixed: plan.wait.fixed, tls: plan.tls });
   try {
     const members = view.members({ all: plan.all }).sort((a, b) => STATE_ORDER[a.state] - STATE_ORDER[b.state] || a.record.name.localeCompare(b.record.name));
     print(io, plan, members);
@@ -40,7 +44,7 @@ export function planNodes(args: ParsedArgs): NodesPlan {
   if (lookup === undefined) {
     throw new UsageError("needs a cluster to look in: --cluster <name>, --seeds <udp://host:port> or --registry <address>", "nodes");
   }
-  return { lookup, wait: planWait(args, "nodes"), all: flagOption(args, "all"), json: flagOption(args, "json") };
+  return { lookup, wait: planWait(args, "nodes"), all: flagOption(args, "all"), json: flagOption(args, "json"), tls: planClientTls(args, "nodes") };
 }
 
 /** Amoeba's own services (`amoeba.*`) are not counted: every node serves them. */

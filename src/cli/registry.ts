@@ -1,4 +1,4 @@
-import { AddressError, ExposureError, startNode } from "../index.ts";
+import { AddressError, ExposureError, startNode, type AuthorizationPolicy, type TlsServerOptions } from "../index.ts";
 import { serveRegistry } from "../lookup/registry/server.ts";
 import { checkSocketAddress, flagOption, listOption, parseOrHelp, parseMs, stringOption, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
@@ -6,12 +6,18 @@ import type { Io } from "./io.ts";
 import { commandLogger } from "./log-level.ts";
 import { drainOnSignal } from "./serve.ts";
 import { REGISTRY } from "./usage.ts";
+import { readPolicy } from "./policy-file.ts";
+import { planServerTls } from "./tls-args.ts";
 
 /** What `amoeba registry` was asked to do. */
 export interface RegistryPlan {
   readonly listen: readonly string[];
   readonly name: string | undefined;
   readonly drainTimeout: number | undefined;
+  /** TLS of its listeners (`--tls-cert`, `--tls-key`, `--tls-ca`). */
+  readonly tls: TlsServerOptions | undefined;
+  /** Who may call what (`--policy`): registering nodes and the tools that ask. */
+  readonly authorization: AuthorizationPolicy | undefined;
   /** Listen for other hosts with no credentials (`--insecure`). */
   readonly insecure: boolean;
 }
@@ -28,6 +34,8 @@ export async function runRegistry(argv: readonly string[], io: Io): Promise<numb
     logger: commandLogger(args, "registry"),
     ...(plan.name !== undefined ? { name: plan.name } : {}),
     ...(plan.drainTimeout !== undefined ? { drainTimeout: plan.drainTimeout } : {}),
+    ...(plan.tls !== undefined ? { tls: plan.tls } : {}),
+    ...(plan.authorization !== undefined ? { authorization: plan.authorization } : {}),
     ...(plan.insecure ? { insecure: true } : {}),
   });
   // Watches last as long as their watcher: on shutdown they are ended, so
@@ -59,10 +67,14 @@ export function planRegistry(args: ParsedArgs): RegistryPlan {
   if (args.positionals.length > 0) throw new UsageError(`takes no arguments, got ${args.positionals.join(" ")}`, "registry");
   const listen = listOption(args, "listen").map((address) => checkSocketAddress(address, "registry"));
   const drainTimeout = stringOption(args, "drain-timeout");
+  const policy = stringOption(args, "policy");
   return {
     listen: listen.length > 0 ? listen : [DEFAULT_REGISTRY_LISTEN],
     name: stringOption(args, "name"),
     drainTimeout: drainTimeout === undefined ? undefined : parseMs(drainTimeout, "drain-timeout", "registry"),
+    // A registry dials no one: only its listeners' side of the TLS options is used.
+    tls: planServerTls(args, "registry")?.server,
+    authorization: policy === undefined ? undefined : readPolicy(policy, "registry"),
     insecure: flagOption(args, "insecure"),
   };
 }

@@ -1,6 +1,6 @@
 import { constants } from "node:os";
 import { serveMetrics } from "../metrics/http.ts";
-import { AddressError, ExposureError, startNode, type Handlers, type Node } from "../index.ts";
+import { AddressError, ExposureError, startNode, type AuthorizationPolicy, type Handlers, type Node } from "../index.ts";
 import { checkSocketAddress, flagOption, listOption, parseCount, parseMs, parseOrHelp, parsePort, parseRecentCalls, stringOption, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
@@ -11,6 +11,8 @@ import { describeWhere, planLookup, type LookupPlan } from "./lookup-args.ts";
 import { SERVE } from "./usage.ts";
 import { loadEngine } from "./engine.ts";
 import { awaitSeeds, planSeedWait, unlessSeedsFail, type SeedWait } from "./seed-wait.ts";
+import { readPolicy } from "./policy-file.ts";
+import { planServerTls, type ServerTls } from "./tls-args.ts";
 
 /** What `amoeba serve` was asked to do. */
 export interface ServePlan {
@@ -27,6 +29,10 @@ export interface ServePlan {
   readonly recentCalls: number | undefined;
   /** The cluster to join; undefined to join none. */
   readonly lookup: LookupPlan | undefined;
+  /** TLS of its listeners and of what it dials (`--tls-cert`, `--tls-key`, `--tls-ca`). */
+  readonly tls: ServerTls | undefined;
+  /** Who may call what (`--policy`). */
+  readonly authorization: AuthorizationPolicy | undefined;
   /** Listen for other hosts with no credentials (`--insecure`). */
   readonly insecure: boolean;
   /** What to do when --seeds never answer. */
@@ -82,6 +88,7 @@ export function planServe(args: ParsedArgs): ServePlan {
   const concurrency = stringOption(args, "concurrency");
   const metricsPort = stringOption(args, "metrics-port");
   const recentCalls = stringOption(args, "recent-calls");
+  const policy = stringOption(args, "policy");
   const lookup = planLookup(args, "serve");
   return {
     module,
@@ -94,6 +101,8 @@ export function planServe(args: ParsedArgs): ServePlan {
     metricsPort: metricsPort === undefined ? undefined : parsePort(metricsPort, "metrics-port", "serve"),
     recentCalls: recentCalls === undefined ? undefined : parseRecentCalls(recentCalls, "serve"),
     lookup,
+    tls: planServerTls(args, "serve"),
+    authorization: policy === undefined ? undefined : readPolicy(policy, "serve"),
     insecure: flagOption(args, "insecure"),
     seedWait: planSeedWait(args, "serve"),
   };
@@ -130,6 +139,9 @@ async function startServing(plan: ServePlan, entries: ServiceEntry[], logger: Lo
     ...(plan.lookup?.cluster !== undefined ? { cluster: plan.lookup.cluster } : {}),
     // The key counts as the node's credential when it listens beyond loopback (protected mode).
     ...(plan.lookup?.clusterKey !== undefined ? { clusterKey: plan.lookup.clusterKey } : {}),
+    // TLS is a credential too; the node dials with the same certificate.
+    ...(plan.tls !== undefined ? { tls: plan.tls.server, clientTls: plan.tls.client } : {}),
+    ...(plan.authorization !== undefined ? { authorization: plan.authorization } : {}),
     ...(plan.insecure ? { insecure: true } : {}),
     // Joined below, once listening: the node's record then carries its addresses.
     lookup: false,

@@ -11,6 +11,8 @@ import { formatShare } from "../dashboard/figures.ts";
 import { formatTable, plural } from "./table.ts";
 import { compareReadings, isReadable, type Reading, type TopFrame } from "./top-figures.ts";
 import { TOP } from "./usage-tools.ts";
+import { planClientTls } from "./tls-args.ts";
+import type { TlsClientOptions } from "../index.ts";
 
 const DEFAULT_INTERVAL_MS = 1_000;
 const MIN_INTERVAL_MS = 100;
@@ -24,6 +26,8 @@ export interface TopPlan {
   readonly intervalMs: number;
   readonly once: boolean;
   readonly json: boolean;
+  /** TLS towards the nodes it asks; undefined for none. */
+  readonly tls: TlsClientOptions | undefined;
 }
 
 /** `amoeba top`: returns the exit code (see {@link EXIT}). */
@@ -31,7 +35,7 @@ export async function runTop(argv: readonly string[], io: Io): Promise<number> {
   const args = parseOrHelp(TOP, argv, io);
   if (!args) return EXIT.ok;
   const plan = planTop(args);
-  const view = await joinAsTool(plan.lookup, "top", { wait: DEFAULT_WAIT_MS });
+  const view = await joinAsTool(plan.lookup, "top", { wait: DEFAULT_WAIT_MS, tls: plan.tls });
   const out = liveStdout(io);
   const stop = untilSignal();
   try {
@@ -64,12 +68,13 @@ export function planTop(args: ParsedArgs): TopPlan {
     intervalMs: interval === undefined ? DEFAULT_INTERVAL_MS : parseDuration(interval, "interval", "top", MIN_INTERVAL_MS, MAX_INTERVAL_MS),
     once: flagOption(args, "once"),
     json: flagOption(args, "json"),
+    tls: planClientTls(args, "top"),
   };
 }
 
 /** Asks every member of the cluster (as it is now: members come and go) for its figures. */
 async function read(view: ToolView): Promise<Reading> {
-  const answers = await gatherStats(view.members(), view.node);
+  const answers = await gatherStats(view.members(), view);
   for (const [id, stats] of answers) if (!isReadable(stats)) answers.delete(id);
   return { at: performance.now(), nodes: answers };
 }

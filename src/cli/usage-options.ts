@@ -91,3 +91,59 @@ export const SEED_WAIT_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   },
   "wait-for-seeds": { type: "boolean", help: "When no seed answers within --seed-timeout, warn and keep trying instead of exiting (the first node of a cluster started with the others' addresses)." },
 };
+
+/**
+ * `--tls-cert`, `--tls-key` and `--tls-ca` of a command that listens (serve,
+ * registry, gateway). `what` names what listens; `dials`, when it dials nodes
+ * itself, says which (e.g. "the registry and the nodes it calls").
+ */
+export function serverTlsOptions(what: string, dials?: string): Readonly<Record<string, OptionSpec>> {
+  const presented = dials === undefined ? "" : ` ${capitalized(what)} presents it to ${dials} too, over TLS.`;
+  return {
+    "tls-cert": {
+      type: "string",
+      value: "<file>",
+      help: `Listen with TLS, with this PEM certificate (chain); needs --tls-key. A credential: ${what} may then listen for other hosts.${presented}`,
+    },
+    "tls-key": { type: "string", value: "<file>", help: "The PEM private key of --tls-cert (not encrypted)." },
+    "tls-ca": {
+      type: "string",
+      value: "<file>",
+      help: `Mutual TLS: callers must present a certificate signed by this PEM CA (their identity for --policy)${dials === undefined ? "" : `, and ${dials} are verified against it`}. Needs --tls-cert. Default: callers need no certificate${dials === undefined ? "" : `, and ${dials} are verified against the system's CAs`}`,
+    },
+  };
+}
+
+/** `--policy`: who may call what, on `whom`. */
+export function policyOption(whom: string): OptionSpec {
+  return {
+    type: "string",
+    value: "<file>",
+    help: `Authorize every call ${whom} with this JSON policy: {"rules": [{"callers": ["cert:orders"], "methods": ["payments.*"]}, ...]}; the first rule that matches decides ("deny": true refuses), and what none allows is refused (docs/security.md). Default: no policy`,
+  };
+}
+
+/**
+ * `--tls-ca`, `--tls-cert` and `--tls-key` of a command that dials nodes
+ * (call, ls, describe, …); `prefix` renames them where `--tls-*` means
+ * something else (the edge's HTTPS).
+ */
+export function clientTlsOptions(prefix = "tls", whom = "the nodes it reaches over TCP"): Readonly<Record<string, OptionSpec>> {
+  return {
+    [`${prefix}-ca`]: {
+      type: "string",
+      value: "<file>",
+      help: `Speak TLS to ${whom} and verify their certificates against this PEM CA. Default: no TLS (with --${prefix}-cert alone: the system's CAs)`,
+    },
+    [`${prefix}-cert`]: {
+      type: "string",
+      value: "<file>",
+      help: `Mutual TLS: present this PEM certificate (chain) to ${whom}, who know the caller by it; needs --${prefix}-key.`,
+    },
+    [`${prefix}-key`]: { type: "string", value: "<file>", help: `The PEM private key of --${prefix}-cert (not encrypted).` },
+  };
+}
+
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

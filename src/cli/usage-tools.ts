@@ -2,7 +2,7 @@
  * The specs of the commands that look into a cluster for people and
  * scripts: describe, publish, subscribe, top, bench, and shell completion.
  */
-import { FIND_OPTIONS, HELP_OPTION, WAIT_OPTION, type CommandSpec } from "./usage-options.ts";
+import { clientTlsOptions, FIND_OPTIONS, HELP_OPTION, WAIT_OPTION, type CommandSpec } from "./usage-options.ts";
 
 /** `amoeba describe`. */
 export const DESCRIBE: CommandSpec = {
@@ -19,9 +19,15 @@ export const DESCRIBE: CommandSpec = {
     version: { type: "string", value: "<range>", help: "The versions of the service to accept, e.g. ^1.2. Default: the newest served" },
     wait: { ...WAIT_OPTION, help: "With look-up: the longest time to wait for a node that serves the service. Default: 1.5s" },
     json: { type: "boolean", help: "Print what the node said (name, version, methods with their JSON Schemas) as one line of JSON." },
+    ...clientTlsOptions(),
     help: HELP_OPTION,
   },
-  examples: ["amoeba describe --cluster shop calculator", "amoeba describe tcp://127.0.0.1:7400 calculator.add", "amoeba describe --cluster shop orders --json"],
+  examples: [
+    "amoeba describe --cluster shop calculator",
+    "amoeba describe tcp://127.0.0.1:7400 calculator.add",
+    "amoeba describe --cluster shop orders --json",
+    "amoeba describe --registry tcp://10.0.0.2:7500 orders --tls-ca ca.crt --tls-cert ops.crt --tls-key ops.key",
+  ],
 };
 
 /** `amoeba publish`. */
@@ -37,6 +43,7 @@ export const PUBLISH: CommandSpec = {
     ...FIND_OPTIONS,
     wait: WAIT_OPTION,
     json: { type: "boolean", help: "Print what was sent to whom as one line of JSON." },
+    ...clientTlsOptions(),
     help: HELP_OPTION,
   },
   examples: [`amoeba publish --cluster shop price.changed '{"sku":"tea","price":4.2}'`, "amoeba publish tcp://127.0.0.1:7400 cache.flush"],
@@ -57,6 +64,7 @@ export const SUBSCRIBE: CommandSpec = {
     count: { type: "string", value: "<n>", help: "Exit after this many events." },
     for: { type: "string", value: "<time>", help: "Exit after this long, e.g. 30s or 5m." },
     json: { type: "boolean", help: 'Print each event as one line of JSON: {"topic","from","at","payload"}.' },
+    ...clientTlsOptions(),
     help: HELP_OPTION,
   },
   examples: ["amoeba subscribe --cluster shop price.changed", "amoeba subscribe --cluster shop order.placed --count 1 --json"],
@@ -90,6 +98,7 @@ export const TOP: CommandSpec = {
     interval: { type: "string", value: "<time>", help: "How often to read the figures, e.g. 500ms, 1s or 1m. Default: 1s" },
     once: { type: "boolean", help: "Print one table after one interval and exit." },
     json: { type: "boolean", help: "Print each reading as one line of JSON instead of a table." },
+    ...clientTlsOptions(),
     help: HELP_OPTION,
   },
   examples: ["amoeba top --cluster shop", "amoeba top --seeds udp://127.0.0.1:7946 --cluster shop --interval 2s", "amoeba top --cluster shop --once --json"],
@@ -116,6 +125,7 @@ export const BENCH: CommandSpec = {
     timeout: { type: "string", value: "<time>", help: "Each call gives up after this long, e.g. 500ms or 1s (a bare number is ms). 0 for none. Default: 30s" },
     meta: { type: "string", multiple: true, value: "<key=value>", help: "Request metadata. Repeat for several keys." },
     json: { type: "boolean", help: "Print the summary as one line of JSON." },
+    ...clientTlsOptions(),
     help: HELP_OPTION,
   },
   examples: [

@@ -5,7 +5,19 @@
  */
 import { LOG_LEVEL_OPTION } from "./log-level.ts";
 
-import { CLUSTER_KEY_ENV, FIND_OPTIONS, HELP_OPTION, insecureOption, recentCallsOption, SEED_WAIT_OPTIONS, WAIT_OPTION, type CommandSpec } from "./usage-options.ts";
+import {
+  CLUSTER_KEY_ENV,
+  clientTlsOptions,
+  FIND_OPTIONS,
+  HELP_OPTION,
+  insecureOption,
+  policyOption,
+  recentCallsOption,
+  SEED_WAIT_OPTIONS,
+  serverTlsOptions,
+  WAIT_OPTION,
+  type CommandSpec,
+} from "./usage-options.ts";
 import { BENCH, COMPLETION, DESCRIBE, PUBLISH, SUBSCRIBE, TOP } from "./usage-tools.ts";
 
 export { CLUSTER_KEY_ENV, type CommandSpec, type OptionSpec } from "./usage-options.ts";
@@ -68,6 +80,8 @@ export const SERVE: CommandSpec = {
       value: "<nats://host:port>",
       help: "Serve through this NATS server: the node listens at nats://<node id>, joins look-up on NATS (--cluster names the cluster) and answers NATS's service discovery ($SRV.PING, $SRV.INFO, $SRV.STATS). No TCP listener unless --listen asks for one. Credentials: $AMOEBA_NATS_USER and $AMOEBA_NATS_PASS, $AMOEBA_NATS_TOKEN or $AMOEBA_NATS_NKEY_SEED.",
     },
+    ...serverTlsOptions("the node", "the registry and the nodes it calls"),
+    policy: policyOption("the node serves"),
     insecure: insecureOption("the node"),
     ...SEED_WAIT_OPTIONS,
     "log-level": LOG_LEVEL_OPTION,
@@ -80,6 +94,7 @@ export const SERVE: CommandSpec = {
     "amoeba serve examples/calculator/service.ts --listen tcp://127.0.0.1:0 --cluster shop --seeds udp://127.0.0.1:7946",
     "amoeba serve examples/calculator/service.ts --listen tcp://127.0.0.1:0 --registry tcp://127.0.0.1:7500",
     "amoeba serve examples/calculator/service.ts --engine nats://127.0.0.1:4222 --cluster shop",
+    "amoeba serve ./services.ts --listen tcp://0.0.0.0:7400 --tls-cert node.crt --tls-key node.key --tls-ca ca.crt --policy policy.json",
   ],
 };
 
@@ -107,10 +122,12 @@ export const CALL: CommandSpec = {
     timeout: { type: "string", value: "<time>", help: "Give up after this long, e.g. 500ms, 1s or 2m (a bare number is ms); the callee gets the same deadline. 0 for none. Default: 30s" },
     meta: { type: "string", multiple: true, value: "<key=value>", help: "Request metadata. Repeat for several keys." },
     json: { type: "boolean", help: "Compact output: every value on one line; an error as one JSON object on stderr." },
+    ...clientTlsOptions(),
     help: HELP_OPTION,
   },
   examples: [
     `amoeba call tcp://127.0.0.1:7400 calculator.add '{"a":1,"b":2}'`,
+    `amoeba call tcp://10.0.0.5:7400 calculator.add '{"a":1,"b":2}' --tls-ca ca.crt --tls-cert me.crt --tls-key me.key`,
     `amoeba call unix:///tmp/calc.sock calculator.count '{"to":3}'`,
     `amoeba call tcp://127.0.0.1:7400 calculator.sleep '{"ms":500}' --timeout 100 --meta traceparent=00-abc-def-01`,
     `amoeba call --cluster shop calculator.add '{"a":1,"b":2}' --version ^1.2`,
@@ -136,6 +153,7 @@ export const LS: CommandSpec = {
     wait: WAIT_OPTION,
     json: { type: "boolean", help: "Print JSON instead of a table." },
     stats: { type: "boolean", help: "Add each instance's load and balancing figures, gathered from every node." },
+    ...clientTlsOptions(),
     help: HELP_OPTION,
   },
   examples: [
@@ -162,6 +180,7 @@ export const NODES: CommandSpec = {
     wait: WAIT_OPTION,
     all: { type: "boolean", help: "Also list the short-lived members that amoeba ls, nodes and call add while they run." },
     json: { type: "boolean", help: "Print JSON instead of a table." },
+    ...clientTlsOptions(),
     help: HELP_OPTION,
   },
   examples: ["amoeba nodes --cluster shop", "amoeba nodes --seeds udp://127.0.0.1:7946 --cluster shop --json", "amoeba nodes --registry tcp://127.0.0.1:7500"],
@@ -185,11 +204,17 @@ export const REGISTRY: CommandSpec = {
     },
     name: { type: "string", value: "<name>", help: "The registry node's name. Default: <host>-<pid>" },
     "drain-timeout": { type: "string", value: "<time>", help: "On SIGINT/SIGTERM, how long calls in flight may take to finish. Default: 10s" },
+    ...serverTlsOptions("the registry"),
+    policy: policyOption("the registry serves (nodes register with amoeba.registry.*)"),
     insecure: insecureOption("the registry"),
     "log-level": LOG_LEVEL_OPTION,
     help: HELP_OPTION,
   },
-  examples: ["amoeba registry", "amoeba registry --listen tcp://127.0.0.1:0 --listen unix:///tmp/registry.sock"],
+  examples: [
+    "amoeba registry",
+    "amoeba registry --listen tcp://127.0.0.1:0 --listen unix:///tmp/registry.sock",
+    "amoeba registry --listen tcp://0.0.0.0:7500 --tls-cert registry.crt --tls-key registry.key --tls-ca ca.crt --policy registry-policy.json",
+  ],
 };
 
 // The edge finds services by gossip, a registry or by hand; not (yet) through NATS.
@@ -240,6 +265,8 @@ export const EDGE: CommandSpec = {
     "drain-timeout": { type: "string", value: "<time>", help: "On SIGINT/SIGTERM, how long requests in flight may take to finish. Default: 10s" },
     "tls-cert": { type: "string", value: "<file>", help: "Serve HTTPS and WSS with this PEM certificate (chain); needs --tls-key." },
     "tls-key": { type: "string", value: "<file>", help: "The PEM private key of --tls-cert." },
+    ...clientTlsOptions("cluster-tls", "the cluster's nodes"),
+    policy: policyOption("of an end user (edge:<user>, or edge:anonymous without --auth) before it leaves the edge, and every call the edge's node serves,"),
     insecure: insecureOption("the edge (with neither --tls-cert nor --auth)"),
     "log-level": LOG_LEVEL_OPTION,
     help: HELP_OPTION,
@@ -250,6 +277,7 @@ export const EDGE: CommandSpec = {
     "amoeba edge --registry tcp://127.0.0.1:7500 --auth ./auth.ts",
     "amoeba edge --connect tcp://127.0.0.1:7400 --port 0",
     "amoeba edge --cluster shop --port 8443 --host 0.0.0.0 --tls-cert edge.crt --tls-key edge.key",
+    "amoeba edge --seeds udp://10.0.0.5:7946 --cluster shop --auth ./auth.ts --policy edge-policy.json --cluster-tls-ca ca.crt --cluster-tls-cert edge-node.crt --cluster-tls-key edge-node.key",
   ],
 };
 
@@ -274,6 +302,7 @@ export const DASHBOARD: CommandSpec = {
     port: { type: "string", value: "<port>", help: "The HTTP port; 0 for a free one. Default: 8090" },
     host: { type: "string", value: "<address>", help: "The interface to listen on. Default: 127.0.0.1" },
     interval: { type: "string", value: "<time>", help: "How often the page is updated, e.g. 500ms or 2s. Default: 1s" },
+    ...clientTlsOptions(),
     help: HELP_OPTION,
   },
   examples: [
@@ -316,7 +345,9 @@ export const GATEWAY: CommandSpec = {
     "cluster-key": { type: "string", value: "<key>", help: `The clusters' key, when their gossip is authenticated. Default: $${CLUSTER_KEY_ENV}` },
     "drain-timeout": { type: "string", value: "<time>", help: "On SIGINT/SIGTERM, how long calls in flight may take to finish. Default: 10s" },
     "recent-calls": recentCallsOption("each of its members'"),
-    insecure: insecureOption("its members (on a --host other than loopback, with no --cluster-key)"),
+    ...serverTlsOptions("each of its members", "the nodes it forwards calls to"),
+    policy: policyOption("its members serve, forwarded ones included,"),
+    insecure: insecureOption("its members (on a --host other than loopback, with neither --cluster-key nor --tls-cert)"),
     ...SEED_WAIT_OPTIONS,
     "log-level": LOG_LEVEL_OPTION,
     help: HELP_OPTION,
@@ -324,6 +355,7 @@ export const GATEWAY: CommandSpec = {
   examples: [
     "amoeba gateway --join core=udp://10.0.0.5:7946 --join region-b=udp://10.1.0.5:7946",
     "amoeba gateway --join lan-a=udp://192.168.1.2:7946 --join core=udp://10.0.0.5:7946 --cost 2 --name gw-lan-a",
+    "amoeba gateway --join core=udp://10.0.0.5:7946 --join region-b=udp://10.1.0.5:7946 --host 10.0.0.9 --tls-cert gw.crt --tls-key gw.key --tls-ca ca.crt --policy gw-policy.json",
   ],
 };
 

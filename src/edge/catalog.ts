@@ -10,6 +10,7 @@ import { reachableAddress } from "../lookup/reachable.ts";
 import type { Peer } from "../node/peer.ts";
 import type { CallOptions } from "../rpc/call-options.ts";
 import type { CallStream } from "../rpc/call-stream.ts";
+import type { ServerInterceptor } from "../rpc/context.ts";
 import { bidiStream, clientStream, contract, stream, unary, type MethodDef, type MethodKind } from "../rpc/contract.ts";
 import { describeServices, isBuiltInService, ReflectionContract, type ServiceDescription } from "../rpc/reflection.ts";
 import type { StandardSchemaV1 } from "../rpc/schema.ts";
@@ -64,6 +65,8 @@ export class EdgeCatalog {
   readonly #node: Node;
   readonly #peers: () => readonly Peer[];
   readonly #onError: (error: unknown, what: string) => void;
+  /** The edge's own stages before the node's interceptors: its authorization. */
+  readonly #front: readonly ServerInterceptor[];
   /** Descriptions by `name@version`; a version of a contract does not change, so they are kept. */
   readonly #described = new Map<string, ServiceDescription>();
   #services = new Map<string, EdgeService>();
@@ -74,10 +77,12 @@ export class EdgeCatalog {
   /** Grows whenever what the catalog shows changed (for cached documents such as OpenAPI). */
   #generation = 0;
 
-  constructor(node: Node, peers: () => readonly Peer[], onError: (error: unknown, what: string) => void) {
+  /** `front`: the edge's own stages, before the node's server interceptors, of every call it places. */
+  constructor(node: Node, peers: () => readonly Peer[], onError: (error: unknown, what: string) => void, front: readonly ServerInterceptor[] = []) {
     this.#node = node;
     this.#peers = peers;
     this.#onError = onError;
+    this.#front = front;
   }
 
   /** The method, when public and known: the hot path, two map look-ups. */
@@ -227,7 +232,7 @@ export class EdgeCatalog {
         description: typeof m.description === "string" ? m.description : undefined,
         input: isObject(m.input) ? m.input : {},
         output: isObject(m.output) ? m.output : {},
-        call: throughServerChain(this.#node, description.name, m.name, m.kind, client[m.name]!),
+        call: throughServerChain(this.#node, description.name, m.name, m.kind, client[m.name]!, this.#front),
       });
     }
     return { name: description.name, version: description.version, methods };

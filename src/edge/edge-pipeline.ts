@@ -11,7 +11,7 @@ import type { Node } from "../node/index.ts";
 import { nodeInternals } from "../node/node.ts";
 import type { CallOptions, Meta } from "../rpc/call-options.ts";
 import type { CallStream } from "../rpc/call-stream.ts";
-import type { CallContext, CallerInfo, Client, ClientOptions, ServerNext } from "../rpc/context.ts";
+import type { CallContext, CallerInfo, Client, ClientOptions, ServerInterceptor, ServerNext } from "../rpc/context.ts";
 import type { Contract, MethodKind } from "../rpc/contract.ts";
 import { composeServer } from "../rpc/interceptor.ts";
 import { CALLER_META } from "./options.ts";
@@ -22,11 +22,12 @@ export type EdgeCall = (input: unknown, options: CallOptions) => Promise<unknown
 const NO_META: Meta = Object.freeze({}) as Meta;
 
 /**
- * `call` behind the node's server interceptors, or `call` itself when the
- * node has none (then the edge pays nothing for this).
+ * `call` behind `front` (the edge's own stages: its authorization) and the
+ * node's server interceptors, or `call` itself when there are none (then the
+ * edge pays nothing for this).
  */
-export function throughServerChain(node: Node, service: string, method: string, kind: MethodKind, call: EdgeCall): EdgeCall {
-  const interceptors = nodeInternals(node).dispatcher.interceptors;
+export function throughServerChain(node: Node, service: string, method: string, kind: MethodKind, call: EdgeCall, front: readonly ServerInterceptor[] = []): EdgeCall {
+  const interceptors = [...front, ...nodeInternals(node).dispatcher.interceptors];
   if (interceptors.length === 0) return call;
   // The chain's last step is the call itself, with what the interceptors made of its metadata.
   const onward: ServerNext = (input, ctx) => {

@@ -10,6 +10,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import { startNode, type Node } from "../node/index.ts";
 import type { Peer } from "../node/peer.ts";
+import { authorizationStage, checkPolicy } from "../rpc/authorization.ts";
 import { formatAddress, guardListen, type ExposureGuard } from "../transport/index.ts";
 import { Admission } from "./admission.ts";
 import { EdgeCatalog } from "./catalog.ts";
@@ -66,7 +67,9 @@ export class Edge {
       defaultTimeout: checkMs(options.defaultTimeout, "defaultTimeout", 30_000),
       maxTimeout: checkMs(options.maxTimeout, "maxTimeout", 300_000),
     });
-    const catalog = (this.#catalog = new EdgeCatalog(node, () => this.#peers, (error, what) => logger.debug({ err: error }, `edge: ${what} failed`)));
+    if (options.authorization !== undefined) checkPolicy(options.authorization);
+    const front = options.authorization === undefined ? [] : [authorizationStage(options.authorization)];
+    const catalog = (this.#catalog = new EdgeCatalog(node, () => this.#peers, (error, what) => logger.debug({ err: error }, `edge: ${what} failed`), front));
     const jsonRpc = { find: (service: string, method: string) => catalog.find(service, method, MISS_REFRESH_MS), expose };
     const cors = options.cors ? new Cors(options.cors) : undefined;
     const draining = (): boolean => this.#draining;
@@ -282,6 +285,7 @@ async function openEdge(options: EdgeOptions, port: number, ownServer: boolean):
       ...(options.clusterKey === undefined ? {} : { clusterKey: options.clusterKey }),
       ...(options.lookup === undefined ? {} : { lookup: options.lookup }),
       ...(options.clientTls === undefined ? {} : { clientTls: options.clientTls }),
+      ...(options.authorization === undefined ? {} : { authorization: options.authorization }),
       labels: { ...options.labels, [EDGE_LABEL]: "http" },
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       ...(options.balance === undefined ? {} : { balance: options.balance }),

@@ -101,6 +101,14 @@ export type EdgeTlsOptions = Pick<SecureContextOptions, "cert" | "key" | "passph
 
 /** Options of `startEdge`. */
 export interface EdgeOptions extends Pick<NodeOptions, "name" | "cluster" | "seeds" | "registry" | "clusterKey" | "lookup" | "clientTls" | "labels" | "logger" | "balance" | "traces"> {
+  /**
+   * Who may call what through the edge: the policy (as the node's
+   * `authorization`) decides each end user's call before it leaves, the
+   * caller being `edge:<user>` (`edge:anonymous` without `authenticate`); a
+   * call no rule allows answers 403 PERMISSION_DENIED. The edge's own node
+   * serves under it too; a node given in `node` keeps its own. Default: none.
+   */
+  authorization?: NodeOptions["authorization"];
   /** The TCP port to serve HTTP and WebSocket on; 0 for a free one. Default 8080. */
   port?: number;
   /**

@@ -1,6 +1,8 @@
 import type { Logger } from "../logger.ts";
 import type { MembershipConfig } from "../lookup/membership/config.ts";
 import type { TracesOptions } from "../observe/traces-options.ts";
+import type { AuthorizationPolicy } from "../rpc/authorization.ts";
+import type { TlsClientOptions, TlsServerOptions } from "../transport/index.ts";
 import { DEFAULT_MAX_HOPS } from "./hops.ts";
 import { CLUSTER_NAME } from "../route-rules/route-label.ts";
 import { parseRouteRules, type RouteRule, type RouteRules } from "../route-rules/rules.ts";
@@ -15,7 +17,17 @@ export interface GatewayClusterOptions {
   gossip?: string;
   /** That cluster's key, when its membership is authenticated. */
   clusterKey?: string;
-  /** Listen for other hosts with no credentials (no cluster key): see the node's `insecure`. */
+  /**
+   * TLS for its member's listener in that cluster; with `ca`, callers must
+   * present a certificate (mutual TLS). A credential: with it the member may
+   * listen for other hosts. See the node's `tls`.
+   */
+  tls?: TlsServerOptions;
+  /** TLS for the connections its member there dials: to the instances it forwards calls to. See the node's `clientTls`. */
+  clientTls?: TlsClientOptions;
+  /** Who may call its member there, forwarded calls and `amoeba.gateway` included. See the node's `authorization`. */
+  authorization?: AuthorizationPolicy;
+  /** Listen for other hosts with no credentials (no cluster key, no `tls`): see the node's `insecure`. */
   insecure?: boolean;
 }
 

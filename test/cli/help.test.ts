@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { completionScript } from "../../src/cli/completion.ts";
+import { COMMANDS } from "../../src/cli/usage.ts";
 import { CONCURRENCY, runCli } from "./support.ts";
 
 describe("amoeba help", { concurrency: CONCURRENCY }, () => {
@@ -42,6 +44,27 @@ describe("amoeba help", { concurrency: CONCURRENCY }, () => {
     }
     assert.match(serve.stdout, /AMOEBA_CLUSTER_KEY/);
     assert.match(call.stdout, /--version <range>/);
+  });
+
+  it("commands that listen take --tls-cert, --tls-key, --tls-ca and --policy, commands that dial --tls-ca, --tls-cert and --tls-key; completion offers them", () => {
+    const options = (name: string): string[] => Object.keys(COMMANDS.find((command) => command.name === name)!.options);
+    for (const name of ["serve", "registry", "gateway"]) {
+      for (const option of ["tls-cert", "tls-key", "tls-ca", "policy"]) assert.ok(options(name).includes(option), `${name} lacks --${option}`);
+    }
+    for (const name of ["call", "describe", "publish", "subscribe", "ls", "nodes", "top", "bench", "dashboard"]) {
+      for (const option of ["tls-ca", "tls-cert", "tls-key"]) assert.ok(options(name).includes(option), `${name} lacks --${option}`);
+    }
+    for (const option of ["tls-cert", "tls-key", "cluster-tls-ca", "cluster-tls-cert", "cluster-tls-key", "policy"]) assert.ok(options("edge").includes(option), `edge lacks --${option}`);
+    assert.match(completionScript("bash", COMMANDS), /serve\) opts='[^']*--tls-ca[^']*--policy/);
+    assert.match(completionScript("fish", COMMANDS), /-l cluster-tls-cert/);
+  });
+
+  it("serve --help explains mutual TLS and the policy file", async (t) => {
+    const result = await runCli(["serve", "--help"], t.after.bind(t));
+    assert.match(result.stdout, /--tls-cert <file> +Listen with TLS, with this PEM certificate \(chain\); needs --tls-key\. A credential/);
+    assert.match(result.stdout, /--tls-ca <file> +Mutual TLS: callers must present a certificate signed by this PEM CA/);
+    assert.match(result.stdout, /--policy <file> +Authorize every call the node serves with this JSON policy/);
+    assert.match(result.stdout, /amoeba serve \.\/services\.ts --listen tcp:\/\/0\.0\.0\.0:7400 --tls-cert node\.crt --tls-key node\.key --tls-ca ca\.crt --policy policy\.json/);
   });
 
   it("--version prints the package version", async (t) => {

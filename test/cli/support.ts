@@ -36,11 +36,16 @@ export class CliProcess {
   stderr = "";
   readonly #exit: Promise<Finished>;
 
-  /** `env`: variables to set (or, when undefined, remove) on top of this process's environment. */
-  constructor(args: readonly string[], cleanup: Cleanup, env?: Record<string, string | undefined>) {
+  /**
+   * `env`: variables to set (or, when undefined, remove) on top of this
+   * process's environment. `launcher`: a command that runs the CLI (it must
+   * exec it, so that signals reach it), e.g. in a network namespace of the test's own.
+   */
+  constructor(args: readonly string[], cleanup: Cleanup, env?: Record<string, string | undefined>, launcher: readonly string[] = []) {
     const childEnv = env === undefined ? process.env : { ...process.env, ...env };
     for (const [name, value] of Object.entries(childEnv)) if (value === undefined) delete childEnv[name];
-    this.child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: childEnv });
+    const [command, ...prefix] = [...launcher, process.execPath];
+    this.child = spawn(command!, [...prefix, BIN, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: childEnv });
     this.child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (this.stdout += chunk));
     this.child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (this.stderr += chunk));
     this.#exit = new Promise((resolve, reject) => {
@@ -95,9 +100,9 @@ export class CliProcess {
   }
 }
 
-/** Runs `amoeba <args>` to completion (killed after `ms`). */
-export function runCli(args: readonly string[], cleanup: Cleanup, ms = WAIT_MS, env?: Record<string, string | undefined>): Promise<Finished> {
-  return new CliProcess(args, cleanup, env).exited(ms);
+/** Runs `amoeba <args>` to completion (killed after `ms`), through `launcher` when given (see {@link CliProcess}). */
+export function runCli(args: readonly string[], cleanup: Cleanup, ms = WAIT_MS, env?: Record<string, string | undefined>, launcher?: readonly string[]): Promise<Finished> {
+  return new CliProcess(args, cleanup, env, launcher).exited(ms);
 }
 
 /** Starts `amoeba serve <args>` and waits for its ready line; returns the process and the address it printed. */

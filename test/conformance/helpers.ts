@@ -110,6 +110,10 @@ export interface Certs {
   ca: string;
   server: { cert: string; key: string };
   client: { cert: string; key: string };
+  /** A client certificate from the same CA with another name (`amoeba-stranger`): trusted, but not who a policy names. */
+  stranger: { cert: string; key: string };
+  /** A certificate (`amoeba-node`, valid for 127.0.0.1) for both ends: a node that serves and dials with it. */
+  node: { cert: string; key: string };
   /** A client certificate from another CA, which the server must not accept. */
   rogueClient: { cert: string; key: string };
   /** That other CA. */
@@ -136,12 +140,16 @@ export function makeCerts(): Certs {
     makeCa("rogue-ca", "Some Other CA");
     makeLeaf("server", "ca", "localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
     makeLeaf("client", "ca", "amoeba-client", "extendedKeyUsage=clientAuth\n");
+    makeLeaf("stranger", "ca", "amoeba-stranger", "extendedKeyUsage=clientAuth\n");
+    makeLeaf("node", "ca", "amoeba-node", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n");
     makeLeaf("rogue-client", "rogue-ca", "amoeba-client", "extendedKeyUsage=clientAuth\n");
     const read = (name: string) => readFileSync(file(name), "utf8");
     return {
       ca: read("ca.crt"),
       server: { cert: read("server.crt"), key: read("server.key") },
       client: { cert: read("client.crt"), key: read("client.key") },
+      stranger: { cert: read("stranger.crt"), key: read("stranger.key") },
+      node: { cert: read("node.crt"), key: read("node.key") },
       rogueClient: { cert: read("rogue-client.crt"), key: read("rogue-client.key") },
       rogueCa: read("rogue-ca.crt"),
     };

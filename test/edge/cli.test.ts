@@ -1,14 +1,20 @@
 // `amoeba edge`: starts an edge in front of nodes given by hand or by look-up,
 // prints where it serves, loads an auth hook from a module, drains on SIGTERM;
-// a command line without services to call is a usage error.
+// a command line without services to call is a usage error; with --cluster-tls-* it reaches nodes over
+// mutual TLS, and --policy decides which end users may call what.
 import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startNode, type Node } from "../../src/index.ts";
-import { recordingLogger } from "../conformance/helpers.ts";
+import { hasCommand, makeCerts, recordingLogger } from "../conformance/helpers.ts";
+import { requireOrSkip } from "../support/require.ts";
 import { CliProcess, runCli } from "../cli/support.ts";
 import { http, newSeen, rpc, Shop, shopHandlers } from "./fixture.ts";
 
 const KEY = `edge cli key ${process.pid}`;
+const certs = hasCommand("openssl") ? makeCerts() : undefined;
 
 describe("amoeba edge", () => {
   let backend: Node;
@@ -83,10 +89,43 @@ describe("amoeba edge", () => {
     }
   });
 
-  it("says which certificate file it cannot read: exit 1", async (t) => {
+  it("says which certificate file it cannot read: exit 2", async (t) => {
     const result = await runCli(["edge", "--connect", "tcp://127.0.0.1:1", "--tls-cert", "no-such.crt", "--tls-key", "no-such.key"], t.after.bind(t));
-    assert.equal(result.code, 1);
-    assert.match(result.stderr, /cannot read --tls-cert no-such\.crt/);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /cannot read --tls-cert no-such\.crt: no such file/);
+  });
+
+  it("with --cluster-tls-* reaches a node over mutual TLS, and --policy lets through only the end users' calls it names", async (t) => {
+    if (!requireOrSkip(t, certs !== undefined, "the openssl CLI is needed to make test certificates")) return;
+    const dir = await mkdtemp(join(tmpdir(), "amoeba-edge-cli-"));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const write = async (name: string, text: string): Promise<string> => {
+      await writeFile(join(dir, name), text);
+      return join(dir, name);
+    };
+    const guarded = await startNode({
+      name: "cli-guarded",
+      listen: "tcp://127.0.0.1:0",
+      tls: { ...certs!.node, ca: certs!.ca },
+      authorization: { rules: [{ callers: ["cert:amoeba-client"], methods: ["*"] }] },
+      logger: recordingLogger(),
+    });
+    t.after(() => guarded.close({ timeout: 500 }));
+    guarded.serve(Shop, shopHandlers(newSeen()));
+    const policy = await write("edge-policy.json", JSON.stringify({ rules: [{ callers: ["edge:cli-user"], methods: ["shop.add"] }] }));
+    const clusterTls = ["--cluster-tls-ca", await write("ca.crt", certs!.ca), "--cluster-tls-cert", await write("client.crt", certs!.client.cert), "--cluster-tls-key", await write("client.key", certs!.client.key)];
+    const edge = new CliProcess(
+      ["edge", "--connect", guarded.addresses[0]!, "--port", "0", "--name", "edge-policy", "--rate-limit", "off", "--auth", "test/edge/fixtures/auth.ts", "--policy", policy, ...clusterTls],
+      t.after.bind(t),
+    );
+    const url = (await edge.waitFor(/^amoeba: edge edge-policy serving HTTP and WebSocket on (http:\/\/127\.0\.0\.1:\d+) for /m))[1]!;
+    await edge.waitFor(/public services now: shop@1\.2\.0/);
+    const added = await rpc(url, "shop.add", { a: 1, b: 2 }, { authorization: "Bearer let-me-in" });
+    assert.deepEqual([added.status, added.json], [200, 3], added.text);
+    const refused = await rpc(url, "shop.whoami", {}, { authorization: "Bearer let-me-in" });
+    assert.equal(refused.status, 403, refused.text);
+    assert.equal(refused.json.error.code, "PERMISSION_DENIED");
+    assert.equal((await rpc(url, "shop.add", { a: 1, b: 2 })).status, 401, "no token: authentication answers first");
   });
 
   it("has help", async (t) => {

@@ -1,5 +1,6 @@
 // The edge's calls pass its node's server chain: a server interceptor on the edge's node sees each end
 // user as the caller, may refuse them before any service is reached, and may add metadata the handler sees.
+// The edge's own authorization policy comes first, deciding each call by the edge:<user> principal.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { startEdge, type Edge } from "../../src/edge/index.ts";
@@ -70,5 +71,52 @@ describe("edge: calls pass the edge node's server chain", () => {
     assert.match(answer.text, /PERMISSION_DENIED/);
     assert.ok(seen.includes("edge:mallory shop.count"));
     assert.ok(!served.includes("shop.count"));
+  });
+});
+
+describe("edge: authorization decides end users' calls before they leave", () => {
+  let server: Node;
+  let edge: Edge;
+  const served: string[] = [];
+  before(async () => {
+    const reached: ServerInterceptor = (next) => (input, ctx) => {
+      served.push(`${ctx.service}.${ctx.method}`);
+      return next(input, ctx);
+    };
+    server = await startNode({ name: "shop-guarded", listen: "tcp://127.0.0.1:0", logger: recordingLogger(), interceptors: { server: [reached] } });
+    server.serve(Shop, shopHandlers(newSeen()));
+    edge = await startEdge({
+      connect: [server.addresses[0]!],
+      port: 0,
+      rateLimit: false,
+      logger: recordingLogger(),
+      authenticate: (token) => token,
+      authorization: {
+        rules: [
+          { callers: ["edge:admin-*"], methods: ["shop.*"] },
+          { callers: ["edge:*"], methods: ["shop.whoami"] },
+        ],
+      },
+    });
+  });
+  after(async () => {
+    await edge.close();
+    await server.close({ timeout: 500 });
+  });
+
+  it("the first rule that matches the edge:<user> principal decides; what no rule allows is 403 and reaches no service", async () => {
+    assert.equal((await rpc(edge.url, "shop.add", { a: 1, b: 2 }, { authorization: "Bearer admin-ann" })).json, 3);
+    assert.equal((await rpc(edge.url, "shop.whoami", {}, { authorization: "Bearer bob" })).status, 200);
+    served.length = 0;
+    const refused = await rpc(edge.url, "shop.add", { a: 1, b: 2 }, { authorization: "Bearer bob" });
+    assert.equal(refused.status, 403, refused.text);
+    assert.equal(refused.json.error.code, "PERMISSION_DENIED");
+    const stream = await rpc(edge.url, "shop.count", { to: 3 }, { authorization: "Bearer bob", accept: "text/event-stream" });
+    assert.match(stream.text, /PERMISSION_DENIED/);
+    assert.deepEqual(served, [], "nothing reached the serving node");
+  });
+
+  it("a malformed policy is refused when the edge starts", async () => {
+    await assert.rejects(startEdge({ port: 0, lookup: false, logger: recordingLogger(), authorization: { rules: [{ callers: [], methods: ["*"] }] } }), /rules\[0\] needs callers and methods/);
   });
 });
