@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Contract } from "../../rpc/contract.ts";
-import type { Handlers } from "../../rpc/context.ts";
+import type { CallContext, CallerInfo, Handlers } from "../../rpc/context.ts";
+import { RpcError } from "../../rpc/rpc-error.ts";
 import { ChangeQueue } from "../change-queue.ts";
 import type { MembershipEvent } from "../types.ts";
 import { RegistryContract } from "./contract.ts";
@@ -34,11 +35,20 @@ export function serveRegistry(host: RegistryHost, options: RegistryServerOptions
   const sweeper = setInterval(() => table.sweep(Date.now()), options.sweepInterval ?? 250);
   sweeper.unref();
   const stopServing = host.serve(RegistryContract, {
-    register: ({ record, ttl }) => {
-      table.register(record, ttl, Date.now());
+    register: ({ record, ttl }, ctx) => {
+      // A node registers itself only: the record is the one its connection's handshake named
+      // (the registry's own node, in-process, may write any: it is the registry's operator).
+      if (record.id !== ctx.caller.id && ctx.caller.address !== "inproc://self") throw refusal(ctx, `a node registers its own record only: this connection is node ${ctx.caller.id}, the record ${record.id}`);
+      const refused = table.register(record, ttl, Date.now(), ownerOf(ctx.caller));
+      if (refused) throw refusal(ctx, refused.refused);
       return { ttl };
     },
-    deregister: ({ id }) => ({ removed: table.deregister(id, Date.now()) }),
+    deregister: ({ id }, ctx) => {
+      if (id !== ctx.caller.id && ctx.caller.address !== "inproc://self") throw refusal(ctx, `a node deregisters its own record only: this connection is node ${ctx.caller.id}, not ${id}`);
+      const removed = table.deregister(id, Date.now(), ownerOf(ctx.caller));
+      if (typeof removed === "object") throw refusal(ctx, removed.refused);
+      return { removed };
+    },
     members: () => table.members(),
     hello: () => ({ boot, uptimeMs: Math.round(performance.now() - startedAt) }),
     async *watch(_input, ctx) {
@@ -68,4 +78,18 @@ export function serveRegistry(host: RegistryHost, options: RegistryServerOptions
     endWatches();
     stopServing();
   };
+}
+
+/**
+ * Who owns a record: a registrant with a verified certificate is known by its
+ * subject and issuer (so a renewed certificate keeps its records); one
+ * without is known by its node id alone.
+ */
+function ownerOf(caller: CallerInfo): string | undefined {
+  const cert = caller.certificate;
+  return cert ? `cert:${cert.subject} (issued by ${cert.issuer})` : undefined;
+}
+
+function refusal(ctx: CallContext, why: string): RpcError {
+  return new RpcError("PERMISSION_DENIED", `${ctx.service}.${ctx.method} on node ${ctx.node}: ${why}`, { service: ctx.service, method: ctx.method, node: ctx.node, unprocessed: true });
 }
