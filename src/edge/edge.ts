@@ -10,6 +10,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import { startNode, type Node } from "../node/index.ts";
 import type { Peer } from "../node/peer.ts";
+import { nodeInternals } from "../node/node.ts";
 import { authorizationStage, checkPolicy } from "../rpc/authorization.ts";
 import { formatAddress, guardListen, type ExposureGuard } from "../transport/index.ts";
 import { Admission } from "./admission.ts";
@@ -68,7 +69,9 @@ export class Edge {
       maxTimeout: checkMs(options.maxTimeout, "maxTimeout", 300_000),
     });
     if (options.authorization !== undefined) checkPolicy(options.authorization);
-    const front = options.authorization === undefined ? [] : [authorizationStage(options.authorization)];
+    // End users' calls pass the edge's policy, else the policy of the node it was given.
+    const policy = options.authorization ?? nodeInternals(node).dispatcher.authorization;
+    const front = policy === undefined ? [] : [authorizationStage(policy)];
     const catalog = (this.#catalog = new EdgeCatalog(node, () => this.#peers, (error, what) => logger.debug({ err: error }, `edge: ${what} failed`), front));
     const jsonRpc = { find: (service: string, method: string) => catalog.find(service, method, MISS_REFRESH_MS), expose };
     const cors = options.cors ? new Cors(options.cors) : undefined;

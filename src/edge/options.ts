@@ -106,7 +106,8 @@ export interface EdgeOptions extends Pick<NodeOptions, "name" | "cluster" | "see
    * `authorization`) decides each end user's call before it leaves, the
    * caller being `edge:<user>` (`edge:anonymous` without `authenticate`); a
    * call no rule allows answers 403 PERMISSION_DENIED. The edge's own node
-   * serves under it too; a node given in `node` keeps its own. Default: none.
+   * serves under it too. Without it, a node given in `node` that has an
+   * `authorization` of its own decides end users' calls by that. Default: none.
    */
   authorization?: NodeOptions["authorization"];
   /** The TCP port to serve HTTP and WebSocket on; 0 for a free one. Default 8080. */

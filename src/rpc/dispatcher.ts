@@ -74,6 +74,11 @@ export class Dispatcher {
   /** Amoeba's stages (tracing, metrics): after every interceptor, before validation. */
   readonly #stages: readonly ServerInterceptor[];
   readonly #authorization: AuthorizationPolicy | undefined;
+
+  /** The node's authorization policy, if it has one (the edge applies it to end users' calls). */
+  get authorization(): AuthorizationPolicy | undefined {
+    return this.#authorization;
+  }
   /** The node's own server interceptors (not Amoeba's stages), for entries that are not served calls: the edge's. */
   readonly interceptors: readonly ServerInterceptor[];
   /** In-process unary calls in flight (they use no session). */

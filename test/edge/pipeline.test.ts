@@ -116,6 +116,21 @@ describe("edge: authorization decides end users' calls before they leave", () =>
     assert.deepEqual(served, [], "nothing reached the serving node");
   });
 
+  it("an edge given a node of its own applies that node's policy to end users", async () => {
+    const guarded = await startNode({ name: "edge-own-node", logger: recordingLogger(), authorization: { rules: [{ callers: ["edge:admin-*"], methods: ["shop.*"] }] } });
+    const own = await startEdge({ node: guarded, connect: [server.addresses[0]!], port: 0, rateLimit: false, authenticate: (token) => token });
+    try {
+      assert.equal((await rpc(own.url, "shop.add", { a: 2, b: 2 }, { authorization: "Bearer admin-ann" })).json, 4);
+      served.length = 0;
+      const refused = await rpc(own.url, "shop.add", { a: 1, b: 2 }, { authorization: "Bearer bob" });
+      assert.equal(refused.status, 403, refused.text);
+      assert.deepEqual(served, [], "nothing reached the serving node");
+    } finally {
+      await own.close();
+      await guarded.close({ timeout: 0 });
+    }
+  });
+
   it("a malformed policy is refused when the edge starts", async () => {
     await assert.rejects(startEdge({ port: 0, lookup: false, logger: recordingLogger(), authorization: { rules: [{ callers: [], methods: ["*"] }] } }), /rules\[0\] needs callers and methods/);
   });
