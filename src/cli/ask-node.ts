@@ -12,14 +12,16 @@ export interface AskRoute {
   readonly node?: Node | undefined;
   /** TLS towards TCP addresses (`--tls-ca`, `--tls-cert`, `--tls-key`); undefined for none. */
   readonly tls?: TlsClientOptions | undefined;
+  /** The cluster key connections prove (`--cluster-key`); undefined: the one of the environment, if any. */
+  readonly clusterKey?: string | undefined;
 }
 
 /**
  * Connects to one node for a moment, as a command that serves nothing, runs
  * `ask` on the connection and closes it whatever happened. A `nats://`
  * address is dialed through `route.node`, the command's own node on NATS;
- * a TCP address with `route.tls`. Others prove the cluster key of the
- * environment, if any.
+ * a TCP address with `route.tls`. Connections prove `route.clusterKey`,
+ * or the cluster key of the environment, if any.
  */
 export async function askNode<T>(address: string, command: string, ask: (peer: Peer) => Promise<T>, route: AskRoute = {}): Promise<T> {
   const via = route.node;
@@ -32,7 +34,7 @@ export async function askNode<T>(address: string, command: string, ask: (peer: P
     }
   }
   const tls = route.tls !== undefined && address.startsWith("tcp://") ? { tls: route.tls } : {};
-  const clusterKey = clusterKeyFromEnv();
+  const clusterKey = route.clusterKey ?? clusterKeyFromEnv();
   const peer = await connect(address, { name: `amoeba-${command}-${process.pid}`, drainTimeout: 0, connectTimeout: ASK_TIMEOUT_MS, logger: SILENT, ...tls, ...(clusterKey ? { clusterKey } : {}) });
   try {
     return await ask(peer);

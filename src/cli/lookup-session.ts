@@ -25,6 +25,8 @@ export interface ToolView {
   readonly plan: LookupPlan;
   /** TLS towards the nodes it dials over TCP, as joined with: the command's node uses it, and so should the command's own connections. */
   readonly tls: TlsClientOptions | undefined;
+  /** The cluster key, as joined with: the command's own connections prove it too. */
+  readonly clusterKey: string | undefined;
   /** The other members, in name order; the CLI's own short-lived members only with `all`. */
   members(options?: { all?: boolean }): Member[];
   /** The live instances of every service but Amoeba's own, in service, version and node order. */
@@ -98,6 +100,7 @@ function toolView(node: Node, plan: LookupPlan, tls: TlsClientOptions | undefine
     node,
     plan,
     tls,
+    clusterKey: plan.clusterKey,
     members,
     instances(filter = {}) {
       const out: Instance[] = [];

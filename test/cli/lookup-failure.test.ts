@@ -68,3 +68,13 @@ it("a cluster key from the environment: members without it cannot join, with it 
   assert.match(without.stderr, /^amoeba ls: a node of cluster "cli-keyed-[\d-]+" on this machine did not answer; does the cluster need a key \(--cluster-key or \$AMOEBA_CLUSTER_KEY\)\?/);
   assert.deepEqual([withKey.code, withKey.stdout], [0, "3\n"], withKey.stderr);
 });
+
+it("a key given by --cluster-key proves the command's own connections too: ls reflects a keyed node's methods", async (t) => {
+  const cleanup = t.after.bind(t);
+  const cluster = uniqueCluster("keyed-flag");
+  const key = `flag-key-${process.pid}`;
+  await startMember([CALCULATOR, "--listen", "tcp://127.0.0.1:0", "--cluster", cluster, "--name", "calc-f"], cleanup, { AMOEBA_CLUSTER_KEY: key });
+  const listed = await runCli(["ls", "calculator", "--cluster", cluster, "--cluster-key", key], cleanup, undefined, { AMOEBA_CLUSTER_KEY: undefined });
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.match(listed.stdout, /\badd\b.*unary/, `the methods, asked of the keyed node itself: ${listed.stdout}`);
+});
