@@ -369,6 +369,9 @@ export class Session {
       case FrameKind.Hello:
         this.abort("a second HELLO on an established connection");
         return;
+      case FrameKind.Proof:
+        this.abort("a PROOF outside the handshake");
+        return;
     }
   }
 

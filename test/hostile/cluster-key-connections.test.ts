@@ -99,6 +99,14 @@ test("raw sockets: no nonce, a forged proof, and a CALL in place of the proof ar
   eager.sendCall(1, "calculator", "add", { a: 1, b: 1 });
   await assertRefused(eager, /expected PROOF after HELLO, got frame kind 16/, Status.UNAUTHENTICATED);
 
+  // A PROOF on an established connection, or on one whose node holds no key, is a protocol error.
+  const open = await startNode({ name: "keyless-target", listen: "tcp://127.0.0.1:0", logger: recording().logger });
+  t.after(() => open.close({ timeout: 0 }));
+  const late = await RawPeer.handshaken(open.addresses[0]!);
+  t.after(() => late.destroy());
+  late.send(FrameKind.Proof, 0, "ab".repeat(32));
+  await assertRefused(late, /a PROOF outside the handshake/);
+
   assert.equal(callers.length, 0, "no raw call reached the handler");
   assert.equal(await good.client(Calculator).add({ a: 20, b: 22 }), 42, "the node still serves its cluster");
 });
