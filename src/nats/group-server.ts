@@ -83,7 +83,7 @@ export class GroupServer {
       if (!Array.isArray(body) || body.length !== 6) throw new RpcError("INVALID_ARGUMENT", `${service}.${method}: the call is not in Amoeba's encoding`, { ...where, unprocessed: true });
       const [input, meta, range, timeout, callerId, callerName] = body as unknown[];
       if (
-        (meta !== null && !isValidMeta(meta, host.limits.maxMetaSize)) ||
+        (meta !== null && !isValidMeta(meta, host.limits.maxMetaSize, host.limits.maxMetaEntries)) ||
         (range !== null && typeof range !== "string") ||
         (timeout !== null && (typeof timeout !== "number" || !(timeout > 0))) ||
         typeof callerId !== "string" ||

@@ -155,7 +155,7 @@ export class Dispatcher {
     // Last: a call refused for any reason above takes no slot and counts as no shed load.
     const release = this.admission.tryEnter(endpoint.gate, method);
     if (typeof release !== "function") return release;
-    const meta = arrived.meta === null || isAuthenticated(owner.remoteInfo) ? arrived.meta : this.#withoutCallerMeta(owner, arrived.meta);
+    const meta = arrived.meta === null || isAuthenticated(owner.remoteInfo) ? arrived.meta : this.#withoutCallerMeta(arrived.meta, owner.remoteInfo, owner);
     return new IncomingCall(owner, arrived.id, endpoint, meta, arrived.timeout, arrived.credit, release);
   }
 
@@ -173,16 +173,22 @@ export class Dispatcher {
     if (endpoint.def.kind !== "unary") return Promise.reject(wrongKind(endpoint, node, "unary"));
     const release = this.admission.tryEnter(endpoint.gate, method);
     if (typeof release !== "function") return Promise.reject(release);
+    // A NATS request's caller is only claimed: it may not speak for an end user.
+    if (request.meta !== undefined && !isAuthenticated(caller)) request = { ...request, meta: this.#withoutCallerMeta(request.meta as Meta, caller) };
     this.#local.enter();
     return new LocalUnaryCall(this.#server, caller, request, this.#local.leave, release).run(endpoint);
   }
 
-  /** Who has not proved who it is cannot speak for an end user either: said once per connection, as a dropped identity puzzles. */
-  #withoutCallerMeta(owner: CallOwner, meta: Meta): Meta {
+  /**
+   * Who has not proved who it is cannot speak for an end user either. Said
+   * once per connection (`once`), as a dropped identity puzzles; callers
+   * without one (NATS requests) are told at debug level.
+   */
+  #withoutCallerMeta(meta: Meta, caller: CallerInfo, once?: CallOwner): Meta {
     const kept = withoutCallerMeta(meta);
-    if (kept !== meta && !this.#toldDropped.has(owner)) {
-      this.#toldDropped.add(owner);
-      const caller = owner.remoteInfo;
+    if (kept !== meta && once === undefined) this.#server.logger.debug({ caller: caller.name, address: caller.address }, "dropped amoeba-caller metadata from a caller that proved no identity");
+    else if (kept !== meta && once !== undefined && !this.#toldDropped.has(once)) {
+      this.#toldDropped.add(once);
       this.#server.logger.warn(
         { caller: caller.name, address: caller.address },
         `dropped amoeba-caller metadata from ${caller.name} at ${caller.address}, which proved no identity: give the nodes a cluster key or mutual TLS to pass an edge's end user on`,

@@ -44,7 +44,8 @@ describe("NATS: calls through queue groups and straight to an instance", () => {
         bytes: (input) => input.map((byte) => byte ^ 0xff),
         meta: (_input, ctx) => {
           ctx.responseMeta["x-answer"] = `from ${node.name}`;
-          return `${ctx.meta["x-question"]} via ${ctx.caller.name}`;
+          const user = ctx.meta["amoeba-caller"];
+          return `${ctx.meta["x-question"]} via ${ctx.caller.name}${user === undefined ? "" : ` for ${user}`}`;
         },
         hold: ({ ms }, ctx) =>
           new Promise((resolve, reject) => {
@@ -126,6 +127,8 @@ describe("NATS: calls through queue groups and straight to an instance", () => {
     let answered: Record<string, string> | undefined;
     const said = await client.meta(null, { meta: { "x-question": "why" }, onMeta: (meta) => (answered = meta) });
     assert.equal(said, "why via caller");
+    // A NATS request's caller is only claimed: it cannot speak for an end user.
+    assert.equal(await client.meta(null, { meta: { "x-question": "who", "amoeba-caller": "admin" } }), "who via caller");
     assert.match(answered?.["x-answer"] ?? "", /^from echo-\d$/);
     const notFound = await rejection(client.fail({ code: "NOT_FOUND" }));
     assert.equal(notFound.code, "NOT_FOUND");
