@@ -38,14 +38,19 @@ export function principalsOf(caller: CallerInfo): string[] {
   }
   if (caller.provedClusterKey) out.push("cluster");
   if (caller.id.startsWith("edge:")) out.push(`edge:${caller.name}`);
-  else if (caller.address === "inproc://self") out.push("self");
+  else if (isSelf(caller)) out.push("self");
   out.push(`node:${caller.name}`);
   return out;
 }
 
+/** Whether the caller is this node itself, calling in-process. */
+export function isSelf(caller: CallerInfo): boolean {
+  return caller.address === "inproc://self";
+}
+
 /** Whether the caller proved who it is (a verified certificate, the cluster key, the edge's authentication, this node itself). */
 export function isAuthenticated(caller: CallerInfo): boolean {
-  return caller.certificate !== undefined || caller.provedClusterKey === true || caller.id.startsWith("edge:") || caller.address === "inproc://self";
+  return caller.certificate !== undefined || caller.provedClusterKey === true || caller.id.startsWith("edge:") || isSelf(caller);
 }
 
 function matches(pattern: string, value: string): boolean {

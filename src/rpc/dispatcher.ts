@@ -186,8 +186,9 @@ export class Dispatcher {
    */
   #withoutCallerMeta(meta: Meta, caller: CallerInfo, once?: CallOwner): Meta {
     const kept = withoutCallerMeta(meta);
-    if (kept !== meta && once === undefined) this.#server.logger.debug({ caller: caller.name, address: caller.address }, "dropped amoeba-caller metadata from a caller that proved no identity");
-    else if (kept !== meta && once !== undefined && !this.#toldDropped.has(once)) {
+    if (kept === meta) return meta;
+    if (once === undefined) this.#server.logger.debug({ caller: caller.name, address: caller.address }, "dropped amoeba-caller metadata from a caller that proved no identity");
+    else if (!this.#toldDropped.has(once)) {
       this.#toldDropped.add(once);
       this.#server.logger.warn(
         { caller: caller.name, address: caller.address },

@@ -1,4 +1,4 @@
-import { FrameKind, PROTOCOL_ERROR_CODE, PROTOCOL_NAME, PROTOCOL_VERSION, type Frame, type HelloBody } from "../wire/index.ts";
+import { FrameKind, PROTOCOL_ERROR_CODE, PROTOCOL_NAME, PROTOCOL_VERSION, type Frame } from "../wire/index.ts";
 import type { Connection } from "../transport/index.ts";
 import type { CallStream } from "./call-stream.ts";
 import type { CallRequest, CallerInfo } from "./context.ts";
@@ -15,7 +15,8 @@ import { statusNumber } from "./status.ts";
 import { errorToWire } from "./wire-errors.ts";
 import { failedStream } from "./failed-stream.ts";
 import type { ConnectionKey } from "./connection-proof.ts";
-import { isServiceList, isStringList, readCall, readGoAway, readHello } from "./frame-bodies.ts";
+import { isServiceList, isStringList, readCall, readGoAway } from "./frame-bodies.ts";
+import { Handshake, type ReadHello } from "./handshake.ts";
 
 /** What a session needs from the node that owns it. */
 export interface SessionHost extends ServingNode {
@@ -31,9 +32,6 @@ export interface SessionHost extends ServingNode {
   /** The node's cluster key for connections: with one, every peer must prove it at the handshake. */
   readonly connectionKey: ConnectionKey | null;
 }
-
-/** A HELLO as read. */
-type ReadHello = Exclude<ReturnType<typeof readHello>, string>;
 
 /** Which end of the connection we are; it decides which call ids are ours. */
 export type SessionRole = "dialer" | "acceptor";
@@ -64,11 +62,8 @@ export class Session {
   /** The deadlines of our calls in flight on this session, under one timer. */
   readonly deadlines = new DeadlineQueue();
   #handshaken = false;
-  /** With a cluster key: this end's HELLO nonce, and the other end's HELLO until its PROOF has been checked. */
-  readonly #nonce: string | undefined;
-  #awaitingProof: ReadHello | null = null;
-  /** Set once this end has sent its PROOF: until then it sends nothing but HELLO (and GOAWAY). */
-  #proofSent = false;
+  readonly #handshake: Handshake;
+  /** Services changed before this end could send more than HELLO: announced once it can. */
   #announceAfterProof = false;
   /** How a handshake that fails is reported: UNAUTHENTICATED when one end could not prove the cluster key. */
   #handshakeFailure: "UNAVAILABLE" | "UNAUTHENTICATED" = "UNAVAILABLE";
@@ -113,17 +108,19 @@ export class Session {
     this.#handshakeTimer.unref();
     new Keepalive(this, connection, host.limits); // PINGs a silent connection with calls in flight; stops once closed.
     connection.start({ frame: (frame) => this.#onFrame(frame), closed: (error) => this.#onClosed(error) });
-    const hello: HelloBody = {
-      proto: PROTOCOL_NAME,
-      v: PROTOCOL_VERSION,
-      node: { id: host.nodeId, name: host.nodeName },
-      services: host.dispatcher.registry.list(),
-      maxFrame: host.limits.maxFrameSize,
-    };
-    if (host.connectionKey !== null) hello.nonce = this.#nonce = host.connectionKey.nonce();
-    connection.send(FrameKind.Hello, 0, hello);
-    // With a cluster key, topics wait for this end's PROOF: an end that has not proved the key learns nothing.
-    if (host.connectionKey === null) this.#sendTopics();
+    const handshake = (this.#handshake = new Handshake(host.connectionKey, role, host.nodeId));
+    connection.send(
+      FrameKind.Hello,
+      0,
+      handshake.hello({
+        proto: PROTOCOL_NAME,
+        v: PROTOCOL_VERSION,
+        node: { id: host.nodeId, name: host.nodeName },
+        services: host.dispatcher.registry.list(),
+        maxFrame: host.limits.maxFrameSize,
+      }),
+    );
+    if (handshake.open) this.#sendTopics();
   }
 
   #sendTopics(): void {
@@ -227,7 +224,7 @@ export class Session {
 
   /** Tells the other end what we serve now. */
   announce(services: Array<[string, string]>): void {
-    if (this.host.connectionKey !== null && !this.#proofSent) {
+    if (!this.#handshake.open) {
       this.#announceAfterProof = true;
       return;
     }
@@ -384,43 +381,19 @@ export class Session {
       this.#onGoAway(frame.body);
       return;
     }
-    const awaiting = this.#awaitingProof;
-    if (awaiting !== null) {
-      const key = this.host.connectionKey!;
-      const theirRole = this.role === "dialer" ? "acceptor" : "dialer";
-      if (frame.kind !== FrameKind.Proof || !key.verify(frame.body, theirRole, this.#nonce!, awaiting.nonce!, awaiting.node.id)) {
-        this.#refuseHandshake(frame.kind === FrameKind.Proof ? "the other end's PROOF does not match this node's cluster key" : `expected PROOF after HELLO, got frame kind ${frame.kind}`);
+    const step = this.#handshake.read(frame, (proof) => this.#connection.send(FrameKind.Proof, 0, proof));
+    switch (step.type) {
+      case "proved":
+        this.#sendTopics();
+        if (this.#announceAfterProof) this.#connection.send(FrameKind.Announce, 0, this.host.dispatcher.registry.list());
         return;
-      }
-      this.#awaitingProof = null;
-      this.#complete(awaiting, true);
-      return;
+      case "done":
+        this.#complete(step.hello, step.provedClusterKey);
+        return;
+      case "refused":
+        if (step.unauthenticated) this.#refuseHandshake(step.why);
+        else this.abort(step.why, step.code);
     }
-    if (frame.kind !== FrameKind.Hello) {
-      this.abort(`expected HELLO first, got frame kind ${frame.kind}`);
-      return;
-    }
-    const hello = readHello(frame.body);
-    if (typeof hello === "string") {
-      this.abort(hello, hello.startsWith("protocol version") ? statusNumber("FAILED_PRECONDITION") : PROTOCOL_ERROR_CODE);
-      return;
-    }
-    const key = this.host.connectionKey;
-    if (key === null) {
-      // A nonce means the other end holds a key, and would refuse this end for having none.
-      if (hello.nonce !== undefined) this.#refuseHandshake("the other end requires a cluster key, and this node holds none (clusterKey)");
-      else this.#complete(hello, false);
-      return;
-    }
-    if (hello.nonce === undefined) {
-      this.#refuseHandshake("this node requires its cluster key, and the other end holds none");
-      return;
-    }
-    this.#connection.send(FrameKind.Proof, 0, key.prove(this.role, hello.nonce, this.#nonce!, this.host.nodeId));
-    this.#proofSent = true;
-    this.#sendTopics();
-    if (this.#announceAfterProof) this.#connection.send(FrameKind.Announce, 0, this.host.dispatcher.registry.list());
-    this.#awaitingProof = hello;
   }
 
   /** A peer that could not prove the cluster key: refused loudly on the dialing side, where someone asked for it. */

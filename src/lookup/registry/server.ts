@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Contract } from "../../rpc/contract.ts";
 import type { CallContext, CallerInfo, Handlers } from "../../rpc/context.ts";
+import { isSelf } from "../../rpc/authorization.ts";
 import { RpcError } from "../../rpc/rpc-error.ts";
 import { ChangeQueue } from "../change-queue.ts";
 import type { MembershipEvent } from "../types.ts";
@@ -38,13 +39,13 @@ export function serveRegistry(host: RegistryHost, options: RegistryServerOptions
     register: ({ record, ttl }, ctx) => {
       // A node registers itself only: the record is the one its connection's handshake named
       // (the registry's own node, in-process, may write any: it is the registry's operator).
-      if (record.id !== ctx.caller.id && ctx.caller.address !== "inproc://self") throw refusal(ctx, `a node registers its own record only: this connection is node ${ctx.caller.id}, the record ${record.id}`);
+      if (record.id !== ctx.caller.id && !isSelf(ctx.caller)) throw refusal(ctx, `a node registers its own record only: this connection is node ${ctx.caller.id}, the record ${record.id}`);
       const refused = table.register(record, ttl, Date.now(), ownerOf(ctx.caller));
       if (refused) throw refusal(ctx, refused.refused);
       return { ttl };
     },
     deregister: ({ id }, ctx) => {
-      if (id !== ctx.caller.id && ctx.caller.address !== "inproc://self") throw refusal(ctx, `a node deregisters its own record only: this connection is node ${ctx.caller.id}, not ${id}`);
+      if (id !== ctx.caller.id && !isSelf(ctx.caller)) throw refusal(ctx, `a node deregisters its own record only: this connection is node ${ctx.caller.id}, not ${id}`);
       const removed = table.deregister(id, Date.now(), ownerOf(ctx.caller));
       if (typeof removed === "object") throw refusal(ctx, removed.refused);
       return { removed };
