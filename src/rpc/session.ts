@@ -106,9 +106,10 @@ export class Session {
       this.abort(`no handshake within ${host.limits.handshakeTimeout} ms`);
     }, host.limits.handshakeTimeout);
     this.#handshakeTimer.unref();
+    // Before the connection starts: it may hand over frames that arrived before, at once.
+    const handshake = (this.#handshake = new Handshake(host.connectionKey, role, host.nodeId));
     new Keepalive(this, connection, host.limits); // PINGs a silent connection with calls in flight; stops once closed.
     connection.start({ frame: (frame) => this.#onFrame(frame), closed: (error) => this.#onClosed(error) });
-    const handshake = (this.#handshake = new Handshake(host.connectionKey, role, host.nodeId));
     connection.send(
       FrameKind.Hello,
       0,
