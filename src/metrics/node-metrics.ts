@@ -32,6 +32,7 @@ export class NodeMetrics {
   // service → method → its children: a call records with two look-ups and no string built.
   readonly #servedBy = new Map<string, Map<string, MethodChildren>>();
   readonly #calledBy = new Map<string, Map<string, MethodChildren>>();
+  readonly #peerChildren = new Map<string, HistogramChild>();
 
   constructor(sources: MetricsSources) {
     const r = this.registry;
@@ -67,7 +68,9 @@ export class NodeMetrics {
     const children = childrenOf(this.#calledBy, this.#called, this.#calledSeconds, service, method);
     children.count(code);
     children.seconds.observe(seconds);
-    this.#peerSeconds.labels([peer]).observe(seconds);
+    let perPeer = this.#peerChildren.get(peer);
+    if (!perPeer) this.#peerChildren.set(peer, (perPeer = this.#peerSeconds.labels([peer])));
+    perPeer.observe(seconds);
   }
 
   /** A balancer sent a retry or a hedge. */

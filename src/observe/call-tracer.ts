@@ -1,6 +1,6 @@
 import type { CallOutcome, CallRequest, CallerInfo, ClientInterceptor, ClientNext, ServerInterceptor } from "../rpc/context.ts";
 import { isRpcError } from "../rpc/rpc-error.ts";
-import { watchOutcome } from "../rpc/served-outcome.ts";
+import { settledNow, watchOutcome } from "../rpc/served-outcome.ts";
 import { isBuiltInService } from "../rpc/reflection.ts";
 import type { Meta } from "../wire/index.ts";
 import { ClientCall, TracedStream } from "./client-call.ts";
@@ -38,6 +38,10 @@ export class CallTracer {
     } catch (error) {
       trace.end(isRpcError(error) ? error.code : "INTERNAL", isRpcError(error) ? error : undefined);
       throw error;
+    }
+    if (settledNow(result, ctx)) {
+      trace.end("OK");
+      return result;
     }
     return watchOutcome(result, ctx, (code, error) => trace.end(code, error));
   };

@@ -6,7 +6,7 @@
 import type { NodeMetrics, ServedMethodRecorder } from "../metrics/node-metrics.ts";
 import type { ServerInterceptor } from "../rpc/context.ts";
 import { isRpcError } from "../rpc/rpc-error.ts";
-import { watchOutcome } from "../rpc/served-outcome.ts";
+import { settledNow, watchOutcome } from "../rpc/served-outcome.ts";
 
 /** The metrics stage over a node's `metrics`. */
 export function servedMetrics(metrics: NodeMetrics): ServerInterceptor {
@@ -19,15 +19,18 @@ export function servedMetrics(metrics: NodeMetrics): ServerInterceptor {
       }
       const recorder = figures.recorder;
       const started = performance.now();
-      const record = (code: string): void => recorder.record(code, (performance.now() - started) / 1000);
       let result: unknown;
       try {
         result = next(input, ctx);
       } catch (error) {
-        record(isRpcError(error) ? error.code : "INTERNAL");
+        recorder.record(isRpcError(error) ? error.code : "INTERNAL", (performance.now() - started) / 1000);
         throw error;
       }
-      return watchOutcome(result, ctx, record);
+      if (settledNow(result, ctx)) {
+        recorder.record("OK", (performance.now() - started) / 1000);
+        return result;
+      }
+      return watchOutcome(result, ctx, (code) => recorder.record(code, (performance.now() - started) / 1000));
     };
   };
 }

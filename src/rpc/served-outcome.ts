@@ -17,13 +17,11 @@ export type OutcomeListener = (code: "OK" | StatusCode, error?: RpcError) => voi
  * tells `listener` once how the call ended. Streams are wrapped item by item.
  */
 export function watchOutcome(result: unknown, ctx: CallContext, listener: OutcomeListener): unknown {
-  const kind = ctx.kind;
-  const single = kind === "unary" || kind === "client-stream";
-  // Settled in this turn, as most results are: nothing can abort it any more.
-  if (single && !(result instanceof Promise)) {
+  if (settledNow(result, ctx)) {
     listener("OK");
     return result;
   }
+  const single = ctx.kind === "unary" || ctx.kind === "client-stream";
   let done = false;
   const end = (error?: unknown): void => {
     if (done) return;
@@ -50,6 +48,15 @@ export function watchOutcome(result: unknown, ctx: CallContext, listener: Outcom
     );
   }
   return watchedStream(result, end);
+}
+
+/**
+ * Whether `result` is the outcome of a unary or client-stream call settled in
+ * this turn, as most are: nothing can abort it any more, so a stage may
+ * record it at once, with no closure made.
+ */
+export function settledNow(result: unknown, ctx: CallContext): boolean {
+  return !(result instanceof Promise) && (ctx.kind === "unary" || ctx.kind === "client-stream");
 }
 
 /** An output stream passed through, that reports its end, failure or early return. */
