@@ -8,6 +8,7 @@ import { renderEdge, runEdgeBench, type EdgeReport } from "./edge/run.ts";
 import { renderNats, runNatsBench, type NatsReport } from "./nats/run.ts";
 import { renderObserve, runObserveBench, type ObserveReport } from "./observe/run.ts";
 import { renderRoute, runRouteBench, type RouteReport } from "./route/run.ts";
+import { useBuiltPackage } from "./lib/built-package.ts";
 import { killChildrenOnExit } from "./lib/children.ts";
 import { readConfig } from "./lib/config.ts";
 import { Figures } from "./lib/figures.ts";
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
   const progress = (line: string): void => {
     process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
   };
+  useBuiltPackage(progress);
 
   console.log(
     `Amoeba bench — ${config.quick ? "QUICK: 1 run, fewer calls; rough figures" : `each figure the median of ${config.runs} runs`}\n` +
@@ -117,10 +119,10 @@ async function main(): Promise<void> {
     for (const scenario of SCENARIOS) console.log(`${renderScenario(figures, systems, scenario)}\n`);
     console.log(
       "calls/s ratios: this system ÷ raw, ÷ grpc-js, ÷ moleculer; p50/p99 ratios: this ÷ raw (lower is better).\n" +
-        "RSS: the server process's peak resident set while the scenario ran (every process runs under tsx).\n" +
+        "RSS: the server process's peak resident set while the scenario ran (every process has tsx's loader for the harness).\n" +
         "CPU µs/call: CPU time (all threads) per call of the server process, and of server plus client;\n" +
         "  it moves much less than calls/s and latency when other work shares the machine.\n" +
-        "Amoeba runs from src/ as tsx compiles it (esbuild keepNames); the tsc build in dist/ can be faster per call.\n",
+        "Amoeba runs from dist/, built when the bench starts: what an installed package runs.\n",
     );
   }
   if (overhead.length > 0) console.log(`${renderOverhead(overhead)}\n`);

@@ -18,6 +18,7 @@ import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_MEMBERSHIP_CONFIG, detectionBound, suspicionBounds } from "../../src/lookup/membership/index.ts";
+import { useBuiltPackage } from "../lib/built-package.ts";
 import { killEverything, prepareMemberRuntime } from "./processes.ts";
 import { runReal, type RealResult } from "./real.ts";
 import { goalLines, logSeries, realTable, simTable, type Goal } from "./report.ts";
@@ -70,6 +71,7 @@ const resultsFile = fileURLToPath(new URL("../results/lookup-latest.json", impor
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const log = (line: string): void => void process.stdout.write(`${line}\n`);
+  useBuiltPackage(log);
   const work = await mkdtemp(join(tmpdir(), "amoeba-lookup-bench-"));
   const cleanup = (): void => {
     killEverything();
