@@ -2,6 +2,7 @@ import type { CallStream } from "../rpc/call-stream.ts";
 import type { CallRequest } from "../rpc/context.ts";
 import { isRpcError, RpcError, type TriedInstance } from "../rpc/rpc-error.ts";
 import { failedStream } from "../rpc/failed-stream.ts";
+import { withParentSignal } from "../rpc/parent-signal.ts";
 import type { StatusCode } from "../rpc/status.ts";
 import { backoffDelay } from "./backoff.ts";
 import type { ResolvedPolicy } from "./policy.ts";
@@ -92,11 +93,13 @@ function attempt(
 async function retry(
   balancer: ServiceBalancer,
   policy: ResolvedPolicy,
-  request: CallRequest,
+  first: CallRequest,
   key: string | undefined,
   failed: ReadonlyArray<{ target: Target; error: unknown }>,
   used: number,
 ): Promise<unknown> {
+  // The waits between attempts listen on a signal: a parent call is folded into it.
+  const request = withParentSignal(first);
   const tried = [...failed];
   const exclude = new Set<Target>(failed.map((each) => each.target));
   let error = tried[tried.length - 1]!.error;

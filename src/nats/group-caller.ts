@@ -10,6 +10,7 @@ import type { Logger } from "../logger.ts";
 import { DeadlineQueue, type Expirable } from "../rpc/deadline-queue.ts";
 import type { Limits } from "../rpc/limits.ts";
 import type { CallRequest } from "../rpc/context.ts";
+import { withParentSignal } from "../rpc/parent-signal.ts";
 import { RpcError } from "../rpc/rpc-error.ts";
 import type { StatusCode } from "../rpc/status.ts";
 import { errorFromWire } from "../rpc/wire-errors.ts";
@@ -59,7 +60,9 @@ export class GroupCaller {
   }
 
   /** One unary call to the queue group of `request.service` at `major`; settles with its outcome. */
-  call(request: CallRequest, major: number): Promise<unknown> {
+  call(linked: CallRequest, major: number): Promise<unknown> {
+    // A reply to a NATS request is waited for with the call's signal: a parent call is folded into it.
+    const request = withParentSignal(linked);
     if (this.#closed) return Promise.reject(this.#error(request, "UNAVAILABLE", "the NATS engine stopped; not processed", true));
     if (request.signal?.aborted) return Promise.reject(this.#error(request, "CANCELLED", "cancelled before it was sent", true));
     const subject = endpointSubject(this.#options.prefix, request.service, `${major}.0.0`, request.method);

@@ -2,6 +2,7 @@ import type { CallStream } from "../rpc/call-stream.ts";
 import type { CallOutcome, CallRequest, Client, ClientNext, ClientOptions } from "../rpc/context.ts";
 import type { Contract } from "../rpc/contract.ts";
 import { deferredStream } from "../rpc/deferred-stream.ts";
+import { withParentSignal } from "../rpc/parent-signal.ts";
 import { isBuiltInService } from "../rpc/reflection.ts";
 import { RpcError } from "../rpc/rpc-error.ts";
 import { Session, type SessionHost } from "../rpc/session.ts";
@@ -110,7 +111,7 @@ export class PeerLink {
  * left this node, so the error says it was not processed.
  */
 function withinCall(dialing: Promise<Session>, request: CallRequest, address: string): Promise<Session> {
-  const { deadline, signal } = request;
+  const { deadline, signal } = withParentSignal(request);
   const timed = deadline !== undefined && Number.isFinite(deadline);
   if (!timed && !signal) return dialing;
   return new Promise<Session>((resolve, reject) => {

@@ -4,7 +4,7 @@ import { ServiceBalancer } from "../balance/service-balancer.ts";
 import type { Node } from "../node/index.ts";
 import { nodeInternals } from "../node/node.ts";
 import type { CallStream } from "../rpc/call-stream.ts";
-import type { CallContext, CallRequest, Handlers } from "../rpc/context.ts";
+import type { CallContext, CallRequest, ClientNext, Handlers } from "../rpc/context.ts";
 import type { Contract } from "../rpc/contract.ts";
 import { isRpcError, RpcError } from "../rpc/rpc-error.ts";
 import type { ForwardStats } from "./gateway-contract.ts";
@@ -36,6 +36,8 @@ interface Way {
   readonly targets: RouteTargets;
   readonly router: Router;
   readonly balancers: Map<string, ServiceBalancer>;
+  /** The client chain around each balancer, composed at its first call. */
+  readonly chains: Map<ServiceBalancer, ClientNext>;
   readonly stats: Array<{ key: string; balancer: ServiceBalancer }>;
 }
 
@@ -61,6 +63,7 @@ export class Forwarder {
   /** Handlers for every method of `contract` that forward its calls by the routes `routes()` gives at the time (cheapest first). */
   handlers(contract: Contract, routes: () => readonly Export[] | undefined): Handlers<Contract> {
     const handlers: Record<string, (input: unknown, ctx: CallContext) => unknown> = {};
+    const balancerKey = `${contract.name}@${contract.version}`;
     for (const [method, def] of Object.entries(contract.methods)) {
       const streamsOut = def.kind === "server-stream" || def.kind === "bidi-stream";
       handlers[method] = (input, ctx) => {
@@ -69,11 +72,9 @@ export class Forwarder {
         const chosen = this.#choose(request, routes());
         if (chosen instanceof RpcError) throw chosen;
         const { way, via } = chosen;
-        const balancer = way.router.balancerFor(request, this.#balancer(way, request.service, contract.version));
+        const balancer = way.router.balancerFor(request, this.#balancer(way, balancerKey, contract.name, contract.version));
         if (balancer instanceof RpcError) throw balancer;
-        // The onward call passes the gateway node's client chain: traced, it is a client span, a child of the call served here.
-        const place = nodeInternals(way.node).chain((onward) => balancedCall(balancer, POLICY, onward, () => this.#noInstance(onward, via)));
-        const result = place(nestedIn(request, ctx));
+        const result = this.#chain(way, via, balancer)(nestedIn(request, ctx));
         if (streamsOut) return annotateStream(result as CallStream<unknown>, this.#settings.gateway, via);
         return (result as Promise<unknown>).catch((error: unknown) => {
           throw throughGateway(error, this.#settings.gateway, via);
@@ -99,7 +100,9 @@ export class Forwarder {
       version: contract.version,
       input,
       deadline: ctx.deadline,
-      signal: ctx.signal,
+      // Cancelled with the call it serves, without an AbortSignal made for each forwarded call.
+      signal: undefined,
+      parent: ctx,
       meta,
       // The far handler's response metadata comes back with this call's result.
       onMeta: (responseMeta) => Object.assign(ctx.responseMeta, responseMeta),
@@ -142,14 +145,27 @@ export class Forwarder {
           return balancer;
         },
       );
-      way = { node, targets, router, balancers: new Map(), stats };
+      way = { node, targets, router, balancers: new Map(), chains: new Map(), stats };
       this.#ways.set(via, way);
     }
     return way;
   }
 
-  #balancer(way: Way, service: string, version: string): ServiceBalancer {
-    const key = `${service}@${version}`;
+  /**
+   * How calls leave through `balancer`: the gateway node's client chain around it, composed
+   * once per balancer. Traced, each onward call is a client span, a child of the call served here.
+   */
+  #chain(way: Way, via: string, balancer: ServiceBalancer): ClientNext {
+    let chain = way.chains.get(balancer);
+    if (!chain) {
+      chain = nodeInternals(way.node).chain((onward) => balancedCall(balancer, POLICY, onward, () => this.#noInstance(onward, via)));
+      way.chains.set(balancer, chain);
+    }
+    return chain;
+  }
+
+  /** The balancer over the instances of `service@version` (`key`) there. */
+  #balancer(way: Way, key: string, service: string, version: string): ServiceBalancer {
     let balancer = way.balancers.get(key);
     if (!balancer) {
       balancer = new ServiceBalancer(service, version, undefined, way.targets, { random: Math.random });
@@ -170,7 +186,8 @@ export class Forwarder {
 
 /** `request` as a nested call of the call `ctx` serves: it carries what `ctx` forwards (the trace context naming the served call's span, when traced). */
 function nestedIn(request: CallRequest, ctx: CallContext): CallRequest {
-  request.meta = { ...request.meta, ...ctx.forwardMeta };
+  // request.meta is the forwarder's own copy (nextHopMeta made it): added to in place.
+  Object.assign(request.meta!, ctx.forwardMeta);
   return request;
 }
 

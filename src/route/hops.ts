@@ -30,17 +30,22 @@ export function nextHopMeta(meta: Readonly<Meta>, hop: Hop): Meta | RpcError {
     return new RpcError("INVALID_ARGUMENT", `${hop.service}.${hop.method}: metadata ${HOPS_META} must be a whole number, not "${hopsText.slice(0, 32)}"`, where);
   }
   const hops = hopsText === undefined ? 0 : Number(hopsText);
-  const via = meta[VIA_META] === undefined || meta[VIA_META] === "" ? [] : meta[VIA_META].split(",");
-  const way = [...via, hop.gateway].join(" > ");
+  const viaText = meta[VIA_META];
+  const via = viaText === undefined || viaText === "" ? [] : viaText.split(",");
   if (via.includes(hop.gateway)) {
-    return new RpcError("FAILED_PRECONDITION", `${hop.service}.${hop.method}: the route loops: the call came back to gateway ${hop.gateway} (${way}); not followed`, where);
+    return new RpcError("FAILED_PRECONDITION", `${hop.service}.${hop.method}: the route loops: the call came back to gateway ${hop.gateway} (${wayText(via, hop.gateway)}); not followed`, where);
   }
   if (hops + 1 > hop.maxHops) {
     return new RpcError(
       "FAILED_PRECONDITION",
-      `${hop.service}.${hop.method}: the call would cross more than ${hop.maxHops} gateways, the hop limit (${way}); the route likely loops; not followed`,
+      `${hop.service}.${hop.method}: the call would cross more than ${hop.maxHops} gateways, the hop limit (${wayText(via, hop.gateway)}); the route likely loops; not followed`,
       where,
     );
   }
-  return { ...meta, [HOPS_META]: String(hops + 1), [VIA_META]: [...via, hop.gateway].join(",") };
+  return { ...meta, [HOPS_META]: String(hops + 1), [VIA_META]: via.length === 0 ? hop.gateway : `${viaText},${hop.gateway}` };
+}
+
+/** The way a call took so far and this gateway, for errors: "gw-1 > gw-2". */
+function wayText(via: readonly string[], gateway: string): string {
+  return [...via, gateway].join(" > ");
 }

@@ -117,7 +117,7 @@ export class CallStarts {
     const now = Date.now();
     for (const { call, input, waited } of pending) {
       // Cancelled in the same batch, or the connection closed: the caller gave up.
-      if (call.finished) continue;
+      if (call.settled) continue;
       if (call.deadline !== undefined && call.deadline - waited <= now) {
         call.stop(
           new RpcError("DEADLINE_EXCEEDED", `${call.service}.${call.method}: the deadline passed before the call could start on node ${call.node}; not processed`, {

@@ -116,6 +116,13 @@ export interface CallRequest {
   input: unknown;
   deadline: number | undefined;
   signal: AbortSignal | undefined;
+  /**
+   * The served call this call is made for, when a stage links the two
+   * without an `AbortSignal` (a gateway forwards each call it serves this
+   * way): when that call is aborted — cancelled, past its deadline, or its
+   * node stopping — this call is cancelled too, as by `signal`.
+   */
+  parent?: Pick<CallContext, "onAbort"> | undefined;
   meta: Meta | undefined;
   onMeta: CallOptions["onMeta"];
   /** The method is idempotent: a balancer may retry or hedge it even when it may have run. */

@@ -12,6 +12,7 @@ import { Admission, ServiceGate } from "./admission.ts";
 import { withoutCallerMeta } from "./caller-meta.ts";
 import type { CallRequest, CallerInfo, Handlers, ServerInterceptor, ServerNext } from "./context.ts";
 import type { Contract } from "./contract.ts";
+import { DeadlineQueue } from "./deadline-queue.ts";
 import { IncomingCall, type CallOwner, type ServingNode } from "./incoming-call.ts";
 import { InFlight } from "./in-flight.ts";
 import { checkInterceptors, composeServer } from "./interceptor.ts";
@@ -83,6 +84,8 @@ export class Dispatcher {
   readonly interceptors: readonly ServerInterceptor[];
   /** In-process unary calls in flight (they use no session). */
   readonly #local = new InFlight();
+  /** The deadlines of in-process calls still running after their first turn. */
+  readonly #localDeadlines = new DeadlineQueue();
 
   constructor(server: ServingNode, options: DispatcherOptions) {
     checkInterceptors(options.interceptors, "interceptors.server");
@@ -176,7 +179,7 @@ export class Dispatcher {
     // A NATS request's caller is only claimed: it may not speak for an end user.
     if (request.meta !== undefined && !isAuthenticated(caller)) request = { ...request, meta: this.#withoutCallerMeta(request.meta as Meta, caller) };
     this.#local.enter();
-    return new LocalUnaryCall(this.#server, caller, request, this.#local.leave, release).run(endpoint);
+    return new LocalUnaryCall(this.#server, caller, request, this.#localDeadlines, this.#local.leave, release).run(endpoint);
   }
 
   /**

@@ -4,6 +4,7 @@ import type { Release } from "./admission.ts";
 import type { CallContext, CallerInfo, Client, ClientOptions } from "./context.ts";
 import type { Contract, MethodKind } from "./contract.ts";
 import { CreditGate } from "./credit-gate.ts";
+import type { DeadlineQueue, Expirable } from "./deadline-queue.ts";
 import { ItemQueue } from "./item-queue.ts";
 import type { Limits } from "./limits.ts";
 import type { Endpoint } from "./registry.ts";
@@ -31,14 +32,12 @@ export interface CallOwner {
   readonly backlogHigh: boolean;
   /** Whether a RESULT carries the time the call took here (for the caller's balancer; pointless in-process). */
   readonly timesCalls: boolean;
+  /** The deadlines of the calls served through this owner still running after their first turn, under one timer. */
+  readonly servedDeadlines: DeadlineQueue;
   drained(): Promise<void>;
   send(kind: Kind, id: number, body: unknown): void;
   incomingDone(id: number): void;
 }
-
-// setTimeout fires at once for delays past 2^31-1 ms (~24.8 days); such a
-// deadline is as good as none for a timer.
-const MAX_TIMER = 0x7fffffff;
 
 const NO_META: Meta = Object.freeze(Object.create(null) as Meta);
 
@@ -47,7 +46,7 @@ const NO_META: Meta = Object.freeze(Object.create(null) as Meta);
  * interceptors, validation and the handler) with its context, sends the
  * outcome, and honours cancellation and the deadline.
  */
-export class IncomingCall implements CallContext {
+export class IncomingCall implements CallContext, Expirable {
   readonly service: string;
   readonly method: string;
   readonly kind: MethodKind;
@@ -62,7 +61,8 @@ export class IncomingCall implements CallContext {
   #controller: AbortController | null = null;
   #abortReason: RpcError | null = null;
   #abortListeners: Array<(reason: unknown) => void> | null = null;
-  #timer: NodeJS.Timeout | null = null;
+  /** The call's deadline is in its owner's {@link CallOwner.servedDeadlines}. */
+  #timed = false;
   #done = false;
   #responseMeta: Meta | null = null;
   #input: ItemQueue<unknown> | null = null;
@@ -155,20 +155,22 @@ export class IncomingCall implements CallContext {
 
   // --- driven by the session ---------------------------------------------
 
-  /** whether the call is over (cancelled before it could start). */
-  get finished(): boolean {
+  /** Whether the call is over (it may be cancelled before it could start). */
+  get settled(): boolean {
     return this.#done;
   }
 
   /** Starts the call with the CALL frame's input (ignored for client-streaming kinds). */
   start(input: unknown): void {
     this.#begin(input);
-    // Most handlers finish synchronously; only a call still running needs a
-    // deadline timer, so arming it after the first turn saves one per call.
+    // Most handlers finish synchronously; only a call still running needs its
+    // deadline watched, so it joins the owner's deadlines after the first turn.
     if (!this.#done && this.deadline !== undefined) {
-      const remaining = this.deadline - Date.now();
-      if (remaining <= 0) this.expire();
-      else if (remaining <= MAX_TIMER) this.#timer = setTimeout(expireIncoming, remaining, this);
+      if (this.deadline <= Date.now()) this.expire();
+      else {
+        this.#session.servedDeadlines.add(this.deadline, this);
+        this.#timed = true;
+      }
     }
   }
 
@@ -332,9 +334,8 @@ export class IncomingCall implements CallContext {
     this.#abort(rpcError);
   }
 
-  /** @internal The deadline passed (called by the timer). */
+  /** @internal The deadline passed (called by the owner's deadlines). */
   expire(): void {
-    this.#timer = null;
     this.#fail(
       new RpcError("DEADLINE_EXCEEDED", `${this.service}.${this.method} on node ${this.node} ran past its deadline`, {
         service: this.service,
@@ -346,8 +347,10 @@ export class IncomingCall implements CallContext {
 
   #finish(): void {
     this.#done = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
+    if (this.#timed) {
+      this.#timed = false;
+      this.#session.servedDeadlines.settled();
+    }
     this.#outputCredit?.close();
     this.#input?.fail(new RpcError("CANCELLED", `${this.service}.${this.method}: the call is over`));
     this.#release?.();
@@ -370,11 +373,6 @@ export class IncomingCall implements CallContext {
         .catch(() => {});
     }
   }
-}
-
-// A module-level function with the call as the timer's argument: no closure per call.
-function expireIncoming(call: IncomingCall): void {
-  call.expire();
 }
 
 const PROPAGATED_META = ["traceparent", "tracestate"] as const;

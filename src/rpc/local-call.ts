@@ -1,6 +1,7 @@
 import { FrameKind, type Meta } from "../wire/index.ts";
 import type { Release } from "./admission.ts";
 import type { CallRequest, CallerInfo } from "./context.ts";
+import type { DeadlineQueue } from "./deadline-queue.ts";
 import { IncomingCall, type CallOwner, type ServingNode } from "./incoming-call.ts";
 import type { Endpoint } from "./registry.ts";
 import { RpcError } from "./rpc-error.ts";
@@ -16,6 +17,7 @@ export class LocalUnaryCall implements CallOwner {
   readonly remoteInfo: CallerInfo;
   readonly backlogHigh = false;
   readonly timesCalls = false;
+  readonly servedDeadlines: DeadlineQueue;
   readonly #request: CallRequest;
   readonly #onDone: () => void;
   readonly #release: Release | null;
@@ -24,8 +26,17 @@ export class LocalUnaryCall implements CallOwner {
   #call: IncomingCall | null = null;
 
   /** `release` frees the call's admission slots once it is over, however it ends. */
-  constructor(server: ServingNode, caller: CallerInfo, request: CallRequest, onDone: () => void, release: Release | null = null) {
+  /** `servedDeadlines`: where the call's deadline is watched should it outlive its first turn (shared by a node's in-process calls). */
+  constructor(
+    server: ServingNode,
+    caller: CallerInfo,
+    request: CallRequest,
+    servedDeadlines: DeadlineQueue,
+    onDone: () => void,
+    release: Release | null = null,
+  ) {
     this.server = server;
+    this.servedDeadlines = servedDeadlines;
     this.remoteInfo = caller;
     this.#request = request;
     this.#onDone = onDone;
@@ -55,6 +66,18 @@ export class LocalUnaryCall implements CallOwner {
         }
         signal.addEventListener("abort", this, { once: true });
       }
+      const parent = request.parent;
+      if (parent) {
+        let aborted = false;
+        parent.onAbort((reason) => {
+          if (this.#call === null) aborted = true;
+          else this.#cancelledBy(reason);
+        });
+        if (aborted) {
+          this.#fail("CANCELLED", "cancelled before it was made");
+          return;
+        }
+      }
       this.#call = new IncomingCall(this, 0, endpoint, request.meta ?? null, timeout, 0);
       this.#call.start(request.input);
     });
@@ -82,7 +105,11 @@ export class LocalUnaryCall implements CallOwner {
 
   /** @internal The caller's signal aborted (this object is the event listener). */
   handleEvent(): void {
-    const reason = this.#request.signal?.reason;
+    this.#cancelledBy(this.#request.signal?.reason);
+  }
+
+  /** The caller's signal or the call's parent aborted, for `reason`. */
+  #cancelledBy(reason: unknown): void {
     const error = this.#error("CANCELLED", reason instanceof Error ? `cancelled by the caller: ${reason.message}` : "cancelled by the caller");
     this.#call?.cancel(error);
     this.#reject(error);

@@ -83,6 +83,9 @@ export class OutgoingCall implements CallStream<unknown> {
       }
       signal.addEventListener("abort", this, { once: true });
     }
+    // Told at once if the parent is aborted already: the call then ends here, unsent.
+    request.parent?.onAbort((reason) => this.#cancelledBy(reason));
+    if (this.#done) return promise;
     try {
       this.#session.send(FrameKind.Call, this.#id, [
         request.service,
@@ -223,8 +226,13 @@ export class OutgoingCall implements CallStream<unknown> {
 
   /** @internal The caller's signal aborted (this object is the event listener: no closure per call). */
   handleEvent(): void {
-    const reason = this.#request.signal?.reason;
-    this.cancel(reason instanceof Error ? `cancelled by the caller: ${reason.message}` : "cancelled by the caller");
+    this.#cancelledBy(this.#request.signal?.reason);
+  }
+
+  /** The caller's signal or the call's parent aborted, for `reason`. */
+  #cancelledBy(reason: unknown): void {
+    if (!this.#sent) this.#settleError(this.#error("CANCELLED", "cancelled before it was sent", true));
+    else this.cancel(reason instanceof Error ? `cancelled by the caller: ${reason.message}` : "cancelled by the caller");
   }
 
   #sendCancel(): void {

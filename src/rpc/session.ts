@@ -61,6 +61,8 @@ export class Session {
   readonly remoteTopics = new Set<string>();
   /** The deadlines of our calls in flight on this session, under one timer. */
   readonly deadlines = new DeadlineQueue();
+  /** The deadlines of calls served here that outlive their first turn, under one timer of their own. */
+  readonly servedDeadlines = new DeadlineQueue();
   #handshaken = false;
   readonly #handshake: Handshake;
   /** Services changed before this end could send more than HELLO: announced once it can. */
