@@ -409,6 +409,7 @@ export class Session {
   #complete(hello: ReadHello, provedClusterKey: boolean): void {
     const { node } = hello;
     this.#handshaken = true;
+    this.#connection.handshakeDone?.();
     if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = null;
     const certificate = this.#connection.peerCertificate;

@@ -40,6 +40,12 @@ export interface Connection {
   close(): void;
   /** Closes at once, dropping what is queued. */
   destroy(error?: Error): void;
+  /**
+   * The session's handshake is over: a transport that holds frames to
+   * `maxHandshakeFrameSize` until then (sockets) reads full-size frames
+   * from the next one on.
+   */
+  handshakeDone?(): void;
   /** Where the other end is, as an address string (`tcp://…`, `unix://…`, `inproc://…`). */
   readonly remoteAddress: string;
   /** Whether the bytes are encrypted (TLS). */

@@ -66,7 +66,8 @@ export class SocketConnection implements Connection, BudgetedConnection {
     this.peerCertificate = secure ? verifiedPeer(socket as TLSSocket) : undefined;
     this.#highWaterMark = options.highWaterMark ?? 1024 * 1024;
     this.#maxBacklog = options.maxBacklog ?? Math.max(64 * 1024 * 1024, 4 * options.limits.maxFrameSize);
-    this.#decoder = new FrameDecoder(options.limits, (frame) => this.#handler?.frame(frame));
+    // Until the handshake is over, frames are held to the smaller handshake limit.
+    this.#decoder = new FrameDecoder(options.limits, (frame) => this.#handler?.frame(frame), true);
     this.#budget = options.budget ?? budgetFor(options.limits);
     socket.setNoDelay?.(true);
     socket.on("error", (error) => {
@@ -83,6 +84,10 @@ export class SocketConnection implements Connection, BudgetedConnection {
       return;
     }
     this.#socket.on("data", (chunk: Buffer) => this.#onData(chunk));
+  }
+
+  handshakeDone(): void {
+    this.#decoder.handshakeDone();
   }
 
   get backlog(): number {

@@ -94,10 +94,23 @@ export class FrameDecoder {
    */
   readonly #screenAbove: number;
 
-  constructor(limits: WireLimits, onFrame: (frame: Frame) => void) {
+  /** The largest frame read now: `maxHandshakeFrameSize` until {@link handshakeDone}, when asked for. */
+  #maxFrameSize: number;
+  #handshaking: boolean;
+
+  /** With `handshake`, frames are held to `maxHandshakeFrameSize` until {@link handshakeDone} is called. */
+  constructor(limits: WireLimits, onFrame: (frame: Frame) => void, handshake = false) {
     this.#limits = limits;
     this.#onFrame = onFrame;
+    this.#handshaking = handshake;
+    this.#maxFrameSize = handshake ? Math.min(limits.maxHandshakeFrameSize, limits.maxFrameSize) : limits.maxFrameSize;
     this.#screenAbove = Math.min(limits.maxMetaSize, 2 * limits.maxMetaEntries);
+  }
+
+  /** The handshake is over: frames up to `maxFrameSize` are read from the next one on. */
+  handshakeDone(): void {
+    this.#handshaking = false;
+    this.#maxFrameSize = this.#limits.maxFrameSize;
   }
 
   /** Bytes of an incomplete frame held back, waiting for the rest. */
@@ -175,11 +188,9 @@ export class FrameDecoder {
     if (length < 5) {
       throw new WireError("FRAME_TOO_SMALL", `declared frame length ${length} is below the 5-byte minimum`);
     }
-    if (length + 4 > this.#limits.maxFrameSize) {
-      throw new WireError(
-        "FRAME_TOO_LARGE",
-        `declared frame size ${length + 4} bytes exceeds the limit of ${this.#limits.maxFrameSize}`,
-      );
+    if (length + 4 > this.#maxFrameSize) {
+      const limit = this.#handshaking ? `the limit of ${this.#maxFrameSize} before the handshake is over` : `the limit of ${this.#maxFrameSize}`;
+      throw new WireError("FRAME_TOO_LARGE", `declared frame size ${length + 4} bytes exceeds ${limit}`);
     }
     const kind = buf[offset + 4]!;
     if (!isKnownKind(kind)) throw new WireError("UNKNOWN_KIND", `unknown frame kind ${kind}`);

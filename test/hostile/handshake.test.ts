@@ -89,6 +89,33 @@ describe("hostile peers: before and during the handshake", () => {
     await f.assertHealthy();
   });
 
+  test("before the handshake is over, a frame over maxHandshakeFrameSize is refused on its declared length", async (t) => {
+    const f = await fixture(t);
+    for (const before of ["nothing", "a HELLO too large"] as const) {
+      const peer = await hostilePeer(t, f, false);
+      // A 1 MiB CALL right away, or a HELLO of 300 KiB: either would be buffered and decoded once complete.
+      if (before === "nothing") peer.write(header(FrameKind.Call, 1, 1024 * 1024));
+      else peer.write(header(FrameKind.Hello, 0, 300 * 1024));
+      const during = f.calc.add({ a: 2, b: 3 });
+      await assertRefused(peer, /exceeds the limit of 262144 before the handshake is over/);
+      assert.equal(await during, 5);
+      assert.ok(peer.bytesReceived < 4096, "nothing but the GOAWAY came back");
+    }
+    await f.assertHealthy();
+  });
+
+  test("once the handshake is over, frames up to maxFrameSize are read again", async (t) => {
+    const f = await fixture(t);
+    const peer = await hostilePeer(t, f);
+    // A 1 MiB input the contract refuses: an answer for the call, not a GOAWAY for its size.
+    peer.sendCall(1, "calculator", "add", "x".repeat(1024 * 1024));
+    const answer = await peer.waitForFrame((frame) => frame.kind === FrameKind.Error, "the call's ERROR");
+    assert.equal((answer.body as unknown[])[0], Status.INVALID_ARGUMENT);
+    assert.equal(peer.goAway(), undefined);
+    peer.destroy();
+    await f.assertHealthy();
+  });
+
   test("a second HELLO on an established connection is refused", async (t) => {
     const f = await fixture(t);
     const peer = await hostilePeer(t, f);
