@@ -4,7 +4,7 @@
  * ways (docs/protocol.md). It reads the frames that arrive before the
  * connection is established and says what the session is to do with each.
  */
-import { FrameKind, PROTOCOL_ERROR_CODE, type Frame, type HelloBody } from "../wire/index.ts";
+import { FrameKind, PROTOCOL_ERROR_CODE, PROTOCOL_NAME, PROTOCOL_VERSION, type Frame, type HelloBody } from "../wire/index.ts";
 import type { ConnectionKey, ProverRole } from "./connection-proof.ts";
 import { readHello } from "./frame-bodies.ts";
 import { statusNumber } from "./status.ts";
@@ -37,9 +37,11 @@ export class Handshake {
     this.#nonce = key?.nonce();
   }
 
-  /** `hello` as this end sends it: with a nonce when it holds a key. */
-  hello(hello: HelloBody): HelloBody {
-    return this.#nonce === undefined ? hello : { ...hello, nonce: this.#nonce };
+  /** This end's HELLO, for node `name` serving `services`: with a nonce when it holds a key. */
+  hello(name: string, services: HelloBody["services"], maxFrame: number): HelloBody {
+    const hello: HelloBody = { proto: PROTOCOL_NAME, v: PROTOCOL_VERSION, node: { id: this.#nodeId, name }, services, maxFrame };
+    if (this.#nonce !== undefined) hello.nonce = this.#nonce;
+    return hello;
   }
 
   /** Whether this end may send more than HELLO: at once without a key, after its PROOF with one (an end that has not proved the key learns nothing). */

@@ -1,21 +1,19 @@
-import { FrameKind, PROTOCOL_ERROR_CODE, PROTOCOL_NAME, PROTOCOL_VERSION, type Frame } from "../wire/index.ts";
+import { FrameKind, PROTOCOL_ERROR_CODE, type Frame } from "../wire/index.ts";
 import type { Connection } from "../transport/index.ts";
 import type { CallStream } from "./call-stream.ts";
 import type { CallRequest, CallerInfo } from "./context.ts";
 import { DeadlineQueue } from "./deadline-queue.ts";
 import { deferredStream } from "./deferred-stream.ts";
-import { CallStarts } from "./call-starts.ts";
 import type { Dispatcher } from "./dispatcher.ts";
-import type { IncomingCall, ServingNode } from "./incoming-call.ts";
-import { isValidMeta } from "./limits.ts";
+import type { ServingNode } from "./incoming-call.ts";
 import { OutgoingCall } from "./outgoing-call.ts";
 import { Keepalive } from "./keepalive.ts";
 import { RpcError } from "./rpc-error.ts";
+import { ServedCalls, type ServingLine } from "./served-calls.ts";
 import { statusNumber } from "./status.ts";
-import { errorToWire } from "./wire-errors.ts";
 import { failedStream } from "./failed-stream.ts";
 import type { ConnectionKey } from "./connection-proof.ts";
-import { isServiceList, isStringList, readCall, readGoAway } from "./frame-bodies.ts";
+import { isServiceList, isStringList, readGoAway } from "./frame-bodies.ts";
 import { Handshake, type ReadHello } from "./handshake.ts";
 
 /** What a session needs from the node that owns it. */
@@ -45,24 +43,21 @@ const BACKLOG_HIGH = 1024 * 1024;
  * and an orderly goodbye. Calls the dialer starts have odd ids, the
  * acceptor's even ids, so a frame's id says whose call it belongs to.
  */
-export class Session {
+export class Session implements ServingLine {
   readonly host: SessionHost;
   /** The node serving this session's incoming calls (the host itself). */
   readonly server: ServingNode;
   readonly role: SessionRole;
-  /** RESULTs of calls served here say how long they took (see docs/protocol.md). */
-  readonly timesCalls = true;
   readonly #connection: Connection;
   readonly #outgoing = new Map<number, OutgoingCall>();
-  readonly #incoming = new Map<number, IncomingCall>();
+  /** The calls the other end makes here. */
+  readonly #served: ServedCalls;
   #nextId: number;
   #remote: CallerInfo;
   #remoteServices: Array<[string, string]> = [];
   readonly remoteTopics = new Set<string>();
   /** The deadlines of our calls in flight on this session, under one timer. */
   readonly deadlines = new DeadlineQueue();
-  /** The deadlines of calls served here that outlive their first turn, under one timer of their own. */
-  readonly servedDeadlines = new DeadlineQueue();
   #handshaken = false;
   readonly #handshake: Handshake;
   /** Services changed before this end could send more than HELLO: announced once it can. */
@@ -71,14 +66,10 @@ export class Session {
   #handshakeFailure: "UNAVAILABLE" | "UNAUTHENTICATED" = "UNAVAILABLE";
   #handshakeTimer: NodeJS.Timeout | null;
   #remoteDraining = false;
-  /** The highest id of a call the other end started that we read (processed or refused). */
-  #lastCallRead = 0;
-  /** The same, as the other end told us when it closed: our calls above it were never read. */
+  /** The highest id of our calls the other end read, as it told us when it closed: those above it were never read. */
   #remoteLastCallRead: number | undefined;
   #closed = false;
   #aborted = false;
-  // handlers start after the whole read batch, so a CANCEL in it stops them first.
-  readonly #starts = new CallStarts();
   #closeReason = "closed";
   #lastActivity = Date.now();
   #readyResolve!: () => void;
@@ -99,6 +90,7 @@ export class Session {
     this.role = role;
     this.#nextId = role === "dialer" ? 1 : 2;
     this.#remote = { id: "", name: "?", address: connection.remoteAddress };
+    this.#served = new ServedCalls(this, host.dispatcher);
     this.ready = new Promise<void>((resolve, reject) => {
       this.#readyResolve = resolve;
       this.#readyReject = reject;
@@ -112,17 +104,7 @@ export class Session {
     const handshake = (this.#handshake = new Handshake(host.connectionKey, role, host.nodeId));
     new Keepalive(this, connection, host.limits); // PINGs a silent connection with calls in flight; stops once closed.
     connection.start({ frame: (frame) => this.#onFrame(frame), closed: (error) => this.#onClosed(error) });
-    connection.send(
-      FrameKind.Hello,
-      0,
-      handshake.hello({
-        proto: PROTOCOL_NAME,
-        v: PROTOCOL_VERSION,
-        node: { id: host.nodeId, name: host.nodeName },
-        services: host.dispatcher.registry.list(),
-        maxFrame: host.limits.maxFrameSize,
-      }),
-    );
+    connection.send(FrameKind.Hello, 0, handshake.hello(host.nodeName, host.dispatcher.registry.list(), host.limits.maxFrameSize));
     if (handshake.open) this.#sendTopics();
   }
 
@@ -152,7 +134,7 @@ export class Session {
 
   /** Calls in flight, both ways. */
   get activeCalls(): number {
-    return this.#incoming.size + this.#outgoing.size;
+    return this.#served.size + this.#outgoing.size;
   }
 
   /** the ids of our calls in flight, to cancel before a dead connection is dropped. */
@@ -160,7 +142,7 @@ export class Session {
     return this.#outgoing.keys();
   }
   get incomingCalls(): number {
-    return this.#incoming.size;
+    return this.#served.size;
   }
 
   /** Bytes received and sent on this connection so far (0 where the transport does not count them). */
@@ -253,7 +235,7 @@ export class Session {
   close(reason = "closed by this node"): void {
     if (this.#closed) return;
     this.#closeReason = reason;
-    if (this.#handshaken) this.#connection.send(FrameKind.GoAway, 0, [statusNumber("UNAVAILABLE"), reason, false, this.#lastCallRead]);
+    if (this.#handshaken) this.#connection.send(FrameKind.GoAway, 0, [statusNumber("UNAVAILABLE"), reason, false, this.#served.lastRead]);
     this.#connection.close();
   }
 
@@ -268,11 +250,11 @@ export class Session {
 
   /** Ends every incoming call with `error`, sent to its caller (a drain that ran out of time). */
   stopIncoming(error: RpcError): void {
-    for (const call of [...this.#incoming.values()]) call.stop(error);
+    this.#served.stopAll(error);
   }
 
-  incomingDone(id: number): void {
-    this.#incoming.delete(id);
+  /** A call served on this session ended. */
+  servedCallEnded(): void {
     this.#checkIdle();
   }
 
@@ -296,7 +278,7 @@ export class Session {
     // Aborted: what else arrives is not read; the close reason stays this end's.
     if (this.#closed || this.#aborted) return;
     const now = Date.now();
-    this.#starts.frameRead(now, this.#lastActivity);
+    this.#served.frameRead(now, this.#lastActivity);
     this.#lastActivity = now;
     if (!this.#handshaken) {
       this.#onHandshakeFrame(frame);
@@ -305,7 +287,8 @@ export class Session {
     const { kind, id, body } = frame;
     switch (kind) {
       case FrameKind.Call:
-        this.#onCall(id, body);
+        if (this.#isMine(id)) this.abort(`malformed CALL frame (id ${id})`);
+        else this.#served.call(id, body);
         return;
       case FrameKind.Result:
         this.#outgoing.get(id)?.result(body);
@@ -315,11 +298,11 @@ export class Session {
         return;
       case FrameKind.Item:
         if (this.#isMine(id)) this.#outgoing.get(id)?.item(body);
-        else this.#incoming.get(id)?.item(body);
+        else this.#served.get(id)?.item(body);
         return;
       case FrameKind.End:
         if (this.#isMine(id)) this.#outgoing.get(id)?.end(body);
-        else this.#incoming.get(id)?.endOfInput();
+        else this.#served.get(id)?.endOfInput();
         return;
       case FrameKind.Credit:
         if (typeof body !== "number" || !Number.isInteger(body) || body <= 0 || body > 1 << 20) {
@@ -327,10 +310,10 @@ export class Session {
           return;
         }
         if (this.#isMine(id)) this.#outgoing.get(id)?.credit(body);
-        else this.#incoming.get(id)?.credit(body);
+        else this.#served.get(id)?.credit(body);
         return;
       case FrameKind.Cancel:
-        this.#incoming.get(id)?.cancel(new RpcError("CANCELLED", "the caller cancelled the call"));
+        this.#served.get(id)?.cancel(new RpcError("CANCELLED", "the caller cancelled the call"));
         return;
       case FrameKind.Event:
         if (!Array.isArray(body) || typeof body[0] !== "string") {
@@ -423,44 +406,6 @@ export class Session {
     this.#readyResolve();
   }
 
-  #onCall(id: number, body: unknown): void {
-    if (this.#isMine(id) || this.#incoming.has(id) || !Array.isArray(body) || body.length < 7) {
-      this.abort(`malformed CALL frame (id ${id})`);
-      return;
-    }
-    if (id > this.#lastCallRead) this.#lastCallRead = id;
-    const arrived = readCall(id, body);
-    if (arrived === null) {
-      this.abort(`malformed CALL frame (id ${id})`);
-      return;
-    }
-    const { service, method, meta } = arrived;
-    const host = this.host;
-    if (meta !== null && !isValidMeta(meta, host.limits.maxMetaSize, host.limits.maxMetaEntries)) {
-      const where = { service, method, node: host.nodeName, unprocessed: true };
-      this.#refuse(id, new RpcError("INVALID_ARGUMENT", `${service}.${method}: metadata must map strings to strings, within ${host.limits.maxMetaSize} bytes and ${host.limits.maxMetaEntries} entries`, where));
-      return;
-    }
-    if (this.#incoming.size >= host.limits.maxConcurrentCalls) {
-      const where = { service, method, node: host.nodeName, unprocessed: true };
-      const message = `node ${host.nodeName} has ${host.limits.maxConcurrentCalls} calls in flight on this connection; not processed — retry later`;
-      this.#refuse(id, new RpcError("RESOURCE_EXHAUSTED", message, where));
-      return;
-    }
-    const call = host.dispatcher.accept(this, arrived);
-    if (call instanceof RpcError) {
-      this.#refuse(id, call);
-      return;
-    }
-    this.#incoming.set(id, call);
-    this.#starts.add(call, arrived.input, call.kind === "client-stream" || call.kind === "bidi-stream");
-  }
-
-  /** Answers a call that no handler will see. */
-  #refuse(id: number, error: RpcError): void {
-    this.send(FrameKind.Error, id, errorToWire(error, false));
-  }
-
   #onGoAway(body: unknown): void {
     const goAway = readGoAway(body);
     if (goAway.lastRead !== undefined) this.#remoteLastCallRead = goAway.lastRead;
@@ -480,7 +425,7 @@ export class Session {
     for (const [id, call] of [...this.#outgoing]) call.lost(reason, lastRead !== undefined && id > lastRead);
     this.deadlines.clear();
     const cancelled = new RpcError("CANCELLED", `the connection from ${this.#remote.address} closed: ${reason}`);
-    for (const call of [...this.#incoming.values()]) call.cancel(cancelled);
+    this.#served.cancelAll(cancelled);
     this.host.sessionClosed(this);
     this.#checkIdle();
     this.#closedResolve();
