@@ -29,6 +29,7 @@ export type {
 export type { AttemptObserver, CallRequest } from "./rpc/context.ts";
 export { watchOutcome, type OutcomeListener } from "./rpc/served-outcome.ts";
 export { principalsOf, type AuthorizationPolicy, type AuthorizationRule } from "./rpc/authorization.ts";
+export { hashToken, newToken, tokenTable, type TokenEntry, type TokenVerifier } from "./rpc/tokens.ts";
 export { RpcError, isRpcError, type RpcErrorOptions, type TriedInstance } from "./rpc/rpc-error.ts";
 export { STATUS_CODES, type StatusCode } from "./rpc/status.ts";
 export { DEFAULT_LIMITS, type Limits } from "./rpc/limits.ts";

@@ -1,5 +1,6 @@
 import { connect, type Node, type Peer, type TlsClientOptions } from "../index.ts";
 import { clusterKeyFromEnv } from "./lookup-args.ts";
+import { tokenOption } from "./token-args.ts";
 
 /** How long asking one node may take (ms). */
 export const ASK_TIMEOUT_MS = 3_000;
@@ -35,7 +36,7 @@ export async function askNode<T>(address: string, command: string, ask: (peer: P
   }
   const tls = route.tls !== undefined && address.startsWith("tcp://") ? { tls: route.tls } : {};
   const clusterKey = route.clusterKey ?? clusterKeyFromEnv();
-  const peer = await connect(address, { name: `amoeba-${command}-${process.pid}`, drainTimeout: 0, connectTimeout: ASK_TIMEOUT_MS, logger: SILENT, ...tls, ...(clusterKey ? { clusterKey } : {}) });
+  const peer = await connect(address, { name: `amoeba-${command}-${process.pid}`, drainTimeout: 0, connectTimeout: ASK_TIMEOUT_MS, logger: SILENT, ...tls, ...(clusterKey ? { clusterKey } : {}), ...tokenOption(command) });
   try {
     return await ask(peer);
   } finally {

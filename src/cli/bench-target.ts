@@ -6,6 +6,7 @@ import { loadEngine } from "./engine.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import { describeWhere } from "./lookup-args.ts";
 import { describeVersions, joinAsTool, pickAddresses } from "./lookup-session.ts";
+import { tokenOption } from "./token-args.ts";
 
 /** The node `amoeba bench` calls from, and the version of the service it calls. */
 export interface BenchTarget {
@@ -48,6 +49,7 @@ export async function openTarget(plan: CallPlan): Promise<BenchTarget> {
       ...(plan.engine !== undefined && plan.address.startsWith("nats://") ? { engine: await loadEngine(plan.engine) } : {}),
       lookup: false,
       ...(plan.tls !== undefined ? { clientTls: plan.tls } : {}),
+      ...tokenOption("bench"),
       drainTimeout: 0,
       logger: SILENT,
     });

@@ -15,6 +15,7 @@ import { CALL } from "./usage.ts";
 import { loadEngine } from "./engine.ts";
 import { planClientTls } from "./tls-args.ts";
 import { tlsHint } from "./tls-hint.ts";
+import { tokenOption } from "./token-args.ts";
 
 /** One call, as the command line asks for it. */
 export interface CallPlan {
@@ -254,6 +255,8 @@ export async function placeCall(plan: CallPlan, io: Io, fallbacks: readonly stri
 async function connectFirst(addresses: readonly string[], plan: Pick<CallPlan, "timeout" | "engine" | "tls" | "lookup">): Promise<Peer> {
   const { timeout, engine, tls } = plan;
   const clusterKey = plan.lookup?.clusterKey ?? clusterKeyFromEnv();
+  // A node that takes tokens knows the CLI by the one in $AMOEBA_TOKEN.
+  const token = tokenOption("call");
   let failure: unknown;
   for (const address of addresses) {
     try {
@@ -266,6 +269,7 @@ async function connectFirst(addresses: readonly string[], plan: Pick<CallPlan, "
         drainTimeout: 0,
         // A keyed node takes only connections that prove its key.
         ...(clusterKey !== undefined ? { clusterKey } : {}),
+        ...token,
         ...(Number.isFinite(timeout) ? { connectTimeout: timeout } : {}),
       });
     } catch (error) {

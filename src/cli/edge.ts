@@ -15,6 +15,7 @@ import { EDGE } from "./usage.ts";
 import { startEdgeDashboard } from "./dashboard.ts";
 import { readPolicy } from "./policy-file.ts";
 import { planClientTls, planKeyPair } from "./tls-args.ts";
+import { tokenOption } from "./token-args.ts";
 
 /** What `amoeba edge` was asked to do. */
 export interface EdgePlan {
@@ -146,6 +147,7 @@ function edgeOptions(plan: EdgePlan, authenticate: Authenticate | undefined): Ed
     ...(lookup?.seeds !== undefined ? { seeds: [...lookup.seeds] } : {}),
     ...(lookup?.registry !== undefined ? { registry: lookup.registry } : {}),
     ...(clusterKey !== undefined ? { clusterKey } : {}),
+    ...tokenOption("edge"),
     ...(plan.clusterTls !== undefined ? { clientTls: plan.clusterTls } : {}),
     ...(plan.authorization !== undefined ? { authorization: plan.authorization } : {}),
     ...(lookup?.gossip !== undefined ? { lookup: { gossip: lookup.gossip } } : lookup !== undefined ? { lookup: true } : {}),

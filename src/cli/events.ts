@@ -19,6 +19,7 @@ import { toJson } from "./output.ts";
 import { plural } from "./table.ts";
 import { PUBLISH, SUBSCRIBE } from "./usage-tools.ts";
 import { planClientTls } from "./tls-args.ts";
+import { tokenOption } from "./token-args.ts";
 
 /** What publish or subscribe was asked to do. */
 export interface EventPlan {
@@ -151,7 +152,7 @@ async function open(plan: EventPlan, command: string): Promise<Reach> {
     view = await joinAsTool(plan.lookup, command, { wait: plan.wait.ms, fixed: plan.wait.fixed, tls: plan.tls });
     node = view.node;
   } else {
-    node = new Node({ name: `amoeba-${command}-${process.pid}`, logger: SILENT, drainTimeout: 0, ...(plan.tls !== undefined ? { clientTls: plan.tls } : {}) });
+    node = new Node({ name: `amoeba-${command}-${process.pid}`, logger: SILENT, drainTimeout: 0, ...(plan.tls !== undefined ? { clientTls: plan.tls } : {}), ...tokenOption(command) });
   }
   const targets = (): string[] => {
     if (view === undefined) return [plan.address!];

@@ -10,6 +10,7 @@ import type { Io } from "./io.ts";
 import { commandLogger } from "./log-level.ts";
 import { checkGossipAddress } from "./lookup-args.ts";
 import { readPolicy } from "./policy-file.ts";
+import { readTokens, tokenFromEnv } from "./token-args.ts";
 import { planServerTls } from "./tls-args.ts";
 import { awaitSeeds, planSeedWait, unlessSeedsFail } from "./seed-wait.ts";
 import { CLUSTER_KEY_ENV, GATEWAY } from "./usage.ts";
@@ -67,6 +68,9 @@ export function planGateway(args: ParsedArgs, env: NodeJS.ProcessEnv = process.e
   const tls = planServerTls(args, "gateway");
   const policy = stringOption(args, "policy");
   const authorization = policy === undefined ? undefined : readPolicy(policy, "gateway");
+  const tokensFile = stringOption(args, "tokens");
+  const tokens = tokensFile === undefined ? undefined : readTokens(tokensFile, "gateway");
+  const token = tokenFromEnv("gateway", env);
   const join: Record<string, GatewayClusterOptions> = {};
   for (const text of listOption(args, "join")) {
     const [cluster, seeds] = parseJoin(text);
@@ -78,6 +82,8 @@ export function planGateway(args: ParsedArgs, env: NodeJS.ProcessEnv = process.e
       ...(clusterKey !== undefined ? { clusterKey } : {}),
       ...(tls !== undefined ? { tls: tls.server, clientTls: tls.client } : {}),
       ...(authorization !== undefined ? { authorization } : {}),
+      ...(tokens !== undefined ? { tokens } : {}),
+      ...(token !== undefined ? { token } : {}),
       ...(flagOption(args, "insecure") ? { insecure: true } : {}),
     };
   }

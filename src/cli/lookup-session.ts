@@ -10,6 +10,7 @@ import { memberInstances } from "../lookup/catalog.ts";
 import { reachableAddress } from "../lookup/reachable.ts";
 import { loadEngine } from "./engine.ts";
 import { TOOL_LABEL } from "../dashboard/tool-label.ts";
+import { tokenOption } from "./token-args.ts";
 
 export { TOOL_LABEL };
 
@@ -63,6 +64,7 @@ export async function joinAsTool(plan: LookupPlan, command: string, options: Joi
       ...(plan.cluster !== undefined ? { cluster: plan.cluster } : {}),
       labels: { [TOOL_LABEL]: command },
       ...(options.tls !== undefined ? { clientTls: options.tls } : {}),
+      ...tokenOption(command),
       ...(plan.engine !== undefined ? { engine: await loadEngine(plan.engine) } : {}),
       logger: quietLogger(warnings),
       // It serves nothing: closing has no calls to wait for.

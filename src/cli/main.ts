@@ -10,6 +10,7 @@ import { flushProcessIo, processIo, type Io } from "./io.ts";
 import { disableColor, paletteFor } from "./color.ts";
 import { didYouMean } from "./suggest.ts";
 import { COMMANDS, commandHelp, HELP, mainHelp } from "./usage.ts";
+import { tokenFromEnv } from "./token-args.ts";
 
 type Runner = (argv: readonly string[], io: Io) => Promise<number>;
 
@@ -22,6 +23,7 @@ const RUNNERS: Record<string, () => Promise<Runner>> = {
   publish: async () => (await import("./events.ts")).runPublish,
   subscribe: async () => (await import("./events.ts")).runSubscribe,
   completion: async () => (await import("./completion.ts")).runCompletion,
+  token: async () => (await import("./token.ts")).runToken,
   ls: async () => (await import("./ls.ts")).runLs,
   nodes: async () => (await import("./nodes.ts")).runNodes,
   top: async () => (await import("./top.ts")).runTop,
@@ -33,6 +35,9 @@ const RUNNERS: Record<string, () => Promise<Runner>> = {
   route: async () => (await import("./route.ts")).runRoute,
   help: async () => runHelp,
 };
+
+/** The commands that dial nodes, and present $AMOEBA_TOKEN when they do. */
+const DIALING = new Set(Object.keys(RUNNERS).filter((name) => !["help", "token", "completion"].includes(name)));
 
 /** Runs the command line `argv` (without `node` and the script) and returns the exit code. */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
@@ -58,6 +63,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       const names = COMMANDS.map((c) => c.name);
       throw new UsageError(first.startsWith("-") ? `unknown option ${first}` : `unknown command "${first}"${didYouMean(first, names)}; the commands are ${names.join(", ")}`);
     }
+    // A token in the environment that is no token is a mistake of the command line, whatever the command does with it.
+    if (DIALING.has(command)) tokenFromEnv(command);
     const run = await RUNNERS[command]!();
     return await run(rest, io);
   } catch (error) {

@@ -15,7 +15,7 @@ import { UsageError } from "./errors.ts";
 import { didYouMean } from "./suggest.ts";
 
 const RULE_FIELDS = ["callers", "methods", "deny"] as const;
-const PRINCIPAL_KINDS = ["cert:", "san:", "edge:", "node:"] as const;
+const PRINCIPAL_KINDS = ["cert:", "san:", "token:", "edge:", "node:"] as const;
 const EXAMPLE = '{ "rules": [ { "callers": ["cert:orders"], "methods": ["payments.*"] } ] }';
 
 /** Reads and checks the policy file of `--policy`; every mistake is a UsageError (exit 2) naming the file. */
@@ -86,8 +86,8 @@ function patterns(value: unknown, at: string, what: string, example: string): st
 }
 
 function checkPrincipal(caller: string, at: string): void {
-  if (caller === "*" || caller === "self" || PRINCIPAL_KINDS.some((kind) => caller.startsWith(kind) && caller.length > kind.length)) return;
-  throw new Error(`${at}: ${shown(caller)} is no principal; write cert:<common name>, san:<alternative name>, edge:<user>, node:<name>, self or * (anyone)`);
+  if (caller === "*" || caller === "self" || caller === "cluster" || PRINCIPAL_KINDS.some((kind) => caller.startsWith(kind) && caller.length > kind.length)) return;
+  throw new Error(`${at}: ${shown(caller)} is no principal; write cert:<common name>, san:<alternative name>, cluster, token:<name>, edge:<user>, node:<name>, self or * (anyone)`);
 }
 
 function checkMethod(method: string, at: string): void {

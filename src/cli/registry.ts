@@ -1,4 +1,4 @@
-import { AddressError, ExposureError, startNode, type AuthorizationPolicy, type TlsServerOptions } from "../index.ts";
+import { AddressError, ExposureError, startNode, type AuthorizationPolicy, type TlsServerOptions, type TokenVerifier } from "../index.ts";
 import { serveRegistry } from "../lookup/registry/server.ts";
 import { checkSocketAddress, flagOption, listOption, parseOrHelp, parseMs, stringOption, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
@@ -7,6 +7,7 @@ import { commandLogger } from "./log-level.ts";
 import { drainOnSignal } from "./serve.ts";
 import { REGISTRY } from "./usage.ts";
 import { readPolicy } from "./policy-file.ts";
+import { readTokens } from "./token-args.ts";
 import { planServerTls } from "./tls-args.ts";
 
 /** What `amoeba registry` was asked to do. */
@@ -18,6 +19,8 @@ export interface RegistryPlan {
   readonly tls: TlsServerOptions | undefined;
   /** Who may call what (`--policy`): registering nodes and the tools that ask. */
   readonly authorization: AuthorizationPolicy | undefined;
+  /** The bearer tokens it takes (`--tokens`): a node's record then belongs to its token. */
+  readonly tokens: TokenVerifier | undefined;
   /** Listen for other hosts with no credentials (`--insecure`). */
   readonly insecure: boolean;
 }
@@ -36,6 +39,7 @@ export async function runRegistry(argv: readonly string[], io: Io): Promise<numb
     ...(plan.drainTimeout !== undefined ? { drainTimeout: plan.drainTimeout } : {}),
     ...(plan.tls !== undefined ? { tls: plan.tls } : {}),
     ...(plan.authorization !== undefined ? { authorization: plan.authorization } : {}),
+    ...(plan.tokens !== undefined ? { tokens: plan.tokens } : {}),
     ...(plan.insecure ? { insecure: true } : {}),
   });
   // Watches last as long as their watcher: on shutdown they are ended, so
@@ -68,6 +72,7 @@ export function planRegistry(args: ParsedArgs): RegistryPlan {
   const listen = listOption(args, "listen").map((address) => checkSocketAddress(address, "registry"));
   const drainTimeout = stringOption(args, "drain-timeout");
   const policy = stringOption(args, "policy");
+  const tokens = stringOption(args, "tokens");
   return {
     listen: listen.length > 0 ? listen : [DEFAULT_REGISTRY_LISTEN],
     name: stringOption(args, "name"),
@@ -75,6 +80,7 @@ export function planRegistry(args: ParsedArgs): RegistryPlan {
     // A registry dials no one: only its listeners' side of the TLS options is used.
     tls: planServerTls(args, "registry")?.server,
     authorization: policy === undefined ? undefined : readPolicy(policy, "registry"),
+    tokens: tokens === undefined ? undefined : readTokens(tokens, "registry"),
     insecure: flagOption(args, "insecure"),
   };
 }

@@ -1,6 +1,6 @@
 import { constants } from "node:os";
 import { serveMetrics } from "../metrics/http.ts";
-import { AddressError, ExposureError, startNode, type AuthorizationPolicy, type Handlers, type Node } from "../index.ts";
+import { AddressError, ExposureError, startNode, type AuthorizationPolicy, type Handlers, type Node, type TokenVerifier } from "../index.ts";
 import { checkSocketAddress, flagOption, listOption, parseCount, parseMs, parseOrHelp, parsePort, parseRecentCalls, stringOption, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
@@ -12,6 +12,7 @@ import { SERVE } from "./usage.ts";
 import { loadEngine } from "./engine.ts";
 import { awaitSeeds, planSeedWait, unlessSeedsFail, type SeedWait } from "./seed-wait.ts";
 import { readPolicy } from "./policy-file.ts";
+import { readTokens, tokenFromEnv } from "./token-args.ts";
 import { planServerTls, type ServerTls } from "./tls-args.ts";
 
 /** What `amoeba serve` was asked to do. */
@@ -33,6 +34,9 @@ export interface ServePlan {
   readonly tls: ServerTls | undefined;
   /** Who may call what (`--policy`). */
   readonly authorization: AuthorizationPolicy | undefined;
+  /** The bearer tokens it takes (`--tokens`), and the one it presents when it dials ($AMOEBA_TOKEN). */
+  readonly tokens: TokenVerifier | undefined;
+  readonly token: string | undefined;
   /** Listen for other hosts with no credentials (`--insecure`). */
   readonly insecure: boolean;
   /** What to do when --seeds never answer. */
@@ -89,6 +93,7 @@ export function planServe(args: ParsedArgs): ServePlan {
   const metricsPort = stringOption(args, "metrics-port");
   const recentCalls = stringOption(args, "recent-calls");
   const policy = stringOption(args, "policy");
+  const tokens = stringOption(args, "tokens");
   const lookup = planLookup(args, "serve");
   return {
     module,
@@ -103,6 +108,8 @@ export function planServe(args: ParsedArgs): ServePlan {
     lookup,
     tls: planServerTls(args, "serve"),
     authorization: policy === undefined ? undefined : readPolicy(policy, "serve"),
+    tokens: tokens === undefined ? undefined : readTokens(tokens, "serve"),
+    token: tokenFromEnv("serve"),
     insecure: flagOption(args, "insecure"),
     seedWait: planSeedWait(args, "serve"),
   };
@@ -142,6 +149,8 @@ async function startServing(plan: ServePlan, entries: ServiceEntry[], logger: Lo
     // TLS is a credential too; the node dials with the same certificate.
     ...(plan.tls !== undefined ? { tls: plan.tls.server, clientTls: plan.tls.client } : {}),
     ...(plan.authorization !== undefined ? { authorization: plan.authorization } : {}),
+    ...(plan.tokens !== undefined ? { tokens: plan.tokens } : {}),
+    ...(plan.token !== undefined ? { token: plan.token } : {}),
     ...(plan.insecure ? { insecure: true } : {}),
     // Joined below, once listening: the node's record then carries its addresses.
     lookup: false,

@@ -114,6 +114,15 @@ export function serverTlsOptions(what: string, dials?: string): Readonly<Record<
   };
 }
 
+/** `--tokens`: the bearer tokens `what` takes from the nodes and tools that dial it. */
+export function tokensOption(what: string): OptionSpec {
+  return {
+    type: "string",
+    value: "<file>",
+    help: `Take bearer tokens: ${what} knows a caller that presents one of this JSON file's tokens as token:<name> (for --policy), and refuses an unknown token at the handshake. {"tokens": [{"name": "orders", "sha256": "<hex>"}, ...]}; amoeba token makes a token and its entry. Callers present theirs from $AMOEBA_TOKEN or $AMOEBA_TOKEN_FILE, over TLS or on this machine only. Default: none`,
+  };
+}
+
 /** `--policy`: who may call what, on `whom`. */
 export function policyOption(whom: string): OptionSpec {
   return {
@@ -140,7 +149,7 @@ export function clientTlsOptions(prefix = "tls", whom = "the nodes it reaches ov
       value: "<file>",
       help: `Mutual TLS: present this PEM certificate (chain) to ${whom}, who know the caller by it; needs --${prefix}-key.`,
     },
-    [`${prefix}-key`]: { type: "string", value: "<file>", help: `The PEM private key of --${prefix}-cert (not encrypted).` },
+    [`${prefix}-key`]: { type: "string", value: "<file>", help: `The PEM private key of --${prefix}-cert (not encrypted). A bearer token for nodes that take them comes from $AMOEBA_TOKEN or $AMOEBA_TOKEN_FILE.` },
   };
 }
 

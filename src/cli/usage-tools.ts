@@ -1,6 +1,6 @@
 /**
  * The specs of the commands that look into a cluster for people and
- * scripts: describe, publish, subscribe, top, bench, and shell completion.
+ * scripts: describe, publish, subscribe, top, bench, shell completion, and tokens.
  */
 import { clientTlsOptions, FIND_OPTIONS, HELP_OPTION, WAIT_OPTION, type CommandSpec } from "./usage-options.ts";
 
@@ -80,6 +80,19 @@ export const COMPLETION: CommandSpec = {
   ],
   options: { help: HELP_OPTION },
   examples: ['echo \'source <(amoeba completion bash)\' >> ~/.bashrc', "amoeba completion zsh > \"${fpath[1]}/_amoeba\"", "amoeba completion fish > ~/.config/fish/completions/amoeba.fish"],
+};
+
+/** `amoeba token`. */
+export const TOKEN: CommandSpec = {
+  name: "token",
+  summary: "Make a bearer token for a node or tool, and its entry for --tokens",
+  usage: "token --name <name>",
+  description: [
+    "Prints a new random token (32 bytes, base64url) on standard output, and on standard error the entry for the --tokens file of the nodes that are to take it: its name and the token's SHA-256, never the token. A node that takes it knows its bearer as token:<name>.",
+    "The bearer presents it from $AMOEBA_TOKEN or a file named by $AMOEBA_TOKEN_FILE (startNode({ token }) in code), over TLS or on this machine only.",
+  ],
+  options: { name: { type: "string", value: "<name>", help: "Who the token is for: the principal token:<name> of its bearer." }, help: HELP_OPTION },
+  examples: ["amoeba token --name orders > orders.token  # the entry for --tokens on standard error"],
 };
 
 /** `amoeba top`. */

@@ -12,13 +12,14 @@ import {
   HELP_OPTION,
   insecureOption,
   policyOption,
+  tokensOption,
   recentCallsOption,
   SEED_WAIT_OPTIONS,
   serverTlsOptions,
   WAIT_OPTION,
   type CommandSpec,
 } from "./usage-options.ts";
-import { BENCH, COMPLETION, DESCRIBE, PUBLISH, SUBSCRIBE, TOP } from "./usage-tools.ts";
+import { BENCH, COMPLETION, DESCRIBE, PUBLISH, SUBSCRIBE, TOKEN, TOP } from "./usage-tools.ts";
 
 export { CLUSTER_KEY_ENV, type CommandSpec, type OptionSpec } from "./usage-options.ts";
 
@@ -82,6 +83,7 @@ export const SERVE: CommandSpec = {
     },
     ...serverTlsOptions("the node", "the registry and the nodes it calls"),
     policy: policyOption("the node serves"),
+    tokens: tokensOption("the node"),
     insecure: insecureOption("the node"),
     ...SEED_WAIT_OPTIONS,
     "log-level": LOG_LEVEL_OPTION,
@@ -206,6 +208,7 @@ export const REGISTRY: CommandSpec = {
     "drain-timeout": { type: "string", value: "<time>", help: "On SIGINT/SIGTERM, how long calls in flight may take to finish. Default: 10s" },
     ...serverTlsOptions("the registry"),
     policy: policyOption("the registry serves (nodes register with amoeba.registry.*)"),
+    tokens: tokensOption("the registry (a node's record then belongs to its token)"),
     insecure: insecureOption("the registry"),
     "log-level": LOG_LEVEL_OPTION,
     help: HELP_OPTION,
@@ -347,6 +350,7 @@ export const GATEWAY: CommandSpec = {
     "recent-calls": recentCallsOption("each of its members'"),
     ...serverTlsOptions("each of its members", "the nodes it forwards calls to"),
     policy: policyOption("its members serve, forwarded ones included,"),
+    tokens: tokensOption("each of its members"),
     insecure: insecureOption("its members (on a --host other than loopback, with neither --cluster-key nor --tls-cert)"),
     ...SEED_WAIT_OPTIONS,
     "log-level": LOG_LEVEL_OPTION,
@@ -384,7 +388,7 @@ export const ROUTE: CommandSpec = {
 };
 
 /** Every command, in the order help lists them. */
-export const COMMANDS: readonly CommandSpec[] = [SERVE, CALL, DESCRIBE, PUBLISH, SUBSCRIBE, LS, NODES, TOP, BENCH, REGISTRY, EDGE, DASHBOARD, GATEWAY, ROUTE, COMPLETION, HELP];
+export const COMMANDS: readonly CommandSpec[] = [SERVE, CALL, DESCRIBE, PUBLISH, SUBSCRIBE, LS, NODES, TOP, BENCH, REGISTRY, EDGE, DASHBOARD, GATEWAY, ROUTE, TOKEN, COMPLETION, HELP];
 
 /** The top level: `amoeba --help`. */
 export function mainHelp(): string {

@@ -286,6 +286,7 @@ async function openEdge(options: EdgeOptions, port: number, ownServer: boolean):
       ...(options.seeds === undefined ? {} : { seeds: options.seeds }),
       ...(options.registry === undefined ? {} : { registry: options.registry }),
       ...(options.clusterKey === undefined ? {} : { clusterKey: options.clusterKey }),
+      ...(options.token === undefined ? {} : { token: options.token }),
       ...(options.lookup === undefined ? {} : { lookup: options.lookup }),
       ...(options.clientTls === undefined ? {} : { clientTls: options.clientTls }),
       ...(options.authorization === undefined ? {} : { authorization: options.authorization }),

@@ -100,7 +100,7 @@ export const DEFAULT_EDGE_LIMITS: Readonly<EdgeLimits> = Object.freeze({
 export type EdgeTlsOptions = Pick<SecureContextOptions, "cert" | "key" | "passphrase" | "ca">;
 
 /** Options of `startEdge`. */
-export interface EdgeOptions extends Pick<NodeOptions, "name" | "cluster" | "seeds" | "registry" | "clusterKey" | "lookup" | "clientTls" | "labels" | "logger" | "balance" | "traces"> {
+export interface EdgeOptions extends Pick<NodeOptions, "name" | "cluster" | "seeds" | "registry" | "clusterKey" | "token" | "lookup" | "clientTls" | "labels" | "logger" | "balance" | "traces"> {
   /**
    * Who may call what through the edge: the policy (as the node's
    * `authorization`) decides each end user's call before it leaves, the

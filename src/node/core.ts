@@ -15,6 +15,8 @@ import type { EngineHost, RunningEngine } from "../engine.ts";
 import { childLogger, createStderrLogger, type Logger } from "../logger.ts";
 import { NodeMetrics } from "../metrics/node-metrics.ts";
 import { ConnectionKey } from "../rpc/connection-proof.ts";
+import type { HandshakeCredentials } from "../rpc/handshake.ts";
+import { checkToken, tokenVerifierOf } from "../rpc/tokens.ts";
 import { createCallTracer, createRecentCalls, type CallTracer } from "../observe/call-tracer.ts";
 import type { RecentCalls } from "../observe/recent-calls.ts";
 import { servedMetrics } from "../observe/served-metrics.ts";
@@ -63,7 +65,7 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
   readonly router: CallRouter;
   engine: RunningEngine | null = null;
   readonly self: CallerInfo;
-  readonly connectionKey: ConnectionKey | null;
+  readonly credentials: HandshakeCredentials;
   readonly #clientTls: TlsClientOptions | undefined;
   /** The chains of events published here and arriving here, or null with no event interceptor. */
   readonly #eventsOut: EventNext | null;
@@ -85,7 +87,11 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
     this.drainTimeout = options.drainTimeout ?? 10_000;
     this.#clientTls = options.clientTls;
     const clusterKey = clusterKeyOf(options);
-    this.connectionKey = clusterKey === undefined ? null : new ConnectionKey(clusterKey);
+    this.credentials = {
+      key: clusterKey === undefined ? null : new ConnectionKey(clusterKey),
+      token: checkToken(options.token),
+      verifyToken: tokenVerifierOf(options.tokens),
+    };
     // Every line the node writes says which node wrote it.
     this.logger = childLogger(options.logger ?? createStderrLogger({}), { node: this.name, node_id: this.id, cluster: this.cluster });
     this.recentCalls = createRecentCalls(options.traces);

@@ -8,6 +8,7 @@ import type { LookupSettings } from "../lookup/start-lookup.ts";
 import type { AuthorizationPolicy } from "../rpc/authorization.ts";
 import type { NodeInterceptors, ServerInterceptor } from "../rpc/context.ts";
 import type { Limits } from "../rpc/limits.ts";
+import type { TokenEntry, TokenVerifier } from "../rpc/tokens.ts";
 import type { RouteRule } from "../route-rules/rules.ts";
 import type { TlsClientOptions, TlsServerOptions } from "../transport/index.ts";
 
@@ -77,6 +78,25 @@ export interface NodeOptions {
    */
   clusterKey?: string;
   /**
+   * A bearer token this node presents at the handshake of every connection
+   * it dials (to other nodes and its registry): its credential where the
+   * other node takes tokens (`tokens`), which then knows it as
+   * `token:<name>`. Sent only over TLS or to this machine; a dial that would
+   * send it unencrypted to another host fails UNAUTHENTICATED. 16 to 4,096
+   * characters; `newToken()` makes one.
+   */
+  token?: string;
+  /**
+   * The bearer tokens this node takes from the nodes that dial it, and whose
+   * they are: a table of `{ name, sha256 }` entries (`hashToken(token)`; or
+   * `{ name, token }`), or a function naming a token's owner (undefined for
+   * a token it does not take). A caller with an unknown token is refused
+   * UNAUTHENTICATED at the handshake; a known one is `ctx.caller.token` and
+   * the principal `token:<name>`. A token that came unencrypted from another
+   * host is refused.
+   */
+  tokens?: TokenVerifier | readonly TokenEntry[];
+  /**
    * Node-wide balancing settings: outlier ejection and the retry budget, which
    * each service's balancer applies on its own. Strategies are set per client.
    */
@@ -116,7 +136,7 @@ export interface NodeOptions {
   interceptors?: NodeInterceptors;
   /**
    * Who may call what on this node, deny by default once set: rules of
-   * principals (`cert:<CN>`, `san:…`, `edge:<user>`, `self`, `node:<name>`)
+   * principals (`cert:<CN>`, `san:…`, `cluster`, `token:<name>`, `edge:<user>`, `self`, `node:<name>`)
    * and `service.method` patterns, Amoeba's own services included. A caller
    * with no verified identity is refused UNAUTHENTICATED, even for methods
    * that do not exist. See docs/security.md.

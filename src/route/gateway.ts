@@ -108,6 +108,8 @@ export class Gateway {
         ...(join.seeds ? { seeds: join.seeds } : {}),
         lookup: { ...(join.gossip ? { gossip: join.gossip } : {}), ...(options.membership ? { membership: options.membership } : {}) },
         ...(join.clusterKey ? { clusterKey: join.clusterKey } : {}),
+        ...(join.token === undefined ? {} : { token: join.token }),
+        ...(join.tokens === undefined ? {} : { tokens: join.tokens }),
         ...(join.tls ? { tls: join.tls } : {}),
         ...(join.clientTls ? { clientTls: join.clientTls } : {}),
         ...(join.authorization ? { authorization: join.authorization } : {}),

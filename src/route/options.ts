@@ -1,6 +1,7 @@
 import type { Logger } from "../logger.ts";
 import type { MembershipConfig } from "../lookup/membership/config.ts";
 import type { TracesOptions } from "../observe/traces-options.ts";
+import type { NodeOptions } from "../node/options.ts";
 import type { AuthorizationPolicy } from "../rpc/authorization.ts";
 import type { TlsClientOptions, TlsServerOptions } from "../transport/index.ts";
 import { DEFAULT_MAX_HOPS } from "./hops.ts";
@@ -17,6 +18,10 @@ export interface GatewayClusterOptions {
   gossip?: string;
   /** That cluster's key, when its membership is authenticated. */
   clusterKey?: string;
+  /** The bearer token its member there presents when it dials (see the node's `token`). */
+  token?: string;
+  /** The bearer tokens its member there takes from callers (see the node's `tokens`). */
+  tokens?: NodeOptions["tokens"];
   /**
    * TLS for its member's listener in that cluster; with `ca`, callers must
    * present a certificate (mutual TLS). A credential: with it the member may

@@ -3,7 +3,8 @@
  * chain, deny by default once set. A caller is known by its principals —
  * `cert:<common name>` and `san:<alternative name>` from a certificate
  * verified over mutual TLS, `cluster` for a peer that proved the node's
- * cluster key at its handshake, `edge:<user>` for an end user the edge
+ * cluster key at its handshake, `token:<name>` for a peer that presented a
+ * bearer token the node's `tokens` know, `edge:<user>` for an end user the edge
  * authenticated, `self` for the node's own in-process calls, and
  * `node:<name>` for the name a peer gave in its handshake (only as
  * trustworthy as the connection it came on). A rule names principals and
@@ -14,7 +15,7 @@ import { RpcError } from "./rpc-error.ts";
 
 /** One rule: these callers may (or, with `deny`, may not) call these methods. */
 export interface AuthorizationRule {
-  /** Principals, e.g. `cert:orders`, `san:DNS:orders.internal`, `cluster`, `edge:*`, `self`, `*` (anyone, authenticated or not). A trailing `*` matches any rest. */
+  /** Principals, e.g. `cert:orders`, `san:DNS:orders.internal`, `cluster`, `token:orders`, `edge:*`, `self`, `*` (anyone, authenticated or not). A trailing `*` matches any rest. */
   callers: readonly string[];
   /** `service.method` patterns, e.g. `calculator.*`, `amoeba.reflect.describe`, `*`. */
   methods: readonly string[];
@@ -37,6 +38,7 @@ export function principalsOf(caller: CallerInfo): string[] {
     for (const name of cert.altNames) out.push(`san:${name}`);
   }
   if (caller.provedClusterKey) out.push("cluster");
+  if (caller.token !== undefined) out.push(`token:${caller.token}`);
   if (caller.id.startsWith("edge:")) out.push(`edge:${caller.name}`);
   else if (isSelf(caller)) out.push("self");
   out.push(`node:${caller.name}`);
@@ -48,9 +50,9 @@ export function isSelf(caller: CallerInfo): boolean {
   return caller.address === "inproc://self";
 }
 
-/** Whether the caller proved who it is (a verified certificate, the cluster key, the edge's authentication, this node itself). */
+/** Whether the caller proved who it is (a verified certificate, the cluster key, a known token, the edge's authentication, this node itself). */
 export function isAuthenticated(caller: CallerInfo): boolean {
-  return caller.certificate !== undefined || caller.provedClusterKey === true || caller.id.startsWith("edge:") || isSelf(caller);
+  return caller.certificate !== undefined || caller.provedClusterKey === true || caller.token !== undefined || caller.id.startsWith("edge:") || isSelf(caller);
 }
 
 function matches(pattern: string, value: string): boolean {
@@ -75,7 +77,7 @@ function refusal(caller: CallerInfo, target: string, node: string, why: string):
   const [service, method] = [target.slice(0, target.lastIndexOf(".")), target.slice(target.lastIndexOf(".") + 1)];
   // Who is not known gets UNAUTHENTICATED: prove who you are first. Who is known, PERMISSION_DENIED.
   if (!isAuthenticated(caller)) {
-    return new RpcError("UNAUTHENTICATED", `${target} on node ${node}: the caller proved no identity (a client certificate over mutual TLS, or the cluster key) and ${why}`, {
+    return new RpcError("UNAUTHENTICATED", `${target} on node ${node}: the caller proved no identity (a client certificate over mutual TLS, the cluster key or a token) and ${why}`, {
       service,
       method,
       node,

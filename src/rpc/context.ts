@@ -33,6 +33,13 @@ export interface CallerInfo {
    * for nodes without a key, and for in-process and edge callers.
    */
   readonly provedClusterKey?: true;
+  /**
+   * Who the bearer token the caller presented at its connection's handshake
+   * belongs to, as this node's `tokens` named it (the principal
+   * `token:<name>`). Never the token itself. Absent when it presented none,
+   * or this node takes no tokens.
+   */
+  readonly token?: string;
 }
 
 /** What a handler knows about the call it serves. */

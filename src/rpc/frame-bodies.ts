@@ -3,6 +3,7 @@ import { isNonce } from "./connection-proof.ts";
 import { PROTOCOL_NAME, PROTOCOL_VERSION, type HelloBody, type Meta } from "../wire/index.ts";
 import type { ArrivedCall } from "./dispatcher.ts";
 import { statusFromNumber } from "./status.ts";
+import { MAX_TOKEN_LENGTH } from "./tokens.ts";
 
 /** A list of topic names (SUBSCRIBE, UNSUBSCRIBE), at most 10 000. */
 export function isStringList(value: unknown): value is string[] {
@@ -40,14 +41,15 @@ export function readCall(id: number, body: unknown): (ArrivedCall & { readonly i
 }
 
 /** The other end's node and services from its HELLO, or why the HELLO is refused (a version mismatch starts with "protocol version"). */
-export function readHello(body: unknown): { node: { id: string; name: string }; services: Array<[string, string]>; nonce: string | undefined } | string {
+export function readHello(body: unknown): { node: { id: string; name: string }; services: Array<[string, string]>; nonce: string | undefined; token: string | undefined } | string {
   const hello = body as Partial<HelloBody> | null;
   if (typeof hello !== "object" || hello === null || hello.proto !== PROTOCOL_NAME) return "HELLO does not speak the amoeba protocol";
   if (hello.v !== PROTOCOL_VERSION) return `protocol version ${String(hello.v)} is not supported; this node speaks version ${PROTOCOL_VERSION}`;
   const node = hello.node;
   if (typeof node?.id !== "string" || typeof node.name !== "string" || !isServiceList(hello.services)) return "HELLO lacks the node's id, name or services";
   if (hello.nonce !== undefined && !isNonce(hello.nonce)) return "HELLO's nonce is not 32 hex digits";
-  return { node: { id: node.id, name: node.name }, services: hello.services, nonce: hello.nonce };
+  if (hello.token !== undefined && (typeof hello.token !== "string" || hello.token.length > MAX_TOKEN_LENGTH)) return `HELLO's token is not a string of at most ${MAX_TOKEN_LENGTH} characters`;
+  return { node: { id: node.id, name: node.name }, services: hello.services, nonce: hello.nonce, token: hello.token };
 }
 
 /**

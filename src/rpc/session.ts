@@ -12,9 +12,8 @@ import { RpcError } from "./rpc-error.ts";
 import { ServedCalls, type ServingLine } from "./served-calls.ts";
 import { statusNumber } from "./status.ts";
 import { failedStream } from "./failed-stream.ts";
-import type { ConnectionKey } from "./connection-proof.ts";
 import { isServiceList, isStringList, readGoAway } from "./frame-bodies.ts";
-import { Handshake, type ReadHello } from "./handshake.ts";
+import { Handshake, type HandshakeCredentials, type Proven, type ReadHello } from "./handshake.ts";
 
 /** What a session needs from the node that owns it. */
 export interface SessionHost extends ServingNode {
@@ -27,8 +26,8 @@ export interface SessionHost extends ServingNode {
   sessionClosed(session: Session): void;
   /** The other end announced a new list of services. */
   sessionServicesChanged(session: Session): void;
-  /** The node's cluster key for connections: with one, every peer must prove it at the handshake. */
-  readonly connectionKey: ConnectionKey | null;
+  /** The node's cluster key and bearer tokens, for the handshake of every connection. */
+  readonly credentials: HandshakeCredentials;
 }
 
 /** Which end of the connection we are; it decides which call ids are ours. */
@@ -101,9 +100,13 @@ export class Session implements ServingLine {
     }, host.limits.handshakeTimeout);
     this.#handshakeTimer.unref();
     // Before the connection starts: it may hand over frames that arrived before, at once.
-    const handshake = (this.#handshake = new Handshake(host.connectionKey, role, host.nodeId));
+    const handshake = (this.#handshake = new Handshake(host.credentials, role, host.nodeId, connection));
     new Keepalive(this, connection, host.limits); // PINGs a silent connection with calls in flight; stops once closed.
     connection.start({ frame: (frame) => this.#onFrame(frame), closed: (error) => this.#onClosed(error) });
+    if (handshake.refusedAtOnce !== null) {
+      this.#refuseHandshake(handshake.refusedAtOnce);
+      return;
+    }
     connection.send(FrameKind.Hello, 0, handshake.hello(host.nodeName, host.dispatcher.registry.list(), host.limits.maxFrameSize));
     if (handshake.open) this.#sendTopics();
   }
@@ -367,14 +370,17 @@ export class Session implements ServingLine {
       this.#onGoAway(frame.body);
       return;
     }
-    const step = this.#handshake.read(frame, (proof) => this.#connection.send(FrameKind.Proof, 0, proof));
+    const step = this.#handshake.read(frame, (kind, body) => this.#connection.send(kind, 0, body));
     switch (step.type) {
       case "proved":
         this.#sendTopics();
         if (this.#announceAfterProof) this.#connection.send(FrameKind.Announce, 0, this.host.dispatcher.registry.list());
         return;
       case "done":
-        this.#complete(step.hello, step.provedClusterKey);
+        this.#complete(step.hello, step.proven);
+        for (const held of step.held) this.#onFrame(held);
+        return;
+      case "waiting":
         return;
       case "refused":
         if (step.unauthenticated) this.#refuseHandshake(step.why);
@@ -389,7 +395,7 @@ export class Session implements ServingLine {
     this.abort(why, statusNumber("UNAUTHENTICATED"));
   }
 
-  #complete(hello: ReadHello, provedClusterKey: boolean): void {
+  #complete(hello: ReadHello, proven: Proven): void {
     const { node } = hello;
     this.#handshaken = true;
     this.#connection.handshakeDone?.();
@@ -397,9 +403,8 @@ export class Session implements ServingLine {
     this.#handshakeTimer = null;
     const certificate = this.#connection.peerCertificate;
     const address = this.#connection.remoteAddress;
-    const remote: { -readonly [K in keyof CallerInfo]: CallerInfo[K] } = { id: node.id.slice(0, 128), name: node.name.slice(0, 128), address };
+    const remote: { -readonly [K in keyof CallerInfo]: CallerInfo[K] } = { id: node.id.slice(0, 128), name: node.name.slice(0, 128), address, ...proven };
     if (certificate) remote.certificate = certificate;
-    if (provedClusterKey) remote.provedClusterKey = true;
     this.#remote = remote;
     this.#remoteServices = hello.services;
     this.host.sessionReady(this);

@@ -17,15 +17,22 @@ export interface InboundLimits {
    * is closed (GOAWAY RESOURCE_EXHAUSTED) until the total is under it again.
    */
   maxPendingBytes: number;
+  /**
+   * Of those, the bytes the connections from one remote IP address may buffer
+   * together: one host cannot take the whole of maxPendingBytes from the
+   * others. Past it, that host's newest partial frame is cut first.
+   */
+  maxPendingBytesPerAddress: number;
   /** Time one frame may take to arrive once its first byte came (ms); past it, GOAWAY RESOURCE_EXHAUSTED and close. 0 = no limit. */
   frameTimeout: number;
 }
 
-/** Defaults: 4096 connections, 128 per remote address, 64 MiB of partial frames, 30 s per frame. */
+/** Defaults: 4096 connections, 128 per remote address, 64 MiB of partial frames (16 MiB per remote address), 30 s per frame. */
 export const DEFAULT_INBOUND_LIMITS: Readonly<InboundLimits> = Object.freeze({
   maxConnections: 4096,
   maxConnectionsPerAddress: 128,
   maxPendingBytes: 64 * 1024 * 1024,
+  maxPendingBytesPerAddress: 16 * 1024 * 1024,
   frameTimeout: 30_000,
 });
 
@@ -38,6 +45,8 @@ export interface BudgetedConnection {
   readonly pendingBytes: number;
   /** When the frame in progress started to arrive (ms, `Date.now()`). */
   readonly partialSince: number;
+  /** The remote IP address it came from, or null (a Unix socket). */
+  readonly remoteHost: string | null;
   /** Drops the partial frame, tells the peer why, and closes. */
   cutOff(message: string): void;
 }
@@ -53,6 +62,8 @@ export class InboundBudget {
   #connections = 0;
   readonly #perAddress = new Map<string, number>();
   #pendingBytes = 0;
+  /** The counted bytes of partial frames, by remote host. */
+  readonly #pendingByHost = new Map<string, number>();
   /** Connections holding a partial frame, with the bytes counted for each (past the free allowance). */
   readonly #partial = new Map<BudgetedConnection, number>();
   #timer: NodeJS.Timeout | null = null;
@@ -111,8 +122,10 @@ export class InboundBudget {
       return;
     }
     const counted = held > FREE_PENDING_BYTES ? held - FREE_PENDING_BYTES : 0;
-    this.#pendingBytes += counted - (before ?? 0);
+    this.#count(connection, counted - (before ?? 0));
     this.#partial.set(connection, counted);
+    const host = connection.remoteHost === null ? null : normalizeHost(connection.remoteHost);
+    if (counted > 0 && host !== null && (this.#pendingByHost.get(host) ?? 0) > this.limits.maxPendingBytesPerAddress) this.#shedHost(host);
     if (counted > 0 && this.#pendingBytes > this.limits.maxPendingBytes) this.#shed();
     if (this.#timer === null && this.limits.frameTimeout > 0) this.#startTimer();
   }
@@ -133,8 +146,32 @@ export class InboundBudget {
     }
   }
 
+  /** One host's share: its newest partial frames go first, as for the whole node. */
+  #shedHost(host: string): void {
+    const limit = this.limits.maxPendingBytesPerAddress;
+    const newestFirst = [...this.#partial]
+      .filter(([connection, counted]) => counted > 0 && connection.remoteHost !== null && normalizeHost(connection.remoteHost) === host)
+      .map(([connection]) => connection)
+      .sort((a, b) => b.partialSince - a.partialSince);
+    for (const connection of newestFirst) {
+      if ((this.#pendingByHost.get(host) ?? 0) <= limit) return;
+      this.#forget(connection);
+      connection.cutOff(`${host} buffers over ${limit} bytes of incomplete frames on this node, the limit per address (maxPendingBytesPerAddress); new ones are refused until it drains`);
+    }
+  }
+
+  /** Adds `delta` counted bytes of `connection` to the node's total and its host's. */
+  #count(connection: BudgetedConnection, delta: number): void {
+    this.#pendingBytes += delta;
+    if (connection.remoteHost === null || delta === 0) return;
+    const host = normalizeHost(connection.remoteHost);
+    const total = (this.#pendingByHost.get(host) ?? 0) + delta;
+    if (total > 0) this.#pendingByHost.set(host, total);
+    else this.#pendingByHost.delete(host);
+  }
+
   #forget(connection: BudgetedConnection): void {
-    this.#pendingBytes -= this.#partial.get(connection) ?? 0;
+    this.#count(connection, -(this.#partial.get(connection) ?? 0));
     this.#partial.delete(connection);
   }
 

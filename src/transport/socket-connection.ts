@@ -40,6 +40,8 @@ export class SocketConnection implements Connection, BudgetedConnection {
   readonly remoteAddress: string;
   /** When the frame in progress started to arrive (ms since the epoch). */
   partialSince = 0;
+  /** The remote IP address, for the per-address share of the node's budget (null: a Unix socket). */
+  readonly remoteHost: string | null;
   readonly peerCertificate: PeerCertificate | undefined;
   readonly secure: boolean;
   readonly #socket: Socket;
@@ -62,6 +64,7 @@ export class SocketConnection implements Connection, BudgetedConnection {
   constructor(socket: Socket, remoteAddress: string, secure: boolean, options: SocketConnectionOptions) {
     this.#socket = socket;
     this.remoteAddress = remoteAddress;
+    this.remoteHost = remoteAddress.startsWith("tcp://") ? (socket.remoteAddress ?? null) : null;
     this.secure = secure;
     this.peerCertificate = secure ? verifiedPeer(socket as TLSSocket) : undefined;
     this.#highWaterMark = options.highWaterMark ?? 1024 * 1024;

@@ -87,6 +87,8 @@ export interface HelloBody {
   maxFrame: number;
   /** A fresh random nonce (32 hex digits), sent by a node that holds a cluster key: the other end must PROOF it. */
   nonce?: string;
+  /** The dialer's bearer token, when it has one and the connection is encrypted or stays on this machine. */
+  token?: string;
 }
 
 /** GOAWAY body: a status code number and why. `drain` = finishing in-flight calls. */

@@ -160,7 +160,7 @@ describe("hostile peers: node-wide limits at the wire", () => {
     const outcomes = await flood;
     assert.equal(outcomes.filter(([, ok]) => ok).length, 19);
     for (const [peer] of outcomes.filter(([, ok]) => !ok)) {
-      assert.equal(peer.goAway()?.[0], Status.RESOURCE_EXHAUSTED);
+      assert.equal(peer.goAway()?.[0], Status.RESOURCE_EXHAUSTED, peer.goAway()?.[1]);
       assert.match(peer.goAway()?.[1] ?? "", /127\.0\.0\.1 has 20 connections open to this node, the limit per address \(maxConnectionsPerAddress\)/);
     }
     // Another host still gets in, until the node as a whole is full.
@@ -209,5 +209,44 @@ describe("hostile peers: node-wide limits at the wire", () => {
     assert.equal(budgetFor(node.limits).connections, 2);
     for (const socket of silent) socket.destroy();
     await waitUntil(() => budgetFor(node.limits).connections === 0, "places freed once the sockets close");
+  });
+  test("one host's withheld frames are cut at its share (maxPendingBytesPerAddress); another host's, within the node's budget, are kept", async (t) => {
+    const f = await fixture(t);
+    const { maxPendingBytesPerAddress, maxPendingBytes } = f.node.limits;
+    const budget = budgetFor(f.node.limits);
+    /** Opens `count` connections from `from`, each sending all but the last byte of a 4 MiB CALL. */
+    const withhold = async (from: string, count: number): Promise<RawPeer[]> => {
+      const peers: RawPeer[] = [];
+      for (let i = 0; i < count; i++) {
+        const peer = await peerFrom(f, from);
+        t.after(() => peer.destroy());
+        assert.ok(await admitted(peer), `${from}: connection ${i} admitted`);
+        // Within maxFrameSize; the declared length counts the kind and id (5 bytes) besides the body.
+        const declared = 4 * MiB - 1024;
+        peer.write(header(FrameKind.Call, 1, declared));
+        peer.write(Buffer.alloc(declared - 5 - 1, 7));
+        peers.push(peer);
+      }
+      return peers;
+    };
+    // The other host's two frames first, then eight from the greedy one: 32 MiB, twice its share.
+    const modest = await withhold("127.0.0.3", 2);
+    const greedy = await withhold("127.0.0.2", 8);
+    await waitUntil(() => greedy.filter((peer) => peer.closed).length >= 4, "the greedy host's newest frames to be cut", 10_000);
+    const cut = greedy.filter((peer) => peer.closed);
+    for (const peer of cut) {
+      assert.equal(peer.goAway()?.[0], Status.RESOURCE_EXHAUSTED, peer.goAway()?.[1]);
+      assert.match(peer.goAway()?.[1] ?? "", /^127\.0\.0\.2 buffers over 16777216 bytes of incomplete frames on this node, the limit per address \(maxPendingBytesPerAddress\)/);
+    }
+    const held = greedy.length - cut.length;
+    console.log(`# per-address share: ${cut.length} of 8 withheld 4 MiB frames from one host cut, ${held} held; the other host's 2 held; node holds ${(budget.pendingBytes / MiB).toFixed(1)} MiB`);
+    assert.ok(held * (4 * MiB - 16 * 1024) <= maxPendingBytesPerAddress, `${held} frames of 4 MiB held from one host`);
+    assert.ok(budget.pendingBytes < maxPendingBytes, "the node's budget was never the limit here");
+    await sleep(200);
+    assert.deepEqual(modest.map((peer) => peer.closed), [false, false], "the other host's frames are untouched");
+    for (const peer of [...modest, ...greedy]) peer.destroy();
+    await waitUntil(() => budget.pendingBytes === 0, "every partial frame's bytes released once the connections closed");
+    // Sockets of the tests before may still be closing: the count of open sockets would judge them, not this one.
+    await f.assertServing();
   });
 });

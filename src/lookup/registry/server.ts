@@ -83,12 +83,13 @@ export function serveRegistry(host: RegistryHost, options: RegistryServerOptions
 
 /**
  * Who owns a record: a registrant with a verified certificate is known by its
- * subject and issuer (so a renewed certificate keeps its records); one
- * without is known by its node id alone.
+ * subject and issuer (so a renewed certificate keeps its records), one with a
+ * token by the token's name; one with neither by its node id alone.
  */
 function ownerOf(caller: CallerInfo): string | undefined {
   const cert = caller.certificate;
-  return cert ? `cert:${cert.subject} (issued by ${cert.issuer})` : undefined;
+  if (cert) return `cert:${cert.subject} (issued by ${cert.issuer})`;
+  return caller.token === undefined ? undefined : `token:${caller.token}`;
 }
 
 function refusal(ctx: CallContext, why: string): RpcError {

@@ -32,7 +32,7 @@ export class RegistryTable {
    */
   register(record: MemberRecord, ttl: number, now: number, owner?: string): WriteRefusal | null {
     const entry = this.#entries.get(record.id);
-    if (entry && isLive(entry) && entry.owner !== owner) return { refused: `record ${record.id} was registered by ${entry.owner ?? "a registrant without a certificate"}` };
+    if (entry && isLive(entry) && entry.owner !== owner) return { refused: `record ${record.id} was registered by ${entry.owner ?? "a registrant without a certificate or token"}` };
     for (const [id, other] of this.#entries) {
       const old = other.member;
       if (id !== record.id && old.record.name === record.name && old.record.cluster === record.cluster && old.state !== "left" && other.owner === owner) {
@@ -64,7 +64,7 @@ export class RegistryTable {
   deregister(id: string, now: number, owner?: string): boolean | WriteRefusal {
     const entry = this.#entries.get(id);
     if (!entry || entry.member.state === "left") return false;
-    if (entry.owner !== owner) return { refused: `record ${id} was registered by ${entry.owner ?? "a registrant without a certificate"}` };
+    if (entry.owner !== owner) return { refused: `record ${id} was registered by ${entry.owner ?? "a registrant without a certificate or token"}` };
     this.#set(id, { ...entry.member, state: "left", since: now, incarnation: ++this.#incarnation }, now + REAP_AFTER, "left", entry.owner);
     return true;
   }
