@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { CONCURRENCY, CliProcess, eventually, runCli } from "./support.ts";
+import { CONCURRENCY, CliProcess, eventually, isolateRendezvous, runCli, uniqueCluster } from "./support.ts";
+
+isolateRendezvous();
 
 const FIXTURE = "test/cli/fixtures/logging.ts";
 
@@ -60,5 +62,35 @@ describe("amoeba serve --log-level", { concurrency: CONCURRENCY }, () => {
     const result = await runCli(["registry", "--listen", "tcp://127.0.0.1:0"], t.after.bind(t), undefined, { AMOEBA_LOG_LEVEL: "chatty" });
     assert.equal(result.code, 2, result.stderr);
     assert.match(result.stderr, /\$AMOEBA_LOG_LEVEL must be one of/);
+  });
+  it("registry and gateway: the node's own warnings show by default and not at --log-level error", async (t) => {
+    const cleanup = t.after.bind(t);
+    /** Calls `method` on `address` with metadata only a proved caller may send: the node drops it with a warning line. */
+    const provoke = async (address: string, method: string): Promise<void> => {
+      const call = await runCli(["call", address, method, "{}", "--meta", "amoeba-caller=someone"], cleanup);
+      assert.equal(call.code, 0, call.stderr);
+    };
+    const warned = (server: CliProcess): boolean => server.stderr.split("\n").some((line) => line.includes('"level":"warn"') && line.includes("dropped amoeba-caller metadata"));
+    const starts: Record<string, (level: string[]) => Promise<{ server: CliProcess; address: string; method: string }>> = {
+      registry: async (level) => {
+        const server = new CliProcess(["registry", "--listen", "tcp://127.0.0.1:0", ...level], cleanup);
+        return { server, address: (await server.waitFor(/listening on (tcp:\/\/\S+)\n/))[1]!, method: "amoeba.registry.hello" };
+      },
+      gateway: async (level) => {
+        const [a, b] = [uniqueCluster("log-a"), uniqueCluster("log-b")];
+        const server = new CliProcess(["gateway", "--join", a, "--join", b, ...level], cleanup);
+        return { server, address: (await server.waitFor(new RegExp(`in cluster ${a}, gossip on \\S+, calls on (tcp://\\S+)\n`)))[1]!, method: "amoeba.gateway.routes" };
+      },
+    };
+    for (const [command, start] of Object.entries(starts)) {
+      const loud = await start([]);
+      await provoke(loud.address, loud.method);
+      await eventually(`${command} to warn at the default level`, async () => (warned(loud.server) ? true : undefined), 10_000);
+      const quiet = await start(["--log-level", "error"]);
+      await provoke(quiet.address, quiet.method);
+      // The warning is written as the call is served: by the time the call returned it would be out.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(warned(quiet.server), false, `${command} --log-level error still warned: ${quiet.server.stderr}`);
+    }
   });
 });

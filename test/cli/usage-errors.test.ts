@@ -5,7 +5,7 @@ import { CONCURRENCY, runCli } from "./support.ts";
 describe("amoeba usage errors", { concurrency: CONCURRENCY }, () => {
   const mistakes: Array<[string, string[], RegExp]> = [
     ["no command", [], /^Usage: amoeba <command>/],
-    ["an unknown command", ["frobnicate"], /unknown command "frobnicate"; the commands are serve, call, describe, publish, subscribe, ls, nodes, top, bench, registry, edge, dashboard, gateway, route, completion, help/],
+    ["an unknown command", ["frobnicate"], /unknown command "frobnicate"; the commands are serve, call, describe, publish, subscribe, ls, nodes, top, bench, registry, edge, dashboard, gateway, route, token, completion, help/],
     ["an unknown top-level option", ["--frob"], /unknown option --frob/],
     ["an unknown option of serve", ["serve", "x.ts", "--frob"], /amoeba serve: unknown option --frob\nRun 'amoeba serve --help'/],
     ["an unknown option of call", ["call", "--frob"], /amoeba call: unknown option --frob/],
