@@ -86,9 +86,10 @@ export class Keepalive {
       return;
     }
     const pingAt = this.#pingAt;
-    if (this.#connection.backlog > 0) {
+    if ((this.#connection.refusedBytes ?? this.#connection.backlog) > 0) {
       // Our writes wait for the peer to take them: its end is alive and not reading
       // (flow control says so). The write backlog limit deals with that, not the keepalive.
+      // Frames queued this turn (a call just made, a CANCEL) are no such sign: they go out at its end.
       if (pingAt !== undefined) this.#pingAt = now;
       return;
     }

@@ -34,6 +34,13 @@ export interface Connection {
   send(kind: FrameKind, id: number, body: unknown): void;
   /** Bytes queued and not yet taken by the operating system. */
   readonly backlog: number;
+  /**
+   * Of the backlog, the bytes already handed to the operating system that it
+   * has not taken (its send buffer is full: the peer, or the path, is not
+   * keeping up) — not the frames queued this turn to go out together. Where
+   * absent, the whole backlog counts.
+   */
+  readonly refusedBytes?: number;
   /** Resolves when the backlog is under the low-water mark (at once if it is). */
   drained(): Promise<void>;
   /** Flushes what is queued, then closes. */

@@ -97,6 +97,10 @@ export class SocketConnection implements Connection, BudgetedConnection {
     return this.#socket.writableLength + this.#queuedBytes;
   }
 
+  get refusedBytes(): number {
+    return this.#socket.writableLength;
+  }
+
   /** Bytes of the frame in progress held now. */
   get pendingBytes(): number {
     return this.#decoder.pendingBytes;
