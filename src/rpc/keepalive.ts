@@ -98,11 +98,13 @@ export class Keepalive {
       else if (stalled) this.#pingAt = now;
       else if (now - pingAt >= this.#timeout) {
         this.stop();
-        // If the link comes back, the other end reads our calls late: a CANCEL behind each
-        // (handed to the operating system now, before the socket goes) keeps them from starting.
+        const dead = new Error(`keepalive: no answer to a PING within ${this.#timeout} ms, after ${this.#interval} ms without a frame; the connection is dead`);
+        // If the link comes back, the operating system would deliver our calls late, their CANCELs maybe
+        // a segment behind: a reset drops what it holds. Without one, a CANCEL behind each call at least.
+        if (this.#connection.reset) return this.#connection.reset(dead);
         for (const id of subject.outgoingIds) this.#connection.send(FrameKind.Cancel, id, null);
         this.#connection.close();
-        this.#connection.destroy(new Error(`keepalive: no answer to a PING within ${this.#timeout} ms, after ${this.#interval} ms without a frame; the connection is dead`));
+        this.#connection.destroy(dead);
       }
       return;
     }

@@ -48,6 +48,12 @@ export interface Connection {
   /** Closes at once, dropping what is queued. */
   destroy(error?: Error): void;
   /**
+   * Closes at once with a reset, where the transport has one (TCP): what the
+   * operating system still holds for the peer — frames not yet taken by a cut
+   * link — is dropped too, never delivered late. Absent: use {@link destroy}.
+   */
+  reset?(error?: Error): void;
+  /**
    * The session's handshake is over: a transport that holds frames to
    * `maxHandshakeFrameSize` until then (sockets) reads full-size frames
    * from the next one on.

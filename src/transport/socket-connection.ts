@@ -161,6 +161,17 @@ export class SocketConnection implements Connection, BudgetedConnection {
     this.#socket.destroy();
   }
 
+  reset(error?: Error): void {
+    if (this.#socket.destroyed) return this.destroy(error);
+    this.#closeError ??= error;
+    this.#kinds = [];
+    this.#ids = [];
+    this.#bodies = [];
+    this.#queuedBytes = 0;
+    // SO_LINGER 0: the kernel drops what it still holds for the peer instead of sending it late.
+    this.#socket.resetAndDestroy();
+  }
+
   readonly #flush = (): void => {
     this.#flushScheduled = false;
     const count = this.#kinds.length;

@@ -16,10 +16,11 @@ import { FrameKind } from "../../src/wire/index.ts";
 
 const limits = { keepaliveInterval: 1_000, keepaliveTimeout: 2_000 };
 
-function setup() {
+function setup(canReset = false) {
   const sent: number[] = [];
-  const state = { backlog: 0, refusedBytes: 0, destroyed: "" };
+  const state = { backlog: 0, refusedBytes: 0, destroyed: "", reset: false };
   const connection = {
+    ...(canReset ? { reset: (error?: Error) => void ((state.reset = true), (state.destroyed = error?.message ?? "reset")) } : {}),
     get backlog() {
       return state.backlog;
     },
@@ -47,7 +48,17 @@ test("a silent connection with a call in flight is pinged, and declared dead whe
   assert.equal(state.destroyed, "", "not before the timeout");
   keepalive.check(3_000, false);
   assert.match(state.destroyed, /^keepalive: no answer to a PING within 2000 ms/);
-  assert.deepEqual(sent.slice(1), [FrameKind.Cancel], "a CANCEL behind the call in flight before the socket goes");
+  assert.deepEqual(sent.slice(1), [FrameKind.Cancel], "without a reset, a CANCEL behind the call in flight before the socket goes");
+  keepalive.stop();
+});
+
+test("a dead connection that can be reset is reset: what the operating system holds for the peer is dropped, not delivered late", () => {
+  const { keepalive, sent, state } = setup(true);
+  keepalive.check(1_000, false);
+  keepalive.check(3_000, false);
+  assert.equal(state.reset, true);
+  assert.match(state.destroyed, /^keepalive: no answer to a PING/);
+  assert.deepEqual(sent, [FrameKind.Ping], "nothing queued behind the calls: the reset would drop it");
   keepalive.stop();
 });
 
