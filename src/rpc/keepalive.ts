@@ -6,9 +6,11 @@
  * so its calls fail now (and are retried where safe) and the next ones go to a
  * fresh connection, instead of waiting minutes for TCP to give up on a cut or
  * a half-open link. Idle connections are not pinged (gRPC's default), so the
- * idle timeout still closes them. While writes wait for the peer to take them
- * (a backlog above the operating system's buffer), the peer's end is alive
- * but not reading: the write backlog limit handles that, so the keepalive waits.
+ * idle timeout still closes them. While the operating system refuses our
+ * bytes (its send buffer is full) yet takes some now and then, the peer is
+ * alive and slow: that is the write backlog limit's business, and the
+ * keepalive waits. A send buffer that takes nothing at all while nothing
+ * arrives is silence like any other: a half-open link acknowledges nothing.
  *
  * @module
  */
@@ -58,6 +60,8 @@ export class Keepalive {
   readonly #timeout: number;
   /** When the unanswered PING went out, if one is. */
   #pingAt: number | undefined;
+  /** The connection's write progress at the last tick. */
+  #progress: number | undefined;
 
   constructor(subject: KeepaliveSubject, connection: Connection, limits: KeepaliveLimits) {
     this.#subject = subject;
@@ -86,17 +90,24 @@ export class Keepalive {
       return;
     }
     const pingAt = this.#pingAt;
-    if ((this.#connection.refusedBytes ?? this.#connection.backlog) > 0) {
-      // Our writes wait for the peer to take them: its end is alive and not reading
-      // (flow control says so). The write backlog limit deals with that, not the keepalive.
-      // Frames queued this turn (a call just made, a CANCEL) are no such sign: they go out at its end.
-      if (pingAt !== undefined) this.#pingAt = now;
-      return;
+    const connection = this.#connection;
+    if ((connection.refusedBytes ?? connection.backlog) > 0) {
+      // Our writes wait for the peer to take them. Taking some since the last tick, it is alive
+      // and slow: the write backlog limit deals with that, not the keepalive. Frames queued this
+      // turn (a call just made, a CANCEL) are no such sign: they go out at its end.
+      const progress = connection.writeProgress;
+      const moved = progress === undefined || progress !== this.#progress;
+      this.#progress = progress;
+      if (moved) {
+        if (pingAt !== undefined) this.#pingAt = now;
+        return;
+      }
     }
     if (pingAt !== undefined) {
+      // After a stall of our own, what the peer sent meanwhile is still unread (timers run before
+      // the sockets are read): the next tick decides, with the whole time counted.
       if (subject.lastActivity >= pingAt) this.#pingAt = undefined;
-      else if (stalled) this.#pingAt = now;
-      else if (now - pingAt >= this.#timeout) {
+      else if (!stalled && now - pingAt >= this.#timeout) {
         this.stop();
         const dead = new Error(`keepalive: no answer to a PING within ${this.#timeout} ms, after ${this.#interval} ms without a frame; the connection is dead`);
         // If the link comes back, the operating system would deliver our calls late, their CANCELs maybe

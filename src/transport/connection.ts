@@ -41,6 +41,12 @@ export interface Connection {
    * absent, the whole backlog counts.
    */
   readonly refusedBytes?: number;
+  /**
+   * A reading that changes whenever the operating system takes some of the
+   * refused bytes (the peer acknowledged some): compare it with an earlier
+   * one to tell a slow peer from one that takes nothing at all.
+   */
+  readonly writeProgress?: number;
   /** Resolves when the backlog is under the low-water mark (at once if it is). */
   drained(): Promise<void>;
   /** Flushes what is queued, then closes. */

@@ -101,6 +101,14 @@ export class SocketConnection implements Connection, BudgetedConnection {
     return this.#socket.writableLength;
   }
 
+  get writeProgress(): number {
+    // Bytes whose writes completed, less what the write in progress still holds in the
+    // event loop's queue (it shrinks as the kernel takes a large write piece by piece).
+    const socket = this.#socket;
+    const inLoop = (socket as unknown as { _handle?: { writeQueueSize?: number } })._handle?.writeQueueSize ?? 0;
+    return socket.bytesWritten - socket.writableLength - inLoop;
+  }
+
   /** Bytes of the frame in progress held now. */
   get pendingBytes(): number {
     return this.#decoder.pendingBytes;

@@ -2,7 +2,8 @@
  * Keepalive between test hosts (network namespaces, nftables): a client
  * calling a server on another host through one connection. A one-way drop
  * (the server's packets lost on their way to the client: a half-open
- * connection) and a two-way cut are each found by the client's keepalive
+ * connection, with small calls and with calls that fill the client's send
+ * buffer) and a two-way cut are each found by the client's keepalive
  * within a few seconds, and once healed, calls succeed again within about a
  * second, on a fresh connection.
  */
@@ -19,8 +20,18 @@ const { keepaliveInterval, keepaliveTimeout } = DEFAULT_LIMITS;
 /** For a loaded 2-core machine; the figures are printed. */
 const MARGIN = 1_500;
 
-async function fault(t: TestContext, what: string, net: TestNetwork, client: PeerChild, cut: () => void): Promise<void> {
-  await client.request({ cmd: "startCalls", intervalMs: 20, timeoutMs: 600, parallel: 2 });
+/** How many calls failed with each message (digits folded), for the diagnostic. */
+function failures(calls: PeerCall[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const call of calls.filter((c) => !c.ok)) {
+    const key = `${call.code}: ${(call.message ?? "").replace(/\d+/g, "N").slice(0, 120)}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
+}
+
+async function fault(t: TestContext, what: string, net: TestNetwork, client: PeerChild, cut: () => void, padBytes = 0): Promise<void> {
+  await client.request({ cmd: "startCalls", intervalMs: 20, timeoutMs: 600, parallel: 2, padBytes });
   await sleep(1_000);
   const cutAt = Date.now();
   cut();
@@ -36,7 +47,8 @@ async function fault(t: TestContext, what: string, net: TestNetwork, client: Pee
   const recovered = back ? back.end - healAt : Infinity;
   t.diagnostic(
     `${what}: keepalive ${keepaliveInterval}/${keepaliveTimeout} ms; connection declared dead ${detected} ms after the cut; ` +
-      `first call answered ${recovered} ms after the heal; calls ${calls.length}, failed ${calls.filter((c) => !c.ok).length}`,
+      `first call answered ${recovered} ms after the heal; calls ${calls.length}, failed ${calls.filter((c) => !c.ok).length} ` +
+      JSON.stringify(failures(calls)),
   );
   assert.ok(before.length > 0 && before.every((c) => c.ok), "calls succeeded before the cut");
   assert.ok(detected <= keepaliveInterval + keepaliveTimeout + MARGIN, `the dead connection was found ${detected} ms after the cut`);
@@ -52,5 +64,10 @@ test("keepalive finds a dead connection, and calls move to a fresh one after the
   await startPeer(t, { name: "server", role: "server", address }, net.host("a").exec);
   const client = await startPeer(t, { name: "client", role: "client", address }, net.host("c").exec);
   await t.test("a one-way drop (a half-open connection)", (t) => fault(t, "server → client dropped", net, client, () => net.drop("a", "c")));
+  // 64 KiB calls fill the client's send buffer within a second of the drop: the kernel takes nothing
+  // more, which must read as silence, not as a peer alive and slow.
+  await t.test("a one-way drop while calls fill the send buffer", (t) =>
+    fault(t, "server → client dropped, 64 KiB calls", net, client, () => net.drop("a", "c"), 64 * 1024),
+  );
   await t.test("a two-way cut", (t) => fault(t, "cut both ways", net, client, () => net.partition(["a"], ["c"])));
 });

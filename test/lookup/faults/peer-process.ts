@@ -13,7 +13,7 @@ import { runIpcChild } from "../../support/ipc-child.ts";
 
 /** The service of these tests. */
 export const Work = contract("faults.work", "1.0.0", {
-  run: unary({ input: z.object({ seq: z.number() }), output: z.number() }),
+  run: unary({ input: z.object({ seq: z.number(), pad: z.string().optional() }), output: z.number() }),
 });
 
 /** What the parent passes in argv[2]. */
@@ -43,7 +43,7 @@ export interface HandlerStart {
 }
 
 export type PeerRequest =
-  | { cmd: "startCalls"; intervalMs: number; timeoutMs: number; parallel: number }
+  | { cmd: "startCalls"; intervalMs: number; timeoutMs: number; parallel: number; padBytes?: number }
   | { cmd: "stopCalls" }
   | { cmd: "starts" };
 
@@ -89,6 +89,7 @@ async function handle(request: PeerRequest): Promise<unknown> {
     case "startCalls": {
       if (calls) throw new Error("calls already running");
       const client = peer!.client(Work);
+      const pad = request.padBytes ? "x".repeat(request.padBytes) : undefined;
       const state = { results: [] as PeerCall[], stop: false, done: Promise.resolve() as Promise<unknown> };
       // `parallel` loops, each bounded by stopCalls and a hard cap of two minutes.
       const loop = async (): Promise<void> => {
@@ -97,7 +98,7 @@ async function handle(request: PeerRequest): Promise<unknown> {
           const mine = ++seq;
           const at = Date.now();
           try {
-            await client.run({ seq: mine }, { timeout: request.timeoutMs });
+            await client.run(pad === undefined ? { seq: mine } : { seq: mine, pad }, { timeout: request.timeoutMs });
             state.results.push({ seq: mine, at, end: Date.now(), ok: true });
           } catch (error) {
             const e = error as { code?: string; message?: string };
