@@ -114,6 +114,7 @@ export class Gateway {
         ...(join.clientTls ? { clientTls: join.clientTls } : {}),
         ...(join.authorization ? { authorization: join.authorization } : {}),
         ...(join.insecure ? { insecure: true } : {}),
+        ...(join.interceptors ? { interceptors: join.interceptors } : {}),
         ...(options.drainTimeout !== undefined ? { drainTimeout: options.drainTimeout } : {}),
         ...(options.logger ? { logger: options.logger } : {}),
         ...(options.traces ? { traces: options.traces } : {}),

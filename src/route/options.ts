@@ -2,6 +2,7 @@ import type { Logger } from "../logger.ts";
 import type { MembershipConfig } from "../lookup/membership/config.ts";
 import type { TracesOptions } from "../observe/traces-options.ts";
 import type { NodeOptions } from "../node/options.ts";
+import type { NodeInterceptors } from "../rpc/context.ts";
 import type { AuthorizationPolicy } from "../rpc/authorization.ts";
 import type { TlsClientOptions, TlsServerOptions } from "../transport/index.ts";
 import { DEFAULT_MAX_HOPS } from "./hops.ts";
@@ -34,6 +35,13 @@ export interface GatewayClusterOptions {
   authorization?: AuthorizationPolicy;
   /** Listen for other hosts with no credentials (no cluster key, no `tls`): see the node's `insecure`. */
   insecure?: boolean;
+  /**
+   * Code around the calls its member there serves (calls from that cluster,
+   * before they are forwarded) and makes (calls forwarded into that
+   * cluster): logging, auditing, policies of your own. See the node's
+   * `interceptors` and docs/interceptors.md.
+   */
+  interceptors?: NodeInterceptors;
 }
 
 /** Options of `startGateway`. */

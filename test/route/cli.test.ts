@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { CliProcess, isolateRendezvous, runCli } from "../cli/support.ts";
 import { waitFor, withTeardown } from "../rpc/support.ts";
-import { clusterNames, gateway, lookup, Regional, regional } from "./fixture.ts";
+import { clusterNames, gateway, lookup, Regional, regional, startGatewayProcess } from "./fixture.ts";
 
 isolateRendezvous();
 
@@ -46,6 +46,36 @@ test("amoeba gateway --routes reads route rules from a file, and names the file 
   assert.equal(missing.code, 1, missing.stderr);
   assert.match(missing.stderr, /cannot read --routes .*none\.rules/);
 });
+
+test("amoeba gateway --routes applies the file's rules to the calls it forwards: a pin sends every call to the cluster named", { timeout: 120_000 }, (t) =>
+  withTeardown(async (td) => {
+    const names = clusterNames();
+    // Regional is served in two far clusters; the caller in core reaches both through one gateway.
+    const inA = await td.node({ name: "regional-a", cluster: names.lanA, listen: "tcp://127.0.0.1:0", lookup });
+    inA.serve(Regional, regional("regional-a"));
+    const inB = await td.node({ name: "regional-b", cluster: names.regionB, listen: "tcp://127.0.0.1:0", lookup });
+    inB.serve(Regional, regional("regional-b"));
+    const caller = await td.node({ name: "caller", cluster: names.core, lookup });
+    const dir = await mkdtemp(join(tmpdir(), "amoeba-route-rules-"));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const join3 = { [names.core]: caller.gossipAddress!, [names.lanA]: inA.gossipAddress!, [names.regionB]: inB.gossipAddress! };
+    // Each pin in turn, through a gateway process of its own: a gateway that ignored --routes would
+    // send both rounds alike.
+    for (const [pinned, expected] of [[names.regionB, "regional-b"], [names.lanA, "regional-a"]] as const) {
+      const rules = join(dir, `${expected}.rules`);
+      await writeFile(rules, `# every call forwarded to route.regional goes to one cluster\nroute.regional pin ${pinned}\n`);
+      const name = `gw-${expected}`;
+      const gw = await startGatewayProcess(name, join3, t.after.bind(t), ["--routes", rules]);
+      await waitFor(() => caller.lookup(Regional).some((i) => i.node.name === name), 60_000, `core learns the route through ${name}`);
+      const client = caller.client(Regional);
+      const reached = new Set<string>();
+      for (let i = 0; i < 12; i++) reached.add((await client.where({}, { timeout: 10_000 })).node);
+      assert.deepEqual([...reached], [expected], `with "route.regional pin ${pinned}", every call reached ${expected}`);
+      gw.process.child.kill("SIGTERM");
+      assert.equal((await gw.process.exited()).code, 0);
+      await waitFor(() => caller.lookup(Regional).length === 0, 30_000, `core forgets the route through ${name}`);
+    }
+  }));
 
 test("amoeba gateway prints where it is in each cluster, and drains and exits 0 on SIGTERM", async (t) => {
   const { lanA, core } = clusterNames();

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { z } from "zod";
-import { contract, GATEWAY_LABEL, HOPS_META, unary, VIA_META, type Node } from "../../src/index.ts";
+import { contract, GATEWAY_LABEL, HOPS_META, unary, VIA_META, type ClientInterceptor, type Node, type ServerInterceptor } from "../../src/index.ts";
 import { aborted, rejection, waitFor, within, withTeardown, type Teardown } from "../rpc/support.ts";
 import { clusterNames, gateway, lookup, Regional, regional, useRendezvous, type RegionalSeen } from "./fixture.ts";
 
@@ -47,6 +47,40 @@ test("a call from lan-a reaches a service only region-b has, through two gateway
     // Each hop passes on what remains: the far handler has no more than the caller gave (whole ms, rounded up at each of 3 sends).
     assert.ok(seen.remaining !== null && seen.remaining > 0 && seen.remaining <= 5_000 + 3, `the far handler had ${seen.remaining} ms of the caller's 5000`);
     assert.equal(caller.stats().services[0]!.instances[0]!.locality, "gateway");
+  }));
+
+test("each hop passes on only what remains of the deadline: time spent at a gateway is taken off, not given back", () =>
+  withTeardown(async (td) => {
+    const names = clusterNames();
+    const far = await td.node({ name: "regional-1", cluster: names.regionB, listen: "tcp://127.0.0.1:0", lookup });
+    far.serve(Regional, regional("regional-1"));
+    const caller = await td.node({ name: "caller", cluster: names.core, lookup });
+    // The gateway's member in core holds each call to Regional 400 ms before forwarding it into region-b.
+    const hold: ServerInterceptor = (next) => (input, ctx) =>
+      ctx.service === Regional.name && ctx.kind === "unary" ? new Promise((resolve) => setTimeout(resolve, 400)).then(() => next(input, ctx)) : next(input, ctx);
+    // Its member in region-b sees, as a client interceptor, each call it forwards there.
+    const sent: string[] = [];
+    const forwarded: ClientInterceptor = (next) => (request) => {
+      if (request.service === Regional.name) sent.push(`${request.method} ${request.deadline === undefined ? "with no deadline" : "with a deadline"}`);
+      return next(request);
+    };
+    await gateway(td, {
+      name: "gw-slow",
+      join: {
+        [names.core]: { seeds: [caller.gossipAddress!], interceptors: { server: [hold] } },
+        [names.regionB]: { seeds: [far.gossipAddress!], interceptors: { client: [forwarded] } },
+      },
+    });
+    await waitFor(() => caller.lookup(Regional).length === 1, 15_000, "core learns the route to region-b's service");
+    const started = Date.now();
+    const seen = await caller.client(Regional).where({}, { timeout: 5_000 });
+    const took = Date.now() - started;
+    assert.equal(seen.node, "regional-1");
+    assert.ok(took >= 400, `the call took ${took} ms, the hold included`);
+    // A hop that re-sent the caller's whole timeout would leave ~5000 ms here.
+    assert.ok(seen.remaining !== null && seen.remaining <= 5_000 - 400 + 2, `the far handler had ${seen.remaining} ms of the caller's 5000, after a 400 ms hold`);
+    assert.ok(seen.remaining >= 5_000 - took - 50, `the far handler had ${seen.remaining} ms; the call took ${took} ms`);
+    assert.deepEqual(sent, ["where with a deadline"]);
   }));
 
 test("streams of every kind cross the gateways", () =>
