@@ -6,6 +6,7 @@ import type { Authenticate, Edge, EdgeOptions } from "../edge/index.ts";
 import type { Engine } from "../engine.ts";
 import type { AuthorizationPolicy, TlsClientOptions } from "../index.ts";
 import { checkSocketAddress, flagOption, listOption, parseCount, parseMs, parseOrHelp, parseRecentCalls, stringOption, type ParsedArgs } from "./args.ts";
+import { parseDuration } from "./duration.ts";
 import { loadEngine } from "./engine.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
@@ -16,6 +17,9 @@ import { startEdgeDashboard } from "./dashboard.ts";
 import { readPolicy } from "./policy-file.ts";
 import { planClientTls, planKeyPair } from "./tls-args.ts";
 import { tokenOption } from "./token-args.ts";
+
+/** The longest deadline the edge lets a request have (its `maxTimeout`, which the CLI keeps at the default). */
+const MAX_TIMEOUT_MS = 300_000;
 
 /** What `amoeba edge` was asked to do. */
 export interface EdgePlan {
@@ -121,7 +125,7 @@ export function planEdge(args: ParsedArgs): EdgePlan {
     rate: rate === undefined ? undefined : rate === "off" ? 0 : Number(rate),
     burst: burst === undefined ? undefined : parseCount(burst, "burst", "edge"),
     maxBody: maxBody === undefined ? undefined : parseCount(maxBody, "max-body", "edge"),
-    timeout: timeout === undefined ? undefined : parseCount(timeout, "timeout", "edge"),
+    timeout: timeout === undefined ? undefined : parseDuration(timeout, "timeout", "edge", 1, MAX_TIMEOUT_MS),
     drainTimeout: drain === undefined ? undefined : parseMs(drain, "drain-timeout", "edge"),
     trustProxy: flagOption(args, "trust-proxy"),
     dev: flagOption(args, "dev"),

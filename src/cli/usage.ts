@@ -255,7 +255,7 @@ export const EDGE: CommandSpec = {
     "rate-limit": { type: "string", value: "<per-second>", help: "Calls per second per client (caller id, else IP address), or off. Default: 100" },
     burst: { type: "string", value: "<n>", help: "Calls a client may make at once after being idle. Default: twice the rate" },
     "max-body": { type: "string", value: "<bytes>", help: "The largest request body; past it 413. Default: 1048576" },
-    timeout: { type: "string", value: "<time>", help: "The deadline of a call whose request sets none (X-Timeout), e.g. 5s. Default: 30s" },
+    timeout: { type: "string", value: "<time>", help: "The deadline of a call whose request sets none (X-Timeout), e.g. 5s; at most 5m. Default: 30s" },
     "trust-proxy": { type: "boolean", help: "Take the client's address from X-Forwarded-For (behind a proxy you run)." },
     dev: { type: "boolean", help: "Show end users full error messages, which name nodes and addresses. Never in production." },
     metrics: { type: "boolean", help: "Serve the edge node's Prometheus metrics at GET /metrics (they name services and peers)." },

@@ -54,13 +54,36 @@ describe("amoeba edge", () => {
     const cleanup = t.after.bind(t);
     const serve = new CliProcess(["serve", "examples/calculator/service.ts", "--listen", "tcp://127.0.0.1:0", "--cluster", cluster, "--name", "calc-e"], cleanup);
     await serve.waitFor(/in cluster .*gossip on/);
-    const edge = new CliProcess(["edge", "--cluster", cluster, "--port", "0", "--name", "edge-lookup"], cleanup);
+    const edge = new CliProcess(["edge", "--cluster", cluster, "--port", "0", "--name", "edge-lookup", "--timeout", "0.4s"], cleanup);
     const url = (await edge.waitFor(/^amoeba: edge edge-lookup serving HTTP and WebSocket on (http:\/\/127\.0\.0\.1:\d+) for /m))[1]!;
     await edge.waitFor(/public services now: .*calculator@1\.2\.0/);
     const answer = await rpc(url, "calculator.add", { a: 1, b: 2 });
     assert.equal(answer.status, 200);
     assert.equal(answer.json, 3);
     assert.equal((await rpc(url, "calculator.add", { a: "x" })).status, 400, "the schema still applies");
+    // --timeout 0.4s is the deadline of a request that sets none; X-Timeout still sets its own.
+    const started = Date.now();
+    const slow = await rpc(url, "calculator.sleep", { ms: 3_000 });
+    const took = Date.now() - started;
+    assert.equal(slow.status, 504, slow.text);
+    assert.equal(slow.json.error.code, "DEADLINE_EXCEEDED");
+    assert.ok(took >= 350 && took < 2_500, `the call ended after ${took} ms, at the edge's 400 ms deadline`);
+    const own = await rpc(url, "calculator.sleep", { ms: 700 }, { "x-timeout": "5000" });
+    assert.equal(own.status, 200, own.text);
+  });
+
+  it("refuses a --timeout that is not a time, or is none: exit 2", async (t) => {
+    const cases: Array<[string, RegExp]> = [
+      ["soon", /--timeout takes a time such as 500ms, 10s or 2m \(a bare number is ms\), not "soon"/],
+      ["0", /--timeout takes a time from 1ms to 5m, not 0/],
+      ["6m", /--timeout takes a time from 1ms to 5m, not 6m/],
+      ["5 s", /--timeout takes a time such as/],
+    ];
+    for (const [value, message] of cases) {
+      const result = await runCli(["edge", "--connect", "tcp://127.0.0.1:1", "--timeout", value], t.after.bind(t));
+      assert.equal(result.code, 2, `${value}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+    }
   });
 
   it("needs services to call: exit 2", async (t) => {
