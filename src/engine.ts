@@ -34,6 +34,28 @@ export interface EngineHost {
    * from outside Amoeba's protocol (e.g. plain NATS requests carrying JSON).
    */
   callServed(request: CallRequest, caller: CallerInfo): Promise<unknown>;
+  /** Hands an event that came through the engine's own fan-out ({@link EngineEvents}) to this node's subscribers. */
+  deliverEngineEvent(topic: string, payload: unknown, from: CallerInfo): void;
+}
+
+/**
+ * Events over the engine's own fan-out (NATS subjects): one message per
+ * event, which the engine's servers hand to every node of the cluster that
+ * subscribes. Members of the cluster on the engine are then not sent the
+ * event one by one.
+ */
+export interface EngineEvents {
+  /**
+   * Sends an event to the cluster's subscribers on the engine (not back to
+   * this node). False when this event cannot travel that way (its topic is
+   * no subject, or it is larger than a message may be): the node then sends
+   * it over connections as to any member.
+   */
+  publish(topic: string, payload: unknown): boolean;
+  /** Starts receiving `topic` (once per topic, whatever the number of calls); false when the topic cannot travel this way. */
+  subscribe(topic: string): boolean;
+  /** Stops receiving `topic`. */
+  unsubscribe(topic: string): void;
 }
 
 /** An engine started for one node. */
@@ -52,6 +74,8 @@ export interface RunningEngine {
    * group's subject does not satisfy): such calls go to an instance directly.
    */
   group?(service: string, range: string | null, labels: Readonly<Record<string, string>> | undefined): EngineGroup | undefined;
+  /** Events by the engine's own fan-out, when it has one. */
+  readonly events?: EngineEvents;
   /** Stops the engine; the node's connections over it are closed by then. */
   close(): Promise<void>;
 }

@@ -60,10 +60,22 @@ export class EventFanout {
     this.#host = host;
   }
 
-  /** Sends `payload` on `topic` to every other node that subscribes to it, once each. */
-  publish(topic: string, payload: unknown): void {
+  /**
+   * Sends `payload` on `topic` to every other node that subscribes to it, once
+   * each; not to the nodes `reachedElsewhere` says have it already (by the
+   * engine's own fan-out, judged by their addresses and cluster), neither by
+   * record nor over a connection.
+   */
+  publish(topic: string, payload: unknown, reachedElsewhere?: (addresses: readonly string[], cluster: string | undefined) => boolean): void {
     const host = this.#host;
     const reached = new Set<string>();
+    if (reachedElsewhere) {
+      for (const { record } of host.members()) if (reachedElsewhere(record.addresses, record.cluster)) reached.add(record.id);
+      for (const session of host.remoteSessions()) {
+        const remote = session.remoteInfo;
+        if (reachedElsewhere([remote.address], remote.cluster)) reached.add(remote.id);
+      }
+    }
     // Connected nodes that told us on the connection they subscribe.
     for (const session of host.remoteSessions()) {
       if (!session.usable || !session.remoteTopics.has(topic)) continue;

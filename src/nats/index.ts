@@ -9,7 +9,8 @@
  *
  * The node then listens at `nats://<node id>`: every Amoeba call, stream and
  * event can run over virtual connections carried by NATS messages (see
- * switchboard.ts), with every semantic of the socket transports. Look-up
+ * switchboard.ts), with every semantic of the socket transports; events
+ * published in a cluster are one message on a subject (events.ts). Look-up
  * speaks the NATS micro protocol, so NATS's tools see the services; unary
  * calls whose strategy leaves the choice of instance to NATS go through the
  * endpoints' queue groups (group-caller.ts).
@@ -21,6 +22,7 @@ import { parseVersion, satisfies } from "../rpc/version.ts";
 import { GroupCaller } from "./group-caller.ts";
 import { GroupServer } from "./group-server.ts";
 import { majorOfRange } from "./group-wire.ts";
+import { SubjectEvents } from "./events.ts";
 import { createNatsLookup } from "./lookup.ts";
 import { MicroResponder } from "./micro.ts";
 import { connectNats, resolveNatsOptions, type NatsEngineOptions } from "./options.ts";
@@ -88,9 +90,21 @@ export function nats(options: NatsEngineOptions): Engine {
         group: server,
       });
       const groups = new Map<string, EngineGroup>();
+      const events = new SubjectEvents({
+        nc,
+        prefix: resolved.prefix,
+        cluster: host.cluster,
+        nodeId: host.nodeId,
+        nodeName: host.nodeName,
+        maxDepth: host.limits.maxDepth,
+        maxPayload: () => board.maxPayload,
+        logger: host.logger,
+        deliver: (topic, payload, from) => host.deliverEngineEvent(topic, payload, from),
+      });
       return {
         transports: new Map([["nats", board]]),
         listen: [board.address],
+        events,
         createLookup(self) {
           record = self;
           lookup = createNatsLookup({
@@ -127,6 +141,7 @@ export function nats(options: NatsEngineOptions): Engine {
           if (stopped) return;
           stopped = true;
           micro.stop();
+          events.close();
           server.close();
           caller.close();
           board.close();

@@ -179,9 +179,14 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
 
   deliverEvent(topic: string, payload: unknown, from: Session): void {
     if (this.connections.isLocal(from)) return;
+    this.deliverEngineEvent(topic, payload, from.remoteInfo);
+  }
+
+  /** An event that arrived, over a connection or the engine's fan-out: through the event interceptors to the subscribers. */
+  deliverEngineEvent(topic: string, payload: unknown, from: CallerInfo): void {
     const incoming = this.#eventsIn;
-    if (incoming === null) this.connections.deliver(topic, payload, from.remoteInfo, this.reportEventError);
-    else incoming({ direction: "in", topic, payload, from: from.remoteInfo });
+    if (incoming === null) this.connections.deliver(topic, payload, from, this.reportEventError);
+    else incoming({ direction: "in", topic, payload, from });
   }
 
   sessionReady(): void {
@@ -218,8 +223,10 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
 
   /** The last step of an event published here: to the nodes that subscribed, and to this node's subscribers. */
   #sendEvent(topic: string, payload: unknown): void {
-    // connected subscribers, then the look-up's, once each.
-    this.#events.publish(topic, payload);
+    // By the engine's subject when it has one (members on the engine have it then), then
+    // connected subscribers and the look-up's, once each.
+    const bySubject = this.engine?.events?.publish(topic, payload) === true;
+    this.#events.publish(topic, payload, bySubject ? this.#onEngine : undefined);
     if (this.connections.topics.has(topic)) queueMicrotask(() => this.connections.topics.deliver(topic, payload, this.name, this.reportEventError));
   }
 
@@ -227,14 +234,22 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
     const topics = this.connections.topics;
     const { first, remove } = topics.add(topic, handler as EventHandler<any>);
     const name = typeof topic === "string" ? topic : (topic as { topic: string }).topic;
-    if (first) this.connections.updateSubscription(name, true);
-    if (first) this.#advertiseTopics();
+    if (first) {
+      this.connections.updateSubscription(name, true);
+      this.engine?.events?.subscribe(name);
+      this.#advertiseTopics();
+    }
     return () => {
       if (!remove()) return;
       this.connections.updateSubscription(name, false);
+      this.engine?.events?.unsubscribe(name);
       this.#advertiseTopics();
     };
   }
+
+  /** Whether a node of this cluster is on the engine, and so has an event that went by the engine's subject. */
+  readonly #onEngine = (addresses: readonly string[], cluster: string | undefined): boolean =>
+    cluster === this.cluster && addresses.some((address) => this.engine?.transports.has(address.slice(0, address.indexOf(":"))) === true);
 
   /** the member record lists the topics, for publishers anywhere in the cluster. */
   #advertiseTopics(): void {

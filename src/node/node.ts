@@ -358,6 +358,7 @@ async function startEngine(node: Node, engine: Engine): Promise<void> {
   const core = coreOf(node);
   if (core.engine) throw new Error(`node ${core.name} already runs on an engine`);
   core.engine = await engine.start(core);
+  for (const topic of core.subscribedTopics()) core.engine.events?.subscribe(topic);
   for (const address of core.engine.listen) await node.listen(address);
 }
 

@@ -18,6 +18,8 @@ export interface CallerInfo {
   readonly id: string;
   /** The calling node's name. */
   readonly name: string;
+  /** The cluster the calling node says it is in (its HELLO: claimed, like its name); absent from in-process and plain NATS callers. */
+  readonly cluster?: string;
   /** Where the call came from (`tcp://…`, `unix://…`, `inproc://…`). */
   readonly address: string;
   /**

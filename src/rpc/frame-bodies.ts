@@ -41,7 +41,7 @@ export function readCall(id: number, body: unknown): (ArrivedCall & { readonly i
 }
 
 /** The other end's node and services from its HELLO, or why the HELLO is refused (a version mismatch starts with "protocol version"). */
-export function readHello(body: unknown): { node: { id: string; name: string }; services: Array<[string, string]>; nonce: string | undefined; token: string | undefined } | string {
+export function readHello(body: unknown): { node: { id: string; name: string; cluster?: string }; services: Array<[string, string]>; nonce: string | undefined; token: string | undefined } | string {
   const hello = body as Partial<HelloBody> | null;
   if (typeof hello !== "object" || hello === null || hello.proto !== PROTOCOL_NAME) return "HELLO does not speak the amoeba protocol";
   if (hello.v !== PROTOCOL_VERSION) return `protocol version ${String(hello.v)} is not supported; this node speaks version ${PROTOCOL_VERSION}`;
@@ -49,7 +49,9 @@ export function readHello(body: unknown): { node: { id: string; name: string }; 
   if (typeof node?.id !== "string" || typeof node.name !== "string" || !isServiceList(hello.services)) return "HELLO lacks the node's id, name or services";
   if (hello.nonce !== undefined && !isNonce(hello.nonce)) return "HELLO's nonce is not 32 hex digits";
   if (hello.token !== undefined && (typeof hello.token !== "string" || hello.token.length > MAX_TOKEN_LENGTH)) return `HELLO's token is not a string of at most ${MAX_TOKEN_LENGTH} characters`;
-  return { node: { id: node.id, name: node.name }, services: hello.services, nonce: hello.nonce, token: hello.token };
+  if (node.cluster !== undefined && (typeof node.cluster !== "string" || node.cluster.length > 128)) return "HELLO's cluster is not a string of at most 128 characters";
+  const who = node.cluster === undefined ? { id: node.id, name: node.name } : { id: node.id, name: node.name, cluster: node.cluster };
+  return { node: who, services: hello.services, nonce: hello.nonce, token: hello.token };
 }
 
 /**

@@ -79,8 +79,8 @@ export class Handshake {
   }
 
   /** This end's HELLO, for node `name` serving `services`: with a nonce when it holds a key, and a dialer's token. */
-  hello(name: string, services: HelloBody["services"], maxFrame: number): HelloBody {
-    const hello: HelloBody = { proto: PROTOCOL_NAME, v: PROTOCOL_VERSION, node: { id: this.#nodeId, name }, services, maxFrame };
+  hello(name: string, cluster: string, services: HelloBody["services"], maxFrame: number): HelloBody {
+    const hello: HelloBody = { proto: PROTOCOL_NAME, v: PROTOCOL_VERSION, node: { id: this.#nodeId, name, cluster }, services, maxFrame };
     if (this.#nonce !== undefined) hello.nonce = this.#nonce;
     if (this.#token !== undefined) hello.token = this.#token;
     return hello;

@@ -18,6 +18,7 @@ import { Handshake, type HandshakeCredentials, type Proven, type ReadHello } fro
 /** What a session needs from the node that owns it. */
 export interface SessionHost extends ServingNode {
   readonly nodeId: string;
+  readonly cluster: string;
   /** Decides on and starts the calls that arrive. */
   readonly dispatcher: Dispatcher;
   subscribedTopics(): string[];
@@ -78,9 +79,7 @@ export class Session implements ServingLine {
   #idleWaiters: Array<() => void> = [];
   #closedResolve!: () => void;
   /** Resolves once the connection is closed. */
-  readonly whenClosed = new Promise<void>((resolve) => {
-    this.#closedResolve = resolve;
-  });
+  readonly whenClosed = new Promise<void>((resolve) => void (this.#closedResolve = resolve));
 
   constructor(connection: Connection, host: SessionHost, role: SessionRole) {
     this.#connection = connection;
@@ -107,7 +106,7 @@ export class Session implements ServingLine {
       this.#refuseHandshake(handshake.refusedAtOnce);
       return;
     }
-    connection.send(FrameKind.Hello, 0, handshake.hello(host.nodeName, host.dispatcher.registry.list(), host.limits.maxFrameSize));
+    connection.send(FrameKind.Hello, 0, handshake.hello(host.nodeName, host.cluster, host.dispatcher.registry.list(), host.limits.maxFrameSize));
     if (handshake.open) this.#sendTopics();
   }
 
@@ -405,6 +404,7 @@ export class Session implements ServingLine {
     const address = this.#connection.remoteAddress;
     const remote: { -readonly [K in keyof CallerInfo]: CallerInfo[K] } = { id: node.id.slice(0, 128), name: node.name.slice(0, 128), address, ...proven };
     if (certificate) remote.certificate = certificate;
+    if (node.cluster !== undefined) remote.cluster = node.cluster;
     this.#remote = remote;
     this.#remoteServices = hello.services;
     this.host.sessionReady(this);

@@ -82,7 +82,8 @@ export type Meta = Record<string, string>;
 export interface HelloBody {
   proto: string;
   v: number;
-  node: { id: string; name: string };
+  /** Who sends it; `cluster` is the cluster it says it is in (absent from older nodes). */
+  node: { id: string; name: string; cluster?: string };
   services: Array<[name: string, version: string]>;
   maxFrame: number;
   /** A fresh random nonce (32 hex digits), sent by a node that holds a cluster key: the other end must PROOF it. */

@@ -106,12 +106,12 @@ test("a token travels only over TLS or to this machine: a dialer will not send i
   const credentials = { key: null, token: ORDERS, verifyToken: undefined };
   const plainAway = new Handshake(credentials, "dialer", "a", { secure: false, remoteAddress: "tcp://10.1.2.3:7400" });
   assert.match(plainAway.refusedAtOnce ?? "", /token would travel unencrypted to tcp:\/\/10\.1\.2\.3:7400: dial it over TLS/);
-  assert.equal(plainAway.hello("a", [], 1024).token, undefined, "no HELLO of it carries the token");
+  assert.equal(plainAway.hello("a", "default", [], 1024).token, undefined, "no HELLO of it carries the token");
   const tlsAway = new Handshake(credentials, "dialer", "a", { secure: true, remoteAddress: "tcp://10.1.2.3:7400" });
   assert.equal(tlsAway.refusedAtOnce, null);
-  assert.equal(tlsAway.hello("a", [], 1024).token, ORDERS);
+  assert.equal(tlsAway.hello("a", "default", [], 1024).token, ORDERS);
   // An acceptor never sends its own token back.
-  assert.equal(new Handshake(credentials, "acceptor", "a", { secure: true, remoteAddress: "tcp://10.1.2.3:7400" }).hello("a", [], 1024).token, undefined);
+  assert.equal(new Handshake(credentials, "acceptor", "a", { secure: true, remoteAddress: "tcp://10.1.2.3:7400" }).hello("a", "default", [], 1024).token, undefined);
 
   const verifyToken = tokenTable([{ name: "orders", token: ORDERS }]);
   const helloWith = { kind: FrameKind.Hello, id: 0, body: { proto: PROTOCOL_NAME, v: PROTOCOL_VERSION, node: { id: "b", name: "b" }, services: [], maxFrame: 1024, token: ORDERS } };
