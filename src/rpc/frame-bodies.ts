@@ -21,10 +21,11 @@ export function isServiceList(value: unknown): value is Array<[string, string]> 
 
 /**
  * The call a CALL frame's body `[service, method, version, timeout, meta,
- * input, credit, kind?]` asks for, or null when it is malformed. Metadata is
- * checked apart (its limits are the node's).
+ * input, credit, kind?, sent?]` asks for, or null when it is malformed; its
+ * timeout less `late` ms, how late it arrived (at least 0: a deadline passed).
+ * Metadata is checked apart (its limits are the node's).
  */
-export function readCall(id: number, body: unknown): (ArrivedCall & { readonly input: unknown }) | null {
+export function readCall(id: number, body: unknown, late = 0): (ArrivedCall & { readonly input: unknown }) | null {
   if (!Array.isArray(body) || body.length < 7) return null;
   const [service, method, version, timeout, meta, input, credit, kind] = body as unknown[];
   if (
@@ -37,7 +38,8 @@ export function readCall(id: number, body: unknown): (ArrivedCall & { readonly i
   ) {
     return null;
   }
-  return { id, service, method, version, kind, timeout, meta: meta as Meta | null, credit, input };
+  const remaining = timeout === null || late === 0 ? timeout : Math.max(0, timeout - late);
+  return { id, service, method, version, kind, timeout: remaining, meta: meta as Meta | null, credit, input };
 }
 
 /** The other end's node and services from its HELLO, or why the HELLO is refused (a version mismatch starts with "protocol version"). */

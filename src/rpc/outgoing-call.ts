@@ -1,4 +1,5 @@
 import { FrameKind, MethodKindCode, type Meta } from "../wire/index.ts";
+import { sentClock } from "./arrival-lateness.ts";
 import type { CallStream } from "./call-stream.ts";
 import type { CallRequest, CallerInfo, StreamSource } from "./context.ts";
 import { CreditGate } from "./credit-gate.ts";
@@ -96,6 +97,7 @@ export class OutgoingCall implements CallStream<unknown> {
         streamsIn ? undefined : request.input,
         streamsOut ? window : 0,
         MethodKindCode[request.kind],
+        sentClock(),
       ]);
     } catch (error) {
       const why = `the input or metadata cannot be sent: ${(error as Error)?.message ?? error}`;

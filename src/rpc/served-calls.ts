@@ -1,4 +1,5 @@
 import { FrameKind } from "../wire/index.ts";
+import { ArrivalLateness, sentClock } from "./arrival-lateness.ts";
 import { CallStarts } from "./call-starts.ts";
 import type { CallerInfo } from "./context.ts";
 import { DeadlineQueue } from "./deadline-queue.ts";
@@ -38,6 +39,7 @@ export class ServedCalls implements CallOwner {
   readonly #dispatcher: Dispatcher;
   readonly #calls = new Map<number, IncomingCall>();
   readonly #starts = new CallStarts();
+  readonly #lateness = new ArrivalLateness();
   #lastRead = 0;
 
   /** `dispatcher` decides on each call. */
@@ -95,7 +97,9 @@ export class ServedCalls implements CallOwner {
       return;
     }
     if (id > this.#lastRead) this.#lastRead = id;
-    const arrived = readCall(id, body);
+    // When it was sent (the sender's clock), where the caller says: a CALL that waited loses that much of its deadline.
+    const sent = body[8];
+    const arrived = readCall(id, body, typeof sent === "number" && Number.isFinite(sent) ? this.#lateness.of(sent, sentClock()) : 0);
     if (arrived === null) {
       this.#line.abort(`malformed CALL frame (id ${id})`);
       return;

@@ -105,6 +105,8 @@ export type CallBody = [
   input: unknown,
   credit: number,
   kind: MethodKindCode,
+  /** When it was sent, in whole ms on the sender's monotonic clock (its origin is the sender's own): see src/rpc/arrival-lateness.ts. */
+  sent?: number,
 ];
 
 /** The method kind a caller expects, in CALL: lets the callee refuse a mismatch before running anything. */

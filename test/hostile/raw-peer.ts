@@ -182,17 +182,13 @@ export class RawPeer {
     service: string,
     method: string,
     input: unknown,
-    options: { version?: string | null; timeout?: number | null; meta?: unknown; credit?: number } = {},
+    options: { version?: string | null; timeout?: number | null; meta?: unknown; credit?: number; kind?: number; sent?: number } = {},
   ): void {
-    this.send(FrameKind.Call, id, [
-      service,
-      method,
-      options.version ?? null,
-      options.timeout ?? null,
-      options.meta ?? null,
-      input,
-      options.credit ?? 0,
-    ]);
+    const body: unknown[] = [service, method, options.version ?? null, options.timeout ?? null, options.meta ?? null, input, options.credit ?? 0];
+    // `sent` (when the CALL left, on this peer's clock) follows `kind`.
+    if (options.kind !== undefined || options.sent !== undefined) body.push(options.kind ?? 0);
+    if (options.sent !== undefined) body.push(options.sent);
+    this.send(FrameKind.Call, id, body);
   }
 
   /** Waits for a frame matching `match` (already received or still to come). */
