@@ -14,6 +14,7 @@ import { EdgeFailure, JSONRPC } from "./errors.ts";
 export function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = request.headers["content-length"];
   if (declared !== undefined && Number(declared) > limit) return Promise.reject(tooLarge(limit));
+  if (request.readableEnded) return readAlready(request, limit);
   // Listeners are inline and never removed: the request is done with once
   // its body is read, and a settled promise ignores what comes later.
   return new Promise<Buffer>((resolve, reject) => {
@@ -33,6 +34,21 @@ export function readBody(request: IncomingMessage, limit: number): Promise<Buffe
     request.on("close", () => reject(new EdgeFailure(400, "CANCELLED", "the client closed the connection before sending the whole body")));
     request.on("error", () => reject(new EdgeFailure(400, "CANCELLED", "the client closed the connection before sending the whole body")));
   });
+}
+
+/**
+ * A body a middleware of the application read before the edge (Express's
+ * `express.json()`, `express.raw()`, `express.text()` leave it in
+ * `request.body`): taken from there, as the same bytes or the same JSON, and
+ * checked as if read. Consumed and not left anywhere: the edge cannot answer.
+ */
+function readAlready(request: IncomingMessage, limit: number): Promise<Buffer> {
+  const body = (request as IncomingMessage & { body?: unknown }).body;
+  if (body === undefined) {
+    return Promise.reject(new EdgeFailure(500, "INTERNAL", "the request body was read before the edge and not kept: mount the edge before the middleware that reads bodies"));
+  }
+  const bytes = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === "string" ? body : JSON.stringify(body));
+  return bytes.length > limit ? Promise.reject(tooLarge(limit)) : Promise.resolve(bytes);
 }
 
 function tooLarge(limit: number): EdgeFailure {

@@ -1,6 +1,7 @@
 // The edge mounted in servers it does not own: a node:http server of one's
 // own (with WebSockets through its upgrade event), a Connect/Express-style
-// chain where paths the edge does not know go on to `next`, Fastify, and
+// chain where paths the edge does not know go on to `next`, a real Express app
+// (with and without express.json() before it), Fastify, and
 // Hono through the fetch-style handler — each calling real services, a
 // Server-Sent Events stream included.
 import assert from "node:assert/strict";
@@ -8,6 +9,7 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
+import express from "express";
 import Fastify from "fastify";
 import { Hono } from "hono";
 import { WebSocket } from "ws";
@@ -82,6 +84,53 @@ describe("edge: mounted in other servers", { timeout: 100_000 }, () => {
     const other = await http(url, "/amoeba/somewhere-else");
     assert.equal(other.status, 418);
     assert.equal(other.text, "the app's own 404");
+  });
+
+  it("answers in a real Express app, mounted at a path, before or after express.json() has read the body", async (t) => {
+    const app = express();
+    // An application that parses JSON bodies for every route, as most do; the edge takes what it parsed.
+    app.use(express.json());
+    app.get("/app", (_request, response) => void response.json({ from: "express" }));
+    app.use("/amoeba", edge.handle);
+    app.use((_request, response) => void response.status(404).type("text").send("express's own 404"));
+    const server = app.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    t.after(() => closeServer(server));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    assert.deepEqual((await http(url, "/app")).json, { from: "express" });
+    const sum = await http(url, "/amoeba/rpc/shop/add", { method: "POST", body: { a: 20, b: 22 } });
+    assert.deepEqual([sum.status, sum.json], [200, 42], sum.text);
+    const invalid = await http(url, "/amoeba/rpc/shop/add", { method: "POST", body: { a: "twenty" } });
+    assert.equal(invalid.status, 400, "the schema still applies to a body Express parsed");
+    assert.equal(invalid.json.error.code, "INVALID_ARGUMENT");
+    const rpc = await http(url, "/amoeba/jsonrpc", { method: "POST", body: { jsonrpc: "2.0", id: 7, method: "shop.add", params: { a: 1, b: 1 } } });
+    assert.deepEqual(rpc.json, { jsonrpc: "2.0", id: 7, result: 2 });
+    assert.equal((await http(url, "/amoeba/openapi.json")).json.openapi.startsWith("3."), true);
+    const other = await http(url, "/amoeba/nowhere");
+    assert.deepEqual([other.status, other.text], [404, "express's own 404"], "what the edge does not route goes on to Express");
+
+    // Mounted before any body parser, the edge reads the body itself.
+    const bare = express();
+    bare.use("/amoeba", edge.handle);
+    const bareServer = bare.listen(0, "127.0.0.1");
+    await once(bareServer, "listening");
+    t.after(() => closeServer(bareServer));
+    const bareUrl = `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}`;
+    assert.equal((await http(bareUrl, "/amoeba/rpc/shop/add", { method: "POST", body: { a: 2, b: 3 } })).json, 5);
+
+    // A middleware that swallows the body and keeps nothing: a plain 500 that says what to do, at once.
+    const greedy = express();
+    greedy.use((request, _response, next) => {
+      request.resume();
+      request.on("end", () => next());
+    });
+    greedy.use("/amoeba", edge.handle);
+    const greedyServer = greedy.listen(0, "127.0.0.1");
+    await once(greedyServer, "listening");
+    t.after(() => closeServer(greedyServer));
+    const lost = await http(`http://127.0.0.1:${(greedyServer.address() as AddressInfo).port}`, "/amoeba/rpc/shop/add", { method: "POST", body: { a: 2, b: 3 } });
+    assert.equal(lost.status, 500);
+    assert.match(lost.text, /read before the edge and not kept: mount the edge before the middleware that reads bodies/);
   });
 
   it("answers in Fastify through the raw request and reply", async (t) => {
