@@ -12,9 +12,11 @@ import { GATEWAY_LABEL, ROUTE_LABEL_PREFIX } from "../route-rules/route-label.ts
 import { isBuiltInService, type MethodDescription } from "../rpc/reflection.ts";
 import type { ClusterReader, ClusterReading } from "./cluster-reader.ts";
 import { figuresOf } from "./figures.ts";
+import { readEdgeClients } from "./edge-clients.ts";
 import { readGatewayTraffic } from "./gateway-traffic.ts";
 import { readRecentCalls, RECENT_CALLS_SERVICE } from "./recent-calls.ts";
-import type { CatalogService, ClusterView, DashboardSnapshot, GatewayView, NodeView } from "./snapshot.ts";
+import type { EdgeClientsReading } from "../edge/client-tally.ts";
+import type { CatalogService, ClusterView, DashboardSnapshot, EndUsersView, GatewayView, NodeView } from "./snapshot.ts";
 import { TrafficMeter } from "./traffic.ts";
 
 /** A method the dashboard can call, as reflection described it. */
@@ -32,6 +34,8 @@ export class Collector {
   readonly #timeout: number;
   readonly #traffic = new TrafficMeter();
   readonly #listeners = new Set<(snapshot: DashboardSnapshot) => void>();
+  /** Each edge's last reading and when it came, for rates. */
+  #edgeReadings = new Map<string, { reading: EdgeClientsReading; at: number }>();
   #snapshot: DashboardSnapshot;
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
@@ -47,6 +51,7 @@ export class Collector {
       clusters: readers.map((reader) => ({ name: reader.cluster, nodes: [] })),
       gateways: [],
       links: [],
+      endUsers: [],
       catalog: [],
       recentCalls: { service: RECENT_CALLS_SERVICE, available: false, keeping: false, traces: [] },
     };
@@ -92,6 +97,12 @@ export class Collector {
     return undefined;
   }
 
+  #endUsers(edges: ReadonlyMap<string, EdgeClientsReading>, now: number): EndUsersView[] {
+    const views = [...edges].map(([edge, reading]) => endUsersOf(edge, reading, this.#edgeReadings.get(edge), now));
+    this.#edgeReadings = new Map([...edges].map(([edge, reading]) => [edge, { reading, at: now }]));
+    return views;
+  }
+
   #schedule(): void {
     if (this.#closed) return;
     this.#timer = setTimeout(() => {
@@ -109,7 +120,11 @@ export class Collector {
     const stats = new Map<string, NodeStats>();
     for (const reading of readings) for (const [id, answered] of reading.stats) stats.set(id, answered);
     const sources = readings.map((reading, i) => ({ reader: this.#readers[i]!, reading }));
-    const [forwarded, recentCalls] = await Promise.all([readGatewayTraffic(sources, this.#timeout), readRecentCalls(sources, this.#timeout)]);
+    const [forwarded, recentCalls, edges] = await Promise.all([
+      readGatewayTraffic(sources, this.#timeout),
+      readRecentCalls(sources, this.#timeout),
+      readEdgeClients(sources, this.#timeout),
+    ]);
     // A gateway's forwarded calls count as calls of the member they are read from.
     for (const [id, services] of forwarded) {
       const own = stats.get(id);
@@ -117,10 +132,27 @@ export class Collector {
     }
     const links = this.#traffic.measure(stats, performance.now());
     const { clusters, gateways } = groupMembers(this.#readers, readings, stats);
-    this.#snapshot = { at: Date.now(), interval: this.#interval, clusters, gateways, links, catalog: catalogOf(readings, stats, this.#traffic.windowStart), recentCalls };
+    const endUsers = this.#endUsers(edges, performance.now());
+    this.#snapshot = { at: Date.now(), interval: this.#interval, clusters, gateways, links, endUsers, catalog: catalogOf(readings, stats, this.#traffic.windowStart), recentCalls };
     if (this.#closed) return;
     for (const listener of this.#listeners) listener(this.#snapshot);
   }
+}
+
+/** Each edge's clients, and its calls, failures and refusals per second since its last reading. */
+function endUsersOf(edge: string, reading: EdgeClientsReading, before: { reading: EdgeClientsReading; at: number } | undefined, now: number): EndUsersView {
+  const seconds = before === undefined ? 0 : (now - before.at) / 1000;
+  const delta = (key: "calls" | "failed" | "refused"): number => (before === undefined ? 0 : Math.max(0, reading[key] - before.reading[key]));
+  const calls = delta("calls");
+  const perSecond = (n: number): number => (seconds > 0 ? n / seconds : 0);
+  return {
+    edge,
+    clients: reading.clients,
+    windowMs: reading.windowMs,
+    callsPerSecond: perSecond(calls),
+    errorRate: calls > 0 ? delta("failed") / calls : null,
+    refusedPerSecond: perSecond(delta("refused")),
+  };
 }
 
 /** Each cluster's members, and the gateways among them merged by name across clusters. */

@@ -19,8 +19,25 @@ export interface DashboardSnapshot {
   gateways: GatewayView[];
   /** Traffic from a caller node to a callee node, over every service it calls there. */
   links: LinkView[];
+  /** The end users in front of each edge that answered. */
+  endUsers: EndUsersView[];
   catalog: CatalogService[];
   recentCalls: RecentCallsView;
+}
+
+/** The end users in front of one edge: its clients, and the calls it made for them. */
+export interface EndUsersView {
+  /** The edge's node id. */
+  edge: string;
+  /** Distinct clients (an authenticated user, else an address) in the last `windowMs`. */
+  clients: number;
+  windowMs: number;
+  /** Calls per second the edge placed for them since the last snapshot. */
+  callsPerSecond: number;
+  /** The share of those that failed, any code; null when there were none. */
+  errorRate: number | null;
+  /** Requests per second the edge refused before any call (credentials, rate limits) since the last snapshot. */
+  refusedPerSecond: number;
 }
 
 /** One cluster and the members it has. */

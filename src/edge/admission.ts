@@ -8,6 +8,7 @@ import type { Meta } from "../rpc/call-options.ts";
 import { isRpcError } from "../rpc/rpc-error.ts";
 import { EdgeFailure, failureOf } from "./errors.ts";
 import { CALLER_META, type Authenticate } from "./options.ts";
+import type { ClientTally } from "./client-tally.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 
 /** What a request was admitted with: the metadata of its calls and whom it counts against. */
@@ -27,6 +28,8 @@ export class Admission {
   readonly #trustProxy: boolean;
   readonly #expose: boolean;
   readonly #logger: Logger;
+  /** Who the edge's clients are, for the dashboard. */
+  readonly tally: ClientTally;
   /** The deadline of a call that asks for none, in ms. */
   readonly defaultTimeout: number;
   /** The longest deadline a call may ask for, in ms. */
@@ -38,6 +41,7 @@ export class Admission {
     trustProxy: boolean;
     expose: boolean;
     logger: Logger;
+    tally: ClientTally;
     defaultTimeout: number;
     maxTimeout: number;
   }) {
@@ -46,6 +50,7 @@ export class Admission {
     this.#trustProxy = options.trustProxy;
     this.#expose = options.expose;
     this.#logger = options.logger;
+    this.tally = options.tally;
     this.defaultTimeout = options.defaultTimeout;
     this.maxTimeout = options.maxTimeout;
   }
@@ -58,9 +63,11 @@ export class Admission {
   admit(request: IncomingMessage, cost: number, queryToken: string | null): Admitted | EdgeFailure | Promise<Admitted | EdgeFailure> {
     const trace = traceMeta(request);
     if (!this.#authenticate) {
-      if (!this.#limiter) return { meta: trace, client: "" };
       const client = `ip:${this.#clientAddress(request)}`;
-      return (cost > 0 && this.rateLimit(client, cost)) || { meta: trace, client };
+      const limited = cost > 0 && this.rateLimit(client, cost);
+      if (limited) return limited;
+      this.tally.seen(client, Date.now());
+      return { meta: trace, client: this.#limiter ? client : "" };
     }
     return this.#authenticated(request, cost, trace, queryToken);
   }
@@ -69,6 +76,7 @@ export class Admission {
   rateLimit(client: string, cost: number): EdgeFailure | undefined {
     const wait = this.#limiter?.take(client, cost) ?? 0;
     if (wait === 0) return undefined;
+    this.tally.refused();
     const seconds = Math.max(1, Math.ceil(wait / 1000));
     return new EdgeFailure(429, "RESOURCE_EXHAUSTED", `too many requests; retry in ${seconds} s`, { headers: { "retry-after": String(seconds) } });
   }
@@ -96,12 +104,14 @@ export class Admission {
     try {
       caller = await this.#authenticate!(token, request);
     } catch (error) {
+      this.tally.refused();
       if (isRpcError(error)) return failureOf(error, this.#expose);
       this.#logger.warn({ err: error }, "edge: the authenticate hook failed");
       return new EdgeFailure(503, "UNAVAILABLE", "authentication is unavailable; try again later");
     }
     const id = typeof caller === "string" ? caller : caller?.id;
     if (typeof id !== "string" || id === "") {
+      this.tally.refused();
       return new EdgeFailure(401, "UNAUTHENTICATED", token === null ? "authentication required: send Authorization: Bearer <token>" : "the token was not accepted", {
         headers: { "www-authenticate": token === null ? 'Bearer realm="amoeba"' : 'Bearer realm="amoeba", error="invalid_token"' },
       });
@@ -109,7 +119,10 @@ export class Admission {
     const extra = typeof caller === "object" && caller !== null ? caller.meta : undefined;
     const meta: Meta = { ...trace, ...extra, [CALLER_META]: id };
     const client = `caller:${id}`;
-    return (cost > 0 && this.rateLimit(client, cost)) || { meta, client };
+    const limited = cost > 0 && this.rateLimit(client, cost);
+    if (limited) return limited;
+    this.tally.seen(client, Date.now());
+    return { meta, client };
   }
 
   #clientAddress(request: IncomingMessage): string {

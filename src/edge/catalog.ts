@@ -5,7 +5,8 @@
  */
 import type { Node } from "../node/index.ts";
 import { nodeInternals } from "../node/node.ts";
-import { throughServerChain } from "./edge-pipeline.ts";
+import type { ClientTally } from "./client-tally.ts";
+import { throughServerChain, type EdgeCall } from "./edge-pipeline.ts";
 import { reachableAddress } from "../lookup/reachable.ts";
 import type { Peer } from "../node/peer.ts";
 import type { CallOptions } from "../rpc/call-options.ts";
@@ -67,6 +68,7 @@ export class EdgeCatalog {
   readonly #onError: (error: unknown, what: string) => void;
   /** The edge's own stages before the node's interceptors: its authorization. */
   readonly #front: readonly ServerInterceptor[];
+  readonly #tally: ClientTally | undefined;
   /** Descriptions by `name@version`; a version of a contract does not change, so they are kept. */
   readonly #described = new Map<string, ServiceDescription>();
   #services = new Map<string, EdgeService>();
@@ -78,11 +80,16 @@ export class EdgeCatalog {
   #generation = 0;
 
   /** `front`: the edge's own stages, before the node's server interceptors, of every call it places. */
-  constructor(node: Node, peers: () => readonly Peer[], onError: (error: unknown, what: string) => void, front: readonly ServerInterceptor[] = []) {
+  constructor(node: Node, peers: () => readonly Peer[], onError: (error: unknown, what: string) => void, front: readonly ServerInterceptor[] = [], tally?: ClientTally) {
+    this.#tally = tally;
     this.#node = node;
     this.#peers = peers;
     this.#onError = onError;
     this.#front = front;
+  }
+
+  #counted(call: EdgeCall): EdgeCall {
+    return this.#tally ? this.#tally.counted(call) : call;
   }
 
   /** The method, when public and known: the hot path, two map look-ups. */
@@ -232,7 +239,7 @@ export class EdgeCatalog {
         description: typeof m.description === "string" ? m.description : undefined,
         input: isObject(m.input) ? m.input : {},
         output: isObject(m.output) ? m.output : {},
-        call: throughServerChain(this.#node, description.name, m.name, m.kind, client[m.name]!, this.#front),
+        call: this.#counted(throughServerChain(this.#node, description.name, m.name, m.kind, client[m.name]!, this.#front)),
       });
     }
     return { name: description.name, version: description.version, methods };

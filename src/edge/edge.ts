@@ -14,6 +14,8 @@ import { nodeInternals } from "../node/node.ts";
 import { authorizationStage, checkPolicy } from "../rpc/authorization.ts";
 import { formatAddress, guardListen, type ExposureGuard } from "../transport/index.ts";
 import { Admission } from "./admission.ts";
+import { ClientTally } from "./client-tally.ts";
+import { EdgeClientsContract } from "./clients-contract.ts";
 import { EdgeCatalog } from "./catalog.ts";
 import { fetchThroughNodeHandler, type FetchHandlerOptions } from "./fetch-adapter.ts";
 import { Cors } from "./cors.ts";
@@ -41,6 +43,7 @@ export class Edge {
   #refreshTimer: NodeJS.Timeout | null = null;
   #heartbeat: NodeJS.Timeout | null = null;
   #stopMembership: (() => void) | null = null;
+  #stopServingClients: (() => void) | null = null;
   #draining = false;
   #closed: Promise<void> | null = null;
   #port = 0;
@@ -59,12 +62,18 @@ export class Edge {
     this.#exposure = { credentials: options.tls !== undefined || options.authenticate !== undefined, insecure: options.insecure === true, what: "edge", remedy: "tls or authenticate, or set insecure: true" };
     const logger = node.logger;
     const expose = options.exposeErrors ?? false;
+    const tally = new ClientTally();
+    // Its clients, for the dashboard's end users (an edge sharing a node that has one already leaves it).
+    if (!nodeInternals(node).dispatcher.registry.list().some(([name]) => name === EdgeClientsContract.name)) {
+      this.#stopServingClients = node.serve(EdgeClientsContract, { clients: () => tally.reading(Date.now()) });
+    }
     const admission = new Admission({
       authenticate: options.authenticate,
       limiter: options.rateLimit === false ? undefined : new RateLimiter(options.rateLimit ?? { perSecond: 100, burst: 200 }),
       trustProxy: options.trustProxy ?? false,
       expose,
       logger,
+      tally,
       defaultTimeout: checkMs(options.defaultTimeout, "defaultTimeout", 30_000),
       maxTimeout: checkMs(options.maxTimeout, "maxTimeout", 300_000),
     });
@@ -72,7 +81,7 @@ export class Edge {
     // End users' calls pass the edge's policy, else the policy of the node it was given.
     const policy = options.authorization ?? nodeInternals(node).dispatcher.authorization;
     const front = policy === undefined ? [] : [authorizationStage(policy)];
-    const catalog = (this.#catalog = new EdgeCatalog(node, () => this.#peers, (error, what) => logger.debug({ err: error }, `edge: ${what} failed`), front));
+    const catalog = (this.#catalog = new EdgeCatalog(node, () => this.#peers, (error, what) => logger.debug({ err: error }, `edge: ${what} failed`), front, tally));
     const jsonRpc = { find: (service: string, method: string) => catalog.find(service, method, MISS_REFRESH_MS), expose };
     const cors = options.cors ? new Cors(options.cors) : undefined;
     const draining = (): boolean => this.#draining;
@@ -216,6 +225,7 @@ export class Edge {
     if (this.#refreshTimer) clearInterval(this.#refreshTimer);
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.#stopMembership?.();
+    this.#stopServingClients?.();
     // WebSockets live as long as their clients: they would hold the drain
     // for all of it. They close first (1001, "going away"; their calls are
     // cancelled) and their clients reconnect elsewhere.

@@ -1,6 +1,7 @@
 // `amoeba dashboard` and `amoeba edge --dashboard`: the command line (seeds
 // named by cluster, mistakes as usage errors), and the edge serving the page
-// of its own cluster beside it, with real `serve` and `edge` processes.
+// of its own cluster beside it, with real `serve` and `edge` processes, and
+// the end users in front of it drawn from its real clients (in Chromium).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseCommandArgs } from "../../src/cli/args.ts";
@@ -9,6 +10,10 @@ import { UsageError } from "../../src/cli/errors.ts";
 import { DASHBOARD } from "../../src/cli/usage.ts";
 import type { DashboardSnapshot } from "../../src/dashboard/index.ts";
 import { CliProcess, eventually, isolateRendezvous, runCli, startMember, uniqueCluster } from "../cli/support.ts";
+import { join } from "node:path";
+import { artifactsDir, chromiumMissing, launchBrowser } from "../support/browser.ts";
+import { requireOrSkip } from "../support/require.ts";
+import { until } from "./wait.ts";
 
 const plan = (argv: string[]) => planDashboard(parseCommandArgs(DASHBOARD, argv));
 
@@ -88,6 +93,73 @@ describe("amoeba edge --dashboard", () => {
     const finished = await edge.exited();
     assert.equal(finished.code, 0, finished.stderr);
     await assert.rejects(fetch(new URL("/api/snapshot", url)), "the dashboard stopped with the edge");
+  });
+
+  it("draws the end users in front of the edge from its real clients: how many, their calls per second, their errors", { timeout: 120_000 }, async (t) => {
+    if (!requireOrSkip(t, chromiumMissing === undefined, chromiumMissing ?? "")) return;
+    const cluster = uniqueCluster("dashboard-users");
+    const cleanup = t.after.bind(t);
+    await startMember(["examples/calculator/service.ts", "--listen", "tcp://127.0.0.1:0", "--cluster", cluster, "--name", "calc-u"], cleanup);
+    const edge = new CliProcess(["edge", "--cluster", cluster, "--port", "0", "--name", "edge-u", "--dashboard", "0", "--rate-limit", "off", "--trust-proxy"], cleanup);
+    const url = (await edge.waitFor(/^amoeba: dashboard on (http:\/\/127\.0\.0\.1:\d+\/)$/m))[1]!;
+    const edgeUrl = (await edge.waitFor(/on (http:\/\/127\.0\.0\.1:\d+) for/))[1]!;
+    await edge.waitFor(/public services now: .*calculator/);
+    // Three end users (their addresses, as a proxy in front says), each adding; one also sends an input the schema refuses.
+    const call = (client: string, method: string, input: unknown) =>
+      fetch(`${edgeUrl}/rpc/calculator/${method}`, { method: "POST", headers: { "content-type": "application/json", "x-forwarded-for": client }, body: JSON.stringify(input) });
+    let stop = false;
+    const load = (async () => {
+      for (let round = 0; !stop && round < 400; round++) {
+        await Promise.all(["203.0.113.1", "203.0.113.2", "203.0.113.3"].map((client) => call(client, "add", { a: round, b: 1 })));
+        await call("203.0.113.3", "add", { a: "one", b: 0 });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    t.after(async () => {
+      stop = true;
+      await load;
+    });
+    const users = await eventually(
+      "the snapshot's end users in front of the edge",
+      async () => {
+        const seen = (await (await fetch(new URL("/api/snapshot", url))).json()) as DashboardSnapshot;
+        const front = seen.endUsers[0];
+        return front !== undefined && front.clients === 3 && front.callsPerSecond > 0 && front.errorRate !== null && front.errorRate > 0 ? { seen, front } : undefined;
+      },
+      45_000,
+    );
+    const edgeId = users.seen.clusters[0]!.nodes.find((n) => n.name === "edge-u")!.id;
+    assert.equal(users.front.edge, edgeId);
+    // One call in four fails (INVALID_ARGUMENT at the calculator): the share the links measure.
+    assert.ok(users.front.errorRate! > 0.1 && users.front.errorRate! < 0.4, `error rate ${users.front.errorRate}`);
+
+    const browser = await launchBrowser();
+    t.after(() => browser.close());
+    const page = await browser.browser.newPage({ viewport: { width: 1200, height: 800 } });
+    await page.goto(url);
+    const drawn = page.locator(`#graph .clients[data-edge="${edgeId}"]`);
+    await until(async () => ((await drawn.locator(".users-count").textContent().catch(() => "")) ?? "") === "3", "the page draws 3 end users");
+    assert.match((await drawn.locator(".users-figures").textContent()) ?? "", /^\d+\.\d\/s · \d+\.\d% err$/);
+    assert.match((await drawn.locator("title").textContent()) ?? "", /^3 distinct end users in the last 60 s; /);
+    assert.match((await drawn.getAttribute("class")) ?? "", /\bhot\b/, "failing calls make the end users' line red");
+    // The end users' line reaches the edge without passing through any other node.
+    const crossed = await page.evaluate((edge) => {
+      const d = document.querySelector(`#graph .clients[data-edge="${edge}"] path`)!.getAttribute("d")!;
+      const [x1, y1, x2, y2] = (d.match(/-?[\d.]+/g) ?? []).map(Number) as [number, number, number, number];
+      const hit: string[] = [];
+      for (const node of document.querySelectorAll<SVGGElement>("#graph .node")) {
+        if (node.dataset.id === edge) continue;
+        const [cx, cy] = (/translate\(([-\d.]+),([-\d.]+)\)/.exec(node.getAttribute("transform") ?? "") ?? []).slice(1).map(Number) as [number, number];
+        // Distance from the node's centre to the segment.
+        const t = Math.max(0, Math.min(1, ((cx - x1) * (x2 - x1) + (cy - y1) * (y2 - y1)) / ((x2 - x1) ** 2 + (y2 - y1) ** 2)));
+        if (Math.hypot(cx - (x1 + t * (x2 - x1)), cy - (y1 + t * (y2 - y1))) < 24) hit.push(node.dataset.name ?? "?");
+      }
+      return hit;
+    }, edgeId);
+    assert.deepEqual(crossed, [], "no node on the end users' line");
+    const shot = join(artifactsDir("dashboard-end-users"), "end-users.png");
+    await page.locator("#graph").screenshot({ path: shot });
+    t.diagnostic(`screenshot: ${shot}`);
   });
 
   it("fails with exit 3 when no node of the cluster answers", async (t) => {

@@ -36,15 +36,26 @@ function placeNodes(count) {
   return { spots: ring, w: Math.max.apply(null, xs) - left, h: Math.max.apply(null, ys) - top };
 }
 
+// Edges come first — their cluster leftmost, each at its cluster's first (leftmost) spot —
+// so the line from the end users reaches them without crossing another node.
+function edgesFirst(snapshot) {
+  var hasEdge = function (c) { return c.nodes.some(function (n) { return n.edge; }); };
+  var clusters = snapshot.clusters.filter(hasEdge).concat(snapshot.clusters.filter(function (c) { return !hasEdge(c); }));
+  return clusters.map(function (c) {
+    return { name: c.name, nodes: c.nodes.filter(function (n) { return n.edge; }).concat(c.nodes.filter(function (n) { return !n.edge; })) };
+  });
+}
+
 function layoutOf(snapshot) {
   var pos = {}, boxes = [], edges = [];
-  var hasEdge = snapshot.clusters.some(function (c) { return c.nodes.some(function (n) { return n.edge; }); });
-  var placed = snapshot.clusters.map(function (c) { return placeNodes(c.nodes.length); });
+  var clusters = edgesFirst(snapshot);
+  var hasEdge = clusters.some(function (c) { return c.nodes.some(function (n) { return n.edge; }); });
+  var placed = clusters.map(function (c) { return placeNodes(c.nodes.length); });
   var inner = Math.max.apply(null, placed.map(function (p) { return p.h; }).concat([0]));
   // Nodes in a ring's upper half write their names above them, clear of the links that arrive from below.
   var x = hasEdge ? CLIENTS_W : 20, top = 20, above = inner > 0 ? ABOVE : 30, height = TITLE + above + inner + BELOW;
   var middle = top + TITLE + above + inner / 2;
-  snapshot.clusters.forEach(function (c, i) {
+  clusters.forEach(function (c, i) {
     var p = placed[i];
     var box = { name: c.name, x: x, y: top, w: Math.max(p.w + 2 * SIDE, c.name.length * 8.5 + 90), h: height };
     boxes.push(box);
@@ -52,7 +63,7 @@ function layoutOf(snapshot) {
       pos[n.id] = { x: box.x + box.w / 2 + p.spots[k].x, y: middle + p.spots[k].y, above: p.spots[k].y < -1 };
       if (n.edge) edges.push(n.id);
     });
-    x += box.w + (i < snapshot.clusters.length - 1 ? GAP : 20);
+    x += box.w + (i < clusters.length - 1 ? GAP : 20);
   });
   var stacked = {};
   snapshot.gateways.forEach(function (g) {
@@ -153,9 +164,19 @@ function drawGraph(snapshot) {
   });
   layout.edges.forEach(function (id, i) {
     var at = pos[id], cx = 62, cy = at.y + i * 4;
-    parts.push('<g class="clients"><path class="gateway-line" style="stroke:#2b7bd8" d="M' + (cx + 26) + " " + cy + " L" + (at.x - RADIUS - 4) + " " + at.y + '"></path>' +
-      '<circle cx="' + cx + '" cy="' + cy + '" r="24"></circle><text text-anchor="middle" x="' + cx + '" y="' + (cy + 4) + '" class="detail">clients</text>' +
-      '<text text-anchor="middle" x="' + cx + '" y="' + (cy + 42) + '" class="detail">end users</text></g>');
+    // What the edge said of its clients, and the calls its links carried for them; nothing known yet: a plain drawing.
+    var users = (snapshot.endUsers || []).filter(function (u) { return u.edge === id; })[0];
+    var count = users ? String(users.clients) : "?";
+    var noun = users && users.clients === 1 ? "end user" : "end users";
+    var figures = users ? users.callsPerSecond.toFixed(1) + "/s · " + (users.errorRate === null ? "-" : (users.errorRate * 100).toFixed(1) + "%") + " err" : "";
+    var hot = users && (users.errorRate > 0.05 || users.refusedPerSecond > 0);
+    var title = users ? users.clients + " distinct " + noun + " in the last " + Math.round(users.windowMs / 1000) + " s; " + figures +
+      (users.refusedPerSecond > 0 ? "; " + users.refusedPerSecond.toFixed(1) + "/s refused at the edge" : "") : "end users";
+    parts.push('<g class="clients' + (hot ? " hot" : "") + '" data-edge="' + esc(id) + '"><title>' + esc(title) + "</title>" +
+      '<path class="gateway-line" style="stroke:' + (hot ? "#d64545" : "#2b7bd8") + '" d="M' + (cx + 26) + " " + cy + " L" + (at.x - RADIUS - 4) + " " + at.y + '"></path>' +
+      '<circle cx="' + cx + '" cy="' + cy + '" r="24"></circle><text text-anchor="middle" x="' + cx + '" y="' + (cy + 5) + '" class="name users-count">' + esc(count) + "</text>" +
+      '<text text-anchor="middle" x="' + cx + '" y="' + (cy + 42) + '" class="detail">' + noun + "</text>" +
+      (figures ? '<text text-anchor="middle" x="' + cx + '" y="' + (cy + 56) + '" class="detail users-figures">' + esc(figures) + "</text>" : "") + "</g>");
   });
   snapshot.links.forEach(function (l) {
     var from = pos[l.from], to = pos[l.to];
