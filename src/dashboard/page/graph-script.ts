@@ -88,12 +88,14 @@ function nodeShape(state, gateway) {
 }
 
 function drawNode(n, at, gateway) {
-  var classes = "node " + n.state + (gateway ? " gateway" : "") + (n.edge ? " edge-node" : "");
-  var detail = gateway ? "gateway: " + n.clusters.join(" ↔ ") : n.edge ? "edge" : n.services.length > 0 ? n.services.join(", ") : "calls only";
+  var group = n.members !== undefined;
+  var classes = "node " + n.state + (gateway ? " gateway" : "") + (n.edge ? " edge-node" : "") + (group ? " group" : "");
+  var detail = gateway ? "gateway: " + n.clusters.join(" ↔ ") : n.edge ? "edge" : group ? n.addresses.join(" · ") : n.services.length > 0 ? n.services.join(", ") : "calls only";
   var figures = n.state === "dead" ? "dead" : n.state === "left" ? "left" : n.inFlight === null || n.inFlight === undefined ? "" : "in flight " + n.inFlight + (n.shed ? " · shed " + n.shed : "");
-  return '<g class="' + classes + '" data-id="' + esc(n.id || n.name) + '" data-name="' + esc(n.name) + '" data-state="' + esc(n.state) + '" transform="translate(' + at.x + "," + at.y + ')">' +
-    "<title>" + esc(n.name + " (" + n.state + ")" + (n.addresses ? "\n" + n.addresses.join("\n") : "")) + "</title>" +
-    nodeShape(n.state, gateway) +
+  return '<g class="' + classes + '" data-id="' + esc(n.id || n.name) + '" data-name="' + esc(n.name) + '" data-state="' + esc(n.state) + '"' +
+    (group ? ' data-members="' + n.members + '"' : "") + ' transform="translate(' + at.x + "," + at.y + ')">' +
+    "<title>" + esc(group ? n.members + " nodes serving " + (n.services.join(", ") || "nothing") + ": " + n.addresses.join(", ") : n.name + " (" + n.state + ")" + (n.addresses ? "\n" + n.addresses.join("\n") : "")) + "</title>" +
+    (group ? '<circle class="group-ring" r="' + (RADIUS + 6) + '"></circle>' : "") + nodeShape(n.state, gateway) +
     '<text class="name" text-anchor="middle" y="' + (at.above ? -58 : 36) + '">' + esc(short(n.name, 22)) + "</text>" +
     '<text class="detail" text-anchor="middle" y="' + (at.above ? -44 : 50) + '">' + esc(short(detail, 28)) + "</text>" +
     (figures ? '<text class="detail" text-anchor="middle" y="' + (at.above ? -31 : 63) + '">' + esc(figures) + "</text>" : "") +
@@ -145,7 +147,64 @@ function placeLabels(drawn, nodeSpots) {
   });
 }
 
-function drawGraph(snapshot) {
+// A cluster of more than COLLAPSE_AT nodes is drawn as groups: the nodes that serve the
+// same services are one circle ("calculator@1.2.0 ×40"), with their counts by state and
+// their calls in flight summed; an edge stays itself. Links between groups add up.
+var COLLAPSE_AT = 50;
+
+function groupKey(n) { return n.edge ? "edge:" + n.id : n.services.length > 0 ? n.services.join(", ") : "calls only"; }
+
+function collapsed(snapshot) {
+  var groupOf = {}, changed = false;
+  var clusters = snapshot.clusters.map(function (c) {
+    if (c.nodes.length <= COLLAPSE_AT) return c;
+    changed = true;
+    var groups = {}, order = [];
+    c.nodes.forEach(function (n) {
+      var key = groupKey(n), g = groups[key];
+      if (!g) {
+        if (n.edge) { groups[key] = n; order.push(key); groupOf[n.id] = n.id; return; }
+        g = groups[key] = { id: "group:" + c.name + ":" + key, name: key, cluster: c.name, state: "dead", services: n.services, edge: false,
+          inFlight: 0, shed: 0, members: 0, states: {}, addresses: [] };
+        order.push(key);
+      }
+      groupOf[n.id] = g.id;
+      if (g === n) return;
+      g.members++;
+      g.states[n.state] = (g.states[n.state] || 0) + 1;
+      if (n.inFlight !== null && n.inFlight !== undefined) g.inFlight += n.inFlight;
+      if (n.shed) g.shed += n.shed;
+    });
+    var nodes = order.map(function (key) {
+      var g = groups[key];
+      if (g.members === undefined) return g;
+      g.addresses = Object.keys(g.states).map(function (state) { return g.states[state] + " " + state; });
+      g.state = ["alive", "suspect", "dead", "left"].filter(function (state) { return g.states[state]; })[0] || "dead";
+      g.name = short(g.name, 16) + " ×" + g.members;
+      return g;
+    });
+    return { name: c.name, nodes: nodes };
+  });
+  if (!changed) return snapshot;
+  var merged = {};
+  snapshot.links.forEach(function (l) {
+    var from = groupOf[l.from] || l.from, to = groupOf[l.to] || l.to;
+    if (from === to) return;
+    var key = from + ">" + to, m = merged[key];
+    if (!m) m = merged[key] = { from: from, to: to, callsPerSecond: 0, latencyMs: 0, p99Ms: null, errorRate: null, outstanding: 0, ejected: false, services: [], failed: 0, known: 0 };
+    m.latencyMs = (m.latencyMs * m.callsPerSecond + l.latencyMs * l.callsPerSecond) / ((m.callsPerSecond + l.callsPerSecond) || 1);
+    m.callsPerSecond += l.callsPerSecond;
+    if (l.p99Ms !== null && l.p99Ms !== undefined) m.p99Ms = Math.max(m.p99Ms || 0, l.p99Ms);
+    if (l.errorRate !== null && l.errorRate !== undefined) { m.failed += l.errorRate * l.callsPerSecond; m.known += l.callsPerSecond; m.errorRate = m.known > 0 ? m.failed / m.known : l.errorRate; }
+    m.outstanding += l.outstanding;
+    m.ejected = m.ejected || l.ejected;
+    l.services.forEach(function (s) { if (m.services.indexOf(s) < 0) m.services.push(s); });
+  });
+  return { clusters: clusters, gateways: snapshot.gateways, endUsers: snapshot.endUsers, links: Object.keys(merged).map(function (k) { return merged[k]; }) };
+}
+
+function drawGraph(full) {
+  var snapshot = collapsed(full);
   var layout = layoutOf(snapshot), pos = layout.pos, parts = [], paths = [], drawn = [];
   parts.push('<defs>' +
     '<marker id="arrow" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z" fill="#8190a5"></path></marker>' +

@@ -37,6 +37,7 @@ svg text { font-family: inherit; fill: var(--ink); }
 .node.alive circle { fill: var(--alive); } .node.suspect circle { fill: var(--suspect); }
 .node.dead circle { fill: var(--dead); } .node.left circle { fill: var(--left); }
 .node.edge-node circle { stroke: var(--edge); stroke-width: 4; }
+.node.group circle.group-ring { fill: none; stroke: #8190a5; stroke-width: 2; stroke-dasharray: 4 3; }
 .node.gateway rect { fill: var(--gateway); stroke: #fff; stroke-width: 3; }
 .node.gateway.dead rect { fill: var(--dead); }
 .node .cross { stroke: #fff; stroke-width: 3; stroke-linecap: round; }
