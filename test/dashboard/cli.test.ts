@@ -143,19 +143,18 @@ describe("amoeba edge --dashboard", () => {
     assert.match((await drawn.locator("title").textContent()) ?? "", /^3 distinct end users in the last 60 s; /);
     assert.match((await drawn.getAttribute("class")) ?? "", /\bhot\b/, "failing calls make the end users' line red");
     // The end users' line reaches the edge without passing through any other node.
-    const crossed = await page.evaluate((edge) => {
-      const d = document.querySelector(`#graph .clients[data-edge="${edge}"] path`)!.getAttribute("d")!;
-      const [x1, y1, x2, y2] = (d.match(/-?[\d.]+/g) ?? []).map(Number) as [number, number, number, number];
-      const hit: string[] = [];
-      for (const node of document.querySelectorAll<SVGGElement>("#graph .node")) {
-        if (node.dataset.id === edge) continue;
-        const [cx, cy] = (/translate\(([-\d.]+),([-\d.]+)\)/.exec(node.getAttribute("transform") ?? "") ?? []).slice(1).map(Number) as [number, number];
+    const d = (await drawn.locator("path").getAttribute("d")) ?? "";
+    const [x1, y1, x2, y2] = (d.match(/-?[\d.]+/g) ?? []).map(Number) as [number, number, number, number];
+    const others = await page.locator("#graph .node").evaluateAll((nodes) => nodes.map((node) => [node.getAttribute("data-id"), node.getAttribute("data-name"), node.getAttribute("transform")]));
+    const crossed = others
+      .filter(([id]) => id !== edgeId)
+      .filter(([, , transform]) => {
+        const [cx, cy] = (/translate\(([-\d.]+),([-\d.]+)\)/.exec(transform ?? "") ?? []).slice(1).map(Number) as [number, number];
         // Distance from the node's centre to the segment.
         const t = Math.max(0, Math.min(1, ((cx - x1) * (x2 - x1) + (cy - y1) * (y2 - y1)) / ((x2 - x1) ** 2 + (y2 - y1) ** 2)));
-        if (Math.hypot(cx - (x1 + t * (x2 - x1)), cy - (y1 + t * (y2 - y1))) < 24) hit.push(node.dataset.name ?? "?");
-      }
-      return hit;
-    }, edgeId);
+        return Math.hypot(cx - (x1 + t * (x2 - x1)), cy - (y1 + t * (y2 - y1))) < 24;
+      })
+      .map(([, name]) => name);
     assert.deepEqual(crossed, [], "no node on the end users' line");
     const shot = join(artifactsDir("dashboard-end-users"), "end-users.png");
     await page.locator("#graph").screenshot({ path: shot });
