@@ -7,6 +7,7 @@
  * them by trace id into one path per request across nodes and hops.
  */
 import { dynamicContract } from "./dynamic-contract.ts";
+import { MAX_BODY_BYTES, MAX_LOG_LINES } from "../observe/call-details.ts";
 import type { RecentCall } from "../observe/recent-calls.ts";
 import { stitchTrace, type TraceStep } from "../observe/stitch.ts";
 import type { ClusterReader, ClusterReading } from "./cluster-reader.ts";
@@ -133,9 +134,27 @@ export function traceOf(traceId: string, calls: readonly ReportedCall[]): TraceV
         durationMs: round(call.durationMs),
         code: call.code,
         depth,
+        ...detailsOf(call),
       }),
     ),
   };
+}
+
+/** What a node kept of a call's bodies and logs, as far as it is well formed and within the sizes a node may keep. */
+function detailsOf(call: ReportedCall): Pick<SpanView, "input" | "output" | "logs"> {
+  const out: Pick<SpanView, "input" | "output" | "logs"> = {};
+  const text = (value: unknown): value is string => typeof value === "string" && value.length <= MAX_BODY_BYTES;
+  if (text(call.input)) out.input = call.input;
+  if (text(call.output)) out.output = call.output;
+  if (Array.isArray(call.logs)) {
+    const lines = (call.logs as unknown[]).slice(0, MAX_LOG_LINES).filter(
+      (line): line is NonNullable<SpanView["logs"]>[number] =>
+        typeof line === "object" && line !== null && typeof (line as { level?: unknown }).level === "string" && text((line as { msg?: unknown }).msg) &&
+        Number.isFinite((line as { at?: unknown }).at) && ((line as { fields?: unknown }).fields === undefined || text((line as { fields?: unknown }).fields)),
+    );
+    if (lines.length > 0) out.logs = lines.map(({ level, at, msg, fields }) => ({ level: level.slice(0, 8), at, msg, ...(fields === undefined ? {} : { fields }) }));
+  }
+  return out;
 }
 
 /** Microseconds are the finest a node's clock reading is worth. */

@@ -168,6 +168,10 @@ export interface SpanView {
   code: string;
   /** How many spans above it in the tree: the call path's depth. */
   depth: number;
+  /** A served call's input and output as JSON text, and its handler's log lines, when its node keeps them (`traces: { bodies, logs }`). */
+  input?: string;
+  output?: string;
+  logs?: Array<{ level: string; at: number; msg: string; fields?: string }>;
 }
 
 /** How many traces the panel shows. */

@@ -111,6 +111,10 @@ class EdgeContext implements CallContext {
     return (this.#log ??= childLogger(this.#node.logger, { service: this.service, method: this.method, caller: this.caller.name }));
   }
 
+  set log(logger: CallContext["log"]) {
+    this.#log = logger;
+  }
+
   client<C extends Contract>(contract: C, options?: ClientOptions): Client<C> {
     return nodeInternals(this.#node).createClient(contract, { ...options, inherit: { deadline: this.deadline, signal: this.signal, meta: this.forwardMeta } });
   }

@@ -1,4 +1,6 @@
-import type { CallOutcome, CallRequest, CallerInfo, ClientInterceptor, ClientNext, ServerInterceptor } from "../rpc/context.ts";
+import type { CallContext, CallOutcome, CallRequest, CallerInfo, ClientInterceptor, ClientNext, ServerInterceptor } from "../rpc/context.ts";
+import type { MethodKind } from "../rpc/contract.ts";
+import { bodyText, detailsOptions, tappedLogger, type DetailsOptions, type LoggedLine } from "./call-details.ts";
 import { isRpcError } from "../rpc/rpc-error.ts";
 import { settledNow, watchOutcome } from "../rpc/served-outcome.ts";
 import { isBuiltInService } from "../rpc/reflection.ts";
@@ -18,10 +20,12 @@ import type { TracesOptions } from "./traces-options.ts";
 export class CallTracer {
   readonly #recent: RecentCalls | null;
   readonly #spans: Spans | null;
+  readonly #details: DetailsOptions | null;
 
-  constructor(recent: RecentCalls | null, spans: Spans | null) {
+  constructor(recent: RecentCalls | null, spans: Spans | null, details: DetailsOptions | null = null) {
     this.#recent = recent;
     this.#spans = spans;
+    this.#details = recent === null ? null : details;
   }
 
   /** The tracing stage of the caller's chain. */
@@ -32,6 +36,8 @@ export class CallTracer {
     const trace = this.incoming(ctx.service, ctx.method, ctx.meta, ctx.caller);
     if (trace === null) return next(input, ctx);
     ctx.forwardMeta = { ...ctx.forwardMeta, ...trace.nestedMeta };
+    const details = this.#details;
+    if (details !== null) this.#watchDetails(trace, details, input, ctx);
     let result: unknown;
     try {
       result = trace.run(next, input, ctx);
@@ -40,11 +46,27 @@ export class CallTracer {
       throw error;
     }
     if (settledNow(result, ctx)) {
+      if (details !== null && details.bodies > 0) trace.output = outputText(result, ctx, details.bodies);
       trace.end("OK");
       return result;
     }
+    if (details !== null && details.bodies > 0 && result instanceof Promise) {
+      result = result.then((value: unknown) => ((trace.output = outputText(value, ctx, details.bodies)), value));
+    }
     return watchOutcome(result, ctx, (code, error) => trace.end(code, error));
   };
+
+  /** Keeps the input, and the handler's log lines, of a call served: what the node opted in to. */
+  #watchDetails(trace: ServedCall, details: DetailsOptions, input: unknown, ctx: CallContext): void {
+    if (details.bodies > 0) {
+      trace.input = streamsIn(ctx.kind) ? "(a stream)" : bodyText(input, details.bodies);
+      if (ctx.kind === "server-stream" || ctx.kind === "bidi-stream") trace.output = "(a stream)";
+    }
+    if (details.logs > 0) {
+      const lines: LoggedLine[] = (trace.logs = []);
+      ctx.log = tappedLogger(ctx.log, lines, details.logs, Math.max(details.bodies, 512));
+    }
+  }
 
   /** Places an outgoing call through `place`, traced. */
   outgoing(request: CallRequest, place: ClientNext): CallOutcome {
@@ -77,6 +99,14 @@ export class CallTracer {
   }
 }
 
+function streamsIn(kind: MethodKind): boolean {
+  return kind === "client-stream" || kind === "bidi-stream";
+}
+
+function outputText(value: unknown, ctx: CallContext, max: number): string {
+  return ctx.kind === "server-stream" || ctx.kind === "bidi-stream" ? "(a stream)" : bodyText(value, max);
+}
+
 /**
  * The tracing `options` ask for, or null when a node traces nothing (no ring,
  * no OpenTelemetry): then its calls pay one check. Throws a TypeError on bad
@@ -91,7 +121,8 @@ export function createCallTracer(options: TracesOptions | undefined, recent: Rec
     if (otel === true && api === null) throw new TypeError("traces.otel is true, but @opentelemetry/api is not installed (npm install @opentelemetry/api)");
     if (api !== null && (otel === true || tracerProviderRegistered(api))) spans = createSpans(api);
   }
-  return recent === null && spans === null ? null : new CallTracer(recent, spans);
+  const details = detailsOptions(options?.bodies, options?.logs);
+  return recent === null && spans === null ? null : new CallTracer(recent, spans, details);
 }
 
 /** The recent-calls ring `options` ask for, or null; a TypeError for a bad size. */

@@ -1,3 +1,5 @@
+import type { LoggedLine } from "./call-details.ts";
+
 /** One call a node made or served, as its recent-calls ring keeps it. */
 export interface RecentCall {
   /** The W3C trace id (32 hex digits): every call of one request shares it, across nodes and hops. */
@@ -20,6 +22,11 @@ export interface RecentCall {
   code: string;
   /** Client calls: how many attempts the balancer made (retries and hedges included). */
   attempts?: number;
+  /** Served calls, with `traces: { bodies }`: the input and output as JSON text, cut to that many characters. */
+  input?: string;
+  output?: string;
+  /** Served calls, with `traces: { logs }`: the lines the handler wrote through `ctx.log`. */
+  logs?: LoggedLine[];
 }
 
 /** Which recent calls to read: those of one trace, and at most how many (newest first). */

@@ -4,6 +4,7 @@ import type { RpcError } from "../rpc/rpc-error.ts";
 import { formatTraceparent, parseTraceparent } from "../rpc/traceparent.ts";
 import type { Meta } from "../wire/index.ts";
 import { endSpan, remoteContext, type Spans } from "./otel.ts";
+import type { LoggedLine } from "./call-details.ts";
 import type { RecentCalls } from "./recent-calls.ts";
 import { addressAttributes } from "./span-attributes.ts";
 import { newSpanId, newTraceId } from "./span-ids.ts";
@@ -29,6 +30,10 @@ export class ServedCall {
   readonly #started = performance.now();
   #nestedMeta: Meta | null = null;
   #done = false;
+  /** What the node keeps of the call besides timings, when it opted in (see call-details.ts). */
+  input: string | undefined;
+  output: string | undefined;
+  logs: LoggedLine[] | undefined;
 
   constructor(service: string, method: string, meta: Readonly<Meta>, caller: CallerInfo, recent: RecentCalls | null, spans: Spans | null) {
     this.#service = service;
@@ -98,6 +103,9 @@ export class ServedCall {
       start: Math.round((performance.timeOrigin + this.#started) * 1000) / 1000,
       durationMs: Math.round(durationMs * 1000) / 1000,
       code,
+      ...(this.input === undefined ? {} : { input: this.input }),
+      ...(this.output === undefined ? {} : { output: this.output }),
+      ...(this.logs === undefined ? {} : { logs: this.logs }),
     });
   }
 }

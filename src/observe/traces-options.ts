@@ -18,4 +18,16 @@ export interface TracesOptions {
    * `false` turns them off; `true` makes them even with no provider yet.
    */
   otel?: boolean;
+  /**
+   * With `recent`: keep each served call's input and output as JSON text, cut
+   * to this many characters (streams are named, not kept). Bodies may hold
+   * personal data and secrets: off (0) by default; at most 65 536.
+   */
+  bodies?: number;
+  /**
+   * With `recent`: keep up to this many lines per served call that its
+   * handler wrote through `ctx.log` (they are logged as usual too). Off (0)
+   * by default; at most 100.
+   */
+  logs?: number;
 }

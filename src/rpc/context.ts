@@ -82,9 +82,11 @@ export interface CallContext {
   readonly node: string;
   /**
    * The node's logger for this call: its lines carry the node, the service and
-   * method, and the call's `trace_id` and `span_id` when it has a trace.
+   * method, and the call's `trace_id` and `span_id` when it has a trace. An
+   * interceptor may replace it (to add fields, or keep the lines) before
+   * calling on.
    */
-  readonly log: Logger;
+  log: Logger;
   /**
    * A client for calling another service from inside this handler. Its calls
    * carry this call's deadline, cancellation and trace context.

@@ -146,6 +146,10 @@ export class IncomingCall implements CallContext, Expirable {
     return this.#log;
   }
 
+  set log(logger: Logger) {
+    this.#log = logger;
+  }
+
   client<C extends Contract>(contract: C, options?: ClientOptions): Client<C> {
     return this.#session.server.createClient(contract, {
       ...options,

@@ -1,7 +1,8 @@
 // The page's tools in headless Chromium against a real node: at 800 px the
 // topology keeps a readable scale (it pans rather than shrinks), zoom and
 // pan move the view and keep it across updates, and the recent calls can be
-// searched by service or method, status and shortest duration.
+// searched by service or method, status and shortest duration, and a served
+// call's kept input, output and log lines show in its trace.
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import { Calculator, handlers } from "../../examples/calculator/service.ts";
@@ -9,16 +10,23 @@ import { startDashboard } from "../../src/dashboard/index.ts";
 import { RpcError, startNode } from "../../src/index.ts";
 import { chromiumMissing, launchBrowser } from "../support/browser.ts";
 import { requireOrSkip } from "../support/require.ts";
-import { until } from "./wait.ts";
+import { openTrace, until } from "./wait.ts";
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 it("stays readable at 800 px, zooms and pans, and searches the recent calls", { timeout: 120_000 }, async (t) => {
   if (!requireOrSkip(t, chromiumMissing === undefined, chromiumMissing ?? "")) return;
   const cluster = `dash-tools-${process.pid}`;
-  const node = await startNode({ name: "calc", cluster, listen: "tcp://127.0.0.1:0", logger: silent, metrics: true, traces: { recent: 200 }, lookup: { gossip: "udp://127.0.0.1:0" } });
+  const node = await startNode({ name: "calc", cluster, listen: "tcp://127.0.0.1:0", logger: silent, metrics: true, traces: { recent: 200, bodies: 200, logs: 5 }, lookup: { gossip: "udp://127.0.0.1:0" } });
   t.after(() => node.close({ timeout: 1_000 }));
-  node.serve(Calculator, handlers);
+  // The calculator keeps its calls' bodies and log lines (it opted in); its add logs one.
+  node.serve(Calculator, {
+    ...handlers,
+    add: (input, ctx) => {
+      ctx.log.info({ a: input.a, b: input.b }, "adding");
+      return handlers.add(input, ctx);
+    },
+  });
   const caller = await startNode({ name: "front", cluster, listen: "tcp://127.0.0.1:0", logger: silent, traces: { recent: 200 }, lookup: { gossip: "udp://127.0.0.1:0" }, seeds: [node.gossipAddress!] });
   t.after(() => caller.close({ timeout: 1_000 }));
   const found = Date.now() + 20_000;
@@ -78,5 +86,16 @@ it("stays readable at 800 px, zooms and pans, and searches the recent calls", { 
   assert.equal(slow, 2, "the two sleeps last 50 ms or more; the adds do not");
   await page.fill("#trace-min", "100000");
   assert.match((await page.locator("#recent").textContent()) ?? "", /no recent trace matches the search/);
+  await page.fill("#trace-min", "");
+
+  // An add's trace shows what the calculator kept: the input, the output and the handler's line.
+  await page.fill("#trace-service", "add");
+  const add = page.locator("#recent details.trace").last();
+  await openTrace(add);
+  const served = add.locator('.span-row[data-kind="server"]');
+  assert.equal(await served.locator('.span-body[data-part="input"] code').textContent(), '{"a":0,"b":1}');
+  assert.equal(await served.locator('.span-body[data-part="output"] code').textContent(), "1");
+  assert.match((await served.locator(".span-log").textContent()) ?? "", /info adding \{"a":0,"b":1\}$/);
+  assert.equal(await add.locator('.span-row[data-kind="client"] .span-details').count(), 0, "the caller kept none: it did not opt in");
   assert.deepEqual(errors, [], "the page ran without errors");
 });

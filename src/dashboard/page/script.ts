@@ -98,7 +98,21 @@ function spanRow(span, total, many) {
     '<div class="span-label" style="padding-left:' + span.depth * 14 + 'px" title="' + esc(span.kind + " span recorded by " + where + ", +" + span.offsetMs.toFixed(3) + " ms") + '">' +
     '<span class="badge">' + esc(span.kind) + "</span> " + '<span class="span-name">' + esc(span.service + "." + span.method) + '</span> <span class="muted">' + esc(who) + (many ? " · " + esc(span.cluster) : "") + "</span></div>" +
     '<div class="span-track"><div class="span-bar ' + esc(span.kind) + (span.code === "OK" ? "" : " failed") + '" style="left:' + left.toFixed(2) + "%;width:" + Math.min(width, 100 - left).toFixed(2) + '%"></div>' +
-    '<span class="span-time">+' + span.offsetMs.toFixed(3) + " · " + span.durationMs.toFixed(3) + " ms" + (span.code === "OK" ? "" : " · " + esc(span.code)) + "</span></div></div>";
+    '<span class="span-time">+' + span.offsetMs.toFixed(3) + " · " + span.durationMs.toFixed(3) + " ms" + (span.code === "OK" ? "" : " · " + esc(span.code)) + "</span></div>" +
+    spanDetails(span) + "</div>";
+}
+
+// What the node kept of a served call when it opted in (traces: { bodies, logs }): its input, output and log lines.
+function spanDetails(span) {
+  if (span.input === undefined && span.output === undefined && !span.logs) return "";
+  var rows = [];
+  if (span.input !== undefined) rows.push('<div class="span-body" data-part="input"><span class="muted">input</span> <code>' + esc(span.input) + "</code></div>");
+  if (span.output !== undefined) rows.push('<div class="span-body" data-part="output"><span class="muted">output</span> <code>' + esc(span.output) + "</code></div>");
+  (span.logs || []).forEach(function (line) {
+    rows.push('<div class="span-log" data-level="' + esc(line.level) + '"><span class="muted">' + esc(new Date(line.at).toISOString().slice(11, 23)) + " " + esc(line.level) + "</span> " +
+      esc(line.msg) + (line.fields ? ' <code>' + esc(line.fields) + "</code>" : "") + "</div>");
+  });
+  return '<div class="span-details" style="padding-left:' + (span.depth * 14 + 8) + 'px">' + rows.join("") + "</div>";
 }
 
 function renderRecent(snapshot) {

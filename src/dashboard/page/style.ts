@@ -37,6 +37,9 @@ svg text { font-family: inherit; fill: var(--ink); }
 .node.alive circle { fill: var(--alive); } .node.suspect circle { fill: var(--suspect); }
 .node.dead circle { fill: var(--dead); } .node.left circle { fill: var(--left); }
 .node.edge-node circle { stroke: var(--edge); stroke-width: 4; }
+.span-details { grid-column: 1 / -1; font-size: 12px; margin: 2px 0 6px; }
+.span-details code { white-space: pre-wrap; word-break: break-all; }
+.span-log[data-level="warn"], .span-log[data-level="error"] { color: var(--dead); }
 .node.group circle.group-ring { fill: none; stroke: #8190a5; stroke-width: 2; stroke-dasharray: 4 3; }
 .node.gateway rect { fill: var(--gateway); stroke: #fff; stroke-width: 3; }
 .node.gateway.dead rect { fill: var(--dead); }
