@@ -108,13 +108,35 @@ function linkText(l) {
   return l.callsPerSecond.toFixed(1) + "/s · " + latency + " · " + err + " err";
 }
 
-function drawLink(l, from, to) {
+// Whether the curve from s through control c to e passes within CLEARANCE of a node other than its ends.
+var CLEARANCE = RADIUS + 6;
+function crossesNode(sx, sy, cx, cy, ex, ey, spots, from, to) {
+  for (var k = 1; k < 20; k++) {
+    var t = k / 20, a = (1 - t) * (1 - t), b = 2 * t * (1 - t), c = t * t;
+    var x = a * sx + b * cx + c * ex, y = a * sy + b * cy + c * ey;
+    for (var i = 0; i < spots.length; i++) {
+      var p = spots[i];
+      if (p === from || p === to) continue;
+      if ((p.x - x) * (p.x - x) + (p.y - y) * (p.y - y) < CLEARANCE * CLEARANCE) return true;
+    }
+  }
+  return false;
+}
+
+function drawLink(l, from, to, spots) {
   var dx = to.x - from.x, dy = to.y - from.y, length = Math.sqrt(dx * dx + dy * dy) || 1;
   var ux = dx / length, uy = dy / length;
-  // Bend to the caller's right: the two directions between one pair of nodes never overlap.
-  var bend = Math.min(40, 12 + length / 8);
-  var cx = (from.x + to.x) / 2 - uy * bend, cy = (from.y + to.y) / 2 + ux * bend;
   var sx = from.x + ux * (RADIUS + 4), sy = from.y + uy * (RADIUS + 4), ex = to.x - ux * (RADIUS + 8), ey = to.y - uy * (RADIUS + 8);
+  // Bend to the caller's right: the two directions between one pair of nodes never overlap.
+  // A node in the way bends it further, right first, until it passes clear.
+  var base = Math.min(40, 12 + length / 8), bends = [base, base + 45, base + 90, base + 140, -base - 45, -base - 90, base + 200, -base - 140];
+  var bend = base, cx, cy;
+  for (var i = 0; i < bends.length; i++) {
+    bend = bends[i];
+    cx = (from.x + to.x) / 2 - uy * bend;
+    cy = (from.y + to.y) / 2 + ux * bend;
+    if (!spots || !crossesNode(sx, sy, cx, cy, ex, ey, spots, from, to)) break;
+  }
   var mx = (sx + 2 * cx + ex) / 4, my = (sy + 2 * cy + ey) / 4;
   var hot = l.errorRate > 0.05 || l.ejected;
   var classes = "link" + (hot ? " hot" : l.callsPerSecond === 0 ? " idle" : "");
@@ -129,20 +151,34 @@ function drawLink(l, from, to) {
 }
 
 // Labels of idle links are left out (their arrow's tooltip keeps the figures);
-// the others move up or down, a line at a time, off the labels and nodes already placed.
+// the others move up or down, a line at a time, off the labels and nodes already placed,
+// and are left out too when no place is clear of the other labels.
 function placeLabels(drawn, nodeSpots) {
   var taken = [];
   nodeSpots.forEach(function (p) {
     taken.push({ x1: p.x - 24, x2: p.x + 24, y1: p.y - 24, y2: p.y + 24 });
     taken.push(p.above ? { x1: p.x - 62, x2: p.x + 62, y1: p.y - 70, y2: p.y - 24 } : { x1: p.x - 62, x2: p.x + 62, y1: p.y + 24, y2: p.y + 66 });
   });
-  var overlaps = function (a) { return taken.some(function (b) { return a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2; }); };
+  var labels = [];
+  var hits = function (a, boxes) { return boxes.some(function (b) { return a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2; }); };
+  var shifts = [0];
+  for (var step = 14; step <= 112; step += 14) shifts.push(step, -step);
   return drawn.filter(function (d) { return d.text; }).map(function (d) {
-    var half = d.text.length * 2.9 + 4, shifts = [0, 14, -14, 28, -28, 42, -42, 56, -56], y = d.at.y;
-    for (var i = 0; i < shifts.length; i++) {
-      var box = { x1: d.at.x - half, x2: d.at.x + half, y1: d.at.y + shifts[i] - 11, y2: d.at.y + shifts[i] + 3 };
-      if (!overlaps(box) || i === shifts.length - 1) { y = d.at.y + shifts[i]; taken.push(box); break; }
-    }
+    var half = d.text.length * 2.9 + 4, y = d.at.y, chosen = null;
+    var boxAt = function (shift) { return { x1: d.at.x - half, x2: d.at.x + half, y1: d.at.y + shift - 11, y2: d.at.y + shift + 3 }; };
+    // Clear of everything if it can be; else at least clear of the other labels: two labels never overlap.
+    [function (box) { return !hits(box, taken) && !hits(box, labels); }, function (box) { return !hits(box, labels); }].some(function (fits) {
+      return shifts.some(function (shift) {
+        var box = boxAt(shift);
+        if (!fits(box)) return false;
+        chosen = box;
+        y = d.at.y + shift;
+        return true;
+      });
+    });
+    // No room clear of the other labels: none, rather than one over another (the arrow's tooltip keeps the figures).
+    if (chosen === null) return "";
+    labels.push(chosen);
     return '<text class="link-label' + (d.hot ? " hot" : "") + '" text-anchor="middle" x="' + d.at.x.toFixed(1) + '" y="' + y.toFixed(1) + '">' + esc(d.text) + "</text>";
   });
 }
@@ -237,10 +273,12 @@ function drawGraph(full) {
       '<text text-anchor="middle" x="' + cx + '" y="' + (cy + 42) + '" class="detail">' + noun + "</text>" +
       (figures ? '<text text-anchor="middle" x="' + cx + '" y="' + (cy + 56) + '" class="detail users-figures">' + esc(figures) + "</text>" : "") + "</g>");
   });
+  // Every spot a node or gateway is drawn at, once: what links must pass clear of.
+  var spots = Object.keys(pos).map(function (id) { return pos[id]; }).filter(function (p, i, all) { return all.indexOf(p) === i; });
   snapshot.links.forEach(function (l) {
     var from = pos[l.from], to = pos[l.to];
     if (!from || !to || from === to) return;
-    var link = drawLink(l, from, to);
+    var link = drawLink(l, from, to, spots);
     paths.push(link.path);
     drawn.push(link);
   });
