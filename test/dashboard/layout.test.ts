@@ -118,3 +118,15 @@ test("labels of a small cluster's links do not overlap", () => {
   assert.deepEqual(overlappingLabels(svg), []);
   assert.deepEqual(crossed(svg), []);
 });
+
+test("a gateway's line names both clusters whole, and its tooltip says what it joins", () => {
+  const snapshot = snapshotOf(["a1", "a2"], [["a1", "a2"]]);
+  (snapshot.clusters as Array<{ name: string; nodes: unknown[] }>)[0]!.name = "core-europe-west";
+  (snapshot.clusters as Array<{ name: string; nodes: unknown[] }>).push({ name: "region-b-north", nodes: [node("b1", "region-b-north")] });
+  snapshot.gateways = [{ name: "gw-1", ids: ["g-a", "g-b"], clusters: ["core-europe-west", "region-b-north"], state: "alive" }];
+  const svg = draw(snapshot);
+  const gateway = /<g class="node alive gateway"[^>]*>([\s\S]*?)<\/g>/.exec(svg)?.[1] ?? "";
+  assert.match(gateway, /<text class="detail"[^>]*>core-europe-west ↔ region-b-north<\/text>/);
+  assert.match(gateway, /<title>gw-1 \(alive\)\ngateway between core-europe-west, region-b-north/);
+  assert.deepEqual(crossed(svg), []);
+});

@@ -90,14 +90,16 @@ function nodeShape(state, gateway) {
 function drawNode(n, at, gateway) {
   var group = n.members !== undefined;
   var classes = "node " + n.state + (gateway ? " gateway" : "") + (n.edge ? " edge-node" : "") + (group ? " group" : "");
-  var detail = gateway ? "gateway: " + n.clusters.join(" ↔ ") : n.edge ? "edge" : group ? n.addresses.join(" · ") : n.services.length > 0 ? n.services.join(", ") : "calls only";
+  // A gateway's square says what it is: its line names the clusters it joins, whole in its tooltip.
+  var detail = gateway ? n.clusters.join(" ↔ ") : n.edge ? "edge" : group ? n.addresses.join(" · ") : n.services.length > 0 ? n.services.join(", ") : "calls only";
   var figures = n.state === "dead" ? "dead" : n.state === "left" ? "left" : n.inFlight === null || n.inFlight === undefined ? "" : "in flight " + n.inFlight + (n.shed ? " · shed " + n.shed : "");
   return '<g class="' + classes + '" data-id="' + esc(n.id || n.name) + '" data-name="' + esc(n.name) + '" data-state="' + esc(n.state) + '"' +
     (group ? ' data-members="' + n.members + '"' : "") + ' transform="translate(' + at.x + "," + at.y + ')">' +
-    "<title>" + esc(group ? n.members + " nodes serving " + (n.services.join(", ") || "nothing") + ": " + n.addresses.join(", ") : n.name + " (" + n.state + ")" + (n.addresses ? "\n" + n.addresses.join("\n") : "")) + "</title>" +
+    "<title>" + esc(group ? n.members + " nodes serving " + (n.services.join(", ") || "nothing") + ": " + n.addresses.join(", ") :
+      n.name + " (" + n.state + ")" + (gateway ? "\ngateway between " + n.clusters.join(", ") : "") + (n.addresses ? "\n" + n.addresses.join("\n") : "")) + "</title>" +
     (group ? '<circle class="group-ring" r="' + (RADIUS + 6) + '"></circle>' : "") + nodeShape(n.state, gateway) +
     '<text class="name" text-anchor="middle" y="' + (at.above ? -58 : 36) + '">' + esc(short(n.name, 22)) + "</text>" +
-    '<text class="detail" text-anchor="middle" y="' + (at.above ? -44 : 50) + '">' + esc(short(detail, 28)) + "</text>" +
+    '<text class="detail" text-anchor="middle" y="' + (at.above ? -44 : 50) + '">' + esc(short(detail, gateway ? 36 : 28)) + "</text>" +
     (figures ? '<text class="detail" text-anchor="middle" y="' + (at.above ? -31 : 63) + '">' + esc(figures) + "</text>" : "") +
     "</g>";
 }
