@@ -106,7 +106,7 @@ describe("amoeba edge --dashboard", () => {
     await edge.waitFor(/public services now: .*calculator/);
     // Three end users (their addresses, as a proxy in front says), each adding; one also sends an input the schema refuses.
     const call = (client: string, method: string, input: unknown) =>
-      fetch(`${edgeUrl}/rpc/calculator/${method}`, { method: "POST", headers: { "content-type": "application/json", "x-forwarded-for": client }, body: JSON.stringify(input) });
+      fetch(`${edgeUrl}/rpc/calculator/${method}`, { method: "POST", headers: { "content-type": "application/json", "x-forwarded-for": client }, body: JSON.stringify(input) }).catch(() => undefined);
     let stop = false;
     const load = (async () => {
       for (let round = 0; !stop && round < 400; round++) {
@@ -115,10 +115,11 @@ describe("amoeba edge --dashboard", () => {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     })();
-    t.after(async () => {
+    const stopLoad = async (): Promise<void> => {
       stop = true;
       await load;
-    });
+    };
+    t.after(stopLoad);
     const users = await eventually(
       "the snapshot's end users in front of the edge",
       async () => {
@@ -159,6 +160,7 @@ describe("amoeba edge --dashboard", () => {
     const shot = join(artifactsDir("dashboard-end-users"), "end-users.png");
     await page.locator("#graph").screenshot({ path: shot });
     t.diagnostic(`screenshot: ${shot}`);
+    await stopLoad();
   });
 
   it("fails with exit 3 when no node of the cluster answers", async (t) => {
