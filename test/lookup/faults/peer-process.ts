@@ -44,6 +44,7 @@ export interface HandlerStart {
 
 export type PeerRequest =
   | { cmd: "startCalls"; intervalMs: number; timeoutMs: number; parallel: number; padBytes?: number }
+  | { cmd: "burst"; count: number; padBytes: number; timeoutMs: number }
   | { cmd: "stopCalls" }
   | { cmd: "starts" };
 
@@ -109,6 +110,26 @@ async function handle(request: PeerRequest): Promise<unknown> {
       };
       state.done = Promise.all(Array.from({ length: request.parallel }, loop));
       calls = state;
+      return null;
+    }
+    case "burst": {
+      // `count` calls at once, not awaited: their bytes queue up behind whatever the connection holds.
+      const state = calls;
+      if (!state) throw new Error("no calls running");
+      const client = peer!.client(Work);
+      const pad = "x".repeat(request.padBytes);
+      const burst = Array.from({ length: request.count }, async () => {
+        const mine = ++seq;
+        const at = Date.now();
+        try {
+          await client.run({ seq: mine, pad }, { timeout: request.timeoutMs });
+          state.results.push({ seq: mine, at, end: Date.now(), ok: true });
+        } catch (error) {
+          const e = error as { code?: string; message?: string };
+          state.results.push({ seq: mine, at, end: Date.now(), ok: false, code: e.code ?? "THROWN", message: e.message });
+        }
+      });
+      state.done = Promise.all([state.done, ...burst]);
       return null;
     }
     case "stopCalls": {
