@@ -83,28 +83,32 @@ async function answer(id: number, request: PeerRequest): Promise<void> {
   }
 }
 
+/** One call of `faults.work.run`, its outcome kept in `results`. */
+async function callOnce(results: PeerCall[], pad: string | undefined, timeout: number): Promise<void> {
+  const mine = ++seq;
+  const at = Date.now();
+  try {
+    await peer!.client(Work).run(pad === undefined ? { seq: mine } : { seq: mine, pad }, { timeout });
+    results.push({ seq: mine, at, end: Date.now(), ok: true });
+  } catch (error) {
+    const e = error as { code?: string; message?: string };
+    results.push({ seq: mine, at, end: Date.now(), ok: false, code: e.code ?? "THROWN", message: e.message });
+  }
+}
+
 async function handle(request: PeerRequest): Promise<unknown> {
   switch (request.cmd) {
     case "starts":
       return starts;
     case "startCalls": {
       if (calls) throw new Error("calls already running");
-      const client = peer!.client(Work);
       const pad = request.padBytes ? "x".repeat(request.padBytes) : undefined;
       const state = { results: [] as PeerCall[], stop: false, done: Promise.resolve() as Promise<unknown> };
       // `parallel` loops, each bounded by stopCalls and a hard cap of two minutes.
       const loop = async (): Promise<void> => {
         const until = Date.now() + 120_000;
         while (!state.stop && Date.now() < until) {
-          const mine = ++seq;
-          const at = Date.now();
-          try {
-            await client.run(pad === undefined ? { seq: mine } : { seq: mine, pad }, { timeout: request.timeoutMs });
-            state.results.push({ seq: mine, at, end: Date.now(), ok: true });
-          } catch (error) {
-            const e = error as { code?: string; message?: string };
-            state.results.push({ seq: mine, at, end: Date.now(), ok: false, code: e.code ?? "THROWN", message: e.message });
-          }
+          await callOnce(state.results, pad, request.timeoutMs);
           await new Promise((resolve) => setTimeout(resolve, request.intervalMs));
         }
       };
@@ -116,20 +120,8 @@ async function handle(request: PeerRequest): Promise<unknown> {
       // `count` calls at once, not awaited: their bytes queue up behind whatever the connection holds.
       const state = calls;
       if (!state) throw new Error("no calls running");
-      const client = peer!.client(Work);
       const pad = "x".repeat(request.padBytes);
-      const burst = Array.from({ length: request.count }, async () => {
-        const mine = ++seq;
-        const at = Date.now();
-        try {
-          await client.run({ seq: mine, pad }, { timeout: request.timeoutMs });
-          state.results.push({ seq: mine, at, end: Date.now(), ok: true });
-        } catch (error) {
-          const e = error as { code?: string; message?: string };
-          state.results.push({ seq: mine, at, end: Date.now(), ok: false, code: e.code ?? "THROWN", message: e.message });
-        }
-      });
-      state.done = Promise.all([state.done, ...burst]);
+      state.done = Promise.all([state.done, ...Array.from({ length: request.count }, () => callOnce(state.results, pad, request.timeoutMs))]);
       return null;
     }
     case "stopCalls": {
