@@ -49,8 +49,16 @@ it("stays readable at 800 px, zooms and pans, and searches the recent calls", { 
   const viewBox = async (): Promise<number[]> => ((await page.locator("#graph svg").getAttribute("viewBox")) ?? "").split(" ").map(Number);
   await until(async () => (await viewBox()).length === 4, "the topology's view");
   // The drawing is redrawn as figures arrive: measure one that has been laid out.
-  await page.waitForFunction('(document.querySelector("#graph svg")?.clientWidth ?? 0) > 0', undefined, { timeout: 10_000 });
-  const [shown, width] = await page.locator("#graph svg").evaluate((svg) => [svg.clientWidth, Number(svg.getAttribute("viewBox")!.split(" ")[2])]);
+  // (each redraw puts in a new svg: both figures are read from one, once it has a width)
+  let shown = 0;
+  let width = 0;
+  await until(async () => {
+    [shown, width] = await page
+      .locator("#graph svg")
+      .evaluate((svg) => [svg.clientWidth, Number(svg.getAttribute("viewBox")!.split(" ")[2])])
+      .catch(() => [0, 0]);
+    return shown > 0;
+  }, "a laid-out drawing");
   assert.ok(shown! / width! >= 0.75, `at 800 px the drawing keeps at least 3/4 of its size (${shown} px for ${width})`);
   assert.ok(shown! <= 800, "and fits the window");
   const before = await viewBox();
