@@ -53,8 +53,9 @@ it("draws two clusters under load, calls from the form, and marks a killed node 
   assert.equal(await page.locator("#graph svg .cluster").count(), 2, "each cluster is a group");
   assert.equal(await page.locator("#graph svg .node.gateway").count(), 1, "the gateway is drawn once");
   await page.locator('#graph .link[data-from]:not(.idle)').first().waitFor({ timeout: WAIT_MS });
-  const label = await page.locator("#graph .link-label").first().textContent();
-  assert.match(label ?? "", /\/s · (p99|ewma) [\d.]+ ms · [\d.]+% err/, "a link shows calls/s, latency and errors");
+  // A link's error share shows once the callee's metrics have a window of calls (before, "-").
+  const figures = /\/s · (p99|ewma) [\d.]+ ms · [\d.]+% err/;
+  await until(async () => (await page.locator("#graph .link-label").allTextContents()).some((label) => figures.test(label)), "a link shows calls/s, latency and errors");
   await page.locator('#catalog .service[data-service="calculator"] tbody tr').first().waitFor({ timeout: WAIT_MS });
   // The gateway offers each cluster's calculator in the other: still listed once per cluster that serves it, the gateway never as an instance.
   assert.equal(await page.locator('#catalog .service[data-service="calculator"]').count(), 2, "once in each cluster");
