@@ -1,5 +1,5 @@
 import { contract, unary } from "../rpc/contract.ts";
-import { plainSchema } from "../rpc/plain-schema.ts";
+import { emptyInput, plainSchema } from "../rpc/plain-schema.ts";
 import type { AdmissionStats } from "../rpc/admission.ts";
 import type { ServiceStats } from "./service-balancer.ts";
 import type { ServedMethodStats } from "../metrics/node-metrics.ts";
@@ -26,7 +26,7 @@ export interface NodeStats {
  */
 export const StatsContract = contract("amoeba.stats", "1.0.0", {
   get: unary({
-    input: plainSchema<Record<string, never>>((v) => (typeof v === "object" && v !== null && !Array.isArray(v) ? null : "expected {}")),
+    input: emptyInput,
     output: plainSchema<NodeStats>(() => null),
     idempotent: true,
     description: "What this node's balancers see of the instances it calls, and the calls it serves.",

@@ -5,13 +5,13 @@
  * @module
  */
 import { contract, unary } from "../rpc/contract.ts";
-import { plainSchema } from "../rpc/plain-schema.ts";
+import { emptyInput, plainSchema } from "../rpc/plain-schema.ts";
 import type { EdgeClientsReading } from "./client-tally.ts";
 
 /** The contract of an edge's figures about its clients. */
 export const EdgeClientsContract = contract("amoeba.edge", "1.0.0", {
   clients: unary({
-    input: plainSchema<Record<string, never>>((v) => (typeof v === "object" && v !== null && !Array.isArray(v) ? null : "expected {}")),
+    input: emptyInput,
     output: plainSchema<EdgeClientsReading>(() => null),
     idempotent: true,
     description: "The distinct clients this edge saw in the last minute, and the requests it admitted and refused.",

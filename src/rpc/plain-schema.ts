@@ -17,3 +17,6 @@ export function plainSchema<T>(check: (value: unknown) => string | null): Standa
     },
   };
 }
+
+/** The input of a built-in method that takes none: `{}`. */
+export const emptyInput = plainSchema<Record<string, never>>((v) => (typeof v === "object" && v !== null && !Array.isArray(v) ? null : "expected {}"));
