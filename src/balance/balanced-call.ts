@@ -2,6 +2,7 @@ import type { CallStream } from "../rpc/call-stream.ts";
 import type { CallRequest } from "../rpc/context.ts";
 import { isRpcError, RpcError, type TriedInstance } from "../rpc/rpc-error.ts";
 import { failedStream } from "../rpc/failed-stream.ts";
+import { ENTITY_META, hasIdempotencyKey } from "../rpc/keyed-meta.ts";
 import { withParentSignal } from "../rpc/parent-signal.ts";
 import type { StatusCode } from "../rpc/status.ts";
 import { backoffDelay } from "./backoff.ts";
@@ -22,7 +23,7 @@ const FINAL_EVEN_IF_UNPROCESSED: ReadonlySet<StatusCode> = new Set(["CANCELLED",
  * replayed). `none` makes the error for a service with no usable instance.
  */
 export function balancedCall(balancer: ServiceBalancer, policy: ResolvedPolicy, request: CallRequest, none: () => RpcError): Promise<unknown> | CallStream<unknown> {
-  const key = policy.hashKey ? hashKeyOf(policy, request) : undefined;
+  const key = policy.strategy === "owner" ? request.meta?.[ENTITY_META] : policy.hashKey ? hashKeyOf(policy, request) : undefined;
   if (key instanceof RpcError) return reject(request, key);
   const now = performance.now();
   const target = balancer.pick(policy, key, null, now);
@@ -145,7 +146,8 @@ async function retry(
 function retryable(error: unknown, request: CallRequest): boolean {
   if (!isRpcError(error)) return false;
   if (error.unprocessed) return !FINAL_EVEN_IF_UNPROCESSED.has(error.code);
-  return request.idempotent === true && RETRY_IF_IDEMPOTENT.has(error.code);
+  // A call with an idempotency key is answered from its record if it ran: as safe to retry as an idempotent one.
+  return (request.idempotent === true || hasIdempotencyKey(request.meta)) && RETRY_IF_IDEMPOTENT.has(error.code);
 }
 
 /**

@@ -1,5 +1,5 @@
 /** How a client chooses among the instances of a service. */
-export type BalanceStrategy = "p2c" | "round-robin" | "random" | "hash";
+export type BalanceStrategy = "p2c" | "round-robin" | "random" | "hash" | "owner";
 
 /**
  * How calls pick an instance and survive failures; set per client
@@ -10,6 +10,9 @@ export interface BalancePolicy {
    * `p2c` (default): the cheaper of two random instances, by peak-EWMA latency ×
    * (calls in flight + 1). `round-robin`, `random`, or `hash`: the same key always
    * reaches the same instance, and only about 1/N of keys move when one comes or goes.
+   * `owner`: the instance that owns the call's entity key (its `amoeba-entity`
+   * metadata) by rendezvous hashing over the instances of this cluster — the
+   * same choice the entity's servers make; calls without a key are `p2c`'s.
    * On an engine that balances by itself (NATS queue groups), `round-robin` and
    * `random` leave the choice of instance for unary calls to it; see {@link choosesInstance}.
    */
@@ -76,10 +79,10 @@ export interface ResolvedPolicy {
  * by itself (NATS queue groups) does as well: their unary calls go to it.
  */
 export function choosesInstance(strategy: BalanceStrategy): boolean {
-  return strategy === "p2c" || strategy === "hash";
+  return strategy !== "round-robin" && strategy !== "random";
 }
 
-const STRATEGIES: ReadonlySet<string> = new Set(["p2c", "round-robin", "random", "hash"]);
+const STRATEGIES: ReadonlySet<string> = new Set(["p2c", "round-robin", "random", "hash", "owner"]);
 
 /** Fills in defaults; a bad value is a TypeError at the time the client is made, not at a call. */
 export function resolvePolicy(policy: BalancePolicy | undefined, base?: ResolvedPolicy): ResolvedPolicy {

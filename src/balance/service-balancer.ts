@@ -4,8 +4,9 @@ import { LatencyWindow } from "./latency-window.ts";
 import { OutlierDetector, type OutlierOptions } from "./outlier.ts";
 import { pickP2C, pickRandom, RoundRobin } from "./pickers.ts";
 import type { ResolvedPolicy } from "./policy.ts";
+import { outranks, rendezvousScore } from "./rendezvous.ts";
 import { RetryBudget, type RetryBudgetOptions } from "./retry-budget.ts";
-import { LOCALITY_NAMES, Target, type TargetInfo } from "./target.ts";
+import { Locality, LOCALITY_NAMES, Target, type TargetInfo } from "./target.ts";
 
 /** Where a balancer learns the instances of its service; `epoch` grows whenever they may have changed. */
 export interface TargetSource {
@@ -73,6 +74,8 @@ export class ServiceBalancer {
   /** Targets grouped by locality tier and cost, nearest first; empty tiers left out. */
   #tiers: Target[][] = [];
   #all: Target[] = [];
+  /** The targets not through a gateway: the owners an entity key may have. */
+  #inCluster: Target[] = [];
   #suspects = 0;
   readonly #rings = new Map<Target[], HashRing<Target>>();
   readonly #roundRobin = new RoundRobin();
@@ -103,6 +106,7 @@ export class ServiceBalancer {
     this.#refresh();
     const tiers = this.#tiers;
     if (tiers.length === 0) return undefined;
+    if (policy.strategy === "owner" && key !== undefined) return this.#pickOwner(policy, key, exclude, now);
     if (policy.locality) {
       for (const tier of tiers) {
         const found = this.#pickIn(tier, policy, key, exclude, now);
@@ -183,6 +187,42 @@ export class ServiceBalancer {
     return scratch.length === 0 ? undefined : this.#choose(scratch, policy, now);
   }
 
+  /**
+   * The instance of this cluster that owns `key` by rendezvous hashing, or,
+   * when it is unusable, the next one in the key's order (a server passes a
+   * call on to the owner it sees). Routes through gateways are the last resort.
+   */
+  #pickOwner(policy: ResolvedPolicy, key: string, exclude: ReadonlySet<Target> | null, now: number): Target | undefined {
+    const outliers = this.outliers;
+    let best: Target | undefined;
+    let bestScore = 0;
+    for (const target of this.#inCluster) {
+      const score = rendezvousScore(key, target.id);
+      if (best === undefined || outranks(score, target.id, bestScore, best.id)) {
+        best = target;
+        bestScore = score;
+      }
+    }
+    if (best !== undefined && usable(best, policy, exclude, false) && outliers.allow(best.id, now)) return best;
+    // Rare: the owner was tried or is ejected. The others in the key's order.
+    const ranked = this.#inCluster
+      .filter((target) => target !== best)
+      .map((target) => ({ target, score: rendezvousScore(key, target.id) }))
+      .sort((a, b) => (outranks(a.score, a.target.id, b.score, b.target.id) ? -1 : 1));
+    for (const { target } of ranked) if (usable(target, policy, exclude, false) && outliers.allow(target.id, now)) return target;
+    const gateways = this.#all.filter((target) => target.tier === Locality.gateway);
+    return gateways.length === 0 ? undefined : this.#pickIn(gateways, { ...policy, strategy: "p2c" }, undefined, exclude, now);
+  }
+
+  /**
+   * The ids among which this balancer's calls with the `owner` strategy
+   * choose an entity key's owner: its instances in this cluster.
+   */
+  ownerCandidates(): readonly Target[] {
+    this.#refresh();
+    return this.#inCluster;
+  }
+
   #choose(candidates: Target[], policy: ResolvedPolicy, now: number): Target | undefined {
     if (candidates.length === 1) return candidates[0];
     switch (policy.strategy) {
@@ -228,6 +268,7 @@ export class ServiceBalancer {
       else tiers.push([target]);
     }
     this.#all = all;
+    this.#inCluster = all.filter((target) => target.tier !== Locality.gateway);
     this.#tiers = tiers;
     this.#suspects = all.filter((target) => target.suspect).length;
     this.#rings.clear();

@@ -1,7 +1,9 @@
 /**
- * @module Entities: state stores with compare-and-set and fencing, ownership
- * leases, idempotency records, and the turn scheduler and activation table
- * that run one entity's calls one at a time.
+ * @module Entities (`amoeba/entity`): serving a contract as an entity type
+ * addressed by key, the keyed client, ownership and hand-off; state stores
+ * with compare-and-set and fencing, ownership leases, idempotency records,
+ * and the turn scheduler and activation table that run one entity's calls
+ * one at a time.
  */
 export type { EntityStore, Fence, IdempotencyClaim, IdempotencyStore, Lease, LeaseStore, StoredEntity, StoreLimits } from "./store.ts";
 export { DEFAULT_STORE_LIMITS } from "./store.ts";
@@ -22,3 +24,6 @@ export { TurnQueue, type TurnKind, type TurnQueueOptions } from "./turn-queue.ts
 export { ActivationTable, REAL_TIMERS, type ActivationTableOptions, type Timers, type Turn } from "./activation-table.ts";
 export { openNatsKvStore, type NatsKvStoreOptions } from "./nats-kv-store.ts";
 export { StoredEntities, type StoredEntitiesOptions, type TurnOutcome } from "./stored-entities.ts";
+export { serveEntity } from "./serve-entity.ts";
+export { entities, type EntityClient, type ClientMaker } from "./entity-client.ts";
+export type { Entity, EntityHandlerOf, EntityHandlers, EntityTypeOptions, ServedEntityType } from "./entity-types.ts";

@@ -7,7 +7,9 @@
  * one fenced write before it answers; a call whose idempotency key completed
  * within the window is answered from the record without running the handler.
  * A save refused as stale or conflicting drops the activation and refuses the
- * call as unprocessed, so the caller retries at the key's owner.
+ * call as unprocessed, so the caller retries at the key's owner; a write turn
+ * that fails in any other way drops it too (its handler may have changed the
+ * state before it threw), so that a failed turn changes nothing.
  */
 import { randomBytes } from "node:crypto";
 import { RpcError } from "../rpc/rpc-error.ts";
@@ -143,13 +145,14 @@ export class StoredEntities<S> {
       try {
         return await body(activation);
       } catch (error) {
-        if (error instanceof StaleOwnerError || error instanceof VersionConflictError) {
-          // The store holds what another owner wrote: this activation's state is not the key's.
+        const lost = error instanceof StaleOwnerError || error instanceof VersionConflictError;
+        // A write turn that failed may have changed the state in memory before it threw; a lost
+        // save means the store holds another owner's. Either way the next turn starts from the store.
+        if (lost || kind === "write") {
           turn.discard();
           this.#stop(activation);
-          throw notOwner(key, error);
         }
-        throw error;
+        throw lost ? notOwner(key, error) : error;
       }
     });
   }

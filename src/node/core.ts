@@ -64,6 +64,12 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
   readonly rules: Router;
   readonly router: CallRouter;
   engine: RunningEngine | null = null;
+  /**
+   * Steps of a layer above run when the node closes, once its calls in flight
+   * are done and before its connections close (entity types give up their
+   * keys here).
+   */
+  readonly closing = new Set<() => Promise<void>>();
   readonly self: CallerInfo;
   readonly credentials: HandshakeCredentials;
   readonly #clientTls: TlsClientOptions | undefined;

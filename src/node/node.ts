@@ -336,6 +336,7 @@ export class Node {
         new RpcError("UNAVAILABLE", `node ${core.name} stopped before the call finished (drain timeout ${timeout} ms); it may have run`, { node: core.name }),
       );
     }
+    await Promise.all([...core.closing].map((step) => step().catch((error: unknown) => core.logger.warn({ err: error }, "a closing step failed"))));
     await connections.closeAll(`node ${core.name} closed`);
     await core.engine?.close().catch((error: unknown) => core.logger.warn({ err: error }, "stopping the engine failed"));
   }

@@ -14,6 +14,15 @@ export interface CallOptions {
   meta?: Meta;
   /** Receives the response metadata the handler set (`ctx.responseMeta`), once the call completes. */
   onMeta?: (meta: Meta) => void;
+  /**
+   * The idempotency key of this logical call (1–256 characters), sent as the
+   * `amoeba-idempotency-key` metadata: the balancer may retry the call even
+   * when it may have run, and a server that keeps records (an entity type, or
+   * a service behind `idempotentCalls`) answers a key it completed with the
+   * recorded result instead of running the handler again. Reuse it when you
+   * retry the call yourself.
+   */
+  idempotencyKey?: string;
 }
 
 /** Resolves the absolute deadline of a call from its options and a default timeout. */

@@ -2,6 +2,9 @@ import type { Meta } from "../wire/index.ts";
 import { resolveDeadline, type CallOptions } from "./call-options.ts";
 import type { Contract } from "./contract.ts";
 import type { CallRequest, Client, ClientNext, ClientOptions } from "./context.ts";
+import { failedStream } from "./failed-stream.ts";
+import { IDEMPOTENCY_META, MAX_KEY_LENGTH } from "./keyed-meta.ts";
+import { RpcError } from "./rpc-error.ts";
 import { compatibleRange } from "./version.ts";
 
 /**
@@ -14,6 +17,7 @@ export function createClient<C extends Contract>(contract: C, place: ClientNext,
   const inherit = options.inherit;
   const baseMeta = mergeMeta(inherit?.meta, options.meta);
   const timeout = options.timeout ?? defaultTimeout;
+  const keyEveryCall = options.idempotencyKeys === true;
   const client = Object.create(null) as Record<string, unknown>;
   for (const [method, def] of Object.entries(contract.methods)) {
     const kind = def.kind;
@@ -24,6 +28,15 @@ export function createClient<C extends Contract>(contract: C, place: ClientNext,
         if (inherit.deadline !== undefined && (deadline === undefined || inherit.deadline < deadline)) deadline = inherit.deadline;
         if (inherit.signal) signal = signal ? AbortSignal.any([signal, inherit.signal]) : inherit.signal;
       }
+      let meta = callOptions?.meta ? mergeMeta(baseMeta, callOptions.meta) : baseMeta;
+      const idempotencyKey = callOptions?.idempotencyKey ?? (keyEveryCall ? globalThis.crypto.randomUUID() : undefined);
+      if (idempotencyKey !== undefined) {
+        if (typeof idempotencyKey !== "string" || idempotencyKey.length === 0 || idempotencyKey.length > MAX_KEY_LENGTH) {
+          const error = new RpcError("INVALID_ARGUMENT", `${contract.name}.${method}: idempotencyKey must be a string of 1 to ${MAX_KEY_LENGTH} characters`, { unprocessed: true });
+          return kind === "unary" || kind === "client-stream" ? Promise.reject(error) : failedStream(error);
+        }
+        meta = { ...meta, [IDEMPOTENCY_META]: idempotencyKey };
+      }
       const request: CallRequest = {
         service: contract.name,
         method,
@@ -32,7 +45,7 @@ export function createClient<C extends Contract>(contract: C, place: ClientNext,
         input,
         deadline,
         signal,
-        meta: callOptions?.meta ? mergeMeta(baseMeta, callOptions.meta) : baseMeta,
+        meta,
         onMeta: callOptions?.onMeta,
         idempotent: def.idempotent,
         // Set later; present from the start so every request keeps one shape.

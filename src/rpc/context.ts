@@ -112,6 +112,12 @@ export interface ClientOptions {
    * node's own client interceptors (see docs/interceptors.md).
    */
   interceptors?: readonly ClientInterceptor[];
+  /**
+   * Give every call an idempotency key of its own (a random UUID) unless it
+   * sets one (`idempotencyKey`): the balancer's retries of a call reuse it,
+   * so they are safe even for methods that are not idempotent.
+   */
+  idempotencyKeys?: boolean;
   /** @internal A handler's context passes its deadline, signal and trace metadata here. */
   inherit?: { deadline?: number | undefined; signal?: AbortSignal; meta?: Readonly<Meta> };
 }

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { RpcError, type Node } from "../../src/index.ts";
 import { withTeardown, type Teardown } from "../rpc/support.ts";
+import { z } from "zod";
+import { contract, unary } from "../../src/index.ts";
+import { rendezvousScore } from "../../src/balance/rendezvous.ts";
+import { ENTITY_META, IDEMPOTENCY_META } from "../../src/rpc/keyed-meta.ts";
 import { Probe, probeInstance, type Behaviour } from "./fixture.ts";
+
+const Keyed = contract("balance.keyed", "1.0.0", { apply: unary({ input: z.object({}), output: z.string() }) });
 
 /** Starts `count` servers of Probe on TCP and a caller connected to each by hand. */
 async function cluster(td: Teardown, behaviours: Behaviour[], callerOptions: Parameters<Teardown["node"]>[0] = {}) {
@@ -99,6 +105,44 @@ test("a non-idempotent call that reached a handler is not retried, an idempotent
     assert.equal(again.tried?.length, 3);
     assert.match(again.message, /\[tried s[01] \(UNAVAILABLE\), s[01] \(UNAVAILABLE\), s[01] \(UNAVAILABLE\)/);
     assert.equal((instances[0]!.executions.get("k2") ?? 0) + (instances[1]!.executions.get("k2") ?? 0), 3);
+  }));
+
+test("a call with an idempotency key is retried like an idempotent one, with the same key at every attempt", () =>
+  withTeardown(async (td) => {
+    const { caller, instances, servers } = await cluster(td, [{ delayMs: 0, failShare: 0, failWith: "UNAVAILABLE" }, { delayMs: 0, failShare: 0, failWith: "UNAVAILABLE" }]);
+    const keys: string[] = [];
+    servers.forEach((server) => server.serve(Keyed, { apply: (_input, ctx) => (keys.push(ctx.meta[IDEMPOTENCY_META] ?? "none"), Promise.reject(new RpcError("UNAVAILABLE", "down"))) }));
+    const error = (await caller.client(Probe).apply({ key: "k3" }, { idempotencyKey: "logical-1" }).catch((e: unknown) => e)) as RpcError;
+    assert.equal(error.tried?.length, 3, "retried although apply is not idempotent");
+    assert.equal((instances[0]!.executions.get("k3") ?? 0) + (instances[1]!.executions.get("k3") ?? 0), 3);
+    // idempotencyKeys: a key of its own for every logical call, the same for its retries.
+    const keyed = caller.client(Keyed, { idempotencyKeys: true });
+    await keyed.apply({}).catch(() => undefined);
+    await keyed.apply({}).catch(() => undefined);
+    assert.equal(keys.length, 6);
+    assert.equal(new Set(keys.slice(0, 3)).size, 1, `one key for the attempts of one call: ${keys.join(", ")}`);
+    assert.equal(new Set(keys).size, 2, "another key for the next call");
+    await assert.rejects(keyed.apply({}, { idempotencyKey: "" }), (e: unknown) => e instanceof RpcError && e.code === "INVALID_ARGUMENT");
+  }));
+
+test("owner: a call goes to the instance that owns its entity key by rendezvous, else the next in the key's order", () =>
+  withTeardown(async (td) => {
+    const { caller, servers } = await cluster(td, [healthy(), healthy(), healthy()]);
+    const client = caller.client(Probe, { balance: { strategy: "owner" } });
+    const ranked = (key: string) => [...servers].sort((a, b) => rendezvousScore(key, b.id) - rendezvousScore(key, a.id)).map((server) => server.name);
+    const owners = new Set<string>();
+    for (let k = 0; k < 30; k++) {
+      const key = `cart-${k}`;
+      assert.equal(await client.who({}, { meta: { [ENTITY_META]: key } }), ranked(key)[0]);
+      owners.add(ranked(key)[0]!);
+    }
+    assert.equal(owners.size, 3, "keys spread over every instance");
+    // The owner fails (unprocessed): the retry goes to the second in the key's order.
+    const key = "cart-0";
+    const [first, second] = ranked(key);
+    const down = servers.find((server) => server.name === first)!;
+    await down.close();
+    assert.equal(await client.who({}, { meta: { [ENTITY_META]: key } }), second);
   }));
 
 test("with a single instance, a failed idempotent call is retried on it after a pause", () =>
