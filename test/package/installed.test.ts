@@ -73,12 +73,35 @@ export const services = [
 ];
 `;
 
+/** An entity type in plain JavaScript on the default directory store, called by key twice over: the state is kept. */
+const ENTITY_JS = `
+import { z } from "zod";
+import { contract, startNode, unary } from "amoeba";
+import { entities, serveEntity } from "amoeba/entity";
+
+const Cart = contract("cart", "1.0.0", {
+  add: unary({ input: z.object({ item: z.string() }), output: z.array(z.string()) }),
+});
+
+for (const round of [1, 2]) {
+  const node = await startNode({ name: "entity-" + round });
+  await serveEntity(node, Cart, {
+    initial: () => [],
+    handlers: { add: ({ item }, cart) => (cart.state = [...cart.state, item]) },
+  });
+  console.log(JSON.stringify(await entities(node, Cart).for("ada").add({ item: "apple-" + round })));
+  await node.close();
+}
+`;
+
 /** A typed use of the API over every entry point; \`tsc\` must accept it, and refuse the marked lines. */
 const USE_TS = `
-import { connect, service, startNode, type CallContext, type ServiceDefinition } from "amoeba";
+import { z } from "zod";
+import { connect, contract, service, startNode, unary, type CallContext, type ServiceDefinition } from "amoeba";
 import { startEdge } from "amoeba/edge";
 import { startDashboard } from "amoeba/dashboard";
 import { nats } from "amoeba/nats";
+import { entities, serveEntity } from "amoeba/entity";
 import { Users } from "./contract.ts";
 
 const node = await startNode({ name: "typed", listen: "tcp://127.0.0.1:0", traces: { recent: 10 } });
@@ -90,7 +113,12 @@ await peer.client(Users).get({ id: 1 });
 const entry: ServiceDefinition<typeof Users> = service(Users, { get: (_input, ctx: CallContext) => ({ id: ctx.node, name: user.name }), async *list() {} });
 // @ts-expect-error a handler returning 42 where the output is a User does not compile
 service(Users, { get: () => 42, async *list() {} });
-void [entry, startEdge, startDashboard, nats];
+const Tally = contract("tally", "1.0.0", { bump: unary({ input: z.object({ by: z.number() }), output: z.number() }) });
+await serveEntity(node, Tally, { initial: () => ({ seen: 0 }), handlers: { bump: ({ by }, entity) => (entity.state.seen += by) } });
+const seen: number = await entities(node, Tally).for("k").bump({ by: 1 });
+// @ts-expect-error an entity handler gets the entity: its state is typed
+await serveEntity(node, Tally, { initial: () => ({ seen: 0 }), handlers: { bump: (_input, entity) => entity.state.missing } });
+void [entry, startEdge, startDashboard, nats, seen];
 await peer.close();
 await node.close();
 `;
@@ -158,6 +186,7 @@ describe("the installed package", { timeout: 3 * MINUTE }, () => {
       "contract.ts": CONTRACT_TS,
       "services.ts": SERVICES_TS,
       "use.ts": USE_TS,
+      "entity.js": ENTITY_JS,
       "page.ts": PAGE_TS,
       "tsconfig.json": TSCONFIG,
     };
@@ -217,6 +246,11 @@ describe("the installed package", { timeout: 3 * MINUTE }, () => {
     assert.match(await client.text(), /connectEdge/);
     const rpc = await fetch(new URL("/rpc/greeter/greet", url), { method: "POST", headers: { "content-type": "application/json" }, body: '{"name":"Bo"}' });
     assert.deepEqual([rpc.status, await rpc.json()], [200, "hello Bo"]);
+  });
+
+  it("amoeba/entity runs from dist/: an entity type on the default directory store keeps its state across nodes", async () => {
+    const ran = await run("node", ["entity.js"], bare, MINUTE);
+    assert.deepEqual([ran.code, ran.stdout], [0, '["apple-1"]\n["apple-1","apple-2"]\n'], ran.stderr);
   });
 
   it("a .ts module without tsx installed is refused with what to do", async () => {
