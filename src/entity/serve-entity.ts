@@ -85,7 +85,7 @@ class EntityServer implements ServedEntityType {
       idleMs: options.idleMs,
       retainMs: options.retainMs,
       maxRecords: options.maxRecords,
-      onError: (key, error) => core.logger.warn({ err: error, service: contract.name, key }, "an entity's passivation failed"),
+      onError: (key, error) => core.logger.warn({ err: error, service: contract.name, key }, "an entity was given up: its passivation failed, or its lease was taken"),
     });
     this.#balancer = core.balancers.of(contract.name, this.#range, undefined);
     this.#ownership = new Ownership(core.id, this.#balancer);
@@ -110,10 +110,15 @@ class EntityServer implements ServedEntityType {
   }
 
   stop(): Promise<void> {
+    if (this.#stopped === undefined && !this.#core.dispatcher.draining) this.#unserve();
+    return this.#release();
+  }
+
+  /** Gives every key up (turns queued finish first) and closes a store of its own. */
+  #release(): Promise<void> {
     this.#stopped ??= (async () => {
       clearInterval(this.#timer);
       this.#core.closing.delete(this.#closing);
-      this.#unserve();
       try {
         await this.#entities.close();
       } finally {
@@ -148,7 +153,7 @@ class EntityServer implements ServedEntityType {
       } catch (error) {
         // Held by another node that has not let go yet (a hand-off under way, or a crashed owner's lease running out).
         if (!heldElsewhere(error)) throw error;
-        const wait = Math.min(500, 25 * 2 ** attempt) * (0.5 + Math.random() / 2);
+        const wait = Math.min(250, 25 * 2 ** attempt) * (0.5 + Math.random() / 2);
         const until = ctx.deadline ?? started + 2 * this.#leaseMs + 1_000;
         if (Date.now() + wait >= until || !(await pause(wait, ctx))) throw error;
       }
@@ -185,6 +190,11 @@ class EntityServer implements ServedEntityType {
 
   /** When this node's view changed: gives up the active keys it no longer owns. */
   #rebalance(): void {
+    // A node that is closing refuses new calls: each key is given up as soon as its queued turns are done.
+    if (this.#core.dispatcher.draining) {
+      void this.#release();
+      return;
+    }
     const epoch = this.#core.epoch;
     if (epoch === this.#epoch) return;
     this.#epoch = epoch;

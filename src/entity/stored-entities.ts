@@ -36,7 +36,7 @@ export interface StoredEntitiesOptions<S> {
   /** Passivate after this long idle. Default 5 minutes. */
   idleMs?: number;
   timers?: Timers;
-  /** Told of failures no caller sees (a passivation the idle timer started). */
+  /** Told of failures no caller sees: a passivation the idle timer started, a lease found taken by a renewal. */
   onError?(key: string, error: unknown): void;
 }
 
@@ -54,6 +54,8 @@ interface Activation<S> {
   renewal: unknown;
   /** Set when a renewal found the lease taken: the activation must not run another turn. */
   lost: boolean;
+  /** Set once it was passivated or discarded: a renewal still under way then schedules no other. */
+  stopped: boolean;
 }
 
 /** The activations of one entity type on this node. */
@@ -170,7 +172,7 @@ export class StoredEntities<S> {
         try {
           // The claim write: from here on the store refuses every older token's write.
           const version = await store.save(key, encodeEntityDocument(document), { expectedVersion: loaded.version, token: lease.token });
-          const activation: Activation<S> = { lease, version, state: document.state as S, completed: document.completed, renewal: undefined, lost: false };
+          const activation: Activation<S> = { lease, version, state: document.state as S, completed: document.completed, renewal: undefined, lost: false, stopped: false };
           this.#scheduleRenewal(key, activation);
           return activation;
         } catch (error) {
@@ -194,8 +196,12 @@ export class StoredEntities<S> {
     activation.renewal = this.#timers.set(() => {
       activation.renewal = undefined;
       this.#renew(key, activation).then(
-        () => this.#scheduleRenewal(key, activation),
+        () => {
+          if (!activation.stopped) this.#scheduleRenewal(key, activation);
+        },
         (error: unknown) => {
+          // Given up meanwhile (its release makes a renewal under way fail): nothing to report.
+          if (activation.stopped) return;
           // A failure to reach the store is tried again; a lease taken by another owner is final.
           if (!activation.lost) this.#scheduleRenewal(key, activation);
           else this.#options.onError?.(key, error);
@@ -215,6 +221,7 @@ export class StoredEntities<S> {
   }
 
   #stop(activation: Activation<S>): void {
+    activation.stopped = true;
     if (activation.renewal !== undefined) this.#timers.clear(activation.renewal);
     activation.renewal = undefined;
   }
