@@ -27,3 +27,4 @@ export { StoredEntities, type StoredEntitiesOptions, type TurnOutcome } from "./
 export { serveEntity } from "./serve-entity.ts";
 export { entities, type EntityClient, type ClientMaker } from "./entity-client.ts";
 export type { Entity, EntityHandlerOf, EntityHandlers, EntityTypeOptions, ServedEntityType } from "./entity-types.ts";
+export { idempotentCalls, type IdempotentCallsOptions } from "./idempotent-calls.ts";
