@@ -67,6 +67,20 @@ export const Orders = contract("orders", "1.0.0", {
   }),
 }, { public: true });
 
+const Cart = z.object({ lines: z.array(Line).max(50) });
+
+/**
+ * Shopping carts: an entity type, one cart per shopper, addressed by key
+ * (`entities(node, Carts).for("ada")`). Each cart lives on one node of those
+ * serving the type at a time, its calls run one at a time, and its state is
+ * saved after each of them (docs/entities.md).
+ */
+export const Carts = contract("cart", "1.0.0", {
+  add: unary({ input: Line, output: Cart, description: "Adds a line to this cart." }),
+  view: unary({ input: z.object({}), output: Cart, description: "What is in this cart." }),
+  checkout: unary({ input: z.object({}), output: Cart, description: "Empties this cart and answers what was in it." }),
+});
+
 /** Published by orders once an order is recorded; catalog takes the items out of stock. */
 export const OrderPlaced = topic("order.placed", z.object({ orderId: OrderId, items: Lines }));
 

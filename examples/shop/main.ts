@@ -1,6 +1,6 @@
 /**
  * A small shop as a distributed system on this machine, the whole picture in
- * one command: a core cluster (catalog, orders and the edge), a second region
+ * one command: a core cluster (catalog, carts, orders and the edge), a second region
  * (two pricing instances) behind two gateways, end users calling the edge over
  * HTTP, and a live dashboard of it all. Every service runs in a process of its
  * own; no process is told where another listens: they find each other by
@@ -27,7 +27,7 @@ import { startNode, type Node } from "../../src/index.ts";
 // Only to tidy up this run's (by then empty) rendezvous folders at the end.
 import { rendezvousDir } from "../../src/lookup/rendezvous.ts";
 import { Children, type Child } from "./children.ts";
-import { Catalog, Orders, Pricing } from "./contracts.ts";
+import { Carts, Catalog, Orders, Pricing } from "./contracts.ts";
 import { awaitServices, describe, liveMembers, SHOP_LOOKUP, shopClusters, WATCHED } from "./look-up.ts";
 import { Shopper } from "./shopper.ts";
 import { EndUsers } from "./users.ts";
@@ -85,12 +85,14 @@ try {
   for (const name of ["gateway-1", "gateway-2"]) await start("gateway", name, ["--join", clusters.core, "--join", clusters.regionB]);
   console.log(`core (${clusters.core}):`);
   await service("catalog", "catalog", clusters.core);
+  // carts keeps its state in this run's folder: each run starts with empty carts.
+  await start("carts", "carts", ["--listen", `unix://${join(dir, "carts.sock")}`, "--cluster", clusters.core, "--state", dir]);
   // orders calls catalog and pricing: it reports ready once the look-up shows both (pricing through a gateway).
   await service("orders", "orders", clusters.core);
   const edge = await service("edge", "edge", clusters.core);
 
   const looking = performance.now();
-  const found = await awaitServices(shopper, [Catalog, Pricing, Orders], { signal: stop.signal });
+  const found = await awaitServices(shopper, [Catalog, Carts, Pricing, Orders], { signal: stop.signal });
   if (found) {
     const ms = Math.round(performance.now() - looking);
     console.log(`look-up: ${liveMembers(shopper)} members in ${clusters.core} — ${describe(found)} (found in ${ms} ms)`);

@@ -25,8 +25,14 @@ export interface ServiceOptions {
   labels?: Record<string, string>;
 }
 
+/** What a service process is told besides its address and cluster. */
+export interface ServiceArgs {
+  /** Where it may keep state (`--state`), when it keeps any. */
+  state?: string;
+}
+
 /** Serves on the node; a process that also serves HTTP returns its URL. */
-type Setup = (node: Node) => void | { url: string } | Promise<void | { url: string }>;
+type Setup = (node: Node, args: ServiceArgs) => void | { url: string } | Promise<void | { url: string }>;
 
 /**
  * Runs `close`, then exits, once the process is asked to stop: on SIGTERM, on
@@ -62,6 +68,7 @@ export async function runService(name: string, ...args: [Setup] | [ServiceOption
       cluster: { type: "string", default: "shop" },
       // Two instances of one service tell themselves apart by name (pricing-1, pricing-2).
       name: { type: "string", default: name },
+      state: { type: "string" },
     },
   });
 
@@ -73,7 +80,7 @@ export async function runService(name: string, ...args: [Setup] | [ServiceOption
   node = await startNode({ name: values.name, cluster: values.cluster, listen: values.listen, labels, lookup: SHOP_LOOKUP, ...WATCHED });
   // Wait before serving, so that no call arrives before the services it needs can be found.
   const found = await awaitServices(node, needs);
-  const served = await setup(node);
+  const served = await setup(node, { ...(values.state === undefined ? {} : { state: values.state }) });
 
   const address = node.addresses[0]!;
   if (process.send) {

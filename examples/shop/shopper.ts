@@ -1,13 +1,14 @@
 /**
- * The end user of the shop: browses, places orders (two of them refused on
- * purpose: an unknown product, and a quantity the schema rejects), tracks
- * one, and hears the stock change. It prints what happened where, with
+ * The end user of the shop: browses, fills a cart and checks it out, places
+ * orders (two of them refused on purpose: an unknown product, and a quantity
+ * the schema rejects), tracks one, and hears the stock change. It prints what happened where, with
  * timings measured here with performance.now().
  */
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { isRpcError, type Client, type Meta, type Node, type StatusCode } from "../../src/index.ts";
-import { Catalog, Orders, StockChanged, type Line, type StockChange } from "./contracts.ts";
+import { entities, type EntityClient } from "../../src/entity/index.ts";
+import { Carts, Catalog, Orders, StockChanged, type Line, type StockChange } from "./contracts.ts";
 import { hopFrom, nestedHops, type Hop } from "./hops.ts";
 
 /** The budget the shopper gives each order; every hop inside gets what remains. */
@@ -23,6 +24,7 @@ interface Heard {
 export class Shopper {
   readonly #catalog: Client<typeof Catalog>;
   readonly #orders: Client<typeof Orders>;
+  readonly #carts: EntityClient<typeof Carts>;
   /** Which pid runs which node, to say where an error arose (errors carry the node's name). */
   readonly #pids: Map<string, number>;
   readonly #heard = new Map<number, Heard>();
@@ -31,6 +33,7 @@ export class Shopper {
   constructor(node: Node, pids: Map<string, number>) {
     this.#catalog = node.client(Catalog);
     this.#orders = node.client(Orders);
+    this.#carts = entities(node, Carts);
     this.#pids = pids;
     node.subscribe(StockChanged, (payload, info) => {
       const heard = { at: performance.now(), from: info.from, payload };
@@ -61,12 +64,18 @@ export class Shopper {
       `browse ${products.length} products ${fmt(ms)} ms`,
     );
 
+    // The first order comes out of a cart: an entity of its own, kept by carts between calls.
+    const cart = this.#carts.for("shopper");
+    start = performance.now();
+    for (const line of [{ sku: "apple", qty: 2 }, { sku: "pear", qty: 2 }, { sku: "apple", qty: 1 }]) await cart.add(line);
+    // Checking out empties the cart: not idempotent, so it carries a key of its own that any retry reuses.
+    const { lines } = await cart.checkout({}, { idempotencyKey: `checkout-${process.pid}-${n}`, onMeta: (m) => (meta = m) });
+    ms = performance.now() - start;
+    say(`cart "shopper" (${meta["served-by"]}): 3 adds, checkout → ${show(lines)} in ${fmt(ms)} ms`, `cart ${show(lines)} ${fmt(ms)} ms`);
+
     // Two orders that go through, one for an unknown product, one the schema refuses.
     const placed: Array<{ orderId: number; sentAt: number }> = [];
-    for (const items of [
-      [{ sku: "apple", qty: 3 }, { sku: "pear", qty: 2 }],
-      [{ sku: "coffee", qty: 12 }],
-    ]) {
+    for (const items of [lines, [{ sku: "coffee", qty: 12 }]]) {
       const order = await this.#place(items);
       placed.push(order);
       say(order.line, `#${order.orderId} ${order.total} ${fmt(order.ms)} ms`);

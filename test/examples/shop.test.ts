@@ -15,7 +15,7 @@ import { rendezvousDir } from "../../src/lookup/rendezvous.ts";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const MAIN = "examples/shop/main.ts";
 /** Every process the example starts, in the order it starts them. */
-const PROCESSES = ["pricing-1", "pricing-2", "gateway-1", "gateway-2", "catalog", "orders", "edge"];
+const PROCESSES = ["pricing-1", "pricing-2", "gateway-1", "gateway-2", "catalog", "carts", "orders", "edge"];
 /** The service processes among them (the gateways serve no service of their own). */
 const SERVICES = PROCESSES.filter((name) => !name.startsWith("gateway-"));
 
@@ -110,7 +110,7 @@ function assertLookup(output: string, mainPid: number): void {
   assert.match(
     output,
     new RegExp(
-      `^look-up: \\d+ members in core-${mainPid} — catalog@1\\.0\\.0 on catalog, pricing@1\\.0\\.0 on gateway-[12], orders@1\\.0\\.0 on orders \\(found in \\d+ ms\\)$`,
+      `^look-up: \\d+ members in core-${mainPid} — catalog@1\\.0\\.0 on catalog, cart@1\\.0\\.0 on carts, pricing@1\\.0\\.0 on gateway-[12], orders@1\\.0\\.0 on orders \\(found in \\d+ ms\\)$`,
       "m",
     ),
     output,
@@ -146,6 +146,7 @@ test("--once: one round across two clusters and their gateways, end users throug
     assert.match(output, /1×unicorn ✗ NOT_FOUND from catalog\.check on catalog@pid \d+/);
     assert.match(output, /0×apple ✗ INVALID_ARGUMENT from orders\.place on orders@pid \d+/);
     assert.match(output, /catalog\.browse \(catalog@pid \d+\) streamed 5 products/);
+    assert.match(output, /cart "shopper" \(carts@pid \d+\): 3 adds, checkout → 3×apple \+ 2×pear in [\d.]+ ms/, "the cart, an entity, kept its lines between calls");
     assert.match(output, /orders\.track #2 .* placed → paid → packed → shipped/);
     assert.match(output, /event order\.placed #1 \(orders → catalog\) → stock\.changed \(catalog → shopper\)/);
     // Each run starts with full stock: no order of the other run reached this catalog.
