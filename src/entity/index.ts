@@ -28,3 +28,4 @@ export { serveEntity } from "./serve-entity.ts";
 export { entities, type EntityClient, type ClientMaker } from "./entity-client.ts";
 export type { Entity, EntityHandlerOf, EntityHandlers, EntityTypeOptions, ServedEntityType } from "./entity-types.ts";
 export { idempotentCalls, type IdempotentCallsOptions } from "./idempotent-calls.ts";
+export { serveSingleton, singleton } from "./singleton.ts";

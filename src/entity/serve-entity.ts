@@ -39,12 +39,17 @@ type EntityHandler = (input: unknown, entity: Entity<unknown>, ctx: CallContext)
  *
  * @throws TypeError when a method is not unary, a handler is missing, or `readOnly` names a method the contract lacks.
  */
-export async function serveEntity<C extends Contract, S>(node: Node, contract: C, options: EntityTypeOptions<C, S>): Promise<ServedEntityType> {
+export function serveEntity<C extends Contract, S>(node: Node, contract: C, options: EntityTypeOptions<C, S>): Promise<ServedEntityType> {
+  return serveEntityType(node, contract, options, undefined);
+}
+
+/** {@link serveEntity}, with calls for any key but `onlyKey` refused when it is given (a singleton's). */
+export async function serveEntityType<C extends Contract, S>(node: Node, contract: C, options: EntityTypeOptions<C, S>, onlyKey: string | undefined): Promise<ServedEntityType> {
   checkOptions(contract, options as unknown as EntityTypeOptions<Contract, unknown>);
   const owned = options.store === undefined;
   const store = options.store ?? (await openDirectoryStore({ dir: options.dir ?? join(process.cwd(), ".amoeba", "entities", contract.name) }));
   try {
-    return new EntityServer(node, contract, options as unknown as EntityTypeOptions<Contract, unknown>, store, owned);
+    return new EntityServer(node, contract, options as unknown as EntityTypeOptions<Contract, unknown>, store, owned, onlyKey);
   } catch (error) {
     if (owned) await store.close();
     throw error;
@@ -65,11 +70,13 @@ class EntityServer implements ServedEntityType {
   readonly #unserve: () => void;
   readonly #timer: NodeJS.Timeout;
   readonly #closing: () => Promise<void>;
+  readonly #onlyKey: string | undefined;
   #epoch = -1;
   #stopped: Promise<void> | undefined;
 
-  constructor(node: Node, contract: Contract, options: EntityTypeOptions<Contract, unknown>, store: EntityStore, ownsStore: boolean) {
+  constructor(node: Node, contract: Contract, options: EntityTypeOptions<Contract, unknown>, store: EntityStore, ownsStore: boolean, onlyKey: string | undefined) {
     const core = nodeInternals(node);
+    this.#onlyKey = onlyKey;
     this.name = contract.name;
     this.#core = core;
     this.#contract = contract;
@@ -130,6 +137,9 @@ class EntityServer implements ServedEntityType {
 
   async #call(method: string, handler: EntityHandler, readOnly: boolean, input: unknown, ctx: CallContext): Promise<unknown> {
     const key = keyOf(ctx, this.name);
+    if (this.#onlyKey !== undefined && key !== this.#onlyKey) {
+      throw new RpcError("INVALID_ARGUMENT", `${this.name}.${method}: ${this.name} is a singleton: its one entity is ${JSON.stringify(this.#onlyKey)} (call it with singleton(node, ${this.name}))`, { unprocessed: true });
+    }
     const started = Date.now();
     for (let attempt = 0; ; attempt++) {
       const owner = this.#ownership.ownerOf(key);

@@ -9,7 +9,7 @@ import { after, before, test, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { contract, isRpcError, startNode, unary, type Node } from "../../src/index.ts";
-import { entities, openDirectoryStore, serveEntity, type EntityStore, type ServedEntityType } from "../../src/entity/index.ts";
+import { entities, openDirectoryStore, serveEntity, serveSingleton, singleton, type EntityStore, type ServedEntityType } from "../../src/entity/index.ts";
 import { FAST_MEMBERSHIP_CONFIG } from "../../src/lookup/membership/config.ts";
 import { ENTITY_FORWARDED_META } from "../../src/rpc/keyed-meta.ts";
 import { rendezvousScore } from "../../src/balance/rendezvous.ts";
@@ -298,4 +298,31 @@ test("the default directory store is one node's: with a second node serving the 
     entities(caller, Counter).for("x").add({ by: 1 }),
     (error: unknown) => isRpcError(error) && error.code === "FAILED_PRECONDITION" && /one shared store/.test(error.message),
   );
+});
+
+test("a singleton lives on one node at a time, moves when that node closes, and keeps its state", async (t) => {
+  const Sequencer = contract("sequencer", "1.0.0", { next: unary({ input: z.object({}), output: z.object({ n: z.number(), node: z.string() }) }) });
+  const { servers, caller } = await cluster(t, 3);
+  const store = await openDirectoryStore({ dir: join(dir, "singleton") });
+  t.after(() => store.close());
+  const served = await Promise.all(
+    servers.map((node) =>
+      serveSingleton(node, Sequencer, { store, initial: () => 0, handlers: { next: (_input, seq, ctx) => ({ n: ++seq.state, node: ctx.node }) } }),
+    ),
+  );
+  await eventually("every node sees three sequencers", () => [caller, ...servers].every((node) => node.lookup(Sequencer).length === 3));
+  const sequencer = singleton(caller, Sequencer);
+  const first = await Promise.all(Array.from({ length: 20 }, () => sequencer.next({})));
+  assert.deepEqual(first.map((r) => r.n).sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i + 1));
+  assert.equal(new Set(first.map((r) => r.node)).size, 1, "one node ran every call");
+  assert.equal(served.filter((s) => s.keys().length > 0).length, 1, "one activation in the cluster");
+  // From a handler of another node too: the same one entity.
+  assert.equal((await singleton(servers[2]!, Sequencer).next({})).n, 21);
+  const owner = servers.find((node) => node.name === first[0]!.node)!;
+  await owner.close();
+  await eventually("the caller sees two sequencers", () => caller.lookup(Sequencer).length === 2);
+  const after = await sequencer.next({});
+  assert.equal(after.n, 22, "the next owner went on from the saved state");
+  assert.notEqual(after.node, owner.name);
+  await assert.rejects(entities(caller, Sequencer).for("another").next({}), (error: unknown) => isRpcError(error) && error.code === "INVALID_ARGUMENT" && /is a singleton/.test(error.message));
 });
