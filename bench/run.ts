@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { renderBalance } from "./balance/report.ts";
 import { runBalanceBench, type BalanceReport } from "./balance/run.ts";
 import { renderEdge, runEdgeBench, type EdgeReport } from "./edge/run.ts";
+import { renderEntity, runEntityBench, type EntityReport } from "./entity/run.ts";
 import { renderNats, runNatsBench, type NatsReport } from "./nats/run.ts";
 import { renderObserve, runObserveBench, type ObserveReport } from "./observe/run.ts";
 import { renderRoute, runRouteBench, type RouteReport } from "./route/run.ts";
@@ -115,6 +116,16 @@ async function main(): Promise<void> {
     }
   }
 
+  // Entity calls against plain ones on the same nodes, and a hand-off: its own processes too.
+  let entity: EntityReport | null = null;
+  if (wanted("entity")) {
+    try {
+      entity = await runEntityBench(config, progress);
+    } catch (error) {
+      progress(`entities: FAILED: ${(error as Error).message}`);
+    }
+  }
+
   if (systems.length > 0) {
     for (const scenario of SCENARIOS) console.log(`${renderScenario(figures, systems, scenario)}\n`);
     console.log(
@@ -132,10 +143,11 @@ async function main(): Promise<void> {
   if (natsReport) console.log(`${renderNats(natsReport)}\n`);
   if (observe) console.log(`${renderObserve(observe)}\n`);
   if (route) console.log(`${renderRoute(route)}\n`);
+  if (entity) console.log(`${renderEntity(entity)}\n`);
   for (const [system, messages] of figures.failures) console.log(`${system} FAILED: ${messages.join(" | ")}`);
 
   // The comparison's targets when any of it ran, then the balancing ones.
-  const goals = [...(systems.length > 0 || overhead.length > 0 ? evaluateGoals(figures, overhead) : []), ...(balance?.goals ?? []), ...(edge?.goals ?? []), ...(natsReport?.goals ?? [])];
+  const goals = [...(systems.length > 0 || overhead.length > 0 ? evaluateGoals(figures, overhead) : []), ...(balance?.goals ?? []), ...(edge?.goals ?? []), ...(natsReport?.goals ?? []), ...(entity?.goals ?? [])];
   if (goals.length > 0) console.log(`Targets (ratios within this run${config.quick ? "; quick mode, rough" : ""}):\n${renderGoals(goals)}\n`);
   if (systems.length > 0) console.log(renderCpuSummary(figures, SCENARIOS));
 
@@ -162,6 +174,7 @@ async function main(): Promise<void> {
     nats: natsReport,
     observe,
     route,
+    entity,
     goals,
   };
   writeFileSync(join(resultsDir, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { SYSTEMS } from "./systems.ts";
 
-const PARTS = [...SYSTEMS.map((system) => system.id as string), "overhead", "micro", "balance", "edge", "nats", "observe", "route"];
+const PARTS = [...SYSTEMS.map((system) => system.id as string), "overhead", "micro", "balance", "edge", "nats", "observe", "route", "entity"];
 
 /** How much to measure: call counts, runs and time caps. */
 export interface BenchConfig {
@@ -32,7 +32,8 @@ const USAGE = `usage: npm run bench [-- --quick] [-- --runs N] [-- --only raw,am
             amoeba-inproc, grpc, moleculer, overhead, micro, balance, edge,
             nats (Amoeba on NATS vs nats.js request() and moleculer on NATS),
             observe (calls/s with tracing off, the recent-calls ring, OpenTelemetry spans),
-            route (calls/s and p99 direct vs through one gateway)`;
+            route (calls/s and p99 direct vs through one gateway),
+            entity (entity calls vs plain unary calls on the same nodes, and a hand-off)`;
 
 /** Reads the command line; prints usage and exits on --help or a bad option. */
 export function readConfig(argv: string[]): BenchConfig {
