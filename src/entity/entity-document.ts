@@ -12,6 +12,8 @@ export interface EntityDocument {
   /** The entity's state: plain data (objects, arrays, strings, numbers, booleans, null, bytes, dates). */
   readonly state: unknown;
   readonly completed: readonly CompletedCall[];
+  /** Its reminders, when it has any: name → when it is due (ms since the epoch). */
+  readonly reminders?: Readonly<Record<string, number>>;
 }
 
 // The format number, so a later format can read this one.
@@ -21,7 +23,8 @@ const MAX_DEPTH = 64;
 
 /** Encodes a document to bytes for a store. */
 export function encodeEntityDocument(document: EntityDocument): Uint8Array {
-  return encodeBody({ f: FORMAT, s: document.state ?? null, c: document.completed.map((call) => [call.id, call.at, call.result ?? null]) });
+  const reminders = document.reminders && Object.keys(document.reminders).length > 0 ? { r: document.reminders } : {};
+  return encodeBody({ f: FORMAT, s: document.state ?? null, c: document.completed.map((call) => [call.id, call.at, call.result ?? null]), ...reminders });
 }
 
 /** Decodes bytes saved by {@link encodeEntityDocument}; a CORRUPT store error when they are not such a document. */
@@ -32,7 +35,7 @@ export function decodeEntityDocument(bytes: Uint8Array): EntityDocument {
   } catch (error) {
     throw new StoreError("CORRUPT", `an entity document does not decode: ${(error as Error).message}`, { cause: error });
   }
-  const record = value as { f?: unknown; s?: unknown; c?: unknown } | undefined;
+  const record = value as { f?: unknown; s?: unknown; c?: unknown; r?: unknown } | undefined;
   if (typeof record !== "object" || record === null || record.f !== FORMAT || !Array.isArray(record.c)) {
     throw new StoreError("CORRUPT", "stored bytes are not an entity document of this format");
   }
@@ -43,5 +46,12 @@ export function decodeEntityDocument(bytes: Uint8Array): EntityDocument {
     }
     completed.push({ id: entry[0], at: entry[1], result: entry[2] });
   }
-  return { state: record.s, completed };
+  if (record.r === undefined) return { state: record.s, completed };
+  const reminders: Record<string, number> = Object.create(null);
+  if (typeof record.r !== "object" || record.r === null) throw new StoreError("CORRUPT", "an entity document holds malformed reminders");
+  for (const [name, due] of Object.entries(record.r)) {
+    if (typeof due !== "number" || !Number.isFinite(due)) throw new StoreError("CORRUPT", "an entity document holds a malformed reminder");
+    reminders[name] = due;
+  }
+  return { state: record.s, completed, reminders };
 }

@@ -19,6 +19,25 @@ export interface Entity<S> {
    * turn throws, nothing it did to the state is kept.
    */
   state: S;
+  /**
+   * Sets the reminder `name` (one of the type's `reminders`) to fire in
+   * `inMs` ms, replacing one of that name already set. Saved with the state
+   * at the end of the turn, so it survives restarts and hand-offs: when due,
+   * the key's owner runs the reminder's handler as a write turn. Write turns
+   * only (a TypeError in a read turn).
+   */
+  remind(name: string, inMs: number): void;
+  /** Cancels the reminder `name`, if set. Write turns only. */
+  forget(name: string): void;
+  /** The reminders set now: name → when due (ms since the epoch). */
+  readonly reminders: Readonly<Record<string, number>>;
+}
+
+/** A reminder that came due, as its handler gets it. */
+export interface DueReminder {
+  readonly name: string;
+  /** When it was due (ms since the epoch); it fires within about half a second of it. */
+  readonly due: number;
 }
 
 /** The handler of one method of an entity type: unary methods only. */
@@ -36,6 +55,14 @@ export interface EntityTypeOptions<C extends Contract, S> {
   handlers: EntityHandlers<C, S>;
   /** The state of a key never saved (or deleted). */
   initial(key: string): S;
+  /**
+   * Durable timers: name → what to do when a reminder of that name, set with
+   * `entity.remind(name, inMs)`, comes due. Each runs as a write turn of its
+   * entity on the key's owner, wherever and whenever that is (after restarts,
+   * on another node after a hand-off). A reminder fires once; the handler may
+   * set it again. One whose handler throws fires again at the next scan.
+   */
+  reminders?: Record<string, (entity: Entity<S>, reminder: DueReminder) => void | Promise<void>>;
   /**
    * Methods that only read the state: their turns run alongside other reads
    * of the same key, save nothing, and may not assign `entity.state`.

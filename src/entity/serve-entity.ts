@@ -14,20 +14,43 @@ import type { Target } from "../balance/target.ts";
 import type { NodeCore } from "../node/core.ts";
 import { nodeInternals, type Node } from "../node/node.ts";
 import type { CallContext, CallRequest, Handlers } from "../rpc/context.ts";
-import type { Contract } from "../rpc/contract.ts";
+import { contract as makeContract, unary, type Contract } from "../rpc/contract.ts";
 import { ENTITY_FORWARDED_META, ENTITY_META, IDEMPOTENCY_META, MAX_KEY_LENGTH } from "../rpc/keyed-meta.ts";
 import { isRpcError, RpcError } from "../rpc/rpc-error.ts";
+import { emptyInput } from "../rpc/plain-schema.ts";
 import { compatibleRange } from "../rpc/version.ts";
 import { openDirectoryStore } from "./directory-store.ts";
+import { entities, type EntityClient } from "./entity-client.ts";
 import type { Entity, EntityTypeOptions, ServedEntityType } from "./entity-types.ts";
 import { Ownership } from "./ownership.ts";
+import { earliestDue, REMINDER_BUCKETS, ReminderIndex } from "./reminder-index.ts";
+import { readView, TurnEntity } from "./turn-entity.ts";
 import type { EntityStore } from "./store.ts";
 import { StoredEntities } from "./stored-entities.ts";
 
 /** How often a node looks whether the owners of its active keys changed, in ms (it does so only when its view did). */
 const REBALANCE_MS = 100;
+/** How often the owner of a reminder bucket looks for reminders due. */
+const REMINDER_SCAN_MS = 500;
 
 type EntityHandler = (input: unknown, entity: Entity<unknown>, ctx: CallContext) => unknown;
+type ReminderHandler = NonNullable<EntityTypeOptions<Contract, unknown>["reminders"]>[string];
+
+/** What a call is, for passing it on: its service (the type's, or its reminders') and method. */
+interface Route {
+  readonly service: string;
+  /** The version range a call passed on asks for. */
+  readonly version: string;
+  readonly method: string;
+  readonly idempotent: boolean;
+}
+
+/** The built-in contract through which a reminder bucket's owner wakes the owner of a key that is due. */
+function remindersContract(type: string) {
+  return makeContract(`amoeba.reminders.${type}`, "1.0.0", {
+    fire: unary({ input: emptyInput, output: emptyInput, description: `Runs the reminders of one ${type} entity that are due.` }),
+  });
+}
 
 /**
  * Serves `contract` on `node` as an entity type: calls address one entity by
@@ -59,7 +82,6 @@ export async function serveEntityType<C extends Contract, S>(node: Node, contrac
 class EntityServer implements ServedEntityType {
   readonly name: string;
   readonly #core: NodeCore;
-  readonly #contract: Contract;
   readonly #range: string;
   readonly #store: EntityStore;
   readonly #ownsStore: boolean;
@@ -71,6 +93,13 @@ class EntityServer implements ServedEntityType {
   readonly #timer: NodeJS.Timeout;
   readonly #closing: () => Promise<void>;
   readonly #onlyKey: string | undefined;
+  readonly #reminders: Readonly<Record<string, ReminderHandler>>;
+  readonly #reminderNames: ReadonlySet<string>;
+  /** The reminder index, when the type has reminders; with the client that wakes due keys and its scan. */
+  readonly #index: ReminderIndex | undefined;
+  readonly #wake: EntityClient<ReturnType<typeof remindersContract>> | undefined;
+  readonly #scan: NodeJS.Timeout | undefined;
+  #scanning = false;
   #epoch = -1;
   #stopped: Promise<void> | undefined;
 
@@ -79,7 +108,6 @@ class EntityServer implements ServedEntityType {
     this.#onlyKey = onlyKey;
     this.name = contract.name;
     this.#core = core;
-    this.#contract = contract;
     this.#range = compatibleRange(contract.version);
     this.#store = store;
     this.#ownsStore = ownsStore;
@@ -87,6 +115,8 @@ class EntityServer implements ServedEntityType {
     this.#entities = new StoredEntities<unknown>({
       store,
       owner: node.name,
+      // Entity types may share a store: each keeps its keys under its own name.
+      namespace: `${contract.name}:`,
       initial: options.initial,
       leaseMs: this.#leaseMs,
       idleMs: options.idleMs,
@@ -98,11 +128,24 @@ class EntityServer implements ServedEntityType {
     this.#ownership = new Ownership(core.id, this.#balancer);
     const readOnly = new Set<string>(options.readOnly ?? []);
     const handlers: Record<string, (input: unknown, ctx: CallContext) => Promise<unknown>> = {};
-    for (const method of Object.keys(contract.methods)) {
+    for (const [method, def] of Object.entries(contract.methods)) {
       const handler = (options.handlers as Record<string, EntityHandler>)[method]!;
-      handlers[method] = (input, ctx) => this.#call(method, handler, readOnly.has(method), input, ctx);
+      const route: Route = { service: contract.name, version: this.#range, method, idempotent: def.idempotent };
+      handlers[method] = (input, ctx) => this.#call(route, handler, readOnly.has(method), input, ctx);
     }
-    this.#unserve = node.serve(contract, handlers as Handlers<Contract>, { concurrency: options.concurrency, interceptors: options.interceptors });
+    const serveOptions = { concurrency: options.concurrency, interceptors: options.interceptors };
+    const unserve = [node.serve(contract, handlers as Handlers<Contract>, serveOptions)];
+    this.#reminders = options.reminders ?? {};
+    this.#reminderNames = new Set(Object.keys(this.#reminders));
+    if (this.#reminderNames.size > 0) {
+      const reminders = remindersContract(contract.name);
+      const route: Route = { service: reminders.name, version: compatibleRange(reminders.version), method: "fire", idempotent: false };
+      unserve.push(node.serve(reminders, { fire: (input, ctx) => this.#fire(route, input, ctx) }, serveOptions));
+      this.#index = new ReminderIndex(store, contract.name);
+      this.#wake = entities(node, reminders);
+      this.#scan = setInterval(() => void this.#scanReminders(), REMINDER_SCAN_MS).unref();
+    }
+    this.#unserve = () => unserve.forEach((stop) => stop());
     this.#timer = setInterval(() => this.#rebalance(), REBALANCE_MS).unref();
     this.#closing = () => this.stop();
     core.closing.add(this.#closing);
@@ -125,6 +168,7 @@ class EntityServer implements ServedEntityType {
   #release(): Promise<void> {
     this.#stopped ??= (async () => {
       clearInterval(this.#timer);
+      clearInterval(this.#scan);
       this.#core.closing.delete(this.#closing);
       try {
         await this.#entities.close();
@@ -135,31 +179,23 @@ class EntityServer implements ServedEntityType {
     return this.#stopped;
   }
 
-  async #call(method: string, handler: EntityHandler, readOnly: boolean, input: unknown, ctx: CallContext): Promise<unknown> {
-    const key = keyOf(ctx, this.name);
+  async #call(route: Route, handler: EntityHandler, readOnly: boolean, input: unknown, ctx: CallContext, key = keyOf(ctx, this.name)): Promise<unknown> {
+    const { method } = route;
     if (this.#onlyKey !== undefined && key !== this.#onlyKey) {
       throw new RpcError("INVALID_ARGUMENT", `${this.name}.${method}: ${this.name} is a singleton: its one entity is ${JSON.stringify(this.#onlyKey)} (call it with singleton(node, ${this.name}))`, { unprocessed: true });
     }
     const started = Date.now();
     for (let attempt = 0; ; attempt++) {
       const owner = this.#ownership.ownerOf(key);
-      if (owner !== undefined) return this.#forward(owner, key, method, input, ctx);
+      if (owner !== undefined) return this.#forward(owner, key, route, input, ctx);
       if (this.#ownsStore && this.#ownership.others() > 0) throw this.#storeNotShared(key);
       if (ctx.deadline !== undefined && Date.now() >= ctx.deadline) {
         throw new RpcError("DEADLINE_EXCEEDED", `${this.name}.${method}: the deadline passed while the call waited for its turn on entity ${JSON.stringify(key)}; not processed`, { unprocessed: true });
       }
       try {
         return readOnly
-          ? await this.#entities.read(key, (state) => handler(input, readView(key, state), ctx))
-          : await this.#entities.write(
-              key,
-              async (state) => {
-                const entity: Entity<unknown> = { key, state };
-                const result = await handler(input, entity, ctx);
-                return { state: entity.state, result };
-              },
-              idempotencyKeyOf(ctx),
-            );
+          ? await this.#entities.read(key, (state, _key, reminders) => handler(input, readView(key, state, reminders), ctx))
+          : await this.#entities.write(key, (state, _key, reminders) => this.#writeTurn(key, handler, input, ctx, state, reminders), idempotencyKeyOf(ctx));
       } catch (error) {
         // Held by another node that has not let go yet (a hand-off under way, or a crashed owner's lease running out).
         if (!heldElsewhere(error)) throw error;
@@ -170,8 +206,68 @@ class EntityServer implements ServedEntityType {
     }
   }
 
+  /** One write turn: the handler, then — before the save — the reminder index when a reminder comes due sooner. */
+  async #writeTurn(key: string, handler: EntityHandler, input: unknown, ctx: CallContext, state: unknown, reminders: Readonly<Record<string, number>>) {
+    const entity = new TurnEntity(this.name, key, state, reminders, this.#reminderNames);
+    const result = await handler(input, entity, ctx);
+    const next = entity.changedReminders;
+    if (next !== undefined && this.#index !== undefined) {
+      const soonest = earliestDue(next);
+      const before = earliestDue(reminders);
+      if (soonest !== undefined && (before === undefined || soonest < before)) await this.#index.set(key, soonest);
+    }
+    return { state: entity.state, result, ...(next === undefined ? {} : { reminders: next }) };
+  }
+
+  /** Runs the reminders of the call's key that are due, in one write turn, then sets its index entry right. */
+  async #fire(route: Route, input: unknown, ctx: CallContext): Promise<Record<string, never>> {
+    const key = keyOf(ctx, this.name);
+    let after: Readonly<Record<string, number>> | undefined;
+    const handler: EntityHandler = async (_input, entity) => {
+      const now = Date.now();
+      const due = Object.entries(entity.reminders)
+        .filter(([, at]) => at <= now)
+        .sort((a, b) => a[1] - b[1]);
+      for (const [name, at] of due) {
+        entity.forget(name);
+        await this.#reminders[name]!(entity, { name, due: at });
+      }
+      after = entity.reminders;
+      return {};
+    };
+    await this.#call(route, handler, false, input, ctx, key);
+    // Run here only when this node owned the key (otherwise the owner did it).
+    if (after !== undefined) await this.#index!.set(key, earliestDue(after));
+    return {};
+  }
+
+  /** The buckets of the reminder index this node owns: wakes every key in them that is due. */
+  async #scanReminders(): Promise<void> {
+    if (this.#scanning || this.#core.dispatcher.draining) return;
+    this.#scanning = true;
+    try {
+      const now = Date.now();
+      for (let bucket = 0; bucket < REMINDER_BUCKETS; bucket++) {
+        if (this.#ownership.ownerOf(this.#index!.bucketName(bucket)) !== undefined) continue;
+        const due = await this.#index!.due(bucket, now);
+        await Promise.all(
+          due.map((key) =>
+            this.#wake!.for(key)
+              .fire({}, { timeout: 10_000 })
+              .catch((error: unknown) => this.#core.logger.debug({ err: error, service: this.name, key }, "a reminder could not run; it is tried again")),
+          ),
+        );
+      }
+    } catch (error) {
+      this.#core.logger.warn({ err: error, service: this.name }, "scanning the reminder index failed");
+    } finally {
+      this.#scanning = false;
+    }
+  }
+
   /** Passes a call on to the key's owner, once: a call passed on already is refused instead. */
-  #forward(owner: Target, key: string, method: string, input: unknown, ctx: CallContext): Promise<unknown> {
+  #forward(owner: Target, key: string, route: Route, input: unknown, ctx: CallContext): Promise<unknown> {
+    const { method } = route;
     const from = ctx.meta[ENTITY_FORWARDED_META];
     if (from !== undefined) {
       throw new RpcError(
@@ -181,17 +277,17 @@ class EntityServer implements ServedEntityType {
       );
     }
     const request: CallRequest = {
-      service: this.name,
+      service: route.service,
       method,
       kind: "unary",
-      version: this.#range,
+      version: route.version,
       input,
       deadline: ctx.deadline,
       signal: undefined,
       parent: ctx,
       meta: { ...ctx.meta, ...ctx.forwardMeta, [ENTITY_FORWARDED_META]: this.#core.name },
       onMeta: (meta) => Object.assign(ctx.responseMeta, meta),
-      idempotent: this.#contract.methods[method]!.idempotent,
+      idempotent: route.idempotent,
       serverMicros: undefined,
       attempts: undefined,
     };
@@ -251,16 +347,6 @@ function keyOf(ctx: CallContext, type: string): string {
 function idempotencyKeyOf(ctx: CallContext): string | undefined {
   const key = ctx.meta[IDEMPOTENCY_META];
   return typeof key === "string" && key.length > 0 && key.length <= MAX_KEY_LENGTH ? key : undefined;
-}
-
-/** The entity as a read-only turn sees it: assigning its state is a TypeError. */
-function readView(key: string, state: unknown): Entity<unknown> {
-  return Object.freeze({
-    key,
-    get state() {
-      return state;
-    },
-  }) as Entity<unknown>;
 }
 
 /** A refusal because another node holds the key: the lease, or a newer owner's write. */

@@ -25,6 +25,8 @@ export interface StoredEntitiesOptions<S> {
   store: EntityStore;
   /** This node's name; the lease owner is it plus a random suffix, so two instances of one name never share a holding. */
   owner: string;
+  /** Put before every key in the store (its record and its lease), so that entity types can share one store: the type's name and a colon. Default none. */
+  namespace?: string;
   /** The state of a key never saved. */
   initial(key: string): S;
   /** Lease TTL; renewed every third of it. Default 10 s. */
@@ -44,13 +46,19 @@ export interface StoredEntitiesOptions<S> {
 export interface TurnOutcome<S, R> {
   state: S;
   result: R;
+  /** The entity's reminders after the turn (name → due, ms since the epoch), saved with the state; unchanged when absent. */
+  reminders?: Readonly<Record<string, number>>;
 }
+
+/** An entity's reminders: name → when due, ms since the epoch. */
+export type Reminders = Readonly<Record<string, number>>;
 
 interface Activation<S> {
   lease: Lease;
   version: number;
   state: S;
   completed: readonly CompletedCall[];
+  reminders: Reminders;
   renewal: unknown;
   /** Set when a renewal found the lease taken: the activation must not run another turn. */
   lost: boolean;
@@ -90,32 +98,34 @@ export class StoredEntities<S> {
    * returns before answering. With `idempotencyKey`, a call that completed
    * within the window answers its recorded result and the handler does not run.
    */
-  write<R>(key: string, handler: (state: S, key: string) => TurnOutcome<S, R> | Promise<TurnOutcome<S, R>>, idempotencyKey?: string): Promise<R> {
+  write<R>(key: string, handler: (state: S, key: string, reminders: Reminders) => TurnOutcome<S, R> | Promise<TurnOutcome<S, R>>, idempotencyKey?: string): Promise<R> {
     return this.#turn(key, "write", async (activation) => {
       if (idempotencyKey !== undefined) {
         const done = findCompleted(activation.completed, idempotencyKey, Date.now(), this.#retainMs);
         if (done) return done.result as R;
       }
-      const outcome = await handler(activation.state, key);
+      const outcome = await handler(activation.state, key, activation.reminders);
+      const reminders = outcome.reminders ?? activation.reminders;
       const now = Date.now();
       const completed =
         idempotencyKey === undefined
           ? activation.completed.filter((call) => call.at > now - this.#retainMs)
           : recordCompleted(activation.completed, { id: idempotencyKey, at: now, result: outcome.result ?? null }, now, this.#retainMs, this.#options.maxRecords ?? 1000);
-      const version = await this.#options.store.save(key, encodeEntityDocument({ state: outcome.state, completed }), {
+      const version = await this.#options.store.save(this.#storeKey(key), encodeEntityDocument({ state: outcome.state, completed, reminders }), {
         expectedVersion: activation.version,
         token: activation.lease.token,
       });
       activation.version = version;
       activation.state = outcome.state;
       activation.completed = completed;
+      activation.reminders = reminders;
       return outcome.result;
     });
   }
 
   /** A read-only turn: may run alongside other reads of `key`; saves nothing. */
-  read<R>(key: string, handler: (state: S, key: string) => R | Promise<R>): Promise<R> {
-    return this.#turn(key, "read", (activation) => handler(activation.state, key));
+  read<R>(key: string, handler: (state: S, key: string, reminders: Reminders) => R | Promise<R>): Promise<R> {
+    return this.#turn(key, "read", (activation) => handler(activation.state, key, activation.reminders));
   }
 
   /** Ends the activation of `key` here (a hand-off): turns queued finish, the lease is released. */
@@ -126,6 +136,10 @@ export class StoredEntities<S> {
   /** Passivates every key and refuses later calls. */
   close(): Promise<void> {
     return this.#table.close();
+  }
+
+  #storeKey(key: string): string {
+    return this.#options.namespace === undefined ? key : this.#options.namespace + key;
   }
 
   get #retainMs(): number {
@@ -161,18 +175,28 @@ export class StoredEntities<S> {
 
   async #activate(key: string): Promise<Activation<S>> {
     const { store } = this.#options;
-    const lease = await store.acquire(key, this.#owner, this.#leaseMs).catch((error: unknown) => {
+    const storeKey = this.#storeKey(key);
+    const lease = await store.acquire(storeKey, this.#owner, this.#leaseMs).catch((error: unknown) => {
       throw notOwner(key, error);
     });
     try {
       // Bounded: a claim write loses a race only to an older owner's last write, a few times at most.
       for (let round = 0; round < 5; round++) {
-        const loaded = await store.load(key);
+        const loaded = await store.load(storeKey);
         const document = loaded.data === undefined ? { state: this.#options.initial(key), completed: [] } : decodeEntityDocument(loaded.data);
         try {
           // The claim write: from here on the store refuses every older token's write.
-          const version = await store.save(key, encodeEntityDocument(document), { expectedVersion: loaded.version, token: lease.token });
-          const activation: Activation<S> = { lease, version, state: document.state as S, completed: document.completed, renewal: undefined, lost: false, stopped: false };
+          const version = await store.save(storeKey, encodeEntityDocument(document), { expectedVersion: loaded.version, token: lease.token });
+          const activation: Activation<S> = {
+            lease,
+            version,
+            state: document.state as S,
+            completed: document.completed,
+            reminders: document.reminders ?? {},
+            renewal: undefined,
+            lost: false,
+            stopped: false,
+          };
           this.#scheduleRenewal(key, activation);
           return activation;
         } catch (error) {

@@ -121,7 +121,8 @@ async function scenario(t: TestContext, table: string): Promise<void> {
     const saved = new Map<string, string[]>();
     try {
       for (const key of keys) {
-        const loaded = await store.load(key);
+        // serveEntity keeps each key under its type's name.
+        const loaded = await store.load(`${Ledger.name}:${key}`);
         saved.set(key, loaded.data === undefined ? [] : (decodeEntityDocument(loaded.data).state as LedgerState).entries);
       }
     } finally {
