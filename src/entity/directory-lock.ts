@@ -2,11 +2,13 @@
  * One process at a time owns a store directory: its compare-and-set is a
  * lock per key inside that process, which another process could not see. The
  * owner is named in a `LOCK` file; a lock left by a process that died is
- * taken over. Stores of one process on one directory share the key locks.
+ * taken over. Stores of one process on one directory share the key locks
+ * and the records (one log, read once).
  */
 import { open, readFile, realpath, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { StoreError } from "./errors.ts";
+import { RecordLog } from "./record-log.ts";
 
 /** The per-key locks of one directory in this process. */
 export class KeyLocks {
@@ -31,16 +33,18 @@ export class KeyLocks {
 interface Held {
   users: number;
   locks: KeyLocks;
+  log: RecordLog;
 }
 
 // Keyed by the directory's real path; shared by every store of this process.
 const held = new Map<string, Held>();
 const opening = new Map<string, Promise<void>>();
 
-/** A directory taken for this process: its key locks, and a release. */
+/** A directory taken for this process: its key locks, its records, and a release. */
 export interface DirectoryHold {
   readonly root: string;
   readonly locks: KeyLocks;
+  readonly log: RecordLog;
   release(): Promise<void>;
 }
 
@@ -51,14 +55,22 @@ export async function holdDirectory(root: string): Promise<DirectoryHold> {
   while (opening.has(real)) await opening.get(real);
   let entry = held.get(real);
   if (!entry) {
-    const taking = takeLockFile(real);
+    const taking = takeLockFile(real).then(async () => {
+      try {
+        return await RecordLog.open(real);
+      } catch (error) {
+        await rm(join(real, "LOCK"), { force: true });
+        throw error;
+      }
+    });
     opening.set(real, taking.then(() => undefined, () => undefined));
+    let log: RecordLog;
     try {
-      await taking;
+      log = await taking;
     } finally {
       opening.delete(real);
     }
-    entry = { users: 0, locks: new KeyLocks() };
+    entry = { users: 0, locks: new KeyLocks(), log };
     held.set(real, entry);
   }
   entry.users++;
@@ -67,11 +79,13 @@ export async function holdDirectory(root: string): Promise<DirectoryHold> {
   return {
     root: real,
     locks: mine.locks,
+    log: mine.log,
     async release() {
       if (released) return;
       released = true;
       if (--mine.users > 0) return;
       held.delete(real);
+      await mine.log.close();
       await rm(join(real, "LOCK"), { force: true });
     },
   };

@@ -1,16 +1,15 @@
 /**
  * The embedded default state store: a local directory, for one machine.
- * Every record is its own file, written crash-safe (temporary file, fsync,
- * rename, fsync of the directory), and every change is made under a lock
- * per key inside the one process that owns the directory. Files are named by
- * the SHA-256 of the key, so any key makes a valid file name.
+ * Its records are kept in memory and in one append-only log on disk, flushed
+ * before a write is acknowledged, many writes to a flush (record-log.ts);
+ * every change is made under a lock per key inside the one process that owns
+ * the directory.
  */
-import { createHash, randomUUID } from "node:crypto";
-import { mkdir, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { randomUUID } from "node:crypto";
+import { mkdir } from "node:fs/promises";
 import { holdDirectory, type DirectoryHold } from "./directory-lock.ts";
-import { claimLost, StoreError } from "./errors.ts";
-import { decodeRecord, encodeRecord, ensureDir, readIfExists, sweepTemp, syncDir, writeAtomic } from "./file-io.ts";
+import { claimLost } from "./errors.ts";
+import type { LogRecord, RecordLog } from "./record-log.ts";
 import {
   checkDuration,
   checkFence,
@@ -38,11 +37,7 @@ type Section = "e" | "l" | "i";
 export async function openDirectoryStore(options: DirectoryStoreOptions): Promise<EntityStore> {
   const limits = storeLimits(options.limits, DEFAULT_STORE_LIMITS);
   await mkdir(options.dir, { recursive: true });
-  const hold = await holdDirectory(options.dir);
-  const store = new DirectoryStore(hold, limits);
-  // What a killed writer left half-way is swept in the background; close waits for it.
-  void store.op(() => sweepTemp(hold.root)).catch(() => undefined);
-  return store;
+  return new DirectoryStore(await holdDirectory(options.dir), limits);
 }
 
 class DirectoryStore implements EntityStore {
@@ -50,12 +45,13 @@ class DirectoryStore implements EntityStore {
   readonly limits: StoreLimits;
   readonly idempotency: IdempotencyStore;
   readonly #hold: DirectoryHold;
-  readonly #made = new Set<string>();
+  readonly #log: RecordLog;
   readonly #pending = new Set<Promise<unknown>>();
   #closed = false;
 
   constructor(hold: DirectoryHold, limits: StoreLimits) {
     this.#hold = hold;
+    this.#log = hold.log;
     this.limits = limits;
     this.idempotency = new DirectoryIdempotency(this);
   }
@@ -65,7 +61,8 @@ class DirectoryStore implements EntityStore {
     return this.op(async () => {
       const record = await this.#read("e", key);
       if (!record) return { data: undefined, version: 0, token: 0 };
-      return { data: record.d ?? undefined, version: record.v, token: record.t };
+      // A copy: the caller may change what it gets, and the record stays as written.
+      return { data: record.d === null ? undefined : new Uint8Array(record.d), version: record.v, token: record.t };
     });
   }
 
@@ -87,7 +84,7 @@ class DirectoryStore implements EntityStore {
       const current = await this.#read("e", key);
       checkWrite(key, current?.v ?? 0, current?.t ?? 0, fence);
       const version = (current?.v ?? 0) + 1;
-      await this.write("e", key, { k: key, v: version, t: fence.token, d: data ?? null });
+      await this.write("e", key, { k: key, v: version, t: fence.token, d: data === undefined ? null : new Uint8Array(data) });
       return version;
     });
   }
@@ -145,22 +142,9 @@ class DirectoryStore implements EntityStore {
     return this.op(() => this.#hold.locks.run(`${section}/${key}`, body));
   }
 
-  #path(section: Section, key: string): { dir: string; file: string } {
-    const hash = createHash("sha256").update(key, "utf8").digest("hex");
-    const dir = join(this.#hold.root, section, hash.slice(0, 2));
-    return { dir, file: join(dir, hash) };
-  }
-
-  /** The record of `key` in `section`, checked to be that key's. */
-  async read(section: Section, key: string): Promise<Record<string, unknown> | undefined> {
-    const { file } = this.#path(section, key);
-    const bytes = await readIfExists(file);
-    if (bytes === undefined) return undefined;
-    const record = decodeRecord(bytes, file);
-    if (typeof record !== "object" || record === null || (record as { k?: unknown }).k !== key) {
-      throw new StoreError("CORRUPT", `${file} does not hold the record of its key`);
-    }
-    return record as Record<string, unknown>;
+  /** The record of `key` in `section`. */
+  async read(section: Section, key: string): Promise<LogRecord | undefined> {
+    return this.#log.get(`${section}/${key}`);
   }
 
   async #read(section: "e", key: string): Promise<{ v: number; t: number; d: Uint8Array | null } | undefined> {
@@ -171,19 +155,14 @@ class DirectoryStore implements EntityStore {
     return (await this.read("l", name)) as LeaseRecord | undefined;
   }
 
-  /** Writes the record of `key` in `section`, crash-safe. */
-  async write(section: Section, key: string, record: Record<string, unknown>): Promise<void> {
-    const { dir, file } = this.#path(section, key);
-    await ensureDir(join(this.#hold.root, section), this.#made);
-    await ensureDir(dir, this.#made);
-    await writeAtomic(file, encodeRecord(record));
+  /** Writes the record of `key` in `section`; resolves once it is on disk. */
+  write(section: Section, key: string, record: LogRecord): Promise<void> {
+    return this.#log.put(`${section}/${key}`, record);
   }
 
   /** Removes the record of `key` in `section`, durably. */
-  async remove(section: Section, key: string): Promise<void> {
-    const { dir, file } = this.#path(section, key);
-    await rm(file, { force: true });
-    await syncDir(dir).catch(() => undefined);
+  remove(section: Section, key: string): Promise<void> {
+    return this.#log.put(`${section}/${key}`, undefined);
   }
 }
 

@@ -1,11 +1,13 @@
-// Idempotency records and entity documents alone, a missing client library, and a record file changed on disk.
+// Idempotency records and entity documents alone, a missing client library, and the directory store's log
+// changed or torn on disk, or in its earlier layout.
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { decodeEntityDocument, encodeEntityDocument, findCompleted, openDirectoryStore, recordCompleted, StoreError } from "../../src/entity/index.ts";
 import { importOptional } from "../../src/entity/optional-import.ts";
+import { encodeRecord } from "../../src/entity/file-io.ts";
 import { encodeBody } from "../../src/wire/codec.ts";
 
 test("completed calls: found within the retention window only; older ones and those past maxRecords are dropped", () => {
@@ -44,31 +46,77 @@ test("a store whose client library is missing fails with UNUSABLE, naming the pa
   });
 });
 
-test("directory store: a record changed on disk is refused as DATA_LOSS, not read as state", async () => {
+test("directory store: a record changed on disk is refused as DATA_LOSS; a write torn at the end of the log is cut off", async () => {
   const dir = mkdtempSync(join(tmpdir(), "amoeba-entity-corrupt-"));
   try {
     const store = await openDirectoryStore({ dir });
     await store.save("cart/1", new TextEncoder().encode("the real state"), { expectedVersion: 0, token: 1 });
+    await store.save("cart/2", new TextEncoder().encode("another state"), { expectedVersion: 0, token: 1 });
     await store.close();
-    const file = findRecord(join(dir, "e"));
-    const bytes = readFileSync(file);
-    bytes[bytes.length - 3]! ^= 0xff;
-    writeFileSync(file, bytes);
+    const log = join(dir, "records.log");
+    const whole = readFileSync(log);
+    // A byte of the first record changed: damage, not a crash.
+    const damaged = Buffer.from(whole);
+    damaged[20]! ^= 0xff;
+    writeFileSync(log, damaged);
+    await assert.rejects(openDirectoryStore({ dir }), (error: unknown) => error instanceof StoreError && error.code === "DATA_LOSS");
+    // The last record cut short, as a crash in the middle of its write leaves it: it was never acknowledged.
+    writeFileSync(log, whole.subarray(0, whole.length - 5));
     const reopened = await openDirectoryStore({ dir });
-    await assert.rejects(reopened.load("cart/1"), (error: unknown) => error instanceof StoreError && error.code === "DATA_LOSS");
-    writeFileSync(file, bytes.subarray(0, 5));
-    await assert.rejects(reopened.load("cart/1"), (error: unknown) => error instanceof StoreError && error.code === "DATA_LOSS");
+    assert.equal(new TextDecoder().decode((await reopened.load("cart/1")).data), "the real state");
+    assert.equal((await reopened.load("cart/2")).version, 0);
+    await reopened.save("cart/2", new TextEncoder().encode("saved again"), { expectedVersion: 0, token: 1 });
+    await reopened.close();
+    const again = await openDirectoryStore({ dir });
+    assert.equal(new TextDecoder().decode((await again.load("cart/2")).data), "saved again", "the log was cut where the torn write began");
+    await again.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("directory store: records of the earlier layout (a file per record) are taken into the log", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "amoeba-entity-layout-"));
+  try {
+    mkdirSync(join(dir, "e", "ab"), { recursive: true });
+    writeFileSync(join(dir, "e", "ab", "abcdef"), encodeRecord({ k: "cart/old", v: 3, t: 2, d: new TextEncoder().encode("kept") }));
+    const store = await openDirectoryStore({ dir });
+    const loaded = await store.load("cart/old");
+    assert.deepEqual([loaded.version, loaded.token, new TextDecoder().decode(loaded.data)], [3, 2, "kept"]);
+    await store.close();
+    assert.equal(existsSync(join(dir, "e")), false, "the old files are gone once in the log");
+    const reopened = await openDirectoryStore({ dir });
+    assert.equal((await reopened.load("cart/old")).version, 3);
     await reopened.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
-function findRecord(dir: string): string {
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return findRecord(path);
-    return path;
+test("directory store: a log that is mostly old versions is compacted, and keeps every latest one", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "amoeba-entity-compact-"));
+  try {
+    const store = await openDirectoryStore({ dir });
+    const value = (key: string, version: number) => new Uint8Array(100 * 1024).fill((key.length * 31 + version) % 251);
+    const versions = new Map<string, number>();
+    // 2 keys × 60 saves of 100 KiB: 12 MiB written, 200 KiB live.
+    for (let i = 0; i < 60; i++) {
+      for (const key of ["big/a", "big/b"]) {
+        const version = await store.save(key, value(key, i), { expectedVersion: versions.get(key) ?? 0, token: 1 });
+        versions.set(key, version);
+      }
+    }
+    await store.close();
+    const size = readFileSync(join(dir, "records.log")).length;
+    assert.ok(size < 9 * 1024 * 1024, `the log was compacted (${size} bytes)`);
+    const reopened = await openDirectoryStore({ dir });
+    for (const key of ["big/a", "big/b"]) {
+      const loaded = await reopened.load(key);
+      assert.equal(loaded.version, versions.get(key));
+      assert.ok(Buffer.from(loaded.data!).equals(Buffer.from(value(key, 59))), `${key} holds its latest value`);
+    }
+    await reopened.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  throw new Error(`no record under ${dir}`);
-}
+});
