@@ -50,7 +50,7 @@ export class Node {
     this.#tls = options.tls;
     this.#exposure = { credentials: options.tls !== undefined || clusterKeyOf(options) !== undefined, insecure: options.insecure === true, remedy: "tls or clusterKey, or set insecure: true" };
     const registry = core.dispatcher.registry;
-    core.dispatcher.serveBuiltIn(ReflectionContract, { describe: ({ service }) => describeServices(registry, service) });
+    core.dispatcher.serveBuiltIn(ReflectionContract, { describe: ({ service, services }) => describeServices(registry, service, services) });
     core.dispatcher.serveBuiltIn(StatsContract, { get: () => this.stats() });
     core.dispatcher.serveBuiltIn(TracesContract, { recent: (query) => this.recentCalls(query) });
     // Members fetch each other's catalogs from here when its gossiped digest changes.

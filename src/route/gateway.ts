@@ -3,7 +3,7 @@ import { reachableAddress } from "../lookup/reachable.ts";
 import type { Member } from "../lookup/types.ts";
 import { Node, startNode } from "../node/index.ts";
 import type { Contract } from "../rpc/contract.ts";
-import { ReflectionContract, type ServiceDescription } from "../rpc/reflection.ts";
+import { MAX_DESCRIBED, ReflectionContract, type ServiceDescription } from "../rpc/reflection.ts";
 import { forwardContract } from "./forward-contract.ts";
 import { GatewayContract, type AdvertisedRoute, type ForwardStats } from "./gateway-contract.ts";
 import { Forwarder, type ForwardSettings } from "./forwarder.ts";
@@ -19,8 +19,8 @@ const SYNC_DELAY_MS = 50;
 const SYNC_EVERY_MS = 2_000;
 /** The longest route label the look-up's catalog carries (routes travel in the catalog, not in gossip). */
 const MAX_LABEL_VALUE = CATALOG_LIMITS.labelValue;
-/** Descriptions asked for at once: a gateway learning 10,000 services does not ask for them all in one burst. */
-const DESCRIBING_AT_ONCE = 64;
+/** Describe calls in flight at once, each for up to MAX_DESCRIBED services of one member: a gateway learning 10,000 services asks in pages. */
+const DESCRIBING_AT_ONCE = 16;
 
 interface Served {
   /** One per cluster that serves it, cheapest first. */
@@ -45,7 +45,11 @@ export class Gateway {
   /** What each cluster is served, by `service@version`. */
   readonly #served = new Map<string, Map<string, Served>>();
   readonly #descriptions = new Map<string, ServiceDescription>();
+  /** Services (`service@version`) asked for, or to be asked for, and the members to ask. */
   readonly #describing = new Set<string>();
+  readonly #toDescribe = new Map<string, { node: Node; routes: Map<string, Export> }>();
+  #describeCalls = 0;
+  #askQueued = false;
   readonly #stops: Array<() => void> = [];
   readonly #listeners = new Set<() => void>();
   #timer: NodeJS.Timeout | undefined;
@@ -251,9 +255,9 @@ export class Gateway {
     return false;
   }
 
-  /** Asks a member that serves `key` in the route's cluster for its description, then works out routes again. */
+  /** Notes that `key` is to be described by a member that serves it in the route's cluster; asked in pages by {@link #askDescriptions}. */
   #describe(key: string, route: Export, members: readonly Member[]): void {
-    if (this.#describing.has(key) || this.#describing.size >= DESCRIBING_AT_ONCE) return;
+    if (this.#describing.has(key)) return;
     const node = this.#nodes.get(route.via)!;
     const member = members.find(
       (each) => !this.#own.has(each.record.id) && each.state === "alive" && each.record.services.some(([name, version]) => name === route.service && version === route.version),
@@ -261,21 +265,54 @@ export class Gateway {
     const address = member && reachableAddress(member.record, node.labels.host);
     if (address === undefined) return;
     this.#describing.add(key);
-    void (async () => {
-      try {
-        const peer = await node.connect(address, { connectTimeout: DESCRIBE_TIMEOUT_MS });
-        const described = await peer.client(ReflectionContract).describe({ service: route.service }, { timeout: DESCRIBE_TIMEOUT_MS });
-        const match = Array.isArray(described) ? described.find((entry) => entry?.name === route.service && entry.version === route.version) : undefined;
-        if (match) {
-          this.#descriptions.set(key, match);
-          this.#schedule();
-        }
-      } catch (error) {
-        node.logger.debug({ err: error, service: key, address }, "describing a service to forward failed; retried later");
-      } finally {
-        this.#describing.delete(key);
+    let batch = this.#toDescribe.get(address);
+    if (!batch) this.#toDescribe.set(address, (batch = { node, routes: new Map() }));
+    batch.routes.set(key, route);
+    if (this.#askQueued) return;
+    // Once for all the services noted in this pass.
+    this.#askQueued = true;
+    queueMicrotask(() => {
+      this.#askQueued = false;
+      this.#askDescriptions();
+    });
+  }
+
+  /** Asks each member for the descriptions noted for it, up to {@link MAX_DESCRIBED} services a call, then works out routes again. */
+  #askDescriptions(): void {
+    for (const [address, batch] of this.#toDescribe) {
+      if (this.#describeCalls >= DESCRIBING_AT_ONCE) return;
+      const page: Array<[string, Export]> = [];
+      for (const entry of batch.routes) {
+        if (page.length === MAX_DESCRIBED) break;
+        page.push(entry);
       }
-    })();
+      for (const [key] of page) batch.routes.delete(key);
+      if (batch.routes.size === 0) this.#toDescribe.delete(address);
+      this.#describeCalls++;
+      void (async () => {
+        try {
+          const peer = await batch.node.connect(address, { connectTimeout: DESCRIBE_TIMEOUT_MS });
+          const services = [...new Set(page.map(([, route]) => route.service))];
+          const described = await peer.client(ReflectionContract).describe({ services }, { timeout: DESCRIBE_TIMEOUT_MS });
+          const byKey = new Map((Array.isArray(described) ? described : []).map((entry) => [`${entry?.name}@${entry?.version}`, entry] as const));
+          let found = false;
+          for (const [key, route] of page) {
+            const match = byKey.get(`${route.service}@${route.version}`);
+            if (match) {
+              this.#descriptions.set(key, match);
+              found = true;
+            }
+          }
+          if (found) this.#schedule();
+        } catch (error) {
+          batch.node.logger.debug({ err: error, services: page.length, address }, "describing services to forward failed; retried later");
+        } finally {
+          for (const [key] of page) this.#describing.delete(key);
+          this.#describeCalls--;
+          this.#askDescriptions();
+        }
+      })();
+    }
   }
 }
 

@@ -10,11 +10,11 @@ export function isStringList(value: unknown): value is string[] {
   return Array.isArray(value) && value.length <= 10_000 && value.every((item) => typeof item === "string");
 }
 
-/** A list of `[name, version]` (HELLO, ANNOUNCE), at most 10 000. */
+/** A list of `[name, version]` (HELLO, ANNOUNCE), at most 200 000 (as many as a catalog holds; the frame's size bounds it too). */
 export function isServiceList(value: unknown): value is Array<[string, string]> {
   return (
     Array.isArray(value) &&
-    value.length <= 10_000 &&
+    value.length <= 200_000 &&
     value.every((item) => Array.isArray(item) && typeof item[0] === "string" && typeof item[1] === "string")
   );
 }

@@ -78,13 +78,23 @@ export class Handshake {
     }
   }
 
-  /** This end's HELLO, for node `name` serving `services`: with a nonce when it holds a key, and a dialer's token. */
+  /**
+   * This end's HELLO, for node `name` serving `services`: with a nonce when it
+   * holds a key, and a dialer's token. A list of services too long for a
+   * frame before the handshake is over is left out ({@link servicesDeferred}):
+   * the session announces it once the other end can read it.
+   */
   hello(name: string, cluster: string, services: HelloBody["services"], maxFrame: number): HelloBody {
-    const hello: HelloBody = { proto: PROTOCOL_NAME, v: PROTOCOL_VERSION, node: { id: this.#nodeId, name, cluster }, services, maxFrame };
+    this.servicesDeferred = listBytes(services) > HELLO_SERVICES_BYTES;
+    const listed = this.servicesDeferred ? [] : services;
+    const hello: HelloBody = { proto: PROTOCOL_NAME, v: PROTOCOL_VERSION, node: { id: this.#nodeId, name, cluster }, services: listed, maxFrame };
     if (this.#nonce !== undefined) hello.nonce = this.#nonce;
     if (this.#token !== undefined) hello.token = this.#token;
     return hello;
   }
+
+  /** Set by {@link hello} when the services were left out of it: they go in an ANNOUNCE once {@link open}. */
+  servicesDeferred = false;
 
   /** Whether this end may send more than HELLO: at once without a key, after its PROOF with one (an end that has not proved the key learns nothing). */
   get open(): boolean {
@@ -170,4 +180,19 @@ export class Handshake {
 
 function unauthenticated(why: string): HandshakeStep {
   return { type: "refused", why, code: statusNumber("UNAUTHENTICATED"), unauthenticated: true };
+}
+
+/**
+ * The most bytes of service names and versions a HELLO carries: well inside
+ * the frame limit before the handshake is over (256 KiB by default), whatever
+ * else the HELLO holds. A node with more (thousands of services) sends them
+ * in an ANNOUNCE after the handshake, when frames may be as large as usual.
+ */
+const HELLO_SERVICES_BYTES = 64 * 1024;
+
+/** About the encoded size of a list of [name, version] pairs (UTF-16 length: an estimate that never undercounts ASCII). */
+function listBytes(services: HelloBody["services"]): number {
+  let bytes = 0;
+  for (const [name, version] of services) bytes += name.length + version.length + 4;
+  return bytes;
 }

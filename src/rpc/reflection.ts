@@ -24,6 +24,9 @@ export interface ServiceDescription {
   methods: MethodDescription[];
 }
 
+/** The most services one describe call may name (`services`): a gateway describes thousands in pages of this size. */
+export const MAX_DESCRIBED = 500;
+
 /**
  * Every node serves this contract, so that tools without the TypeScript
  * contracts (the `amoeba` command, the edge, the dashboard) can learn which
@@ -31,11 +34,15 @@ export interface ServiceDescription {
  */
 export const ReflectionContract = contract("amoeba.reflect", "1.0.0", {
   describe: unary({
-    input: plainSchema<{ service?: string }>((v) =>
-      typeof v === "object" && v !== null && ((v as { service?: unknown }).service === undefined || typeof (v as { service?: unknown }).service === "string")
-        ? null
-        : "expected { service?: string }",
-    ),
+    input: plainSchema<{ service?: string; services?: string[] }>((v) => {
+      if (typeof v !== "object" || v === null) return "expected { service?: string, services?: string[] }";
+      const { service, services } = v as { service?: unknown; services?: unknown };
+      if (service !== undefined && typeof service !== "string") return "service must be a string";
+      if (services !== undefined && !(Array.isArray(services) && services.length <= MAX_DESCRIBED && services.every((name) => typeof name === "string"))) {
+        return `services must be a list of at most ${MAX_DESCRIBED} names`;
+      }
+      return null;
+    }),
     output: plainSchema<ServiceDescription[]>(() => null),
     idempotent: true,
     description: "The services this node serves, with their methods' names, kinds, public marks and JSON Schemas.",
@@ -43,14 +50,16 @@ export const ReflectionContract = contract("amoeba.reflect", "1.0.0", {
 });
 
 /**
- * Describes what `registry` serves (one service when `service` is given):
+ * Describes what `registry` serves (one service when `service` is given,
+ * those named when `services` is):
  * methods with their kinds, whether the edge may expose them, and their JSON
  * Schemas (which the edge turns into its catalog and OpenAPI document).
  */
-export function describeServices(registry: ServiceRegistry, service?: string): ServiceDescription[] {
+export function describeServices(registry: ServiceRegistry, service?: string, services?: readonly string[]): ServiceDescription[] {
+  const named = services === undefined ? undefined : new Set(services);
   return registry
     .contracts()
-    .filter((c: Contract) => service === undefined || c.name === service)
+    .filter((c: Contract) => (service === undefined || c.name === service) && (named === undefined || named.has(c.name)))
     .map((c) => ({
       name: c.name,
       version: c.version,

@@ -14,7 +14,6 @@ import { statusNumber } from "./status.ts";
 import { failedStream } from "./failed-stream.ts";
 import { isServiceList, isStringList, readGoAway } from "./frame-bodies.ts";
 import { Handshake, type HandshakeCredentials, type Proven, type ReadHello } from "./handshake.ts";
-
 /** What a session needs from the node that owns it. */
 export interface SessionHost extends ServingNode {
   readonly nodeId: string;
@@ -60,7 +59,7 @@ export class Session implements ServingLine {
   readonly deadlines = new DeadlineQueue();
   #handshaken = false;
   readonly #handshake: Handshake;
-  /** Services changed before this end could send more than HELLO: announced once it can. */
+  /** Services changed before this end could send more than HELLO, or did not fit it: announced once it can. */
   #announceAfterProof = false;
   /** How a handshake that fails is reported: UNAUTHENTICATED when one end could not prove the cluster key. */
   #handshakeFailure: "UNAVAILABLE" | "UNAUTHENTICATED" = "UNAVAILABLE";
@@ -107,12 +106,15 @@ export class Session implements ServingLine {
       return;
     }
     connection.send(FrameKind.Hello, 0, handshake.hello(host.nodeName, host.cluster, host.dispatcher.registry.list(), host.limits.maxFrameSize));
+    this.#announceAfterProof = handshake.servicesDeferred;
     if (handshake.open) this.#sendTopics();
   }
 
+  /** What follows this end's handshake: its topics, and its services when {@link #announceAfterProof}. */
   #sendTopics(): void {
     const topics = this.host.subscribedTopics();
     if (topics.length > 0) this.#connection.send(FrameKind.Subscribe, 0, topics);
+    if (this.#announceAfterProof) this.#connection.send(FrameKind.Announce, 0, this.host.dispatcher.registry.list());
   }
 
   /** The node at the other end. */
@@ -373,7 +375,6 @@ export class Session implements ServingLine {
     switch (step.type) {
       case "proved":
         this.#sendTopics();
-        if (this.#announceAfterProof) this.#connection.send(FrameKind.Announce, 0, this.host.dispatcher.registry.list());
         return;
       case "done":
         this.#complete(step.hello, step.proven);
