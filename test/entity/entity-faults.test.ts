@@ -23,6 +23,7 @@ import { Ledger, type LedgerState } from "./fixtures/ledger.ts";
 import { caughtText, phaseLine, startLedgerLoad } from "./fixtures/ledger-load.ts";
 import type { LedgerNodeOptions } from "./fixtures/ledger-node.ts";
 import { openLedgerStore } from "./fixtures/ledger-store.ts";
+import { startedChild } from "./fixtures/started-child.ts";
 import { dropPostgresTables, POSTGRES_URL, reachable } from "./support.ts";
 
 const NODE = fileURLToPath(new URL("./fixtures/ledger-node.ts", import.meta.url));
@@ -36,18 +37,8 @@ type LedgerNode = NodeChild<{ cmd: "close" }>;
 
 async function startLedgerNode(name: string, cluster: string, table: string, env: NodeJS.ProcessEnv): Promise<LedgerNode> {
   const options: LedgerNodeOptions = { name, cluster, store: { kind: "postgres", table }, leaseMs: LEASE_MS };
-  const child = fork(NODE, [JSON.stringify(options)], { execArgv: ["--import", "tsx"], env, stdio: ["ignore", "ignore", "pipe", "ipc"] });
-  let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
-  const exited = new Promise<string>((resolve) => child.once("exit", (code, signal) => resolve(signal ?? String(code))));
-  const ready = await new Promise<NodeReadyMessage>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start in 30 s: ${stderr}`)), 30_000);
-    child.once("message", (message: NodeReadyMessage) => {
-      clearTimeout(timer);
-      resolve(message);
-    });
-    void exited.then((how) => reject(new Error(`${name} exited (${how}) before it was ready: ${stderr}`)));
-  });
+  const started = fork(NODE, [JSON.stringify(options)], { execArgv: ["--import", "tsx"], env, stdio: ["ignore", "ignore", "pipe", "ipc"] });
+  const { child, ready, exited } = await startedChild<NodeReadyMessage>(started, `ledger node ${name}`);
   return new NodeChild("ledger node", child, ready, exited);
 }
 
@@ -92,7 +83,7 @@ async function scenario(t: TestContext, table: string): Promise<void> {
     assert.equal(await victim.exited, "SIGKILL");
     assert.ok(await until(() => history.servedAgain(orphans, from, victim.name) || load.gaveUp !== undefined, 25_000), "the killed node's keys were served again");
     await sleep(1_000);
-    phase("kill -9", from, caughtText(orphans, history.caught(orphans, from), "the killed node's"));
+    phase("kill -9", from, `the others served its keys from ${history.takenOverAfter(orphans, from, victim.name)} ms after the kill (lease ${LEASE_MS} ms); ${caughtText(orphans, history.caught(orphans, from), "its")}`);
 
     // A node joins: it takes its share.
     from = Date.now();

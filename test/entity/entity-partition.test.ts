@@ -20,6 +20,7 @@ import { TestNetwork, unavailableReason } from "../lookup/faults/netns.ts";
 import { History, phaseLine, type HistoryData } from "./fixtures/ledger-load.ts";
 import type { LedgerNodeOptions } from "./fixtures/ledger-node.ts";
 import type { LedgerStoreSpec } from "./fixtures/ledger-store.ts";
+import { startedChild } from "./fixtures/started-child.ts";
 
 const NODE = fileURLToPath(new URL("./fixtures/ledger-node.ts", import.meta.url));
 const CALLER = fileURLToPath(new URL("./fixtures/ledger-caller.ts", import.meta.url));
@@ -33,18 +34,7 @@ type Callers = IpcChild<{ name: string }, { cmd: string; count?: number }>;
 /** Runs `argv` on a host; resolves with the child once it sent its first IPC message. */
 async function startOn<T>(net: TestNetwork, host: string, argv: string[], what: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; ready: T; exited: Promise<string> }> {
   const child = spawn("ip", ["netns", "exec", net.host(host).netns, process.execPath, "--import", "tsx", ...argv], { env, stdio: ["ignore", "ignore", "pipe", "ipc"] });
-  let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
-  const exited = new Promise<string>((resolve) => child.once("exit", (code, signal) => resolve(signal ?? String(code))));
-  const ready = await new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not start in 30 s: ${stderr}`)), 30_000);
-    child.once("message", (message: T) => {
-      clearTimeout(timer);
-      resolve(message);
-    });
-    void exited.then((how) => reject(new Error(`${what} exited (${how}) before it was ready: ${stderr}`)));
-  });
-  return { child, ready, exited };
+  return startedChild<T>(child, what);
 }
 
 /** redis-server on host `s`, listening on its address only; resolves once it accepts connections. */
