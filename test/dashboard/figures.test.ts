@@ -44,7 +44,10 @@ it("shows a method that fails every call at 100 %, and a nested call's trace as 
   const toVault = page.locator(`#graph .link[data-from="${ids.front}"][data-to="${ids.vault}"]`);
   await until(async () => /100\.0% err/.test((await page.locator(`#graph .link[data-from="${ids.front}"][data-to="${ids.vault}"] title`).textContent().catch(() => "")) ?? ""), "the vault's arrow at 100 %");
   assert.match((await toVault.getAttribute("class")) ?? "", /\bhot\b/, "a link that fails is red");
-  const toShop = await page.locator(`#graph .link[data-from="${ids.front}"][data-to="${ids.shop}"] title`).textContent();
+  // The shop's share shows once the callee's metrics have a window of calls ("- err" until then).
+  const shopTitle = page.locator(`#graph .link[data-from="${ids.front}"][data-to="${ids.shop}"] title`);
+  await until(async () => /\d\.\d% err/.test((await shopTitle.textContent().catch(() => "")) ?? ""), "the shop's arrow with its error share");
+  const toShop = await shopTitle.textContent();
   assert.match(toShop ?? "", / 0\.0% err/, "checkout.buy succeeds");
   // Its instance row says the same.
   const vaultRow = page.locator('#catalog .service[data-service="vault"] tbody tr');
