@@ -33,8 +33,8 @@ it("stays readable at 800 px, zooms and pans, and searches the recent calls", { 
   while (caller.lookup(Calculator).length === 0 && Date.now() < found) await new Promise((resolve) => setTimeout(resolve, 50));
   const calculator = caller.client(Calculator);
   for (let i = 0; i < 5; i++) await calculator.add({ a: i, b: 1 });
-  await calculator.sleep({ ms: 60 });
-  await assert.rejects(calculator.sleep({ ms: 500 }, { timeout: 100 }), (error: RpcError) => error.code === "DEADLINE_EXCEEDED");
+  await calculator.sleep({ ms: 600 });
+  await assert.rejects(calculator.sleep({ ms: 2_000 }, { timeout: 1_000 }), (error: RpcError) => error.code === "DEADLINE_EXCEEDED");
   const dashboard = await startDashboard({ nodes: [{ node: caller, hidden: false }], port: 0, interval: 300 });
   t.after(() => dashboard.close());
 
@@ -89,9 +89,10 @@ it("stays readable at 800 px, zooms and pans, and searches the recent calls", { 
   assert.match((await failed.first().textContent()) ?? "", /DEADLINE_EXCEEDED/);
   await page.selectOption("#trace-status", "");
   await page.fill("#trace-service", "");
-  await page.fill("#trace-min", "50");
+  // 500 ms: far above what an add takes even on a loaded machine, below both sleeps.
+  await page.fill("#trace-min", "500");
   const slow = await page.locator("#recent details.trace").count();
-  assert.equal(slow, 2, "the two sleeps last 50 ms or more; the adds do not");
+  assert.equal(slow, 2, "the two sleeps last 500 ms or more; the adds do not");
   await page.fill("#trace-min", "100000");
   assert.match((await page.locator("#recent").textContent()) ?? "", /no recent trace matches the search/);
   await page.fill("#trace-min", "");
