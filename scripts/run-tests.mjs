@@ -30,13 +30,11 @@ if (files.length === 0) {
 // runner also applies to each file. It runs apart, with a longer bound.
 const isPackageTest = (file) => file.includes(join("test", "package", "installed"));
 // The attacks from another host measure how a well-behaved caller fares while
-// a node is flooded: beside another test file, they would measure that file,
-// and after the rest has kept both cores busy for minutes, a machine that
-// slows down under sustained load. They run alone, first.
+// a node is flooded: beside another test file, they would measure that file.
 const runsAlone = (file) => file.includes(join("test", "hostile", "from-another-host"));
 const groups = [
-  { files: files.filter(runsAlone), timeout: 120_000, concurrency: 1 },
   { files: files.filter((file) => !isPackageTest(file) && !runsAlone(file)), timeout: 120_000, concurrency: 2 },
+  { files: files.filter(runsAlone), timeout: 120_000, concurrency: 1 },
   { files: files.filter(isPackageTest), timeout: 300_000, concurrency: 2 },
 ];
 let status = 0;
