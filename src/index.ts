@@ -63,6 +63,7 @@ export type { Engine, EngineHost, RunningEngine } from "./engine.ts";
 export type { Connection, ConnectionHandler, Listener, Transport, TransportTable } from "./transport/index.ts";
 export { startGateway, Gateway } from "./route/gateway.ts";
 export type { GatewayOptions, GatewayClusterOptions } from "./route/options.ts";
+export type { AggregateSpec } from "./route/aggregation.ts";
 export { GATEWAY_LABEL, type Route, type RouteEntry } from "./route-rules/route-label.ts";
 export { HOPS_META, VIA_META } from "./route/hops.ts";
 export { GatewayContract, type AdvertisedRoute, type ForwardStats } from "./route/gateway-contract.ts";

@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import { constants } from "node:os";
 import type { Gateway, GatewayClusterOptions, GatewayOptions } from "../index.ts";
+import { isAggregate } from "../route-rules/aggregate.ts";
 import { CLUSTER_NAME } from "../route-rules/route-label.ts";
-import { MAX_GATEWAY_COST } from "../route/options.ts";
+import { MAX_GATEWAY_COST, parseAggregate } from "../route/options.ts";
 import { parseRouteRules } from "../route-rules/rules.ts";
 import { flagOption, listOption, parseCount, parseMs, parseOrHelp, parseRecentCalls, stringOption, type ParsedArgs } from "./args.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
@@ -44,7 +45,8 @@ export async function runGateway(argv: readonly string[], io: Io): Promise<numbe
     for (const cluster of gateway.clusters) {
       const line = gateway
         .routes(cluster)
-        .map((route) => `${route.service}@${route.version} (cost ${route.cost} via ${route.path.join(" > ")})`)
+        // An aggregate (shop.*) stands for every version: no @version.
+        .map((route) => `${isAggregate(route.service) ? route.service : `${route.service}@${route.version}`} (cost ${route.cost} via ${route.path.join(" > ")})`)
         .sort()
         .join(", ");
       if (printed.get(cluster) === line) continue;
@@ -99,6 +101,13 @@ export function planGateway(args: ParsedArgs, env: NodeJS.ProcessEnv = process.e
   const drain = stringOption(args, "drain-timeout");
   const name = stringOption(args, "name");
   if (name !== undefined && (name === "" || name.includes(","))) throw new UsageError(`--name takes a name without commas, not "${name}"`, "gateway");
+  const aggregate = listOption(args, "aggregate").map((text) => {
+    try {
+      return parseAggregate(text, clusters);
+    } catch (error) {
+      throw new UsageError(`--aggregate ${(error as Error).message.replace(/^aggregate /, "")}`, "gateway");
+    }
+  });
   const routes = stringOption(args, "routes");
   const recentCalls = stringOption(args, "recent-calls");
   const hops = maxHops === undefined ? undefined : parseCount(maxHops, "max-hops", "gateway");
@@ -109,6 +118,7 @@ export function planGateway(args: ParsedArgs, env: NodeJS.ProcessEnv = process.e
     ...(cost !== undefined ? { cost: Number(cost) } : {}),
     ...(hops !== undefined ? { maxHops: hops } : {}),
     ...(routes !== undefined ? { routes: readRules(routes) } : {}),
+    ...(aggregate.length > 0 ? { aggregate } : {}),
     ...(drain !== undefined ? { drainTimeout: Math.max(1, parseMs(drain, "drain-timeout", "gateway")) } : {}),
     ...(recentCalls !== undefined ? { traces: { recent: parseRecentCalls(recentCalls, "gateway") } } : {}),
   };

@@ -26,13 +26,13 @@ export async function runRoute(argv: readonly string[], io: Io): Promise<number>
   const args = parseOrHelp(ROUTE, argv, io);
   if (!args) return EXIT.ok;
   const plan = planRoute(args);
+  const { explainRoute, knowsWay } = await import("../route/explain.ts");
   const view = await joinAsTool(plan.lookup, "route", {
     wait: plan.wait.ms,
     fixed: plan.wait.fixed,
-    until: (v) => v.instances({ service: plan.service, ...(plan.version !== undefined ? { version: plan.version } : {}) }).length > 0,
+    until: (v) => knowsWay(v.node, plan.service, plan.version),
   });
   try {
-    const { explainRoute } = await import("../route/explain.ts");
     const explanation = explainRoute(view.node, plan.service, plan.version, plan.rule === undefined ? undefined : { [ROUTE_META]: plan.rule });
     if (explanation instanceof RpcError) throw new UsageError(`--rule: ${explanation.message.replace(/^.*metadata amoeba-route: /, "")}`, "route");
     io.out(plan.json ? JSON.stringify({ method: `${plan.service}.${plan.method}`, ...explanation }) : formatExplanation(explanation, plan.method));
@@ -69,17 +69,20 @@ function formatExplanation(explanation: RouteExplanation, method: string): strin
   if (explanation.rule !== undefined) lines.push(`rule: ${explanation.rule}`);
   for (const group of explanation.groups) {
     if (group.versions !== undefined) lines.push(`versions ${group.versions}, weight ${group.weight}:`);
+    // The AGGREGATE column only when a candidate is one: the usual table stays as it was.
+    const aggregates = group.candidates.some((each) => each.aggregate !== undefined);
     const rows = group.candidates.map((each) => [
       each.chosen ? "*" : " ",
       each.node,
       each.version,
+      ...(aggregates ? [each.aggregate ?? "-"] : []),
       each.locality,
       String(each.cost),
       each.path.length > 0 ? each.path.join(" > ") : "-",
       each.suspect ? "suspect" : "alive",
       each.address,
     ]);
-    lines.push(...formatTable([" ", "NODE", "VERSION", "LOCALITY", "COST", "PATH", "STATE", "ADDRESS"], rows, "  "));
+    lines.push(...formatTable([" ", "NODE", "VERSION", ...(aggregates ? ["AGGREGATE"] : []), "LOCALITY", "COST", "PATH", "STATE", "ADDRESS"], rows, "  "));
     lines.push(group.reason);
   }
   return lines.join("\n");

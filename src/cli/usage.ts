@@ -343,6 +343,12 @@ export const GATEWAY: CommandSpec = {
     cost: { type: "string", value: "<n>", help: "What crossing this gateway costs, added to each route it advertises (0 to 1000). Default: 1" },
     "max-hops": { type: "string", value: "<n>", help: "How many gateways a call may cross (1 to 64). Default: 8" },
     routes: { type: "string", value: "<file>", help: "Route rules for the calls it forwards, one per line, e.g. \"calculator pin region-b\" (see docs/routing.md)." },
+    aggregate: {
+      type: "string",
+      multiple: true,
+      value: "<aggregate>",
+      help: "Advertise one route for many services: 'shop.*' (names starting with shop.), a cluster it joins (every service served there), or 'shop.* in region-b'. Repeatable.",
+    },
     name: { type: "string", value: "<name>", help: "The gateway's name in every cluster. Default: gateway-<pid>" },
     host: { type: "string", value: "<address>", help: "The interface its members listen and gossip on. Default: 127.0.0.1" },
     "cluster-key": { type: "string", value: "<key>", help: `The clusters' key, when their gossip is authenticated. Default: $${CLUSTER_KEY_ENV}` },
@@ -359,6 +365,7 @@ export const GATEWAY: CommandSpec = {
   examples: [
     "amoeba gateway --join core=udp://10.0.0.5:7946 --join region-b=udp://10.1.0.5:7946",
     "amoeba gateway --join lan-a=udp://192.168.1.2:7946 --join core=udp://10.0.0.5:7946 --cost 2 --name gw-lan-a",
+    "amoeba gateway --join core=udp://10.0.0.5:7946 --join region-b=udp://10.1.0.5:7946 --aggregate 'shop.*' --aggregate region-b",
     "amoeba gateway --join core=udp://10.0.0.5:7946 --join region-b=udp://10.1.0.5:7946 --host 10.0.0.9 --tls-cert gw.crt --tls-key gw.key --tls-ca ca.crt --policy gw-policy.json",
   ],
 };

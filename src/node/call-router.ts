@@ -12,11 +12,13 @@ import type { ServiceBalancer } from "../balance/service-balancer.ts";
 import { Locality, type TargetInfo } from "../balance/target.ts";
 import type { RunningEngine } from "../engine.ts";
 import { reachableAddress } from "../lookup/reachable.ts";
+import type { Instance } from "../lookup/types.ts";
 import type { CallOutcome, CallRequest, CallerInfo } from "../rpc/context.ts";
 import type { Dispatcher } from "../rpc/dispatcher.ts";
 import { RpcError } from "../rpc/rpc-error.ts";
 import { failedStream } from "../rpc/failed-stream.ts";
 import { satisfies } from "../rpc/version.ts";
+import { aggregateInstances } from "../route-rules/aggregate.ts";
 import { routeOf } from "../route-rules/route-label.ts";
 import { ROUTE_META } from "../route-rules/rules.ts";
 import type { Router } from "../route-rules/router.ts";
@@ -76,14 +78,29 @@ export class CallRouter {
   }
 
   /**
+   * The instances of `service` in `range` the look-up knows; when there is
+   * none, the gateways' aggregates that cover it (longest pattern first: see
+   * route-rules/aggregate.ts). A more specific route always wins: an
+   * aggregate stands in only for a service nothing else offers.
+   */
+  instances(service: string, range: string | null): Instance[] {
+    const membership = this.#node.membership;
+    const exact = membership.lookup(service, range === null ? {} : { version: range });
+    return exact.length > 0 ? exact : aggregateInstances(membership.members(), service);
+  }
+
+  /**
    * The instances of a service the node can reach: those the look-up knows
-   * (by locality), then connections made by hand to nodes it does not know.
+   * (by locality) or the aggregates standing in for them, then connections
+   * made by hand to nodes it does not know.
    */
   collectTargets(service: string, range: string | null, labels: Readonly<Record<string, string>> | undefined, into: (info: TargetInfo) => void): void {
     const node = this.#node;
     const seen = new Set<string>([node.id]);
     const host = node.labels.host;
-    for (const instance of node.membership.lookup(service, { ...(range === null ? {} : { version: range }), ...(labels ? { labels } : {}) })) {
+    // A client made with labels finds no gateway routes, aggregates included: a gateway's labels are its own.
+    const found = labels ? node.membership.lookup(service, { ...(range === null ? {} : { version: range }), labels }) : this.instances(service, range);
+    for (const instance of found) {
       const id = instance.node.id;
       if (seen.has(id) || instance.addresses.length === 0 || node.membership.isGone(id)) continue;
       seen.add(id);

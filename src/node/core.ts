@@ -133,7 +133,7 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
     this.rules = new Router(
       parseRouteRules(options.routes ?? []),
       this,
-      (service, range) => this.membership.lookup(service, range === null ? {} : { version: range }),
+      (service, range) => this.router.instances(service, range),
       (service, range, source) => this.balancers.over(service, range, source),
     );
     this.router = new CallRouter(this);

@@ -20,6 +20,8 @@ export interface RouteCandidate {
   /** The clusters a route crosses, the serving one last; empty for an instance that is not a route. */
   readonly path: readonly string[];
   readonly suspect: boolean;
+  /** The aggregate (`shop.*`) this route is, when the gateway advertises no route of the service's own. */
+  readonly aggregate?: string;
   /** In the group a call goes to now: the nearest locality, then the cheapest cost, unsuspected first. */
   readonly chosen: boolean;
 }
@@ -58,7 +60,7 @@ export function explainRoute(node: Node, service: string, version?: string, meta
   const rule = core.rules.ruleFor({ service, method: "explain", meta });
   if (rule instanceof RpcError) return rule;
   const from = { node: node.name, cluster: node.cluster };
-  const instances = (name: string, range: string | null): ReturnType<Node["lookup"]> => node.lookup(name, range === null ? {} : { version: range });
+  const instances = (name: string, range: string | null): ReturnType<Node["lookup"]> => core.router.instances(name, range);
   if (!rule) return { service, from, rule: undefined, groups: [explainGroup(node, core, service, version)] };
   const text = [
     rule.weights ? `weights ${Object.entries(rule.weights).map(([range, weight]) => `${range}=${weight}`).join(" ")}` : "",
@@ -76,14 +78,20 @@ export function explainRoute(node: Node, service: string, version?: string, meta
   return { service, from, rule: text, groups };
 }
 
+/** Whether `node` knows a way for calls of `service` (within `version`): an instance, a route, or an aggregate covering it. */
+export function knowsWay(node: Node, service: string, version?: string): boolean {
+  return nodeInternals(node).router.instances(service, version ?? null).length > 0;
+}
+
 function explainGroup(node: Node, source: TargetSource, service: string, version: string | undefined): CandidateGroup {
-  const instances = new Map(node.lookup(service, version === undefined ? {} : { version }).map((instance) => [instance.node.id, instance]));
+  // A service with no instance of its own is offered by the aggregates that cover it.
+  const instances = new Map(nodeInternals(node).router.instances(service, version ?? null).map((instance) => [instance.node.id, instance]));
   const ranked: Array<Omit<RouteCandidate, "chosen"> & { tier: number }> = [];
   source.collectTargets(service, version ?? null, undefined, (info: TargetInfo) => {
     const instance = instances.get(info.id);
     // The route a rule chose has the cost the source gave (less a failover rank); else the cheapest.
     const cost = info.routeCost ?? 0;
-    const route = instance && isGateway(instance.labels) ? (parseRoutes(instance.labels, service, instance.version).find((each) => each.cost === cost % RANK_STEP) ?? routeOf(instance)) : undefined;
+    const route = instance && isGateway(instance.labels) ? (parseRoutes(instance.labels, instance.service, instance.version).find((each) => each.cost === cost % RANK_STEP) ?? routeOf(instance)) : undefined;
     ranked.push({
       node: info.name,
       address: info.address,
@@ -94,6 +102,7 @@ function explainGroup(node: Node, source: TargetSource, service: string, version
       cost,
       path: route?.path ?? [],
       suspect: info.suspect,
+      ...(instance && instance.service !== service ? { aggregate: instance.service } : {}),
     });
   });
   ranked.sort((a, b) => a.tier - b.tier || a.cost - b.cost || a.node.localeCompare(b.node));
@@ -107,7 +116,7 @@ function explainGroup(node: Node, source: TargetSource, service: string, version
   const chosen = candidates.filter((each) => each.chosen);
   const where =
     first.tier === Locality.gateway
-      ? `through a gateway, by the cheapest route (cost ${first.cost}${first.path.length > 0 ? `, ${first.path.join(" > ")}` : ""})`
+      ? `through a gateway, by the cheapest ${first.aggregate === undefined ? "route" : `aggregate ${first.aggregate} (no route of ${service}'s own is known)`} (cost ${first.cost}${first.path.length > 0 ? `, ${first.path.join(" > ")}` : ""})`
       : `in ${first.locality === "host" ? "this host" : `cluster ${node.cluster}`}, the nearest locality`;
   const spread = chosen.length === 1 ? `to ${chosen[0]!.node}` : `spread over ${chosen.map((each) => each.node).join(", ")} by the client's strategy`;
   const suspects = usable.length === 0 ? " (every instance is suspected; the best of them is used)" : "";

@@ -1,14 +1,6 @@
 import { bidiStream, clientStream, contract, stream, unary, type Contract, type MethodDef, type MethodKind, type MethodSpec } from "../rpc/contract.ts";
 import type { ServiceDescription } from "../rpc/reflection.ts";
-import type { StandardSchemaV1 } from "../rpc/schema.ts";
-
-/**
- * Accepts any value as is: a gateway forwards what it gets, and the instance
- * at the end of the route validates against its own contract.
- */
-const anyValue: StandardSchemaV1<unknown, unknown> = Object.freeze({
-  "~standard": Object.freeze({ version: 1 as const, vendor: "amoeba-route", validate: (value: unknown) => ({ value }) }),
-});
+import { anyValue } from "../rpc/pass-through.ts";
 
 type AnySpec = MethodSpec<typeof anyValue, typeof anyValue>;
 

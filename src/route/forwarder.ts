@@ -4,8 +4,9 @@ import { ServiceBalancer } from "../balance/service-balancer.ts";
 import type { Node } from "../node/index.ts";
 import { nodeInternals } from "../node/node.ts";
 import type { CallStream } from "../rpc/call-stream.ts";
-import type { CallContext, CallRequest, ClientNext, Handlers } from "../rpc/context.ts";
-import type { Contract } from "../rpc/contract.ts";
+import type { CallContext, CallRequest, ClientNext, Handlers, ServerNext } from "../rpc/context.ts";
+import type { Contract, MethodKind } from "../rpc/contract.ts";
+import type { PassThrough } from "../rpc/pass-through.ts";
 import { isRpcError, RpcError } from "../rpc/rpc-error.ts";
 import type { ForwardStats } from "./gateway-contract.ts";
 import { nextHopMeta } from "./hops.ts";
@@ -28,6 +29,16 @@ export interface ForwardSettings {
 }
 
 const POLICY = resolvePolicy(undefined);
+
+/** The method a handler forwards the calls of: a contract's, or one a call names under an aggregate. */
+interface Target {
+  readonly service: string;
+  /** A contract's version, or the range a call under an aggregate asks for (null: any). */
+  readonly version: string | null;
+  readonly method: string;
+  readonly kind: MethodKind;
+  readonly idempotent: boolean;
+}
 
 /** Where one cluster's calls go into another: the instances there, and the balancers over them. */
 interface Way {
@@ -62,26 +73,59 @@ export class Forwarder {
 
   /** Handlers for every method of `contract` that forward its calls by the routes `routes()` gives at the time (cheapest first). */
   handlers(contract: Contract, routes: () => readonly Export[] | undefined): Handlers<Contract> {
-    const handlers: Record<string, (input: unknown, ctx: CallContext) => unknown> = {};
-    const balancerKey = `${contract.name}@${contract.version}`;
+    const handlers: Record<string, ServerNext> = {};
     for (const [method, def] of Object.entries(contract.methods)) {
-      const streamsOut = def.kind === "server-stream" || def.kind === "bidi-stream";
-      handlers[method] = (input, ctx) => {
-        const request = this.#request(contract, method, input, ctx);
-        if (request instanceof RpcError) throw request;
-        const chosen = this.#choose(request, routes());
-        if (chosen instanceof RpcError) throw chosen;
-        const { way, via } = chosen;
-        const balancer = way.router.balancerFor(request, this.#balancer(way, balancerKey, contract.name, contract.version));
-        if (balancer instanceof RpcError) throw balancer;
-        const result = this.#chain(way, via, balancer)(nestedIn(request, ctx));
-        if (streamsOut) return annotateStream(result as CallStream<unknown>, this.#settings.gateway, via);
-        return (result as Promise<unknown>).catch((error: unknown) => {
-          throw throughGateway(error, this.#settings.gateway, via);
-        });
-      };
+      handlers[method] = this.#handler({ service: contract.name, version: contract.version, method, kind: def.kind, idempotent: def.idempotent }, routes);
     }
     return handlers as Handlers<Contract>;
+  }
+
+  /**
+   * Forwards, with no contract, the calls of the services `covers` says the
+   * gateway's aggregates take here, by the routes `routesTo` gives at the
+   * time; a service nothing behind the gateway offers fails with NOT_FOUND,
+   * not processed. Inputs and outputs pass as they came: the instance at the
+   * end of the route validates.
+   */
+  passThrough(covers: (service: string) => boolean, routesTo: (service: string, range: string | null) => readonly Export[] | undefined): PassThrough {
+    const gateway = this.#settings.gateway;
+    return {
+      covers,
+      handler: ({ service, method, kind, version }) =>
+        this.#handler({ service, version, method, kind, idempotent: false }, () => {
+          const routes = routesTo(service, version);
+          if (routes && routes.length > 0) return routes;
+          const wanted = version === null ? service : `${service}@${version}`;
+          return new RpcError("NOT_FOUND", `${service}.${method}: no service ${wanted} is known behind gateway ${gateway}, whose aggregate covers the name`, {
+            service,
+            method,
+            node: gateway,
+            unprocessed: true,
+          });
+        }),
+    };
+  }
+
+  /** The handler of one method: forwards each call by the routes `routes()` gives at the time. */
+  #handler(target: Target, routes: () => readonly Export[] | undefined | RpcError): ServerNext {
+    const streamsOut = target.kind === "server-stream" || target.kind === "bidi-stream";
+    const balancerKey = `${target.service}@${target.version ?? "*"}`;
+    return (input, ctx) => {
+      const request = this.#request(target, input, ctx);
+      if (request instanceof RpcError) throw request;
+      const known = routes();
+      if (known instanceof RpcError) throw known;
+      const chosen = this.#choose(request, known);
+      if (chosen instanceof RpcError) throw chosen;
+      const { way, via } = chosen;
+      const balancer = way.router.balancerFor(request, this.#balancer(way, balancerKey, target.service, target.version));
+      if (balancer instanceof RpcError) throw balancer;
+      const result = this.#chain(way, via, balancer)(nestedIn(request, ctx));
+      if (streamsOut) return annotateStream(result as CallStream<unknown>, this.#settings.gateway, via);
+      return (result as Promise<unknown>).catch((error: unknown) => {
+        throw throughGateway(error, this.#settings.gateway, via);
+      });
+    };
   }
 
   /** What its balancers saw of the instances calls were forwarded to. */
@@ -89,15 +133,15 @@ export class Forwarder {
     return [...this.#ways].flatMap(([via, way]) => way.stats.map(({ balancer }) => ({ from: this.#from, via, ...balancer.stats(now) })));
   }
 
-  #request(contract: Contract, method: string, input: unknown, ctx: CallContext): CallRequest | RpcError {
-    const meta = nextHopMeta(ctx.meta, { service: contract.name, method, gateway: this.#settings.gateway, maxHops: this.#settings.maxHops });
+  #request(target: Target, input: unknown, ctx: CallContext): CallRequest | RpcError {
+    const { service, method } = target;
+    const meta = nextHopMeta(ctx.meta, { service, method, gateway: this.#settings.gateway, maxHops: this.#settings.maxHops });
     if (meta instanceof RpcError) return meta;
-    const def = contract.methods[method]!;
     return {
-      service: contract.name,
+      service,
       method,
-      kind: def.kind,
-      version: contract.version,
+      kind: target.kind,
+      version: target.version,
       input,
       deadline: ctx.deadline,
       // Cancelled with the call it serves, without an AbortSignal made for each forwarded call.
@@ -106,7 +150,7 @@ export class Forwarder {
       meta,
       // The far handler's response metadata comes back with this call's result.
       onMeta: (responseMeta) => Object.assign(ctx.responseMeta, responseMeta),
-      idempotent: def.idempotent,
+      idempotent: target.idempotent,
       serverMicros: undefined,
       attempts: undefined,
     };
@@ -138,7 +182,7 @@ export class Forwarder {
       const router = new Router(
         this.#settings.rules,
         targets,
-        (service, range) => node.lookup(service, range === null ? {} : { version: range }),
+        (service, range) => nodeInternals(node).router.instances(service, range),
         (service, range, source) => {
           const balancer = new ServiceBalancer(service, range, undefined, source, { random: Math.random });
           stats.push({ key: service, balancer });
@@ -165,7 +209,7 @@ export class Forwarder {
   }
 
   /** The balancer over the instances of `service@version` (`key`) there. */
-  #balancer(way: Way, key: string, service: string, version: string): ServiceBalancer {
+  #balancer(way: Way, key: string, service: string, version: string | null): ServiceBalancer {
     let balancer = way.balancers.get(key);
     if (!balancer) {
       balancer = new ServiceBalancer(service, version, undefined, way.targets, { random: Math.random });
@@ -178,7 +222,7 @@ export class Forwarder {
   #noInstance(request: CallRequest, via: string): RpcError {
     return new RpcError(
       "UNAVAILABLE",
-      `${request.service}.${request.method}: gateway ${this.#settings.gateway} knows no instance of ${request.service}@${request.version} in cluster ${via} any more`,
+      `${request.service}.${request.method}: gateway ${this.#settings.gateway} knows no instance of ${request.service}@${request.version ?? "*"} in cluster ${via} any more`,
       { service: request.service, method: request.method, node: this.#settings.gateway, unprocessed: true },
     );
   }

@@ -10,6 +10,9 @@ import { Forwarder, type ForwardSettings } from "./forwarder.ts";
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from "./options.ts";
 import { encodeRoutes, GATEWAY_LABEL, ROUTE_LABEL_PREFIX } from "../route-rules/route-label.ts";
 import { routesInto, type Export } from "./route-table.ts";
+import { aggregate, type AggregateIndex } from "./aggregation.ts";
+import { AGGREGATE_VERSION, covers, isAggregate } from "../route-rules/aggregate.ts";
+import { nodeInternals } from "../node/node.ts";
 
 /** How long asking a service for its description may take (ms). */
 const DESCRIBE_TIMEOUT_MS = 3_000;
@@ -42,6 +45,8 @@ export class Gateway {
   readonly #nodes = new Map<string, Node>();
   readonly #own = new Set<string>();
   readonly #forwarders = new Map<string, Forwarder>();
+  /** How each cluster's member forwards what its aggregates take, as last worked out. */
+  readonly #indexes = new Map<string, AggregateIndex>();
   /** What each cluster is served, by `service@version`. */
   readonly #served = new Map<string, Map<string, Served>>();
   readonly #descriptions = new Map<string, ServiceDescription>();
@@ -130,7 +135,9 @@ export class Gateway {
     }
     const settings: ForwardSettings = { gateway: this.name, maxHops: options.maxHops, nodes: this.#nodes, own: this.#own, rules: options.rules };
     for (const cluster of options.clusters) {
-      this.#forwarders.set(cluster, new Forwarder(settings, cluster));
+      const forwarder = new Forwarder(settings, cluster);
+      this.#forwarders.set(cluster, forwarder);
+      this.#stops.push(nodeInternals(this.#nodes.get(cluster)!).dispatcher.servePassThrough(forwarder.passThrough((service) => this.#takes(cluster, service), (service, range) => this.#indexes.get(cluster)?.routesTo(service, range))));
       // News of the gateway's own members is what it just advertised: no cause to work routes out again.
       this.#stops.push(this.#nodes.get(cluster)!.onMembership(({ member }) => void (this.#own.has(member.record.id) || this.#schedule())));
     }
@@ -178,7 +185,8 @@ export class Gateway {
     for (const [cluster, node] of this.#nodes) views.set(cluster, node.members());
     let changed = false;
     for (const [cluster, node] of this.#nodes) {
-      const wanted = routesInto(cluster, views, this.#own, this.#options.cost, this.#options.maxHops);
+      const { advertised: wanted, index } = aggregate(routesInto(cluster, views, this.#own, this.#options.cost, this.#options.maxHops), this.#options.aggregates);
+      this.#indexes.set(cluster, index);
       const served = this.#served.get(cluster)!;
       const touched = new Set<string>();
       // Withdraw first, then publish costs, then serve: a caller never sees a
@@ -189,7 +197,7 @@ export class Gateway {
         served.delete(key);
         touched.add(entry.routes[0]!.service);
       }
-      const added: Array<[string, Export[], Contract]> = [];
+      const added: Array<[string, Export[], Contract | null]> = [];
       for (const [key, routes] of wanted) {
         const best = routes[0]!;
         const entry = served.get(key);
@@ -203,6 +211,12 @@ export class Gateway {
           continue;
         }
         if (!this.#fits(node, best.service)) continue;
+        if (isAggregate(best.service)) {
+          // Served by the member's pass-through, without a contract.
+          added.push([key, routes, null]);
+          touched.add(best.service);
+          continue;
+        }
         const description = this.#descriptions.get(key);
         if (!description) {
           this.#describe(key, best, views.get(best.via) ?? []);
@@ -237,11 +251,22 @@ export class Gateway {
       }
       node.updateLabels(labels);
       for (const [key, routes, contract] of added) {
-        const handlers = this.#forwarders.get(cluster)!.handlers(contract, () => served.get(key)?.routes);
-        served.set(key, { routes, encoded: encodeRoutes(routes), stop: node.serve(contract, handlers) });
+        const stop = contract === null ? () => {} : node.serve(contract, this.#forwarders.get(cluster)!.handlers(contract, () => served.get(key)?.routes));
+        served.set(key, { routes, encoded: encodeRoutes(routes), stop });
       }
     }
     if (changed) for (const listener of this.#listeners) listener();
+  }
+
+  /**
+   * Whether its member in `cluster` takes calls of `service` under an
+   * aggregate: one it advertises there now covers the name. The aggregate
+   * is in `#served` only while its label is published, as a service is.
+   */
+  #takes(cluster: string, service: string): boolean {
+    const served = this.#served.get(cluster);
+    const patterns = this.#indexes.get(cluster)?.patterns ?? [];
+    return served !== undefined && patterns.some((pattern) => covers(pattern, service) && served.has(`${pattern}@${AGGREGATE_VERSION}`));
   }
 
   /**
@@ -320,7 +345,8 @@ export class Gateway {
  * Starts a gateway: joins every cluster of `join` and advertises into each
  * the services it can reach in the others, marked with the label
  * `amoeba.gateway` (the clusters it joins) and one `amoeba.route.<service>`
- * label per service (version, cost and path of each route).
+ * label per service (version, cost and path of each route), or one per
+ * aggregate (`amoeba.route.shop.*`) for the services its `aggregate` covers.
  *
  * @example
  * const gateway = await startGateway({

@@ -5,6 +5,8 @@ import type { NodeOptions } from "../node/options.ts";
 import type { NodeInterceptors } from "../rpc/context.ts";
 import type { AuthorizationPolicy } from "../rpc/authorization.ts";
 import type { TlsClientOptions, TlsServerOptions } from "../transport/index.ts";
+import { isAggregatePattern } from "../route-rules/aggregate.ts";
+import type { AggregateSpec } from "./aggregation.ts";
 import { DEFAULT_MAX_HOPS } from "./hops.ts";
 import { CLUSTER_NAME } from "../route-rules/route-label.ts";
 import { parseRouteRules, type RouteRule, type RouteRules } from "../route-rules/rules.ts";
@@ -67,6 +69,15 @@ export interface GatewayOptions {
    * `amoeba-route`) come first.
    */
   routes?: string | RouteRule[];
+  /**
+   * Aggregates to advertise instead of one route per service (see
+   * docs/routing.md): `"shop.*"` — every service whose name starts with
+   * `shop.` — or `"*"`; a cluster it joins, `"region-b"`, for every service
+   * served there; `"shop.* in region-b"` for both. Each is one route entry,
+   * advertised while a service it covers is reachable, and the gateway
+   * forwards the calls of every service under it without a contract.
+   */
+  aggregate?: ReadonlyArray<string | AggregateSpec>;
   /** Gossip timing in every cluster; default: the LAN profile (see docs/lookup.md). */
   membership?: Partial<MembershipConfig>;
   /**
@@ -91,6 +102,7 @@ export interface ResolvedGatewayOptions {
   readonly logger: Logger | undefined;
   readonly membership: Partial<MembershipConfig> | undefined;
   readonly rules: RouteRules;
+  readonly aggregates: readonly AggregateSpec[];
   readonly traces: TracesOptions | undefined;
 }
 
@@ -118,5 +130,34 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
   if (!Number.isInteger(cost) || cost < 0 || cost > MAX_GATEWAY_COST) throw new TypeError(`gateway cost must be a whole number from 0 to ${MAX_GATEWAY_COST}, got ${String(cost)}`);
   const maxHops = options.maxHops ?? DEFAULT_MAX_HOPS;
   if (!Number.isInteger(maxHops) || maxHops < 1 || maxHops > 64) throw new TypeError(`gateway maxHops must be a whole number from 1 to 64, got ${String(maxHops)}`);
-  return { name, clusters, join, cost, maxHops, labels: { ...options.labels }, drainTimeout: options.drainTimeout, logger: options.logger, membership: options.membership, rules: parseRouteRules(options.routes ?? []), traces: options.traces };
+  const aggregate = options.aggregate ?? [];
+  if (!Array.isArray(aggregate)) throw new TypeError('gateway aggregate must be a list such as ["shop.*", "region-b"]');
+  const aggregates = aggregate.map((each) => parseAggregate(each, clusters));
+  return { name, clusters, join, cost, maxHops, labels: { ...options.labels }, drainTimeout: options.drainTimeout, logger: options.logger, membership: options.membership, rules: parseRouteRules(options.routes ?? []), aggregates, traces: options.traces };
+}
+
+/**
+ * One aggregate, checked: `shop.*` or `*`; a cluster the gateway joins
+ * (`region-b`: every service served there); `shop.* in region-b`; or the
+ * same as `{ services, cluster }`. A TypeError says what is wrong.
+ */
+export function parseAggregate(value: string | AggregateSpec, clusters: readonly string[]): AggregateSpec {
+  let spec: AggregateSpec;
+  if (typeof value === "string") {
+    const words = value.trim().split(/\s+/);
+    if (words.length === 3 && words[1] === "in") spec = { services: words[0]!, cluster: words[2]! };
+    else if (words.length === 1 && !words[0]!.endsWith("*")) {
+      if (!clusters.includes(words[0]!)) {
+        throw new TypeError(`aggregate "${value}": neither a pattern such as shop.* nor a cluster this gateway joins (${clusters.join(", ")}); for a cluster further on, write "* in ${words[0]}"`);
+      }
+      spec = { services: "*", cluster: words[0]! };
+    } else if (words.length === 1) spec = { services: words[0]! };
+    else throw new TypeError(`aggregate "${value}" is not "<pattern>", "<cluster>" or "<pattern> in <cluster>", e.g. "shop.* in region-b"`);
+  } else if (typeof value === "object" && value !== null) spec = value.cluster === undefined ? { services: value.services } : { services: value.services, cluster: value.cluster };
+  else throw new TypeError(`an aggregate is a string such as "shop.*" or { services, cluster }, not ${String(value)}`);
+  if (typeof spec.services !== "string" || !isAggregatePattern(spec.services)) {
+    throw new TypeError(`aggregate pattern ${JSON.stringify(spec.services)} must be "*" or dot-separated words ending in ".*", such as shop.*`);
+  }
+  if (spec.cluster !== undefined && (typeof spec.cluster !== "string" || !CLUSTER_NAME.test(spec.cluster))) throw new TypeError(`aggregate cluster ${JSON.stringify(spec.cluster)} is not a cluster name`);
+  return spec;
 }

@@ -1,5 +1,6 @@
 import type { Member } from "../lookup/types.ts";
 import { isBuiltInService } from "../rpc/reflection.ts";
+import { AGGREGATE_VERSION, aggregatesIn } from "../route-rules/aggregate.ts";
 import { isGateway, parseRoutes, type RouteEntry } from "../route-rules/route-label.ts";
 
 /** A route to advertise into one cluster, and the cluster a call takes first. */
@@ -16,7 +17,8 @@ export interface Export extends RouteEntry {
  * advertises (path `[d, …its path]`). A route whose path already crosses
  * `into` is left out — it would lead back — as are paths longer than
  * `maxHops`, members of the gateway itself (`own`) and gateways whose labels
- * say nothing readable of a service.
+ * say nothing readable of a service. Other gateways' aggregates (`shop.*`,
+ * version `*`) are taken on alike, under their pattern.
  */
 export function routesInto(
   into: string,
@@ -41,17 +43,18 @@ export function routesInto(
       const record = member.record;
       if ((member.state !== "alive" && member.state !== "suspect") || own.has(record.id)) continue;
       const gateway = isGateway(record.labels);
-      for (const [service, version] of record.services) {
-        if (isBuiltInService(service)) continue;
-        if (!gateway) {
-          offer({ service, version, cost: hopCost, path: [cluster], via: cluster });
-          continue;
-        }
+      const onward = (service: string, version: string): void => {
         for (const route of parseRoutes(record.labels, service, version)) {
           if (route.path.includes(into) || route.path.includes(cluster) || route.path.length + 1 > maxHops) continue;
           offer({ service, version, cost: route.cost + hopCost, path: [cluster, ...route.path], via: cluster });
         }
+      };
+      for (const [service, version] of record.services) {
+        if (isBuiltInService(service)) continue;
+        if (gateway) onward(service, version);
+        else offer({ service, version, cost: hopCost, path: [cluster], via: cluster });
       }
+      if (gateway) for (const pattern of aggregatesIn(record.labels)) onward(pattern, AGGREGATE_VERSION);
     }
   }
   const out = new Map<string, Export[]>();
@@ -60,7 +63,7 @@ export function routesInto(
 }
 
 /** Cheaper first, then shorter, then by name: every gateway decides alike. */
-function better(a: Export, b: Export): boolean {
+export function better(a: Export, b: Export): boolean {
   if (a.cost !== b.cost) return a.cost < b.cost;
   if (a.path.length !== b.path.length) return a.path.length < b.path.length;
   return a.path.join(">") < b.path.join(">");

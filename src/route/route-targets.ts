@@ -26,7 +26,8 @@ export class RouteTargets implements TargetSource {
   }
 
   collectTargets(service: string, range: string | null, labels: Readonly<Record<string, string>> | undefined, into: (info: TargetInfo) => void): void {
-    const instances = new Map(this.#node.lookup(service, range === null ? {} : { version: range }).map((instance) => [instance.node.id, instance]));
+    // The aggregates standing in for a service with no instance of its own are routes too.
+    const instances = new Map(nodeInternals(this.#node).router.instances(service, range).map((instance) => [instance.node.id, instance]));
     nodeInternals(this.#node).collectTargets(service, range, labels, (info) => {
       const instance = instances.get(info.id);
       // Only members the look-up knows: their labels say whether they are routes, and where to.

@@ -8,6 +8,7 @@
  * handler — composed once, when the contract is served.
  */
 import { MethodKindCode, type Meta } from "../wire/index.ts";
+import type { MethodKind } from "./contract.ts";
 import { Admission, ServiceGate } from "./admission.ts";
 import { withoutCallerMeta } from "./caller-meta.ts";
 import type { CallRequest, CallerInfo, Handlers, ServerInterceptor, ServerNext } from "./context.ts";
@@ -15,6 +16,7 @@ import type { Contract } from "./contract.ts";
 import { DeadlineQueue } from "./deadline-queue.ts";
 import { IncomingCall, type CallOwner, type ServingNode } from "./incoming-call.ts";
 import { InFlight } from "./in-flight.ts";
+import { PassThroughs, type PassThrough } from "./pass-through.ts";
 import { checkInterceptors, composeServer } from "./interceptor.ts";
 import { LocalUnaryCall } from "./local-call.ts";
 import { ServiceRegistry, type Endpoint } from "./registry.ts";
@@ -63,6 +65,8 @@ export interface ArrivedCall {
 export class Dispatcher {
   /** The services served, found by name, version and method. */
   readonly registry = new ServiceRegistry();
+  /** Services served without a contract: a gateway's aggregates. */
+  readonly #passThroughs = new PassThroughs();
   /** The node's and each contract's concurrency limits. */
   readonly admission: Admission;
   /** True once the node started to close: new calls are refused, unprocessed. */
@@ -119,6 +123,23 @@ export class Dispatcher {
     this.registry.add(contract, handlers, undefined, (endpoint) => this.#chain(endpoint, [...this.#front, ...this.#stages]));
   }
 
+  /**
+   * Serves, without a contract, every call of a service `passThrough`
+   * covers that no served contract answers; returns the function that stops it.
+   */
+  servePassThrough(passThrough: PassThrough): () => void {
+    return this.#passThroughs.add(passThrough);
+  }
+
+  /** The endpoint for a call, served by contract or by a pass-through, or the error that says why there is none. */
+  #find(service: string, method: string, range: string | null, kind: MethodKind, node: string): Endpoint | RpcError {
+    const found = this.registry.find(service, method, range, node);
+    // A served contract without the method answers for itself; only an unknown service or version may pass through.
+    if (!(found instanceof RpcError) || found.code !== "NOT_FOUND") return found;
+    const front = [...this.#front, ...this.#stages];
+    return this.#passThroughs.endpoint({ service, method, kind, version: range }, (handler) => composeServer(front, handler)) ?? found;
+  }
+
   /** An endpoint's chain: `interceptors` around validation around its handler. */
   #chain(endpoint: Omit<Endpoint, "run" | "checkItem">, interceptors: readonly ServerInterceptor[]): Pick<Endpoint, "run" | "checkItem"> {
     const validation = this.#options.validation;
@@ -149,7 +170,7 @@ export class Dispatcher {
     // A caller that proved no identity learns nothing, not even which methods exist.
     const unknown = this.#refuseUnknownCaller(owner.remoteInfo, service, method);
     if (unknown) return unknown;
-    const endpoint = this.registry.find(service, method, arrived.version, node);
+    const endpoint = this.#find(service, method, arrived.version, KIND_OF_CODE[arrived.kind as number] ?? "unary", node);
     if (endpoint instanceof RpcError) return endpoint;
     if (arrived.kind !== undefined && arrived.kind !== MethodKindCode[endpoint.def.kind]) return wrongKind(endpoint, node, "another kind");
     if (arrived.timeout === 0) {
@@ -171,7 +192,7 @@ export class Dispatcher {
     const node = this.#server.nodeName;
     const { service, method } = request;
     if (this.draining) return Promise.reject(new RpcError("UNAVAILABLE", `${service}.${method}: node ${node} is closing; not processed — safe to retry`, { service, method, unprocessed: true }));
-    const endpoint = found ?? this.registry.find(service, method, request.version, node);
+    const endpoint = found ?? this.#find(service, method, request.version, request.kind, node);
     if (endpoint instanceof RpcError) return Promise.reject(endpoint);
     if (endpoint.def.kind !== "unary") return Promise.reject(wrongKind(endpoint, node, "unary"));
     const release = this.admission.tryEnter(endpoint.gate, method);
@@ -211,6 +232,9 @@ export class Dispatcher {
     return this.#local.idle();
   }
 }
+
+/** The method kinds by their wire codes. */
+const KIND_OF_CODE: Readonly<Record<number, MethodKind>> = Object.fromEntries(Object.entries(MethodKindCode).map(([kind, code]) => [code, kind as MethodKind]));
 
 function wrongKind(endpoint: Endpoint, node: string, expected: string): RpcError {
   const { service, method } = endpoint;
