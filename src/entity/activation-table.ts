@@ -10,16 +10,19 @@
 import { RpcError } from "../rpc/rpc-error.ts";
 import { TurnQueue, type TurnKind } from "./turn-queue.ts";
 
-/** Timers, injected so that tests drive time. */
+/** Timers and their clock, injected so that tests drive time. */
 export interface Timers {
   set(callback: () => void, ms: number): unknown;
   clear(handle: unknown): void;
+  /** The time in ms, on the clock the timers run by. */
+  now(): number;
 }
 
 /** The process's own timers (unref'd: an idle table keeps no process alive). */
 export const REAL_TIMERS: Timers = {
   set: (callback, ms) => setTimeout(callback, ms).unref(),
   clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  now: () => performance.now(),
 };
 
 /** What a turn's body may ask of the table. */
@@ -50,7 +53,15 @@ export interface ActivationTableOptions<A> {
 interface Entry<A> {
   readonly queue: TurnQueue;
   activation: Promise<A> | undefined;
+  /** The activation once made (what `activation` resolved to), so that a turn need not wait for it. */
+  ready: A | undefined;
+  /** Set by a turn that asked for the activation to be dropped. */
+  discarded: boolean;
+  /** What every turn of this key may ask of the table. */
+  readonly turn: Turn;
   timer: unknown;
+  /** When its last turn ended (the timers' clock). */
+  lastUsed: number;
   /** Set while the key passivates: new calls wait for it. */
   ending: Promise<void> | undefined;
 }
@@ -89,42 +100,51 @@ export class ActivationTable<A> {
    * first when needed. After the table closed, calls are refused as
    * unprocessed UNAVAILABLE.
    */
-  async call<T>(key: string, kind: TurnKind, body: (activation: A, turn: Turn) => T | Promise<T>): Promise<T> {
+  call<T>(key: string, kind: TurnKind, body: (activation: A, turn: Turn) => T | Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new RpcError("UNAVAILABLE", "the entity table is closed", { unprocessed: true }));
+    const entry = this.#entries.get(key);
     // Bounded: each round waits for one passivation of this key to end.
-    for (;;) {
-      if (this.#closed) throw new RpcError("UNAVAILABLE", "the entity table is closed", { unprocessed: true });
-      const entry = this.#entries.get(key);
-      if (entry?.ending) {
-        await entry.ending;
-        continue;
-      }
-      return this.#turn(key, entry ?? this.#add(key), kind, body);
-    }
+    if (entry?.ending) return entry.ending.then(() => this.call(key, kind, body));
+    return this.#turn(key, entry ?? this.#add(key), kind, body);
   }
 
   #add(key: string): Entry<A> {
-    const entry: Entry<A> = { queue: new TurnQueue({ maxQueued: this.#options.maxQueuedPerKey }), activation: undefined, timer: undefined, ending: undefined };
+    const entry: Entry<A> = {
+      queue: new TurnQueue({ maxQueued: this.#options.maxQueuedPerKey }),
+      activation: undefined,
+      ready: undefined,
+      discarded: false,
+      turn: { discard: () => void (entry.discarded = true) },
+      timer: undefined,
+      lastUsed: 0,
+      ending: undefined,
+    };
     this.#entries.set(key, entry);
     return entry;
   }
 
   #turn<T>(key: string, entry: Entry<A>, kind: TurnKind, body: (activation: A, turn: Turn) => T | Promise<T>): Promise<T> {
-    if (entry.timer !== undefined) {
-      this.#timers.clear(entry.timer);
-      entry.timer = undefined;
-    }
-    const done = entry.queue.run(kind, async () => {
-      let discard = false;
-      const activation = await this.#activation(key, entry);
-      try {
-        return await body(activation, { discard: () => void (discard = true) });
-      } finally {
-        if (discard) entry.activation = undefined;
-      }
+    const done = entry.queue.run(kind, () => {
+      const ready = entry.ready;
+      if (ready !== undefined) return this.#run(entry, ready, body);
+      return this.#activation(key, entry).then((activation) => this.#run(entry, activation, body));
     });
     const settle = (): void => this.#settled(key, entry);
     done.then(settle, settle);
     return done;
+  }
+
+  /** Runs one turn's body; a turn that asked for it drops the activation as it ends. */
+  async #run<T>(entry: Entry<A>, activation: A, body: (activation: A, turn: Turn) => T | Promise<T>): Promise<T> {
+    try {
+      return await body(activation, entry.turn);
+    } finally {
+      if (entry.discarded) {
+        entry.discarded = false;
+        entry.activation = undefined;
+        entry.ready = undefined;
+      }
+    }
   }
 
   /** The activation of `entry`, made on first need; a failed one is forgotten so the next turn tries again. */
@@ -132,9 +152,14 @@ export class ActivationTable<A> {
     if (entry.activation === undefined) {
       const made = this.#options.activate(key);
       entry.activation = made;
-      made.catch(() => {
-        if (entry.activation === made) entry.activation = undefined;
-      });
+      made.then(
+        (activation) => {
+          if (entry.activation === made) entry.ready = activation;
+        },
+        () => {
+          if (entry.activation === made) entry.activation = undefined;
+        },
+      );
     }
     return entry.activation;
   }
@@ -143,14 +168,25 @@ export class ActivationTable<A> {
     if (!entry.queue.idle || entry.ending || this.#entries.get(key) !== entry) return;
     // Nothing was ever activated (every activation failed): nothing to keep.
     if (entry.activation === undefined) {
+      if (entry.timer !== undefined) this.#timers.clear(entry.timer);
       this.#entries.delete(key);
       return;
     }
+    entry.lastUsed = this.#timers.now();
+    // One timer per idle time, not one per turn: when it fires early (turns came since), it waits out the rest.
+    if (entry.timer === undefined) this.#idleTimer(key, entry, this.#idleMs);
+  }
+
+  #idleTimer(key: string, entry: Entry<A>, ms: number): void {
     entry.timer = this.#timers.set(() => {
       entry.timer = undefined;
-      if (!entry.queue.idle || entry.ending) return;
+      if (entry.ending || this.#entries.get(key) !== entry) return;
+      // Busy now: the turn in flight sets the idle time going again when it ends.
+      if (!entry.queue.idle) return;
+      const left = entry.lastUsed + this.#idleMs - this.#timers.now();
+      if (left > 0) return this.#idleTimer(key, entry, left);
       this.passivate(key).catch((error: unknown) => this.#options.onError?.(key, error));
-    }, this.#idleMs);
+    }, ms);
   }
 
   /**
@@ -172,6 +208,7 @@ export class ActivationTable<A> {
         await entry.queue.whenIdle();
         const activation = entry.activation;
         entry.activation = undefined;
+        entry.ready = undefined;
         if (activation !== undefined) {
           // An activation that failed has nothing to save.
           const made = await activation.then((value) => ({ value }), () => undefined);

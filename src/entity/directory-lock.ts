@@ -12,21 +12,35 @@ import { RecordLog } from "./record-log.ts";
 
 /** The per-key locks of one directory in this process. */
 export class KeyLocks {
-  readonly #tails = new Map<string, Promise<void>>();
+  /** Per name held, the bodies waiting for it, in order. A name not held has no entry. */
+  readonly #waiting = new Map<string, Array<() => void>>();
 
   /** Runs `body` after every earlier body for `name` has ended. */
-  async run<T>(name: string, body: () => Promise<T>): Promise<T> {
-    const before = this.#tails.get(name) ?? Promise.resolve();
-    let done!: () => void;
-    const tail = new Promise<void>((resolve) => (done = resolve));
-    this.#tails.set(name, tail);
-    await before;
-    try {
-      return await body();
-    } finally {
-      done();
-      if (this.#tails.get(name) === tail) this.#tails.delete(name);
+  run<T>(name: string, body: () => Promise<T>): Promise<T> {
+    const waiting = this.#waiting.get(name);
+    if (waiting === undefined) {
+      // Free: taken at once, with no promise made to wait on.
+      this.#waiting.set(name, []);
+      return this.#hold(name, body);
     }
+    return new Promise<void>((resolve) => waiting.push(resolve)).then(() => this.#hold(name, body));
+  }
+
+  #hold<T>(name: string, body: () => Promise<T>): Promise<T> {
+    let running: Promise<T>;
+    try {
+      running = body();
+    } catch (error) {
+      running = Promise.reject(error);
+    }
+    const handOn = (): void => {
+      const waiting = this.#waiting.get(name)!;
+      const next = waiting.shift();
+      if (next) next();
+      else this.#waiting.delete(name);
+    };
+    running.then(handOn, handOn);
+    return running;
   }
 }
 

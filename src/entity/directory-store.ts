@@ -33,6 +33,13 @@ export interface DirectoryStoreOptions {
 
 type Section = "e" | "l" | "i";
 
+/** An entity's record: its key, version, fencing token and data. */
+interface EntityRecord {
+  v: number;
+  t: number;
+  d: Uint8Array | null;
+}
+
 /** Opens (creating when missing) a directory store. Fails with UNUSABLE when another live process uses the directory. */
 export async function openDirectoryStore(options: DirectoryStoreOptions): Promise<EntityStore> {
   const limits = storeLimits(options.limits, DEFAULT_STORE_LIMITS);
@@ -46,7 +53,9 @@ class DirectoryStore implements EntityStore {
   readonly idempotency: IdempotencyStore;
   readonly #hold: DirectoryHold;
   readonly #log: RecordLog;
-  readonly #pending = new Set<Promise<unknown>>();
+  /** Operations under way, and who waits for them to end (a close). */
+  #running = 0;
+  #idle: (() => void) | undefined;
   #closed = false;
 
   constructor(hold: DirectoryHold, limits: StoreLimits) {
@@ -80,13 +89,17 @@ class DirectoryStore implements EntityStore {
   }
 
   #write(key: string, data: Uint8Array | undefined, fence: Fence): Promise<number> {
-    return this.locked("e", key, async () => {
-      const current = await this.#read("e", key);
-      checkWrite(key, current?.v ?? 0, current?.t ?? 0, fence);
-      const version = (current?.v ?? 0) + 1;
-      await this.write("e", key, { k: key, v: version, t: fence.token, d: data === undefined ? null : new Uint8Array(data) });
-      return version;
-    });
+    // The hot path of every turn: the record's name is made once, and read and written straight.
+    const name = `e/${key}`;
+    return this.op(() =>
+      this.#hold.locks.run(name, async () => {
+        const current = this.#log.get(name) as EntityRecord | undefined;
+        checkWrite(key, current?.v ?? 0, current?.t ?? 0, fence);
+        const version = (current?.v ?? 0) + 1;
+        await this.#log.put(name, { k: key, v: version, t: fence.token, d: data === undefined ? null : new Uint8Array(data) });
+        return version;
+      }),
+    );
   }
 
   async acquire(name: string, owner: string, ttlMs: number): Promise<Lease> {
@@ -123,7 +136,7 @@ class DirectoryStore implements EntityStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.allSettled([...this.#pending]);
+    if (this.#running > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
     await this.#hold.release();
   }
 
@@ -131,11 +144,14 @@ class DirectoryStore implements EntityStore {
   op<T>(body: () => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(closedError(this.kind));
     const running = body();
-    this.#pending.add(running);
-    const forget = (): void => void this.#pending.delete(running);
-    running.then(forget, forget);
+    this.#running++;
+    running.then(this.#ended, this.#ended);
     return running;
   }
+
+  readonly #ended = (): void => {
+    if (--this.#running === 0) this.#idle?.();
+  };
 
   /** Runs `body` under the lock of `key` in `section`. */
   locked<T>(section: Section, key: string, body: () => Promise<T>): Promise<T> {
@@ -147,8 +163,8 @@ class DirectoryStore implements EntityStore {
     return this.#log.get(`${section}/${key}`);
   }
 
-  async #read(section: "e", key: string): Promise<{ v: number; t: number; d: Uint8Array | null } | undefined> {
-    return (await this.read(section, key)) as { v: number; t: number; d: Uint8Array | null } | undefined;
+  async #read(section: "e", key: string): Promise<EntityRecord | undefined> {
+    return (await this.read(section, key)) as EntityRecord | undefined;
   }
 
   async #readLease(name: string): Promise<LeaseRecord | undefined> {

@@ -11,13 +11,19 @@ import { StoreError } from "./errors.ts";
 const MAGIC = Buffer.from([0x41, 0x4d, 0x45, 0x01]);
 const HEADER = MAGIC.length + 4;
 
-/** Encodes `record` (plain data, bytes allowed) as file contents with a checksum. */
-export function encodeRecord(record: unknown): Buffer {
+/**
+ * Encodes `record` (plain data, bytes allowed) as file contents with a
+ * checksum; with `lengthPrefix`, led by 4 bytes (big-endian) holding the
+ * length of the rest, as a frame of a log (made in one piece, not copied twice).
+ */
+export function encodeRecord(record: unknown, lengthPrefix = false): Buffer {
   const body = encodeBody(record);
-  const out = Buffer.allocUnsafe(HEADER + body.length);
-  MAGIC.copy(out, 0);
-  out.writeUInt32BE(crc32(body), MAGIC.length);
-  out.set(body, HEADER);
+  const at = lengthPrefix ? 4 : 0;
+  const out = Buffer.allocUnsafe(at + HEADER + body.length);
+  if (lengthPrefix) out.writeUInt32BE(HEADER + body.length, 0);
+  MAGIC.copy(out, at);
+  out.writeUInt32BE(crc32(body), at + MAGIC.length);
+  out.set(body, at + HEADER);
   return out;
 }
 

@@ -1,10 +1,11 @@
 /**
  * The directory store's records on disk: one append-only log, every record
  * also held in memory. A write is appended with its checksum and is
- * acknowledged once it is on disk (the log is opened O_DSYNC); writes that
- * arrive while a flush is under way go together in the next one (group
- * commit), so a busy store pays one flush for many writes instead of one
- * per write. Reopened, the log is read back; a record torn by a crash can
+ * acknowledged once it is on disk (the log is opened O_DSYNC). A flush
+ * starts once the event loop has run the I/O of its turn, so that the writes
+ * of calls that arrived together go in one; writes that arrive while a flush
+ * is under way go together in the next one (group commit): a busy store pays
+ * one flush for many writes instead of one per write. Reopened, the log is read back; a record torn by a crash can
  * only be the last one, and is cut off. When most of the log is old
  * versions, it is compacted: the live records written to a new file, flushed,
  * and renamed over the old one.
@@ -96,7 +97,7 @@ export class RecordLog {
     const frame = frameOf(name, record);
     return new Promise<void>((resolve, reject) => {
       this.#pending.push({ name, record, frame, resolve, reject });
-      this.#flushing ??= this.#flush();
+      this.#flushing ??= afterThisTurn().then(() => this.#flush());
     });
   }
 
@@ -113,7 +114,7 @@ export class RecordLog {
         const batch = this.#pending;
         this.#pending = [];
         try {
-          const bytes = Buffer.concat(batch.map((write) => write.frame));
+          const bytes = batch.length === 1 ? batch[0]!.frame : Buffer.concat(batch.map((write) => write.frame));
           await writeAll(this.#handle, bytes);
           if (SYNC_AFTER_WRITE) await this.#handle.datasync();
           this.#bytes += bytes.length;
@@ -202,11 +203,7 @@ export class RecordLog {
 
 /** A frame of the log: its length, then the record with its name (checksummed). */
 function frameOf(name: string, record: LogRecord | undefined): Buffer {
-  const body = encodeRecord({ n: name, r: record ?? null });
-  const frame = Buffer.allocUnsafe(4 + body.length);
-  frame.writeUInt32BE(body.length, 0);
-  body.copy(frame, 4);
-  return frame;
+  return encodeRecord({ n: name, r: record ?? null }, true);
 }
 
 /** The frames of a log, and where the last whole one ends (a torn last frame is left out). */
@@ -230,6 +227,11 @@ function readFrames(bytes: Buffer, path: string): { frames: Array<{ name: string
     at += 4 + length;
   }
   return { frames, end: at };
+}
+
+/** Resolves once the event loop has run the other callbacks of its turn (their microtasks too). */
+function afterThisTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 async function writeAll(handle: FileHandle, bytes: Buffer): Promise<void> {

@@ -185,17 +185,30 @@ class EntityServer implements ServedEntityType {
       throw new RpcError("INVALID_ARGUMENT", `${this.name}.${method}: ${this.name} is a singleton: its one entity is ${JSON.stringify(this.#onlyKey)} (call it with singleton(node, ${this.name}))`, { unprocessed: true });
     }
     const started = Date.now();
+    let ownerAway = false;
     for (let attempt = 0; ; attempt++) {
-      const owner = this.#ownership.ownerOf(key);
-      if (owner !== undefined) return this.#forward(owner, key, route, input, ctx);
+      const owner = ownerAway ? undefined : this.#ownership.ownerOf(key);
+      if (owner !== undefined) {
+        try {
+          return await this.#forward(owner, key, route, input, ctx);
+        } catch (error) {
+          // The owner this node sees is closing, or cannot be reached: the lease decides whether
+          // this node may run the turn instead (a closing owner lets its keys go as it drains).
+          if (!unreachable(error) || ctx.meta[ENTITY_FORWARDED_META] !== undefined) throw error;
+          ownerAway = true;
+          continue;
+        }
+      }
       if (this.#ownsStore && this.#ownership.others() > 0) throw this.#storeNotShared(key);
       if (ctx.deadline !== undefined && Date.now() >= ctx.deadline) {
         throw new RpcError("DEADLINE_EXCEEDED", `${this.name}.${method}: the deadline passed while the call waited for its turn on entity ${JSON.stringify(key)}; not processed`, { unprocessed: true });
       }
       try {
-        return readOnly
+        const result = readOnly
           ? await this.#entities.read(key, (state, _key, reminders) => handler(input, readView(key, state, reminders), ctx))
           : await this.#entities.write(key, (state, _key, reminders) => this.#writeTurn(key, handler, input, ctx, state, reminders), idempotencyKeyOf(ctx));
+        if (ownerAway) this.#letGoUnlessOwned(key);
+        return result;
       } catch (error) {
         // Held by another node that has not let go yet (a hand-off under way, or a crashed owner's lease running out).
         if (!heldElsewhere(error)) throw error;
@@ -294,6 +307,12 @@ class EntityServer implements ServedEntityType {
     return this.#core.chain((onward) => owner.invoke(onward))(request) as Promise<unknown>;
   }
 
+  /** After a turn run for an owner that could not be reached: the key goes back (its lease released) while this node's view names another owner. */
+  #letGoUnlessOwned(key: string): void {
+    if (this.#ownership.ownerOf(key) === undefined) return;
+    this.#entities.passivate(key).catch((error: unknown) => this.#core.logger.warn({ err: error, service: this.name, key }, "an entity's hand-off failed"));
+  }
+
   /** When this node's view changed: gives up the active keys it no longer owns. */
   #rebalance(): void {
     // A node that is closing refuses new calls: each key is given up as soon as its queued turns are done.
@@ -347,6 +366,11 @@ function keyOf(ctx: CallContext, type: string): string {
 function idempotencyKeyOf(ctx: CallContext): string | undefined {
   const key = ctx.meta[IDEMPOTENCY_META];
   return typeof key === "string" && key.length > 0 && key.length <= MAX_KEY_LENGTH ? key : undefined;
+}
+
+/** A call passed on that its owner refused unprocessed as unavailable (closing, or not reached), for a reason other than a lease held. */
+function unreachable(error: unknown): boolean {
+  return isRpcError(error) && error.unprocessed && error.code === "UNAVAILABLE" && !heldElsewhere(error);
 }
 
 /** A refusal because another node holds the key: the lease, or a newer owner's write. */

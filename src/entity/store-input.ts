@@ -20,7 +20,8 @@ export function checkKey(key: unknown, limits: StoreLimits, what = "key"): asser
   if (RESERVED.has(key)) throw new BadStoreInputError(what, `${what} ${JSON.stringify(key)} is reserved`);
   if (LONE_SURROGATE.test(key)) throw new BadStoreInputError(what, `${what} is not well-formed UTF-16 (a lone surrogate)`);
   if (/[\u0000-\u001f\u007f]/.test(key)) throw new BadStoreInputError(what, `${what} must not hold control characters`);
-  const bytes = Buffer.byteLength(key, "utf8");
+  // A UTF-16 unit is at most 3 bytes of UTF-8 (a pair, 4 bytes for 2 units): only a long key needs counting.
+  const bytes = key.length * 3 <= limits.maxKeyBytes ? 0 : Buffer.byteLength(key, "utf8");
   if (bytes > limits.maxKeyBytes) throw new BadStoreInputError(what, `${what} is ${bytes} bytes, over the limit of ${limits.maxKeyBytes}`);
 }
 

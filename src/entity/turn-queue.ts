@@ -51,28 +51,34 @@ export class TurnQueue {
     if (this.#waiting.length >= this.#maxQueued) {
       return Promise.reject(new RpcError("RESOURCE_EXHAUSTED", `more than ${this.#maxQueued} turns wait for this entity`, { unprocessed: true }));
     }
+    if (this.#waiting.length === 0 && !this.#writing && (kind === "read" || this.#readers === 0)) return this.#start(kind, body);
     return new Promise<T>((resolve, reject) => {
-      this.#waiting.push({
-        kind,
-        start: () => {
-          if (kind === "write") this.#writing = true;
-          else this.#readers++;
-          // The turn ends before its caller hears of it, so a caller sees the queue as it left it.
-          // A body that throws synchronously ends its turn like one that rejects.
-          new Promise<T>((run) => run(body())).then(
-            (value) => {
-              this.#end(kind);
-              resolve(value);
-            },
-            (error: unknown) => {
-              this.#end(kind);
-              reject(error);
-            },
-          );
-        },
-      });
+      this.#waiting.push({ kind, start: () => this.#start(kind, body).then(resolve, reject) });
       this.#next();
     });
+  }
+
+  /** Runs a turn now; its promise settles after the turn ended, so a caller sees the queue as it left it. */
+  #start<T>(kind: TurnKind, body: () => T | Promise<T>): Promise<T> {
+    if (kind === "write") this.#writing = true;
+    else this.#readers++;
+    let running: Promise<T>;
+    try {
+      running = Promise.resolve(body());
+    } catch (error) {
+      // A body that throws at once ends its turn like one that rejects.
+      running = Promise.reject(error);
+    }
+    return running.then(
+      (value) => {
+        this.#end(kind);
+        return value;
+      },
+      (error: unknown) => {
+        this.#end(kind);
+        throw error;
+      },
+    );
   }
 
   /** Resolves when no turn runs or waits (at once when idle now). */

@@ -6,18 +6,22 @@ import { RpcError } from "../../src/rpc/rpc-error.ts";
 
 /** Timers that fire only when the test moves the clock. */
 class ManualTimers implements Timers {
-  now = 0;
+  #now = 0;
   readonly #pending = new Map<number, { at: number; callback: () => void }>();
   #next = 0;
 
   set(callback: () => void, ms: number): unknown {
     const id = ++this.#next;
-    this.#pending.set(id, { at: this.now + ms, callback });
+    this.#pending.set(id, { at: this.#now + ms, callback });
     return id;
   }
 
   clear(handle: unknown): void {
     this.#pending.delete(handle as number);
+  }
+
+  now(): number {
+    return this.#now;
   }
 
   get pending(): number {
@@ -26,9 +30,9 @@ class ManualTimers implements Timers {
 
   /** Moves the clock on by `ms`, firing what falls due. */
   advance(ms: number): void {
-    this.now += ms;
+    this.#now += ms;
     for (const [id, timer] of [...this.#pending]) {
-      if (timer.at <= this.now) {
+      if (timer.at <= this.#now) {
         this.#pending.delete(id);
         timer.callback();
       }
