@@ -1,5 +1,6 @@
 /** Cross-origin settings of the edge: which web pages may call it from a browser. */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { ENTITY_HEADER, IDEMPOTENCY_HEADER } from "./keyed-headers.ts";
 
 /** Which origins (scheme://host[:port] of a web page) may call the edge from a browser. */
 export interface CorsOptions {
@@ -9,11 +10,11 @@ export interface CorsOptions {
   credentials?: boolean;
   /** How long browsers may cache a preflight answer, in seconds. Default 600. */
   maxAge?: number;
-  /** Request headers pages may send, besides the defaults (Content-Type, Authorization, X-Timeout, grpc-timeout, traceparent, tracestate). */
+  /** Request headers pages may send, besides the defaults (Content-Type, Authorization, X-Timeout, grpc-timeout, traceparent, tracestate, Amoeba-Entity, Idempotency-Key). */
   allowHeaders?: readonly string[];
 }
 
-const DEFAULT_ALLOWED_HEADERS = ["content-type", "authorization", "x-timeout", "grpc-timeout", "traceparent", "tracestate"];
+const DEFAULT_ALLOWED_HEADERS = ["content-type", "authorization", "x-timeout", "grpc-timeout", "traceparent", "tracestate", ENTITY_HEADER, IDEMPOTENCY_HEADER];
 const EXPOSED_HEADERS = "retry-after, www-authenticate";
 
 /** CORS settings resolved once, applied per request. */

@@ -17,6 +17,7 @@ import type { Cors } from "./cors.ts";
 import { EdgeFailure, failureOf, JSONRPC } from "./errors.ts";
 import { dispatchJsonRpc, errorResponse, failureResponse, jsonRpcCost, type CallSlot, type JsonRpcHost, type RpcChannel } from "./jsonrpc.ts";
 import { openApiDocument, type OpenApiInfo } from "./openapi.ts";
+import { keyedCall } from "./keyed-headers.ts";
 import { keepResponseMeta } from "./response-meta.ts";
 import type { EdgeLimits } from "./options.ts";
 import { streamEvents } from "./sse.ts";
@@ -124,8 +125,11 @@ export class HttpRoutes {
     // The client went away before the answer: the call is cancelled, so the
     // handler's ctx.signal fires and the instance stops working for no one.
     const signal = connectionSignal(request.socket);
+    const keyed = keyedCall(request);
+    if (keyed instanceof EdgeFailure) return fail(response, keyed);
     const kept = keepResponseMeta();
-    const options = { timeout, signal, meta: admitted.meta, onMeta: kept.onMeta };
+    const meta = keyed.meta === undefined ? admitted.meta : { ...admitted.meta, ...keyed.meta };
+    const options = { timeout, signal, meta, idempotencyKey: keyed.idempotencyKey, onMeta: kept.onMeta };
     if (streamsOut) {
       return streamEvents(response, method.call(input, options) as CallStream<unknown>, signal, {
         heartbeatInterval: host.limits.heartbeatInterval,
