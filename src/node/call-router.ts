@@ -19,7 +19,7 @@ import { RpcError } from "../rpc/rpc-error.ts";
 import { failedStream } from "../rpc/failed-stream.ts";
 import { satisfies } from "../rpc/version.ts";
 import { aggregateInstances } from "../route-rules/aggregate.ts";
-import { routeOf } from "../route-rules/route-label.ts";
+import { placeOf } from "../route-rules/locality.ts";
 import { ROUTE_META } from "../route-rules/rules.ts";
 import type { Router } from "../route-rules/router.ts";
 import type { Connections } from "./connections.ts";
@@ -106,15 +106,14 @@ export class CallRouter {
       seen.add(id);
       const address = reachableAddress(instance, host)!;
       const link = node.connections.link(address, node.dialOptions(address));
-      const sameHost = instance.labels.host !== undefined && instance.labels.host === host;
       // A gateway's instance is a route to another cluster: never as near as a real one.
-      const route = routeOf(instance);
+      const { tier, routeCost } = placeOf(instance, node.cluster, host);
       into({
         id,
         name: instance.node.name,
         address,
-        tier: route ? Locality.gateway : sameHost ? Locality.host : instance.node.cluster === node.cluster ? Locality.cluster : Locality.gateway,
-        routeCost: route?.cost ?? 0,
+        tier,
+        routeCost,
         suspect: instance.state === "suspect",
         invoke: (request) => link.invoke(request),
         connected: () => link.connected,

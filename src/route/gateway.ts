@@ -10,6 +10,7 @@ import { Forwarder, type ForwardSettings } from "./forwarder.ts";
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from "./options.ts";
 import { encodeRoutes, GATEWAY_LABEL, ROUTE_LABEL_PREFIX } from "../route-rules/route-label.ts";
 import { routesInto, type Export } from "./route-table.ts";
+import { routeLabelValue } from "./route-labels.ts";
 import { aggregate, type AggregateIndex } from "./aggregation.ts";
 import { AGGREGATE_VERSION, covers, isAggregate } from "../route-rules/aggregate.ts";
 import { nodeInternals } from "../node/node.ts";
@@ -20,8 +21,6 @@ const DESCRIBE_TIMEOUT_MS = 3_000;
 const SYNC_DELAY_MS = 50;
 /** Routes are also worked out on this period, to retry descriptions that failed. */
 const SYNC_EVERY_MS = 2_000;
-/** The longest route label the look-up's catalog carries (routes travel in the catalog, not in gossip). */
-const MAX_LABEL_VALUE = CATALOG_LIMITS.labelValue;
 /** Describe calls in flight at once, each for up to MAX_DESCRIBED services of one member: a gateway learning 10,000 services asks in pages. */
 const DESCRIBING_AT_ONCE = 16;
 
@@ -241,13 +240,9 @@ export class Gateway {
         else advertised.set(service, [...routes]);
       }
       for (const service of touched) {
-        const entries = (advertised.get(service) ?? []).sort((a, b) => a.cost - b.cost);
-        let value = encodeRoutes(entries);
-        if (value.length > MAX_LABEL_VALUE) {
-          node.logger.warn({ service }, `routes to ${service} do not fit in one label; the dearest are left out`);
-          value = value.slice(0, value.lastIndexOf(" ", MAX_LABEL_VALUE));
-        }
-        labels[ROUTE_LABEL_PREFIX + service] = entries.length === 0 ? undefined : value;
+        const { value, cut } = routeLabelValue(advertised.get(service) ?? []);
+        if (cut) node.logger.warn({ service }, `routes to ${service} do not fit in one label; the dearest are left out`);
+        labels[ROUTE_LABEL_PREFIX + service] = value;
       }
       node.updateLabels(labels);
       for (const [key, routes, contract] of added) {

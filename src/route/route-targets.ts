@@ -1,5 +1,6 @@
 import type { TargetSource } from "../balance/service-balancer.ts";
 import type { TargetInfo } from "../balance/target.ts";
+import type { Instance } from "../lookup/types.ts";
 import type { Node } from "../node/index.ts";
 import { nodeInternals } from "../node/node.ts";
 import { routeOf } from "../route-rules/route-label.ts";
@@ -31,10 +32,18 @@ export class RouteTargets implements TargetSource {
     nodeInternals(this.#node).collectTargets(service, range, labels, (info) => {
       const instance = instances.get(info.id);
       // Only members the look-up knows: their labels say whether they are routes, and where to.
-      if (!instance || this.#own.has(info.id)) return;
-      const route = routeOf(instance);
-      if (route && route.path.includes(this.#from)) return;
-      into(info);
+      if (instance && forwardable(instance, this.#from, this.#own)) into(info);
     });
   }
+}
+
+/**
+ * Whether a gateway may forward a call that came from cluster `from` to
+ * `instance`: not one of its own members (`own`, by node id), and not a
+ * route that leads back into `from`.
+ */
+export function forwardable(instance: Pick<Instance, "labels" | "service" | "version" | "node">, from: string, own: ReadonlySet<string>): boolean {
+  if (own.has(instance.node.id)) return false;
+  const route = routeOf(instance);
+  return !(route && route.path.includes(from));
 }

@@ -24,6 +24,8 @@ export interface CatalogSyncOptions {
   joinWait?: number;
   /** How often every member's digest is compared with the copy held (anti-entropy), ms. Default 5 000. */
   sweepInterval?: number;
+  /** Timers (sweeps, retries, the join's wait); default the system's. A simulation gives its clock's. */
+  setTimer?: (delayMs: number, fn: () => void) => () => void;
 }
 
 /**
@@ -51,11 +53,11 @@ export class CatalogSync {
   #pending: Pick<MemberUpdate, "services" | "labels"> = {};
   #flushQueued = false;
   #inner: LookupBackend | undefined;
-  #sweep: NodeJS.Timeout | undefined;
+  #stopSweep: (() => void) | undefined;
 
   constructor(options: CatalogSyncOptions) {
     this.#options = options;
-    this.#remote = new RemoteCatalogs({ fetch: options.fetch, logger: options.logger, onChange: (id) => this.#arrived(id) });
+    this.#remote = new RemoteCatalogs({ fetch: options.fetch, logger: options.logger, onChange: (id) => this.#arrived(id), ...(options.setTimer ? { setTimer: options.setTimer } : {}) });
     this.#gossipLabels = gossipLabelsOf(options.self.labels);
     this.#apply({ services: options.self.services, labels: options.self.labels });
   }
@@ -85,8 +87,7 @@ export class CatalogSync {
         this.#sweepAll();
         // The catalogs of the members learned by joining, so the first look-up finds their services.
         await this.#remote.idle(this.#options.joinWait ?? 2_000);
-        this.#sweep = setInterval(() => this.#sweepAll(), this.#options.sweepInterval ?? 5_000);
-        this.#sweep.unref();
+        this.#stopSweep = this.#every(this.#options.sweepInterval ?? 5_000, () => this.#sweepAll());
       },
       members: () => {
         this.#flush();
@@ -109,8 +110,30 @@ export class CatalogSync {
   }
 
   #close(): void {
-    clearInterval(this.#sweep);
+    this.#stopSweep?.();
     this.#remote.close();
+  }
+
+  /** Runs `fn` every `ms` (on the given timers, else an unreferenced interval); returns what stops it. */
+  #every(ms: number, fn: () => void): () => void {
+    const setTimer = this.#options.setTimer;
+    if (!setTimer) {
+      const interval = setInterval(fn, ms);
+      interval.unref();
+      return () => clearInterval(interval);
+    }
+    let stopped = false;
+    let cancel = (): void => {};
+    const tick = (): void => {
+      if (stopped) return;
+      fn();
+      cancel = setTimer(ms, tick);
+    };
+    cancel = setTimer(ms, tick);
+    return () => {
+      stopped = true;
+      cancel();
+    };
   }
 
   /**

@@ -132,15 +132,14 @@ export class RemoteCatalogs {
    */
   async idle(limitMs: number): Promise<void> {
     if (this.#running.size === 0) return;
-    let timer: NodeJS.Timeout | undefined;
+    let cancel: (() => void) | undefined;
     await Promise.race([
       Promise.allSettled([...this.#running]),
       new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, limitMs);
-        timer.unref();
+        cancel = this.#setTimer(limitMs, resolve);
       }),
     ]);
-    clearTimeout(timer);
+    cancel?.();
   }
 
   /** Forgets member `id` (reaped, or restarted under a new id). */
