@@ -17,7 +17,7 @@ import { evaluateGoals, renderGoals } from "./lib/goals.ts";
 import { benchRun } from "./lib/bench-run.ts";
 import type { MicroResult, OverheadResult } from "./lib/messages.ts";
 import { renderCpuSummary, renderMicro, renderOverhead, renderScenario } from "./lib/report.ts";
-import { SCENARIOS } from "./lib/scenarios.ts";
+import { SCENARIOS as ALL_SCENARIOS } from "./lib/scenarios.ts";
 import { measureMicro, measureOverhead } from "./lib/side-benches.ts";
 import { SYSTEMS } from "./lib/systems.ts";
 
@@ -30,6 +30,7 @@ async function main(): Promise<void> {
   const config = readConfig(process.argv.slice(2));
   const tempDir = mkdtempSync(join(tmpdir(), "amoeba-bench-"));
   killChildrenOnExit(() => rmSync(tempDir, { recursive: true, force: true }));
+  const scenarios = config.scenarios.length === 0 ? ALL_SCENARIOS : ALL_SCENARIOS.filter((scenario) => config.scenarios.includes(scenario.id));
   const wanted = (id: string): boolean => config.only.length === 0 || config.only.includes(id);
   const systems = SYSTEMS.filter((system) => wanted(system.id));
   const started = Date.now();
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
   const overhead: OverheadResult[] = [];
   for (let run = 0; run < config.runs && (systems.length > 0 || wanted("overhead")); run++) {
     progress(`run ${run + 1} of ${config.runs}`);
-    if (systems.length > 0) await benchRun(run, systems, SCENARIOS, config, tempDir, figures, progress);
+    if (systems.length > 0) await benchRun(run, systems, scenarios, config, tempDir, figures, progress);
     if (wanted("overhead")) {
       try {
         overhead.push(await measureOverhead(config));
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
   }
 
   if (systems.length > 0) {
-    for (const scenario of SCENARIOS) console.log(`${renderScenario(figures, systems, scenario)}\n`);
+    for (const scenario of scenarios) console.log(`${renderScenario(figures, systems, scenario)}\n`);
     console.log(
       "calls/s ratios: this system ÷ raw, ÷ grpc-js, ÷ moleculer; p50/p99 ratios: this ÷ raw (lower is better).\n" +
         "RSS: the server process's peak resident set while the scenario ran (every process has tsx's loader for the harness).\n" +
@@ -147,9 +148,9 @@ async function main(): Promise<void> {
   for (const [system, messages] of figures.failures) console.log(`${system} FAILED: ${messages.join(" | ")}`);
 
   // The comparison's targets when any of it ran, then the balancing ones.
-  const goals = [...(systems.length > 0 || overhead.length > 0 ? evaluateGoals(figures, overhead) : []), ...(balance?.goals ?? []), ...(edge?.goals ?? []), ...(natsReport?.goals ?? []), ...(entity?.goals ?? [])];
+  const goals = [...(systems.length > 0 || overhead.length > 0 ? evaluateGoals(figures, overhead) : []), ...(route?.goals ?? []), ...(balance?.goals ?? []), ...(edge?.goals ?? []), ...(natsReport?.goals ?? []), ...(entity?.goals ?? [])];
   if (goals.length > 0) console.log(`Targets (ratios within this run${config.quick ? "; quick mode, rough" : ""}):\n${renderGoals(goals)}\n`);
-  if (systems.length > 0) console.log(renderCpuSummary(figures, SCENARIOS));
+  if (systems.length > 0) console.log(renderCpuSummary(figures, scenarios));
 
   const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
   mkdirSync(resultsDir, { recursive: true });
@@ -159,12 +160,12 @@ async function main(): Promise<void> {
     cpus: cpus().length,
     loadAverage: loadavg(),
     config,
-    scenarios: SCENARIOS,
+    scenarios,
     systems: systems.map(({ id, label }) => ({
       id,
       label,
-      figures: Object.fromEntries(SCENARIOS.map((scenario) => [scenario.id, figures.get(id, scenario.id) ?? null])),
-      samples: Object.fromEntries(SCENARIOS.map((scenario) => [scenario.id, figures.samples(id, scenario.id)])),
+      figures: Object.fromEntries(scenarios.map((scenario) => [scenario.id, figures.get(id, scenario.id) ?? null])),
+      samples: Object.fromEntries(scenarios.map((scenario) => [scenario.id, figures.samples(id, scenario.id)])),
       failures: figures.failures.get(id) ?? [],
     })),
     inProcessOverhead: overhead,

@@ -77,6 +77,8 @@ async function start(): Promise<{ port?: number; address?: string }> {
 }
 
 process.on("disconnect", () => process.exit(0));
+// Stopped by the parent: exit, so that a profile asked for with --cpu-prof is written.
+process.on("SIGTERM", () => process.exit(0));
 // CPU time is what separates the systems on a shared machine: the parent asks before and after the load.
 process.on("message", (message) => {
   if (message === "cpu") {

@@ -9,7 +9,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { BenchConfig } from "../lib/config.ts";
+import { cpuProfileArgs, type BenchConfig } from "../lib/config.ts";
 import type { GoalOutcome } from "../lib/goals.ts";
 import { median } from "../lib/stats.ts";
 import type { EntityLoad, EntityPlan, HandOff } from "./contracts.ts";
@@ -41,12 +41,12 @@ export async function runEntityBench(config: BenchConfig, progress: (line: strin
   const children: ChildProcess[] = [];
   try {
     progress("entity: starting two nodes with a directory store");
-    const server = fork(new URL("./server.ts", import.meta.url), [cluster, join(dir, "store")], { execArgv: ["--import", "tsx"], env, stdio: ["ignore", "inherit", "inherit", "ipc"], serialization: "json" });
+    const server = fork(new URL("./server.ts", import.meta.url), [cluster, join(dir, "store")], { execArgv: ["--import", "tsx", ...cpuProfileArgs("entity-server")], env, stdio: ["ignore", "inherit", "inherit", "ipc"], serialization: "json" });
     children.push(server);
     await nextMessage(server, 60_000);
     progress(`entity: plain and entity calls, ${config.runs} run(s) of ${seconds} s each, then a hand-off`);
     const plan: EntityPlan = { cluster, concurrency: CONCURRENCY, keys: KEYS, seconds, warmupMs: config.quick ? 500 : 2_000, runs: config.runs };
-    const caller = fork(new URL("./caller.ts", import.meta.url), [JSON.stringify(plan)], { execArgv: ["--import", "tsx"], env, stdio: ["ignore", "inherit", "inherit", "ipc"], serialization: "json" });
+    const caller = fork(new URL("./caller.ts", import.meta.url), [JSON.stringify(plan)], { execArgv: ["--import", "tsx", ...cpuProfileArgs("entity-caller")], env, stdio: ["ignore", "inherit", "inherit", "ipc"], serialization: "json" });
     children.push(caller);
     // The caller asks for node a's close; the server's answer goes back to it.
     caller.on("message", (message: { close?: string }) => {

@@ -27,4 +27,6 @@ process.on("message", (message: { close?: string }) => {
   void nodes[0]!.close().then(() => process.send!({ keys }));
 });
 process.on("disconnect", () => process.exit(0));
+// Stopped by the parent: exit, so that a profile asked for with --cpu-prof is written.
+process.on("SIGTERM", () => process.exit(0));
 process.send!({ ready: true });

@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from "node:child_process";
+import { cpuProfileArgs } from "./config.ts";
 import type { ChildMessage, ParentMessage } from "./messages.ts";
 
 // Every child ever started, until it exits: what `killAll` ends.
@@ -19,7 +20,7 @@ export class Child {
   constructor(label: string, file: URL, argument: unknown) {
     this.label = label;
     this.#process = fork(file, [JSON.stringify(argument)], {
-      execArgv: ["--import", "tsx"],
+      execArgv: ["--import", "tsx", ...cpuProfileArgs(label)],
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       serialization: "json",
     });

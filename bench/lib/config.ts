@@ -1,4 +1,6 @@
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { SCENARIOS } from "./scenarios.ts";
 import { SYSTEMS } from "./systems.ts";
 
 const PARTS = [...SYSTEMS.map((system) => system.id as string), "overhead", "micro", "balance", "edge", "nats", "observe", "route", "entity"];
@@ -22,12 +24,21 @@ export interface BenchConfig {
   microMs: number;
   /** Systems to run (all when empty). */
   only: string[];
+  /** The scenarios of the comparison to run (all when empty): small-c1, small-c64, echo4k-c1, echo4k-c64. */
+  scenarios: string[];
+  /** Where each child process writes a V8 CPU profile (`--cpu-prof DIR`); none when undefined. */
+  cpuProfileDir: string | undefined;
 }
 
 const USAGE = `usage: npm run bench [-- --quick] [-- --runs N] [-- --only raw,amoeba-tcp,…]
 
   --quick   fewer calls and 1 run (under a minute); figures are rougher
   --runs N  runs per measurement, each figure being their median (default 3)
+  --scenarios small-c64,…  only these scenarios of the comparison (small-c1, small-c64,
+            echo4k-c1, echo4k-c64); with --cpu-prof, a profile of one load
+  --cpu-prof DIR  every server and client process writes a V8 CPU profile into
+            DIR/<its label>/ (open in Chrome DevTools or speedscope); the figures
+            of a profiled run are slower than unprofiled ones
   --only    comma-separated parts: raw, amoeba-tcp, amoeba-metrics, amoeba-unix,
             amoeba-inproc, grpc, moleculer, overhead, micro, balance, edge,
             nats (Amoeba on NATS vs nats.js request() and moleculer on NATS),
@@ -45,6 +56,8 @@ export function readConfig(argv: string[]): BenchConfig {
         quick: { type: "boolean", default: false },
         runs: { type: "string" },
         only: { type: "string" },
+        "cpu-prof": { type: "string" },
+        scenarios: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -68,7 +81,29 @@ export function readConfig(argv: string[]): BenchConfig {
     console.error(`--only: unknown ${unknown.join(", ")}; known: ${PARTS.join(", ")}\n\n${USAGE}`);
     process.exit(2);
   }
+  const scenarios = values.scenarios ? values.scenarios.split(",").map((name) => name.trim()).filter(Boolean) : [];
+  const unknownScenarios = scenarios.filter((id) => !SCENARIOS.some((scenario) => scenario.id === id));
+  if (unknownScenarios.length > 0) {
+    console.error(`--scenarios: unknown ${unknownScenarios.join(", ")}; known: ${SCENARIOS.map((scenario) => scenario.id).join(", ")}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  const cpuProfileDir = values["cpu-prof"] === undefined ? undefined : resolve(values["cpu-prof"]);
+  // Children read it from the environment: every process the bench starts, by whichever part.
+  if (cpuProfileDir !== undefined) process.env[CPU_PROFILE_ENV] = cpuProfileDir;
   return quick
-    ? { quick, runs, callsC1: 2_000, callsC64: 8_000, warmupCalls: 2_000, warmupMs: 500, measureMs: 1_000, overheadCalls: 150_000, microMs: 80, only }
-    : { quick, runs, callsC1: 10_000, callsC64: 60_000, warmupCalls: 5_000, warmupMs: 2_500, measureMs: 10_000, overheadCalls: 700_000, microMs: 500, only };
+    ? { quick, runs, callsC1: 2_000, callsC64: 8_000, warmupCalls: 2_000, warmupMs: 500, measureMs: 1_000, overheadCalls: 150_000, microMs: 80, only, scenarios, cpuProfileDir }
+    : { quick, runs, callsC1: 10_000, callsC64: 60_000, warmupCalls: 5_000, warmupMs: 2_500, measureMs: 10_000, overheadCalls: 700_000, microMs: 500, only, scenarios, cpuProfileDir };
+}
+
+const CPU_PROFILE_ENV = "AMOEBA_BENCH_CPU_PROF";
+
+/**
+ * The V8 flags that make a child process labelled `label` write its CPU
+ * profile under `--cpu-prof DIR` (none without it). NODE_OPTIONS may not
+ * carry `--cpu-prof`, so each part passes these on its children's command line.
+ */
+export function cpuProfileArgs(label: string): string[] {
+  const dir = process.env[CPU_PROFILE_ENV];
+  if (dir === undefined) return [];
+  return ["--cpu-prof", `--cpu-prof-dir=${join(dir, label.replace(/[^A-Za-z0-9._-]+/g, "-"))}`];
 }

@@ -30,7 +30,9 @@ const COLUMNS: Column[] = [
  * less than throughput.
  */
 export function renderScenario(figures: Figures, systems: readonly SystemSpec[], scenario: Scenario): string {
-  const raw = figures.get("raw", scenario.id);
+  const rawTcp = figures.get("raw", scenario.id);
+  // Unix sockets are measured against the raw baseline on a Unix socket.
+  const rawUnix = figures.get("raw-unix", scenario.id) ?? rawTcp;
   const grpc = figures.get("grpc", scenario.id);
   const moleculer = figures.get("moleculer", scenario.id);
   const rows = systems.map((system) => {
@@ -40,6 +42,8 @@ export function renderScenario(figures: Figures, systems: readonly SystemSpec[],
     if (figure.errors > 0) notes.push(`${figure.errors} errors`);
     if (figure.truncated > 0) notes.push(`time cap hit in ${figure.truncated}/${figure.runs} runs`);
     if (system.id === "amoeba-inproc") notes.push("one process: client and server");
+    if (system.id === "amoeba-unix" && rawUnix !== rawTcp) notes.push("÷ raw unix");
+    const raw = system.id === "amoeba-unix" ? rawUnix : rawTcp;
     return [
       system.label,
       count(figure.callsPerSec),

@@ -1,7 +1,7 @@
 import type { OpenCaller } from "../targets/caller.ts";
 
 /** Every system the bench compares. */
-export type SystemId = "raw" | "amoeba-tcp" | "amoeba-metrics" | "amoeba-unix" | "amoeba-inproc" | "grpc" | "moleculer";
+export type SystemId = "raw" | "raw-unix" | "amoeba-tcp" | "amoeba-metrics" | "amoeba-unix" | "amoeba-inproc" | "grpc" | "moleculer";
 
 /** How to run one system: its server process (if any) and its client. */
 export interface SystemSpec {
@@ -21,6 +21,12 @@ export const SYSTEMS: readonly SystemSpec[] = [
     id: "raw",
     label: "raw node:net",
     server: () => ({ file: target("raw-server.ts"), argument: {} }),
+    openCaller: async () => (await import("../targets/raw-caller.ts")).openRawCaller,
+  },
+  {
+    id: "raw-unix",
+    label: "raw unix",
+    server: (tempDir) => ({ file: target("raw-server.ts"), argument: { listen: `unix://${tempDir}/raw.sock` } }),
     openCaller: async () => (await import("../targets/raw-caller.ts")).openRawCaller,
   },
   {

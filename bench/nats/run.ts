@@ -183,6 +183,7 @@ function describe(system: string, scenario: string, result: LoadResult): string 
 }
 
 const callsPerSec = (sample: Sample): number => sample.result.callsPerSec;
+const p50 = (sample: Sample): number => sample.result.p50Us;
 const p99 = (sample: Sample): number => sample.result.p99Us;
 
 /**
@@ -195,7 +196,14 @@ export function evaluateNatsGoals(figures: Figures): GoalOutcome[] {
     outcomes.push({ target, measured, status: Number.isFinite(value) ? (pass(value) ? "met" : "missed") : "n/a" });
   };
   const vsNatsjs = figures.ratioByRun("amoeba-nats", "natsjs-request", "small-c64", callsPerSec);
-  check("amoeba on NATS c=64 small calls/s ≥ 1.5× nats.js request()", `${times(vsNatsjs)} nats.js`, vsNatsjs, (r) => r >= 1.5);
+  check("amoeba on NATS c=64 small calls/s ≥ 3× nats.js request()", `${times(vsNatsjs)} nats.js`, vsNatsjs, (r) => r >= 3);
+  const p50VsNatsjs = figures.ratioByRun("amoeba-nats", "natsjs-request", "small-c1", p50);
+  check(
+    "amoeba on NATS c=1 small p50 ≤ 1.0× nats.js request()'s",
+    `${micros(figures.get("amoeba-nats", "small-c1")?.p50Us)} µs vs ${micros(figures.get("natsjs-request", "small-c1")?.p50Us)} µs: ${times(p50VsNatsjs)}`,
+    p50VsNatsjs,
+    (r) => r <= 1,
+  );
   const vsMoleculer = figures.ratioByRun("amoeba-nats", "moleculer-nats", "small-c64", callsPerSec);
   check("amoeba on NATS c=64 small calls/s ≥ 1.5× moleculer on NATS", `${times(vsMoleculer)} moleculer`, vsMoleculer, (r) => r >= 1.5);
   for (const scenario of NATS_SCENARIOS) {

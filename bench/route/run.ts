@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { BenchConfig } from "../lib/config.ts";
+import { cpuProfileArgs, type BenchConfig } from "../lib/config.ts";
+import type { GoalOutcome } from "../lib/goals.ts";
 import { median } from "../lib/stats.ts";
 
 /** What the caller is asked to measure. */
@@ -39,6 +40,7 @@ export interface RouteReport {
   gateway: HopLoad;
   ratio: number;
   samples: { direct: HopLoad[]; gateway: HopLoad[] };
+  goals: GoalOutcome[];
 }
 
 const BIN = fileURLToPath(new URL("../../bin/amoeba.js", import.meta.url));
@@ -62,16 +64,34 @@ export async function runRouteBench(config: BenchConfig, progress: (line: string
     await gateway.match(new RegExp(`routes into ${near}: calculator@`));
     progress(`route: direct and through the gateway, ${config.runs} run(s) of ${seconds} s each`);
     const plan: HopPlan = { cluster: near, address, concurrency: CONCURRENCY, seconds, warmupMs: config.quick ? 500 : 2_000, runs: config.runs };
-    const caller = fork(CALLER, [JSON.stringify(plan)], { execArgv: ["--import", "tsx"], env, stdio: ["ignore", "inherit", "inherit", "ipc"], serialization: "json" });
+    const caller = fork(CALLER, [JSON.stringify(plan)], { execArgv: ["--import", "tsx", ...cpuProfileArgs("route-caller")], env, stdio: ["ignore", "inherit", "inherit", "ipc"], serialization: "json" });
     children.push(caller);
     const samples = await firstMessage<RouteReport["samples"]>(caller, (2 * seconds * config.runs + 90) * 1000);
     const direct = medianLoad(samples.direct);
     const through = medianLoad(samples.gateway);
-    return { concurrency: CONCURRENCY, seconds, runs: config.runs, direct, gateway: through, ratio: direct.callsPerSecond > 0 ? through.callsPerSecond / direct.callsPerSecond : 0, samples };
+    const ratio = direct.callsPerSecond > 0 ? through.callsPerSecond / direct.callsPerSecond : 0;
+    return { concurrency: CONCURRENCY, seconds, runs: config.runs, direct, gateway: through, ratio, samples, goals: hopGoals(samples) };
   } finally {
     for (const child of children) child.kill();
     rmSync(rendezvous, { recursive: true, force: true });
   }
+}
+
+/**
+ * The hop's targets, each ratio taken within a run (direct and through the
+ * gateway measured back to back), then the median over runs.
+ */
+function hopGoals(samples: RouteReport["samples"]): GoalOutcome[] {
+  const runs = Math.min(samples.direct.length, samples.gateway.length);
+  const perRun = (pick: (load: HopLoad) => number): number =>
+    runs === 0 ? Number.NaN : median(Array.from({ length: runs }, (_, i) => pick(samples.gateway[i]!) / pick(samples.direct[i]!)));
+  const calls = perRun((load) => load.callsPerSecond);
+  const tail = perRun((load) => load.p99);
+  const status = (value: number, pass: boolean): GoalOutcome["status"] => (Number.isFinite(value) ? (pass ? "met" : "missed") : "n/a");
+  return [
+    { target: "one gateway hop calls/s ≥ 0.45× direct", measured: `${calls.toFixed(2)}× direct`, status: status(calls, calls >= 0.45) },
+    { target: "one gateway hop p99 ≤ 3× direct's", measured: `${tail.toFixed(2)}× direct`, status: status(tail, tail <= 3) },
+  ];
 }
 
 /** The report as a table. */
@@ -90,7 +110,7 @@ export function renderRoute(report: RouteReport): string {
 
 /** `amoeba <args>` with its output read for a ready line. */
 function cli(args: string[], env: NodeJS.ProcessEnv, children: ChildProcess[]): { match: (pattern: RegExp) => Promise<RegExpMatchArray> } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...cpuProfileArgs(`route-${args[0]}`), BIN, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "inherit"] });
   children.push(child);
   let output = "";
   child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));

@@ -8,10 +8,14 @@ interface Pending {
   reject(error: Error): void;
 }
 
+function connectTcp(address: string): net.Socket {
+  const [host = "127.0.0.1", port = "0"] = address.split(":");
+  return net.connect({ host, port: Number(port) });
+}
+
 /** The raw baseline's client: one socket, calls matched to answers by id. */
 export async function openRawCaller(address: string): Promise<Caller> {
-  const [host = "127.0.0.1", port = "0"] = address.split(":");
-  const socket = net.connect({ host, port: Number(port) });
+  const socket = address.startsWith("unix://") ? net.connect({ path: address.slice("unix://".length) }) : connectTcp(address);
   await once(socket, "connect");
   socket.setNoDelay(true);
   const pending = new Map<number, Pending>();

@@ -1,4 +1,5 @@
 import net from "node:net";
+import { childArgument } from "../lib/child-side.ts";
 import { runServer } from "../lib/serve-child.ts";
 import { BatchedWriter, encodeRawFrame, RawFrameReader, RawMethod } from "./raw-frame.ts";
 
@@ -7,6 +8,7 @@ import { BatchedWriter, encodeRawFrame, RawFrameReader, RawMethod } from "./raw-
  * (decode JSON, compute, encode JSON, batch writes), hence the ceiling.
  */
 runServer(async () => {
+  const argument = childArgument<{ listen?: string }>() ?? {};
   const server = net.createServer((socket) => {
     socket.setNoDelay(true);
     const writer = new BatchedWriter(socket);
@@ -28,13 +30,16 @@ runServer(async () => {
     });
     socket.on("error", () => socket.destroy());
   });
+  // `unix:///path` listens on a Unix socket, for the raw Unix baseline.
+  const unixPath = argument.listen?.startsWith("unix://") ? argument.listen.slice("unix://".length) : undefined;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
+    if (unixPath !== undefined) server.listen(unixPath, resolve);
+    else server.listen(0, "127.0.0.1", resolve);
   });
-  const { port } = server.address() as net.AddressInfo;
+  const address = unixPath !== undefined ? `unix://${unixPath}` : `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
   return {
-    address: `127.0.0.1:${port}`,
+    address,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 });
