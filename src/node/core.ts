@@ -241,9 +241,20 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
     const { first, remove } = topics.add(topic, handler as EventHandler<any>);
     const name = typeof topic === "string" ? topic : (topic as { topic: string }).topic;
     if (first) {
+      // The record first: a look-up that cannot carry the longer topics label
+      // (gossip: 512 characters) refuses it here, and nothing of the
+      // subscription is left behind — no handler, no label, no SUBSCRIBE.
+      try {
+        this.#advertiseTopics();
+      } catch (error) {
+        remove();
+        throw new RangeError(
+          `subscribe("${name.slice(0, 64)}"): the topics this node subscribes to do not fit in its member record's ${TOPICS_LABEL} label (${error instanceof Error ? error.message : String(error)}); not subscribed`,
+          { cause: error },
+        );
+      }
       this.connections.updateSubscription(name, true);
       this.engine?.events?.subscribe(name);
-      this.#advertiseTopics();
     }
     return () => {
       if (!remove()) return;
@@ -257,14 +268,15 @@ export class NodeCore implements SessionHost, LinkHost, EngineHost, TargetSource
   readonly #onEngine = (addresses: readonly string[], cluster: string | undefined): boolean =>
     cluster === this.cluster && addresses.some((address) => this.engine?.transports.has(address.slice(0, address.indexOf(":"))) === true);
 
-  /** the member record lists the topics, for publishers anywhere in the cluster. */
+  /** The member record lists the topics, for publishers anywhere in the cluster; throws (nothing changed) when the look-up refuses the label. */
   #advertiseTopics(): void {
     const next: Record<string, string> = { ...this.labels };
     const value = topicsLabel(this.connections.topics.topics());
     if (value === undefined) delete next[TOPICS_LABEL];
     else next[TOPICS_LABEL] = value;
-    this.labels = Object.freeze(next);
+    // The look-up first: labels it refuses (a RangeError) are not kept either.
     this.membership.update({ labels: next });
+    this.labels = Object.freeze(next);
   }
 
   readonly reportEventError = (error: Error): void => {

@@ -2,14 +2,16 @@
  * Events reach the whole cluster: nodes that never connected by hand, found
  * by look-up (gossip, and a registry), receive what any member publishes on a
  * topic they subscribe to, once each; a node that stops subscribing gets no
- * more; members of another cluster get nothing.
+ * more; members of another cluster get nothing. A subscribe() whose topic the
+ * member record cannot list fails whole.
  */
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { startNode, type EventInfo, type Node, type NodeOptions } from "../../src/index.ts";
+import { z } from "zod";
+import { contract, startNode, unary, type EventInfo, type Node, type NodeOptions } from "../../src/index.ts";
 import { FAST_MEMBERSHIP_CONFIG } from "../../src/lookup/membership/config.ts";
 import { serveRegistry } from "../../src/lookup/registry/server.ts";
 import { recordingLogger, sleep, waitFor } from "./support.ts";
@@ -85,4 +87,56 @@ test("registry: the same through client-server look-up", async (t) => {
   });
   await until(() => nodes.every((n) => n.members().filter((m) => m.state === "alive").length === 3), 10_000);
   await publishAcross(nodes);
+});
+
+test("a subscribe() that would take the topics label past the gossip record's 512 characters fails and leaves nothing behind", async (t) => {
+  const Ping = contract("events.ping", "1.0.0", { ping: unary({ input: z.object({}), output: z.string() }) });
+  const cluster = `events-${process.pid}-${++clusters}`;
+  const [n0, n1] = (await start(2, () => ({ cluster, lookup: { membership: FAST_MEMBERSHIP_CONFIG } }))) as [Node, Node];
+  t.after(() => Promise.all([n0, n1].map((n) => n.close({ timeout: 500 }))));
+  n1.serve(Ping, { ping: () => "pong" });
+  await until(() => [n0, n1].every((n) => n.members().filter((m) => m.state === "alive").length === 2), 10_000);
+  // A connection from n0 to n1 too: a SUBSCRIBE frame on it would be a subscription made by another way.
+  const peer = await n0.connect(n1.addresses[0]!);
+  const barrier = async (): Promise<void> => assert.equal(await peer.client(Ping).ping({}), "pong");
+
+  // Topics of 60 characters: eight take 487 characters of the label, a ninth would take 548.
+  const name = (i: number): string => `topic-${String(i).padStart(2, "0")}-`.padEnd(60, "x");
+  const got = new Map<string, Got>();
+  const stops: Array<() => void> = [];
+  for (let i = 0; i < 8; i++) {
+    got.set(name(i), []);
+    stops.push(n1.subscribe(name(i), collect(got.get(name(i))!)));
+  }
+  const label = n1.labels["amoeba.topics"];
+  assert.equal(label?.length, 487);
+  await until(() => n0.members().find((m) => m.record.name === "n1")?.record.labels["amoeba.topics"] === label, 5_000);
+
+  const refused: Got = [];
+  assert.throws(
+    () => n1.subscribe(name(8), collect(refused)),
+    (error: unknown) => error instanceof RangeError && error.message.includes(`subscribe("${name(8)}")`) && error.message.includes("amoeba.topics") && error.message.includes("not subscribed"),
+  );
+  // Nothing of it is left: not the label, not the handler, not a SUBSCRIBE on the connection.
+  assert.equal(n1.labels["amoeba.topics"], label, "the label is as before");
+  n1.publish(name(8), "local");
+  n0.publish(name(8), "over the connection");
+  await barrier();
+  await sleep(200);
+  assert.equal(n0.members().find((m) => m.record.name === "n1")?.record.labels["amoeba.topics"], label, "the record others see is as before");
+  assert.deepEqual(refused, [], "the refused subscriber got nothing");
+
+  // The earlier subscriptions keep working, by look-up and locally.
+  n0.publish(name(0), "a");
+  n1.publish(name(7), "b");
+  await until(() => got.get(name(0))!.length === 1 && got.get(name(7))!.length === 1, 5_000);
+  assert.deepEqual(got.get(name(0)), [{ payload: "a", from: "n0" }]);
+
+  // A limit, not a broken state: with room made, the same topic subscribes.
+  stops[3]!();
+  const later: Got = [];
+  n1.subscribe(name(8), collect(later));
+  await until(() => (n0.members().find((m) => m.record.name === "n1")?.record.labels["amoeba.topics"] ?? "").split(",").includes(name(8)), 5_000);
+  n0.publish(name(8), "c");
+  await until(() => later.length === 1, 5_000);
 });
