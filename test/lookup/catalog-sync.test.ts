@@ -3,8 +3,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { startNode, type Node } from "../../src/index.ts";
-import { CATALOG_DIGEST_LABEL, OwnCatalog, RemoteCatalogs, type CatalogPage } from "../../src/lookup/catalog-sync/index.ts";
+import { randomUUID } from "node:crypto";
+import { connect, startNode, type MembershipEvent, type Node, type Peer } from "../../src/index.ts";
+import type { LookupBackend } from "../../src/lookup/backend.ts";
+import { CATALOG_DIGEST_LABEL, CatalogContract, CatalogSync, OwnCatalog, RemoteCatalogs, type CatalogPage } from "../../src/lookup/catalog-sync/index.ts";
+import { createMembership, createUdpTransport, FAST_MEMBERSHIP_CONFIG } from "../../src/lookup/membership/index.ts";
 import { manyServices } from "./many-services.ts";
 
 let rendezvous = "";
@@ -142,4 +145,79 @@ test("a change past a limit is a RangeError at the call that made it, and the no
     const self = node.members().find((m) => m.record.id === node.id);
     return self !== undefined && self.record.labels["amoeba.route.svc-499"] === "1.0.0:1:far" && self.record.services.some(([name]) => name === "inventory.after-0");
   });
+});
+
+test("the anti-entropy sweep repairs a catalog that a missed digest change left stale", async (t) => {
+  const name = cluster();
+  const far = await startNode({ name: "far", cluster: name, listen: "tcp://127.0.0.1:0", lookup: { membership: FAST_MEMBERSHIP_CONFIG } });
+  const peers = new Map<string, Promise<Peer>>();
+  // The watcher: the real gossip membership over UDP and the real catalog transfer over TCP, with
+  // the catalog sync's events to be made deaf and its sweep timer in the test's hands.
+  const SWEEP_MS = 3_600_000;
+  const sweeps: Array<() => void> = [];
+  const setTimer = (delay: number, fn: () => void): (() => void) => {
+    if (delay === SWEEP_MS) {
+      sweeps.push(fn);
+      return () => {
+        const at = sweeps.indexOf(fn);
+        if (at >= 0) sweeps.splice(at, 1);
+      };
+    }
+    const timer = setTimeout(fn, delay);
+    timer.unref();
+    return () => clearTimeout(timer);
+  };
+  const self = { id: randomUUID(), name: "watcher", cluster: name, addresses: [], labels: {}, services: [], load: 0 };
+  const sync = new CatalogSync({
+    self,
+    logger: quiet,
+    sweepInterval: SWEEP_MS,
+    setTimer,
+    fetch: (address, request, signal) => ({
+      async *[Symbol.asyncIterator]() {
+        if (!peers.has(address)) peers.set(address, connect(address, { logger: { ...quiet, error() {} } }));
+        yield* (await peers.get(address)!).client(CatalogContract).fetch(request, { signal });
+      },
+    }),
+  });
+  const transport = await createUdpTransport("udp://127.0.0.1:0");
+  const membership = createMembership({ self: { ...sync.gossipRecord(self), gossip: transport.address }, transport, config: FAST_MEMBERSHIP_CONFIG, logger: quiet });
+  let deaf = false;
+  const gossip: LookupBackend = {
+    start: () => membership.start([far.gossipAddress!]),
+    members: () => membership.members(),
+    update: (change) => membership.update(change),
+    // A missed digest change: while deaf, the news of members does not reach the catalog sync.
+    on: (listener) => membership.on((event: MembershipEvent) => void (deaf || listener(event))),
+    leave: (ms) => membership.leave(ms),
+    stop: () => membership.stop(),
+  };
+  const watcher = sync.wrap(gossip);
+  t.after(async () => {
+    await watcher.stop();
+    for (const peer of peers.values()) await (await peer).close();
+    await far.close();
+  });
+  const [first, second] = manyServices(2, 1, "sweep.service-");
+  far.serve(first!.contract, first!.handlers);
+  await watcher.start();
+  assert.equal(sweeps.length, 1, "the sweep is scheduled");
+  const farServices = (): string[] => watcher.members().find((m) => m.record.id === far.id)?.record.services.map(([service]) => service).filter((service) => service.startsWith("sweep.")) ?? [];
+  await eventually("the watcher holds far's catalog", () => farServices().includes("sweep.service-0"));
+
+  deaf = true;
+  const before = membership.get(far.id)!.record.labels[CATALOG_DIGEST_LABEL];
+  far.serve(second!.contract, second!.handlers);
+  await eventually("far's new digest in the watcher's gossip", () => membership.get(far.id)?.record.labels[CATALOG_DIGEST_LABEL] !== before);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.deepEqual(farServices(), ["sweep.service-0"], "the digest path missed the change: the copy held is stale");
+  const fetched = sync.stats();
+
+  // One sweep compares every member's digest with the copy held and fetches the change.
+  const started = performance.now();
+  sweeps.shift()!();
+  assert.equal(sweeps.length, 1, "the next sweep is scheduled");
+  await eventually("the sweep repairs the copy", () => farServices().includes("sweep.service-1"), 2_000);
+  console.log(`# repaired ${(performance.now() - started).toFixed(0)} ms after the sweep`);
+  assert.equal(sync.stats().deltas, fetched.deltas + 1, "as a delta, not the whole catalog");
 });
