@@ -51,6 +51,8 @@ export class CatalogSync {
   readonly #merged = new WeakMap<Readonly<MemberRecord>, { view: CatalogView | undefined; record: Readonly<MemberRecord> }>();
   #gossipLabels: Record<string, string>;
   #pending: Pick<MemberUpdate, "services" | "labels"> = {};
+  /** Services and catalog labels of the last change accepted (pending or applied): what the next is checked against. */
+  #accepted = { services: 0, labels: 0 };
   #flushQueued = false;
   #inner: LookupBackend | undefined;
   #stopSweep: (() => void) | undefined;
@@ -60,6 +62,7 @@ export class CatalogSync {
     this.#remote = new RemoteCatalogs({ fetch: options.fetch, logger: options.logger, onChange: (id) => this.#arrived(id), ...(options.setTimer ? { setTimer: options.setTimer } : {}) });
     this.#gossipLabels = gossipLabelsOf(options.self.labels);
     this.#apply({ services: options.self.services, labels: options.self.labels });
+    this.#accepted = { services: options.self.services.length, labels: catalogLabelCount(options.self.labels) };
   }
 
   /** Serves this node's catalog: give them to the `amoeba.catalog` service. */
@@ -146,15 +149,9 @@ export class CatalogSync {
    */
   #update(change: MemberUpdate): void {
     const inner = this.#inner!;
-    if (change.services !== undefined || change.labels !== undefined) {
-      checkLimits(change);
-      if (change.services !== undefined) this.#pending.services = change.services;
-      if (change.labels !== undefined) this.#pending.labels = change.labels;
-      if (!this.#flushQueued) {
-        this.#flushQueued = true;
-        queueMicrotask(() => this.#flush());
-      }
-    }
+    const catalog = change.services !== undefined || change.labels !== undefined;
+    // The services and catalog labels together: a change that passes a limit only with what is held already is refused here too.
+    const accepted = catalog ? checkLimits(change, this.#accepted) : this.#accepted;
     const gossip: MemberUpdate = {};
     if (change.load !== undefined) gossip.load = change.load;
     if (change.addresses !== undefined) gossip.addresses = change.addresses;
@@ -163,6 +160,16 @@ export class CatalogSync {
     if (labels && !sameLabels(labels, this.#gossipLabels)) gossip.labels = { ...labels, [CATALOG_DIGEST_LABEL]: this.#own.digest };
     if (Object.keys(gossip).length > 0) inner.update(gossip);
     if (labels) this.#gossipLabels = labels;
+    // Only once gossip took its part: a change refused there leaves the catalog as it was.
+    if (catalog) {
+      this.#accepted = accepted;
+      if (change.services !== undefined) this.#pending.services = change.services;
+      if (change.labels !== undefined) this.#pending.labels = change.labels;
+      if (!this.#flushQueued) {
+        this.#flushQueued = true;
+        queueMicrotask(() => this.#flush());
+      }
+    }
   }
 
   /** Applies the pending change of services and labels, and gossips the new digest. */
@@ -171,7 +178,15 @@ export class CatalogSync {
     const pending = this.#pending;
     if (pending.services === undefined && pending.labels === undefined) return;
     this.#pending = {};
-    if (!this.#apply(pending)) return;
+    let changed: boolean;
+    try {
+      changed = this.#apply(pending);
+    } catch (error) {
+      // Checked at the call that made the change; it runs from a microtask or a read: nothing may escape.
+      this.#options.logger.warn({ err: error }, "this node's catalog could not take the change; kept as it was");
+      return;
+    }
+    if (!changed) return;
     try {
       this.#inner?.update({ labels: this.#labelsToGossip() });
     } catch (error) {
@@ -273,22 +288,34 @@ export class CatalogSync {
   }
 }
 
-/** Throws a RangeError when services or catalog labels pass the catalog's limits. */
-function checkLimits(change: Pick<MemberUpdate, "services" | "labels">): void {
-  let entries = 0;
+/**
+ * Throws a RangeError when services or catalog labels pass the catalog's
+ * limits, counting with `held` the part the change leaves as it is; returns
+ * the counts after the change.
+ */
+function checkLimits(change: Pick<MemberUpdate, "services" | "labels">, held: { services: number; labels: number }): { services: number; labels: number } {
+  const counts = { services: change.services?.length ?? held.services, labels: change.labels === undefined ? held.labels : 0 };
   for (const [name, version] of change.services ?? []) {
-    entries++;
     if (name.length + version.length + 3 > CATALOG_LIMITS.key) {
       throw new RangeError(`service ${name.slice(0, 64)}@${version.slice(0, 32)}: its name and version take more than ${CATALOG_LIMITS.key - 3} characters`);
     }
   }
   for (const [key, value] of Object.entries(change.labels ?? {})) {
     if (!key.startsWith(CATALOG_LABEL_PREFIX)) continue;
-    entries++;
+    counts.labels++;
     if (key.length + 2 > CATALOG_LIMITS.key) throw new RangeError(`label ${key.slice(0, 64)}…: keys take at most ${CATALOG_LIMITS.key - 2} characters`);
     if (value.length > CATALOG_LIMITS.labelValue) throw new RangeError(`label ${key}: values take at most ${CATALOG_LIMITS.labelValue} characters`);
   }
-  if (entries > CATALOG_LIMITS.entries) throw new RangeError(`a catalog holds at most ${CATALOG_LIMITS.entries} entries; this change would make ${entries}`);
+  const entries = counts.services + counts.labels;
+  if (entries > CATALOG_LIMITS.entries) throw new RangeError(`a catalog holds at most ${CATALOG_LIMITS.entries} entries (services and route labels); this change would make ${entries}`);
+  return counts;
+}
+
+/** The labels of `labels` that travel in the catalog. */
+function catalogLabelCount(labels: Readonly<Record<string, string>>): number {
+  let count = 0;
+  for (const key of Object.keys(labels)) if (key.startsWith(CATALOG_LABEL_PREFIX)) count++;
+  return count;
 }
 
 /** The labels that travel in gossip: all but catalog labels and the digest. */
