@@ -1,5 +1,5 @@
 import { entryHash } from "./digest.ts";
-import { ids, names, records } from "./interning.ts";
+import { records, type Scope } from "./interning.ts";
 import { internRecord } from "./record.ts";
 import type { MemberRecord, MemberState } from "./types.ts";
 
@@ -12,6 +12,8 @@ export const CODE: Record<MemberState, number> = { alive: 0, suspect: 1, dead: 2
 
 /** A table's columns, indexed by interned id; kept apart so that a collected table can release its ids. */
 export interface Columns {
+  /** The interners its ids and names are numbered by. */
+  readonly scope: Scope;
   /** `PRESENT`, `REPLACED` and the state code. 0: not held. */
   flags: Uint8Array;
   incarnation: Float64Array;
@@ -29,20 +31,20 @@ export interface Columns {
 const collected = new FinalizationRegistry<Columns>((columns) => {
   for (let i = 0; i < columns.flags.length; i++) {
     if (columns.flags[i]! & PRESENT) {
-      ids.release(i);
-      names.release(columns.name[i]!);
+      columns.scope.ids.release(i);
+      columns.scope.names.release(columns.name[i]!);
       records.release(columns.record[i]!);
     }
   }
 });
 
 /**
- * Empty columns for `owner` (a table), sized for the ids and names interned so
- * far. When the owner is collected, the ids, names and records its columns
- * held are released.
+ * Empty columns for `owner` (a table), numbered by `scope`, sized for the ids
+ * and names it interned so far. When the owner is collected, the ids, names
+ * and records its columns held are released.
  */
-export function createColumns(owner: object): Columns {
-  const c = columns(Math.max(16, ids.capacity + 1), Math.max(16, names.capacity + 1));
+export function createColumns(owner: object, scope: Scope): Columns {
+  const c = { scope, ...columns(Math.max(16, scope.ids.capacity + 1), Math.max(16, scope.names.capacity + 1)) };
   collected.register(owner, c);
   return c;
 }
@@ -62,7 +64,7 @@ export function growColumns(c: Columns, i: number, name: number): void {
   Object.assign(c, next);
 }
 
-function columns(idCapacity: number, nameCapacity: number): Columns {
+function columns(idCapacity: number, nameCapacity: number): Omit<Columns, "scope"> {
   return {
     flags: new Uint8Array(idCapacity),
     incarnation: new Float64Array(idCapacity),
@@ -85,24 +87,27 @@ export interface PreloadBatch {
   shares: number[];
 }
 
-// A preload list resolved once for every table it is given to. The batch holds
-// one reference on each id and name, so they keep their numbers while it lives.
-const batches = new WeakMap<object, PreloadBatch>();
+// A preload list resolved once per scope for every table it is given to. The
+// batch holds one reference on each id and name, so they keep their numbers
+// while it lives.
+const batches = new WeakMap<object, Map<Scope, PreloadBatch>>();
 
-/** Resolves `known` once (interned, hashed), however many tables are given the same list. */
-export function resolveBatch(known: ReadonlyArray<{ record: MemberRecord; incarnation: number }>): PreloadBatch {
-  let batch = batches.get(known);
+/** Resolves `known` once per scope (interned, hashed), however many tables are given the same list. */
+export function resolveBatch(known: ReadonlyArray<{ record: MemberRecord; incarnation: number }>, scope: Scope): PreloadBatch {
+  let byScope = batches.get(known);
+  if (!byScope) batches.set(known, (byScope = new Map()));
+  let batch = byScope.get(scope);
   if (batch) return batch;
   batch = { ids: [], names: [], incarnations: [], records: [], shares: [] };
   for (const { record, incarnation } of known) {
-    const i = ids.acquire(record.id);
+    const i = scope.ids.acquire(record.id);
     batch.ids.push(i);
-    batch.names.push(names.acquire(record.name));
+    batch.names.push(scope.names.acquire(record.name));
     batch.incarnations.push(incarnation);
     batch.records.push(records.acquire(internRecord(record)));
-    batch.shares.push(entryHash(ids.hash(i), incarnation, "alive"));
+    batch.shares.push(entryHash(scope.ids.hash(i), incarnation, "alive"));
   }
-  batches.set(known, batch);
+  byScope.set(scope, batch);
   return batch;
 }
 
@@ -118,8 +123,8 @@ export function insertBatch(c: Columns, batch: PreloadBatch, now: number): Array
     const i = batch.ids[k]!;
     const name = batch.names[k]!;
     if (c.flags[i]! & PRESENT || c.holder[name]! > 0) continue;
-    ids.retain(i);
-    names.retain(name);
+    c.scope.ids.retain(i);
+    c.scope.names.retain(name);
     records.retain(batch.records[k]!);
     c.flags[i] = PRESENT;
     c.incarnation[i] = batch.incarnations[k]!;

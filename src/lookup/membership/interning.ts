@@ -2,7 +2,7 @@ import { idHash } from "./digest.ts";
 import type { MemberRecord } from "./types.ts";
 
 /**
- * Strings as small integers, shared by every table of the process and counted:
+ * Strings as small integers, shared by the tables of a cluster and counted:
  * an id (or name) no table holds any more is forgotten and its number reused.
  * Tables index their columns by these numbers, so a process that simulates
  * thousands of nodes keeps no per-node map from id to entry.
@@ -55,10 +55,25 @@ export class Interner {
   }
 }
 
-/** Member ids of every table of the process. */
-export const ids = new Interner();
-/** Member names of every table of the process. */
-export const names = new Interner();
+/** The numbers of the tables of one cluster's members: ids and names, apart from other clusters'. */
+export interface Scope {
+  readonly ids: Interner;
+  readonly names: Interner;
+}
+
+const scopes = new Map<string, Scope>();
+
+/**
+ * The interners of the tables of members of `cluster`. Numbered per cluster,
+ * a table's columns are as long as its cluster is large, not as the process's
+ * every member: a process simulating a thousand clusters of twenty holds no
+ * table sized for all of them.
+ */
+export function scopeOf(cluster: string): Scope {
+  let scope = scopes.get(cluster);
+  if (!scope) scopes.set(cluster, (scope = { ids: new Interner(), names: new Interner() }));
+  return scope;
+}
 
 /**
  * Interned records as small integers, counted like ids: a table's column holds

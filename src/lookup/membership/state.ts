@@ -1,7 +1,7 @@
 import { visitRandomPositions } from "./random-pick.ts";
 import { bucketOf, DIGEST_BUCKETS, entryHash } from "./digest.ts";
 import { addToList, CODE, createColumns, growColumns, insertBatch, removeFromList, PRESENT, REPLACED, resolveBatch, STATE_MASK, STATES, type Columns } from "./columns.ts";
-import { ids, names, records } from "./interning.ts";
+import { records, scopeOf, type Interner } from "./interning.ts";
 import { internRecord, sameRecord } from "./record.ts";
 import type { Member, MemberRecord, MembershipEvent, MemberState } from "./types.ts";
 
@@ -33,12 +33,14 @@ const DEAD = 2;
  * members are kept in ready lists by state (alive, suspect, dead) for random
  * picks, the active count is kept, and only ended members are scanned for
  * reaping. Entries are columns of typed arrays indexed by ids interned for the
- * whole process (about 40 bytes per member, no object), and records are frozen
+ * cluster (about 40 bytes per member, no object), and records are frozen
  * and shared (see {@link internRecord}): a process simulating 10,000 nodes that
  * each know 10,000 members holds 10^8 entries.
  */
 export class MemberTable {
   #c: Columns;
+  readonly #ids: Interner;
+  readonly #names: Interner;
   readonly #self: number;
   readonly #selfId: string;
   readonly #buckets = new Uint32Array(DIGEST_BUCKETS);
@@ -49,7 +51,9 @@ export class MemberTable {
   #active = 0;
 
   constructor(self: MemberRecord, now: number) {
-    this.#c = createColumns(this);
+    const scope = scopeOf(self.cluster);
+    [this.#ids, this.#names] = [scope.ids, scope.names];
+    this.#c = createColumns(this, scope);
     this.#selfId = self.id;
     this.#self = this.#insert(internRecord(self), "alive", 0, now);
   }
@@ -197,7 +201,7 @@ export class MemberTable {
   inBuckets(buckets: ReadonlySet<number>): Member[] {
     const out: Member[] = [];
     const visit = (i: number): void => {
-      if (!(this.#c.flags[i]! & REPLACED) && buckets.has(bucketOf(ids.hash(i)))) out.push(this.#snapshot(i));
+      if (!(this.#c.flags[i]! & REPLACED) && buckets.has(bucketOf(this.#ids.hash(i)))) out.push(this.#snapshot(i));
     };
     visit(this.#self);
     for (const list of this.#lists) for (const i of list) visit(i);
@@ -282,8 +286,8 @@ export class MemberTable {
    * seconds.
    */
   preload(known: ReadonlyArray<{ record: MemberRecord; incarnation: number }>, now: number): void {
-    for (const { i, share } of insertBatch(this.#c, resolveBatch(known), now)) {
-      this.#buckets[bucketOf(ids.hash(i))]! ^= share;
+    for (const { i, share } of insertBatch(this.#c, resolveBatch(known, this.#c.scope), now)) {
+      this.#buckets[bucketOf(this.#ids.hash(i))]! ^= share;
       this.#active++;
       addToList(this.#lists[ALIVE], this.#c.slot, i);
     }
@@ -313,8 +317,8 @@ export class MemberTable {
       if (c.holder[name] === i + 1) c.holder[name] = 0;
       c.flags[i] = 0;
       records.release(c.record[i]!);
-      ids.release(i);
-      names.release(name);
+      this.#ids.release(i);
+      this.#names.release(name);
     }
     return gone;
   }
@@ -322,7 +326,7 @@ export class MemberTable {
   // ---- entries --------------------------------------------------------------
 
   #find(id: string): number | undefined {
-    const i = ids.find(id);
+    const i = this.#ids.find(id);
     return i !== undefined && i < this.#c.flags.length && this.#c.flags[i]! & PRESENT ? i : undefined;
   }
 
@@ -369,7 +373,7 @@ export class MemberTable {
   #join(record: MemberRecord, state: "alive" | "dead" | "left", incarnation: number, now: number): MembershipEvent[] {
     const events: MembershipEvent[] = [];
     const c = this.#c;
-    const nameIndex = names.find(record.name);
+    const nameIndex = this.#names.find(record.name);
     const holder = nameIndex === undefined || nameIndex >= c.holder.length ? 0 : c.holder[nameIndex]!;
     if (holder > 0) {
       const h = holder - 1;
@@ -396,8 +400,8 @@ export class MemberTable {
 
   /** A new entry, holding its name. */
   #insert(record: Readonly<MemberRecord>, state: MemberState, incarnation: number, now: number): number {
-    const i = ids.acquire(record.id);
-    const name = names.acquire(record.name);
+    const i = this.#ids.acquire(record.id);
+    const name = this.#names.acquire(record.name);
     growColumns(this.#c, i, name);
     const c = this.#c;
     c.flags[i] = PRESENT | CODE[state];
@@ -418,7 +422,7 @@ export class MemberTable {
     const state = this.#state(i);
     if (state === "alive" || state === "suspect") this.#active--;
     if (flags & REPLACED) return;
-    this.#buckets[bucketOf(ids.hash(i))]! ^= entryHash(ids.hash(i), c.incarnation[i]!, state);
+    this.#buckets[bucketOf(this.#ids.hash(i))]! ^= entryHash(this.#ids.hash(i), c.incarnation[i]!, state);
     if (c.slot[i]! >= 0) removeFromList(this.#lists[listOf(state)], c.slot, i);
   }
 
@@ -431,7 +435,7 @@ export class MemberTable {
       this.#ended.add(i);
       return;
     }
-    this.#buckets[bucketOf(ids.hash(i))]! ^= entryHash(ids.hash(i), c.incarnation[i]!, state);
+    this.#buckets[bucketOf(this.#ids.hash(i))]! ^= entryHash(this.#ids.hash(i), c.incarnation[i]!, state);
     // By id: the constructor accounts for its own entry before it knows its number.
     if (this.#recordOf(i).id === this.#selfId) return;
     if (state === "left") {
