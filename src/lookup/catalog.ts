@@ -72,8 +72,12 @@ export class Catalog {
 /** The instances a live member serves (none when it is dead or gone). */
 export function memberInstances(member: Member): Instance[] {
   if (member.state !== "alive" && member.state !== "suspect") return [];
+  return member.record.services.map(([service, version]) => instanceOf(member, service, version));
+}
+
+function instanceOf(member: Member, service: string, version: string): Instance {
   const record = member.record;
-  return record.services.map(([service, version]) => ({
+  return {
     service,
     version,
     node: { id: record.id, name: record.name, cluster: record.cluster },
@@ -81,16 +85,18 @@ export function memberInstances(member: Member): Instance[] {
     labels: record.labels,
     load: record.load,
     state: member.state,
-  }));
+  };
 }
 
 function collect(member: Member, service: string, options: LookupOptions, out: Instance[]): void {
+  if (member.state !== "alive" && member.state !== "suspect") return;
   if (options.labels) {
     for (const [key, value] of Object.entries(options.labels)) if (member.record.labels[key] !== value) return;
   }
-  for (const instance of memberInstances(member)) {
-    if (instance.service !== service || (options.version !== undefined && !satisfies(instance.version, options.version))) continue;
-    out.push(instance);
+  // Only the instances asked for are made: a member may serve a thousand services.
+  for (const [name, version] of member.record.services) {
+    if (name !== service || (options.version !== undefined && !satisfies(version, options.version))) continue;
+    out.push(instanceOf(member, name, version));
   }
 }
 
