@@ -4,9 +4,11 @@
  * real catalog code (digests in gossip, catalogs fetched when they change).
  * Only the catalog's transport is simulated: a fetch takes the pages the
  * member's own catalog serves, encodes them with msgpack as a stream would,
- * counts their bytes, and hands the decoded copy over after a delay.
+ * counts their bytes, and hands the pages over after a delay. The pages
+ * themselves, not a decoded copy: the receiver keeps their strings, and
+ * thousands of members then hold one copy of each route label, not one each.
  */
-import { pack, unpack } from "msgpackr";
+import { pack } from "msgpackr";
 import type { LookupBackend } from "../../src/lookup/backend.ts";
 import { Catalog } from "../../src/lookup/catalog.ts";
 import { CatalogSync, type FetchCatalog } from "../../src/lookup/catalog-sync/index.ts";
@@ -127,7 +129,7 @@ export class World {
     }
   }
 
-  /** What a stream of `amoeba.catalog` pages would carry: the member's own pages, encoded, counted, decoded after a delay. */
+  /** What a stream of `amoeba.catalog` pages would carry: the member's own pages, counted as encoded, handed over after a delay. */
   readonly #fetch: FetchCatalog = (address, request) => {
     const world = this;
     return (async function* () {
@@ -137,10 +139,10 @@ export class World {
         throw new Error(`connection refused by ${address}`);
       }
       for (const page of member.sync.handlers.fetch(request, undefined as never) as Iterable<unknown>) {
-        const bytes = pack(page);
-        world.meter.catalog.set(member.gossip, (world.meter.catalog.get(member.gossip) ?? 0) + bytes.length);
-        await world.#delay(TRANSFER_DELAY_MS + bytes.length / 100_000);
-        yield unpack(bytes);
+        const bytes = pack(page).length;
+        world.meter.catalog.set(member.gossip, (world.meter.catalog.get(member.gossip) ?? 0) + bytes);
+        await world.#delay(TRANSFER_DELAY_MS + bytes / 100_000);
+        yield page;
       }
     })();
   };
