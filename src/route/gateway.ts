@@ -21,6 +21,8 @@ const DESCRIBE_TIMEOUT_MS = 3_000;
 const SYNC_DELAY_MS = 50;
 /** Routes are also worked out on this period, to retry descriptions that failed. */
 const SYNC_EVERY_MS = 2_000;
+/** Names of refused services remembered per cluster, so that each refusal is logged once. */
+const MAX_REFUSALS_LOGGED = 1_000;
 /** Describe calls in flight at once, each for up to MAX_DESCRIBED services of one member: a gateway learning 10,000 services asks in pages. */
 const DESCRIBING_AT_ONCE = 16;
 
@@ -52,6 +54,8 @@ export class Gateway {
   /** Services (`service@version`) asked for, or to be asked for, and the members to ask. */
   readonly #describing = new Set<string>();
   readonly #toDescribe = new Map<string, { node: Node; routes: Map<string, Export> }>();
+  /** Services refused for their name's length, by cluster: logged once each, not on every pass. */
+  readonly #refused = new Map<string, Set<string>>();
   #describeCalls = 0;
   #askQueued = false;
   readonly #stops: Array<() => void> = [];
@@ -209,7 +213,7 @@ export class Gateway {
           }
           continue;
         }
-        if (!this.#fits(node, best.service)) continue;
+        if (!this.#fits(cluster, node, best.service)) continue;
         if (isAggregate(best.service)) {
           // Served by the member's pass-through, without a contract.
           added.push([key, routes, null]);
@@ -269,9 +273,18 @@ export class Gateway {
    * travel in the catalog, not in gossip: only a name past the catalog's key
    * length is refused (logged), never the gateway's whole record.
    */
-  #fits(node: Node, service: string): boolean {
+  #fits(cluster: string, node: Node, service: string): boolean {
     if (ROUTE_LABEL_PREFIX.length + service.length + 2 <= CATALOG_LIMITS.key) return true;
-    node.logger.warn({ service: service.slice(0, 64) }, "the service's name is too long for a route; not forwarded");
+    let refused = this.#refused.get(cluster);
+    if (!refused) this.#refused.set(cluster, (refused = new Set()));
+    // Routes are worked out every 2 s: the refusal is logged once per service, not on every pass.
+    if (refused.has(service)) return false;
+    if (refused.size >= MAX_REFUSALS_LOGGED) refused.clear();
+    refused.add(service);
+    node.logger.warn(
+      { service: service.slice(0, 64), length: service.length, max: CATALOG_LIMITS.key - ROUTE_LABEL_PREFIX.length - 2 },
+      "the service's name is too long for a route; not forwarded",
+    );
     return false;
   }
 
