@@ -1,6 +1,10 @@
 /**
  * The slice of semver Amoeba needs: versions `MAJOR.MINOR.PATCH` and ranges
- * `*`, `1`, `1.2`, `1.x`, `1.2.3`, `^1.2`, `~1.2.3`, `>=1.2.0`.
+ * `*`, `1`, `1.2`, `1.x`, `1.2.3`, `^1.2`, `~1.2.3`, `>=1.2.0`. A version's
+ * pre-release or build tag (`1.2.3-beta.1`, `1.2.3+abc`) is carried but not
+ * ordered: `1.2.3-beta.1` compares as `1.2.3`, in a version and in a range
+ * (`^1.2.3-beta.1` is `^1.2.3`), so a contract with a tagged version is
+ * called like any other.
  */
 export type Version = readonly [major: number, minor: number, patch: number];
 
@@ -42,7 +46,7 @@ function toMatcher(range: string): ((v: Version) => boolean) | undefined {
 
 function buildMatcher(range: string): ((v: Version) => boolean) | undefined {
   if (range === "*" || range === "x" || range === "") return () => true;
-  const match = /^(\^|~|>=|=)?(\d+)(?:\.(\d+|x|\*))?(?:\.(\d+|x|\*))?$/.exec(range);
+  const match = /^(\^|~|>=|=)?(\d+)(?:\.(\d+|x|\*))?(?:\.(\d+|x|\*))?$/.exec(withoutTag(range));
   if (!match) return undefined;
   const [, op = "", majorText, minorText, patchText] = match;
   const major = Number(majorText);
@@ -62,6 +66,12 @@ function buildMatcher(range: string): ((v: Version) => boolean) | undefined {
       return (v) =>
         v[0] === major && (minor === undefined || v[1] === minor) && (patch === undefined || v[2] === patch);
   }
+}
+
+/** `range` without the pre-release or build tag of a whole version (`^1.2.3-beta.1` → `^1.2.3`); others unchanged. */
+function withoutTag(range: string): string {
+  const tagged = /^((?:\^|~|>=|=)?\d+\.\d+\.\d+)[-+][0-9A-Za-z.-]+$/.exec(range);
+  return tagged ? tagged[1]! : range;
 }
 
 /** Orders two versions: negative when `a` is older, positive when newer. */

@@ -155,3 +155,15 @@ test("a service with a long name is forwarded too: routes travel in the catalog,
     assert.equal(await core.client(Long).ping({}, { timeout: 10_000 }), "pong");
     assert.equal((await core.client(Regional).where({}, { timeout: 10_000 })).node, "regional-1");
   }));
+
+test("a service whose version has a pre-release tag is forwarded like any other", () =>
+  withTeardown(async (td) => {
+    const names = clusterNames();
+    const Beta = contract("route.beta", "2.1.0-beta.3", { ping: unary({ input: z.object({}), output: z.string() }) });
+    const far = await td.node({ name: "regional-1", cluster: names.regionB, listen: "tcp://127.0.0.1:0", lookup });
+    far.serve(Beta, { ping: () => "beta" });
+    const core = await td.node({ name: "core-1", cluster: names.core, lookup });
+    await gateway(td, { name: "gw-cb", join: { [names.core]: { seeds: [core.gossipAddress!] }, [names.regionB]: { seeds: [far.gossipAddress!] } } });
+    await waitFor(() => core.lookup(Beta).length === 1, 15_000, "core sees the route to route.beta@2.1.0-beta.3");
+    assert.equal(await core.client(Beta).ping({}, { timeout: 10_000 }), "beta");
+  }));

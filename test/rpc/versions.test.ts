@@ -95,3 +95,17 @@ test("in-process with an incompatible local version: the error names the version
     assert.ok(error.message.includes("1.1.0"), `the message names calc@1.1.0, served by this very node: ${error.message}`);
     assert.equal(await node.client(calcAt("1.1.0")).whoami({}), "calc@1.1.0");
   }));
+
+test("a contract with a pre-release or build tag is called in-process and directly, and its tag orders as the plain version", () =>
+  withTeardown(async (td) => {
+    const Beta = calcAt("1.3.0-beta.2");
+    const server = await td.node({ name: "calc-beta", listen: "tcp://127.0.0.1:0" });
+    server.serve(Beta, { whoami: () => "calc@1.3.0-beta.2" });
+    assert.equal(await server.client(Beta).whoami({}), "calc@1.3.0-beta.2", "in-process");
+    const peer = await td.connect(server.addresses[0]!);
+    assert.equal(await peer.client(Beta).whoami({}), "calc@1.3.0-beta.2", "over TCP");
+    assert.equal(await peer.client(Calc120).whoami({}), "calc@1.3.0-beta.2", "^1.2.0 takes 1.3.0-beta.2 as 1.3.0");
+    assert.equal(await peer.client(calcAt("1.3.0+build.7")).whoami({}), "calc@1.3.0-beta.2", "a build tag in the client's version");
+    const error = await rejection(peer.client(calcAt("1.4.0-rc.1")).whoami({}));
+    assert.equal(error.code, "NOT_FOUND", "^1.4.0-rc.1 is ^1.4.0: not 1.3.0-beta.2");
+  }));
