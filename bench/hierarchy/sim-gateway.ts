@@ -11,7 +11,7 @@
 import type { Member } from "../../src/lookup/types.ts";
 import { aggregate, type AggregateIndex, type AggregateSpec } from "../../src/route/aggregation.ts";
 import { routeLabelsOf } from "../../src/route/route-labels.ts";
-import { routesInto, type Export } from "../../src/route/route-table.ts";
+import { routesInto } from "../../src/route/route-table.ts";
 import { DEFAULT_MAX_HOPS } from "../../src/route/hops.ts";
 import { isAggregate } from "../../src/route-rules/aggregate.ts";
 import { GATEWAY_LABEL } from "../../src/route-rules/route-label.ts";
@@ -31,14 +31,15 @@ export class SimGateway {
   readonly maxHops = DEFAULT_MAX_HOPS;
   /** How each member forwards calls (routes and aggregates), as last worked out. */
   readonly indexes = new Map<string, AggregateIndex>();
-  /** What it advertises into each cluster, by `service@version`. */
-  readonly advertised = new Map<string, ReadonlyMap<string, Export[]>>();
+  /** The services (and aggregates) it advertises into each cluster, and how many route-table entries (`service@version`) they take. */
+  readonly advertised = new Map<string, { services: ReadonlySet<string>; entries: number }>();
   /** When the routes it advertises last changed (simulated ms). */
   changedAt = 0;
   crashed = false;
   readonly #world: World;
   readonly #specs: AggregateSpec[];
-  readonly #published = new Map<string, string>();
+  /** What each member last published: labels, and the services as `service@version` keys joined. */
+  readonly #published = new Map<string, { labels: Readonly<Record<string, string>>; services: string }>();
   #pending: (() => void) | undefined;
 
   constructor(world: World, name: string, clusters: [string, string], aggregatePattern: string | undefined) {
@@ -51,7 +52,7 @@ export class SimGateway {
       member.gateway = name;
       this.members.set(cluster, member);
       this.own.add(member.id);
-      this.advertised.set(cluster, new Map());
+      this.advertised.set(cluster, { services: new Set(), entries: 0 });
     }
     for (const member of this.members.values()) {
       // News of its own members is what it just advertised: no cause to work routes out again.
@@ -62,13 +63,13 @@ export class SimGateway {
   /** Entries of its route tables (both clusters): one per service version or aggregate it advertises. */
   get entries(): number {
     let sum = 0;
-    for (const table of this.advertised.values()) sum += table.size;
+    for (const table of this.advertised.values()) sum += table.entries;
     return sum;
   }
 
   /** Whether it advertises a route to `service` into any cluster. */
   advertises(service: string): boolean {
-    for (const table of this.advertised.values()) for (const routes of table.values()) if (routes[0]?.service === service) return true;
+    for (const table of this.advertised.values()) if (table.services.has(service)) return true;
     return false;
   }
 
@@ -96,16 +97,29 @@ export class SimGateway {
       const { advertised, index } = aggregate(routesInto(cluster, views, this.own, HOP_COST, this.maxHops), this.#specs);
       this.indexes.set(cluster, index);
       const labels = { [GATEWAY_LABEL]: this.clusters.join(","), ...routeLabelsOf(advertised) };
+      const names = new Set<string>();
       const services: Array<[string, string]> = [];
-      for (const routes of advertised.values()) if (!isAggregate(routes[0]!.service)) services.push([routes[0]!.service, routes[0]!.version]);
+      for (const routes of advertised.values()) {
+        const { service, version } = routes[0]!;
+        names.add(service);
+        if (!isAggregate(service)) services.push([service, version]);
+      }
       services.sort(([a, x], [b, y]) => (a === b ? (x < y ? -1 : 1) : a < b ? -1 : 1));
-      const text = JSON.stringify([Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)), services]);
-      this.advertised.set(cluster, advertised);
-      if (this.#published.get(cluster) === text) continue;
-      this.#published.set(cluster, text);
+      this.advertised.set(cluster, { services: names, entries: advertised.size });
+      const keys = services.map(([service, version]) => `${service}@${version}`).join(" ");
+      const before = this.#published.get(cluster);
+      if (before && before.services === keys && sameLabels(before.labels, labels)) continue;
+      this.#published.set(cluster, { labels, services: keys });
       this.changedAt = this.#world.now;
       // Labels and the services they stand for change in one catalog version.
       member.backend.update({ labels, services });
     }
   }
+}
+
+/** Whether two sets of labels hold the same keys and values. */
+function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((key) => a[key] === b[key]);
 }
