@@ -9,6 +9,8 @@ import { connect, startNode } from "../../src/index.ts";
 import type { HopLoad, HopPlan } from "./run.ts";
 
 const plan = JSON.parse(process.argv[2]!) as HopPlan;
+// Stopped by the parent once it has the figures: exit, so that a profile asked for with --cpu-prof is written.
+process.on("SIGTERM", () => process.exit(0));
 const node = await startNode({ name: "bench-hop-caller", cluster: plan.cluster, drainTimeout: 1_000 });
 const seen = Date.now() + 30_000;
 while (node.lookup(Calculator).length === 0) {
