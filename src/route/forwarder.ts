@@ -106,6 +106,24 @@ export class Forwarder {
     };
   }
 
+  /**
+   * Answers the calls of services the gateway withdrew a moment ago (those
+   * `withdrawn` names): UNAVAILABLE, unprocessed, so that a caller that has
+   * not yet seen the route go tries another way, rather than NOT_FOUND, which
+   * says the service does not exist.
+   */
+  withdrawn(withdrawn: (service: string) => boolean): PassThrough {
+    const gateway = this.#settings.gateway;
+    return {
+      covers: withdrawn,
+      handler:
+        ({ service, method }) =>
+        () => {
+          throw new RpcError("UNAVAILABLE", `${service}.${method}: gateway ${gateway} no longer has a route to ${service}`, { service, method, node: gateway, unprocessed: true });
+        },
+    };
+  }
+
   /** The handler of one method: forwards each call by the routes `routes()` gives at the time. */
   #handler(target: Target, routes: () => readonly Export[] | undefined | RpcError): ServerNext {
     const streamsOut = target.kind === "server-stream" || target.kind === "bidi-stream";

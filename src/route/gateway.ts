@@ -25,6 +25,8 @@ const SYNC_EVERY_MS = 2_000;
 const MAX_REFUSALS_LOGGED = 1_000;
 /** Describe calls in flight at once, each for up to MAX_DESCRIBED services of one member: a gateway learning 10,000 services asks in pages. */
 const DESCRIBING_AT_ONCE = 16;
+/** How long after withdrawing a service the gateway still tells its callers UNAVAILABLE (no route here now), not NOT_FOUND (ms). */
+const WITHDRAWN_GRACE_MS = 10_000;
 
 interface Served {
   /** One per cluster that serves it, cheapest first. */
@@ -59,6 +61,8 @@ export class Gateway {
   #describeCalls = 0;
   #askQueued = false;
   readonly #stops: Array<() => void> = [];
+  /** Services withdrawn from each cluster, and until when their calls are told UNAVAILABLE (ms since the epoch). */
+  readonly #withdrawn = new Map<string, Map<string, number>>();
   readonly #listeners = new Set<() => void>();
   #timer: NodeJS.Timeout | undefined;
   #ticker: NodeJS.Timeout | undefined;
@@ -140,7 +144,11 @@ export class Gateway {
     for (const cluster of options.clusters) {
       const forwarder = new Forwarder(settings, cluster);
       this.#forwarders.set(cluster, forwarder);
-      this.#stops.push(nodeInternals(this.#nodes.get(cluster)!).dispatcher.servePassThrough(forwarder.passThrough((service) => this.#takes(cluster, service), (service, range) => this.#indexes.get(cluster)?.routesTo(service, range))));
+      const dispatcher = nodeInternals(this.#nodes.get(cluster)!).dispatcher;
+      this.#stops.push(dispatcher.servePassThrough(forwarder.passThrough((service) => this.#takes(cluster, service), (service, range) => this.#indexes.get(cluster)?.routesTo(service, range))));
+      // After the aggregates: a name an aggregate still covers is forwarded, not refused.
+      this.#withdrawn.set(cluster, new Map());
+      this.#stops.push(dispatcher.servePassThrough(forwarder.withdrawn((service) => this.#recentlyWithdrawn(cluster, service))));
       // News of the gateway's own members is what it just advertised: no cause to work routes out again.
       this.#stops.push(this.#nodes.get(cluster)!.onMembership(({ member }) => void (this.#own.has(member.record.id) || this.#schedule())));
     }
@@ -194,9 +202,13 @@ export class Gateway {
       const touched = new Set<string>();
       // Withdraw first, then publish costs, then serve: a caller never sees a
       // forwarded service without its route label.
+      const withdrawn = this.#withdrawn.get(cluster)!;
+      const now = Date.now();
+      for (const [service, until] of withdrawn) if (until <= now) withdrawn.delete(service);
       for (const [key, entry] of served) {
         if (wanted.has(key)) continue;
         entry.stop();
+        withdrawn.set(entry.routes[0]!.service, now + WITHDRAWN_GRACE_MS);
         served.delete(key);
         touched.add(entry.routes[0]!.service);
       }
@@ -255,6 +267,12 @@ export class Gateway {
       }
     }
     if (changed) for (const listener of this.#listeners) listener();
+  }
+
+  /** Whether the gateway withdrew `service` from `cluster` within the grace: its calls are told UNAVAILABLE. */
+  #recentlyWithdrawn(cluster: string, service: string): boolean {
+    const until = this.#withdrawn.get(cluster)?.get(service);
+    return until !== undefined && until > Date.now();
   }
 
   /**

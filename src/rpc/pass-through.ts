@@ -62,7 +62,8 @@ export class PassThroughs {
     if (!entry) return undefined;
     const key = `${call.service}\u0000${call.method}\u0000${call.kind}\u0000${call.version ?? ""}`;
     const known = this.#endpoints.get(key);
-    if (known) return known;
+    // Made by the pass-through that covers the call now (another may have covered it before).
+    if (known && known.gate === entry.gate) return known;
     const handler = entry.passThrough.handler(call);
     const def: MethodDef = { kind: call.kind, input: anyValue, output: anyValue, idempotent: false, description: undefined };
     const endpoint: Endpoint = { service: call.service, version: call.version ?? "*", method: call.method, def, handler, gate: entry.gate, run: chain(handler), checkItem: null };

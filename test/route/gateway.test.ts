@@ -167,3 +167,25 @@ test("a service whose version has a pre-release tag is forwarded like any other"
     await waitFor(() => core.lookup(Beta).length === 1, 15_000, "core sees the route to route.beta@2.1.0-beta.3");
     assert.equal(await core.client(Beta).ping({}, { timeout: 10_000 }), "beta");
   }));
+
+test("a caller that has not yet seen a route go is told UNAVAILABLE, unprocessed, by the gateway that withdrew it, not NOT_FOUND", () =>
+  withTeardown(async (td) => {
+    const names = clusterNames();
+    const far = await td.node({ name: "regional-1", cluster: names.regionB, listen: "tcp://127.0.0.1:0", lookup });
+    far.serve(Regional, regional("regional-1"));
+    const core = await td.node({ name: "core-1", cluster: names.core, lookup });
+    const gw = await gateway(td, { name: "gw-cb", join: { [names.core]: { seeds: [core.gossipAddress!] }, [names.regionB]: { seeds: [far.gossipAddress!] } } });
+    await waitFor(() => core.lookup(Regional).length === 1, 15_000, "core sees the route to region-b's service");
+    // A caller whose view still names the gateway: it calls the gateway's member straight.
+    const stale = await td.connect(core.lookup(Regional)[0]!.addresses[0]!);
+    assert.equal((await stale.client(Regional).where({}, { timeout: 10_000 })).node, "regional-1");
+    await far.close({ timeout: 1_000 });
+    await waitFor(() => gw.routes(names.core).length === 0, 15_000, "the gateway withdraws the route");
+    const error = await rejection(stale.client(Regional).where({}, { timeout: 2_000 }));
+    assert.equal(error.code, "UNAVAILABLE", error.message);
+    assert.equal(error.unprocessed, true);
+    assert.match(error.message, /gateway gw-cb no longer has a route to route\.regional/);
+    // A name the gateway never routed is still NOT_FOUND.
+    const never = contract("route.never", "1.0.0", { ping: unary({ input: z.object({}), output: z.string() }) });
+    assert.equal((await rejection(stale.client(never).ping({}, { timeout: 2_000 }))).code, "NOT_FOUND");
+  }));
