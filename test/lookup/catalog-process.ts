@@ -51,7 +51,8 @@ runIpcChild("catalog process", false, async () => {
         throw new Error(`${request.service} not seen within ${request.timeoutMs} ms`);
       }
       case "count":
-        return node.members().find((m) => m.record.name === request.member && m.state === "alive")?.record.services.length ?? 0;
+        // A suspect member's catalog is held and used as an alive one's: on a loaded machine a probe may be late.
+        return node.members().find((m) => m.record.name === request.member && (m.state === "alive" || m.state === "suspect"))?.record.services.length ?? 0;
     }
   };
   process.on("message", (message: { seq?: number; request?: CatalogRequest }) => {
