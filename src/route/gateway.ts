@@ -10,7 +10,7 @@ import { Forwarder, type ForwardSettings } from "./forwarder.ts";
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from "./options.ts";
 import { encodeRoutes, GATEWAY_LABEL, ROUTE_LABEL_PREFIX } from "../route-rules/route-label.ts";
 import { routesInto, type Export } from "./route-table.ts";
-import { routeLabelValue } from "./route-labels.ts";
+import { routeLabelValue, routesByService } from "./route-labels.ts";
 import { aggregate, type AggregateIndex } from "./aggregation.ts";
 import { AGGREGATE_VERSION, covers, isAggregate } from "../route-rules/aggregate.ts";
 import { nodeInternals } from "../node/node.ts";
@@ -139,6 +139,7 @@ export class Gateway {
       this.#nodes.set(cluster, node);
       this.#own.add(node.id);
       this.#served.set(cluster, new Map());
+      this.#withdrawn.set(cluster, new Map());
     }
     const settings: ForwardSettings = { gateway: this.name, maxHops: options.maxHops, nodes: this.#nodes, own: this.#own, rules: options.rules };
     for (const cluster of options.clusters) {
@@ -147,7 +148,6 @@ export class Gateway {
       const dispatcher = nodeInternals(this.#nodes.get(cluster)!).dispatcher;
       this.#stops.push(dispatcher.servePassThrough(forwarder.passThrough((service) => this.#takes(cluster, service), (service, range) => this.#indexes.get(cluster)?.routesTo(service, range))));
       // After the aggregates: a name an aggregate still covers is forwarded, not refused.
-      this.#withdrawn.set(cluster, new Map());
       this.#stops.push(dispatcher.servePassThrough(forwarder.withdrawn((service) => this.#recentlyWithdrawn(cluster, service))));
       // News of the gateway's own members is what it just advertised: no cause to work routes out again.
       this.#stops.push(this.#nodes.get(cluster)!.onMembership(({ member }) => void (this.#own.has(member.record.id) || this.#schedule())));
@@ -247,14 +247,7 @@ export class Gateway {
       if (touched.size === 0) continue;
       changed = true;
       const labels: Record<string, string | undefined> = {};
-      const advertised = new Map<string, Export[]>();
-      for (const routes of [...[...served.values()].map((entry) => entry.routes), ...added.map(([, routes]) => routes)]) {
-        const service = routes[0]!.service;
-        if (!touched.has(service)) continue;
-        const list = advertised.get(service);
-        if (list) list.push(...routes);
-        else advertised.set(service, [...routes]);
-      }
+      const advertised = routesByService([...[...served.values()].map((entry) => entry.routes), ...added.map(([, routes]) => routes)], touched);
       for (const service of touched) {
         const { value, cut } = routeLabelValue(advertised.get(service) ?? []);
         if (cut) node.logger.warn({ service }, `routes to ${service} do not fit in one label; the dearest are left out`);

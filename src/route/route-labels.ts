@@ -23,21 +23,29 @@ export function routeLabelValue(entries: readonly Export[]): { value: string | u
 }
 
 /**
+ * The routes of each service (all its versions) in `lists` (each the routes
+ * of one `service@version`), of the services in `only` when given.
+ */
+export function routesByService(lists: Iterable<readonly Export[]>, only?: ReadonlySet<string>): Map<string, Export[]> {
+  const byService = new Map<string, Export[]>();
+  for (const routes of lists) {
+    const service = routes[0]?.service;
+    if (service === undefined || (only !== undefined && !only.has(service))) continue;
+    const list = byService.get(service);
+    if (list) list.push(...routes);
+    else byService.set(service, [...routes]);
+  }
+  return byService;
+}
+
+/**
  * Every route label for `advertised` (by `service@version`, as
  * {@link routesInto} and aggregation give them): what a gateway that
  * advertises exactly these routes into a cluster publishes there.
  */
 export function routeLabelsOf(advertised: ReadonlyMap<string, readonly Export[]>): Record<string, string> {
-  const byService = new Map<string, Export[]>();
-  for (const routes of advertised.values()) {
-    const service = routes[0]?.service;
-    if (service === undefined) continue;
-    const list = byService.get(service);
-    if (list) list.push(...routes);
-    else byService.set(service, [...routes]);
-  }
   const labels: Record<string, string> = {};
-  for (const [service, entries] of byService) {
+  for (const [service, entries] of routesByService(advertised.values())) {
     const { value } = routeLabelValue(entries);
     if (value !== undefined) labels[ROUTE_LABEL_PREFIX + service] = value;
   }

@@ -25,6 +25,16 @@ async function chain(td: Teardown, seen?: RegionalSeen) {
   return { names, far, core, caller, gwAc, gwCb };
 }
 
+/** core ← gw-cb → region-b, region-b's node serving what `serve` gives it before the gateway starts. */
+async function pair(td: Teardown, serve: (far: Node) => void) {
+  const names = clusterNames();
+  const far = await td.node({ name: "regional-1", cluster: names.regionB, listen: "tcp://127.0.0.1:0", lookup });
+  serve(far);
+  const core = await td.node({ name: "core-1", cluster: names.core, lookup });
+  const gw = await gateway(td, { name: "gw-cb", join: { [names.core]: { seeds: [core.gossipAddress!] }, [names.regionB]: { seeds: [far.gossipAddress!] } } });
+  return { names, far, core, gw };
+}
+
 test("a call from lan-a reaches a service only region-b has, through two gateways, with metadata, hops and a shrinking deadline", () =>
   withTeardown(async (td) => {
     const { names, caller, gwAc, gwCb } = await chain(td);
@@ -142,14 +152,12 @@ test("routes disappear when the far instance leaves, and come back with a new on
 
 test("a service with a long name is forwarded too: routes travel in the catalog, not in gossip labels", () =>
   withTeardown(async (td) => {
-    const names = clusterNames();
     const longName = `route.${"x".repeat(120)}`;
     const Long = contract(longName, "1.0.0", { ping: unary({ input: z.object({}), output: z.string() }) });
-    const far = await td.node({ name: "regional-1", cluster: names.regionB, listen: "tcp://127.0.0.1:0", lookup });
-    far.serve(Long, { ping: () => "pong" });
-    far.serve(Regional, regional("regional-1"));
-    const core = await td.node({ name: "core-1", cluster: names.core, lookup });
-    const gw = await gateway(td, { name: "gw-cb", join: { [names.core]: { seeds: [core.gossipAddress!] }, [names.regionB]: { seeds: [far.gossipAddress!] } } });
+    const { names, core, gw } = await pair(td, (far) => {
+      far.serve(Long, { ping: () => "pong" });
+      far.serve(Regional, regional("regional-1"));
+    });
     await waitFor(() => core.lookup(Regional).length === 1 && core.lookup(Long).length === 1, 15_000, "core sees both routes");
     assert.deepEqual(gw.routes(names.core).map((r) => r.service).sort(), [Regional.name, longName].sort());
     assert.equal(await core.client(Long).ping({}, { timeout: 10_000 }), "pong");
@@ -158,23 +166,15 @@ test("a service with a long name is forwarded too: routes travel in the catalog,
 
 test("a service whose version has a pre-release tag is forwarded like any other", () =>
   withTeardown(async (td) => {
-    const names = clusterNames();
     const Beta = contract("route.beta", "2.1.0-beta.3", { ping: unary({ input: z.object({}), output: z.string() }) });
-    const far = await td.node({ name: "regional-1", cluster: names.regionB, listen: "tcp://127.0.0.1:0", lookup });
-    far.serve(Beta, { ping: () => "beta" });
-    const core = await td.node({ name: "core-1", cluster: names.core, lookup });
-    await gateway(td, { name: "gw-cb", join: { [names.core]: { seeds: [core.gossipAddress!] }, [names.regionB]: { seeds: [far.gossipAddress!] } } });
+    const { core } = await pair(td, (far) => far.serve(Beta, { ping: () => "beta" }));
     await waitFor(() => core.lookup(Beta).length === 1, 15_000, "core sees the route to route.beta@2.1.0-beta.3");
     assert.equal(await core.client(Beta).ping({}, { timeout: 10_000 }), "beta");
   }));
 
 test("a caller that has not yet seen a route go is told UNAVAILABLE, unprocessed, by the gateway that withdrew it, not NOT_FOUND", () =>
   withTeardown(async (td) => {
-    const names = clusterNames();
-    const far = await td.node({ name: "regional-1", cluster: names.regionB, listen: "tcp://127.0.0.1:0", lookup });
-    far.serve(Regional, regional("regional-1"));
-    const core = await td.node({ name: "core-1", cluster: names.core, lookup });
-    const gw = await gateway(td, { name: "gw-cb", join: { [names.core]: { seeds: [core.gossipAddress!] }, [names.regionB]: { seeds: [far.gossipAddress!] } } });
+    const { names, far, core, gw } = await pair(td, (far) => far.serve(Regional, regional("regional-1")));
     await waitFor(() => core.lookup(Regional).length === 1, 15_000, "core sees the route to region-b's service");
     // A caller whose view still names the gateway: it calls the gateway's member straight.
     const stale = await td.connect(core.lookup(Regional)[0]!.addresses[0]!);

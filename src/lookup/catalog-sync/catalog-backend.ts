@@ -6,7 +6,7 @@ import type { Member, MemberRecord, MembershipEvent } from "../types.ts";
 import type { CatalogContract } from "./contract.ts";
 import { CATALOG_DIGEST_LABEL, CATALOG_LABEL_PREFIX, CATALOG_LIMITS, labelKey, serviceKey, type CatalogView, type EntryValue } from "./entries.ts";
 import { OwnCatalog } from "./own-catalog.ts";
-import { RemoteCatalogs, type FetchCatalog, type RemoteCatalogStats } from "./remote-catalogs.ts";
+import { RemoteCatalogs, systemTimer, type FetchCatalog, type RemoteCatalogStats, type SetTimer } from "./remote-catalogs.ts";
 
 /** Options of {@link CatalogSync}. */
 export interface CatalogSyncOptions {
@@ -25,7 +25,7 @@ export interface CatalogSyncOptions {
   /** How often every member's digest is compared with the copy held (anti-entropy), ms. Default 5 000. */
   sweepInterval?: number;
   /** Timers (sweeps, retries, the join's wait); default the system's. A simulation gives its clock's. */
-  setTimer?: (delayMs: number, fn: () => void) => () => void;
+  setTimer?: SetTimer;
 }
 
 /**
@@ -117,14 +117,9 @@ export class CatalogSync {
     this.#remote.close();
   }
 
-  /** Runs `fn` every `ms` (on the given timers, else an unreferenced interval); returns what stops it. */
+  /** Runs `fn` every `ms` on the given timers (default the system's, unreferenced); returns what stops it. */
   #every(ms: number, fn: () => void): () => void {
-    const setTimer = this.#options.setTimer;
-    if (!setTimer) {
-      const interval = setInterval(fn, ms);
-      interval.unref();
-      return () => clearInterval(interval);
-    }
+    const setTimer = this.#options.setTimer ?? systemTimer;
     let stopped = false;
     let cancel = (): void => {};
     const tick = (): void => {

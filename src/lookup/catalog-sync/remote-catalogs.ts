@@ -27,13 +27,23 @@ interface Wanted {
 }
 
 /** Options of {@link RemoteCatalogs}. */
+/** Runs `fn` once after `delayMs`; returns what cancels it. A simulation gives its clock's. */
+export type SetTimer = (delayMs: number, fn: () => void) => () => void;
+
+/** The system's timers, unreferenced: a pending one never keeps the process alive. */
+export const systemTimer: SetTimer = (delay, fn) => {
+  const timer = setTimeout(fn, delay);
+  timer.unref();
+  return () => clearTimeout(timer);
+};
+
 export interface RemoteCatalogsOptions {
   fetch: FetchCatalog;
   logger: MembershipLogger;
   /** Called when the catalog held of member `id` changed. */
   onChange: (id: string) => void;
   /** Timers; default the system's. */
-  setTimer?: (delayMs: number, fn: () => void) => () => void;
+  setTimer?: SetTimer;
   /** How long one transfer may take, ms. Default 15 000. */
   fetchTimeout?: number;
 }
@@ -67,19 +77,13 @@ export class RemoteCatalogs {
   /** Members whose copy failed its hash check after a delta: fetched whole next time. */
   readonly #wholeNext = new Set<string>();
   readonly #stats: RemoteCatalogStats = { full: 0, deltas: 0, failed: 0, entries: 0 };
-  readonly #setTimer: (delayMs: number, fn: () => void) => () => void;
+  readonly #setTimer: SetTimer;
   /** Transfers running now. */
   readonly #running = new Set<Promise<void>>();
 
   constructor(options: RemoteCatalogsOptions) {
     this.#options = options;
-    this.#setTimer =
-      options.setTimer ??
-      ((delay, fn) => {
-        const timer = setTimeout(fn, delay);
-        timer.unref();
-        return () => clearTimeout(timer);
-      });
+    this.#setTimer = options.setTimer ?? systemTimer;
   }
 
   /** The catalog held of member `id`, if any. */
