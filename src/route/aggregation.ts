@@ -1,6 +1,6 @@
 import { satisfies } from "../rpc/version.ts";
 import { AGGREGATE_VERSION, covers, isAggregate, within } from "../route-rules/aggregate.ts";
-import { better, type Export } from "./route-table.ts";
+import { compareRoutes, type Export } from "./export.ts";
 
 /** One aggregate a gateway advertises: the services of a pattern, from any cluster behind it or only from one. */
 export interface AggregateSpec {
@@ -26,13 +26,13 @@ export interface AggregateIndex {
 
 /** The routes a gateway advertises into one cluster, aggregates applied, and how it forwards what its aggregates take. */
 export interface Aggregated {
-  readonly advertised: Map<string, Export[]>;
+  readonly advertised: Map<string, readonly Export[]>;
   readonly index: AggregateIndex;
 }
 
 /**
  * Applies a gateway's aggregates to the routes it could advertise into one
- * cluster (`all`, by `service@version`, as {@link routesInto} gives them).
+ * cluster (`all`, by `service@version`, as a gateway's `RouteTable` gives them).
  * An aggregate is advertised only while a route it covers exists; it then
  * replaces every route it covers whole (a service version with a route it
  * does not cover stays advertised as it is), and other gateways' aggregates
@@ -41,7 +41,7 @@ export interface Aggregated {
  * cluster the covered routes to it cross (as BGP's AS_SET), the serving one
  * last — so that no gateway passes it on into any of them.
  */
-export function aggregate(all: ReadonlyMap<string, Export[]>, specs: readonly AggregateSpec[]): Aggregated {
+export function aggregate(all: ReadonlyMap<string, readonly Export[]>, specs: readonly AggregateSpec[]): Aggregated {
   const advertised = new Map(all);
   const patterns = new Set<string>();
   const own = new Map<string, AggregateSpec[]>();
@@ -75,19 +75,19 @@ function merged(pattern: string, covered: readonly Export[]): Export[] {
   }
   const out: Export[] = [];
   for (const [destination, routes] of byDestination) {
-    routes.sort((a, b) => (better(a, b) ? -1 : 1));
+    routes.sort(compareRoutes);
     const best = routes[0]!;
     const crossed = new Set(best.path.slice(0, -1));
     for (const route of routes) for (const cluster of route.path.slice(0, -1)) crossed.add(cluster);
     crossed.delete(destination);
     out.push({ service: pattern, version: AGGREGATE_VERSION, cost: best.cost, path: [...crossed, destination], via: best.via });
   }
-  return out.sort((a, b) => (better(a, b) ? -1 : 1));
+  return out.sort(compareRoutes);
 }
 
-function indexOf(all: ReadonlyMap<string, Export[]>, patterns: readonly string[]): AggregateIndex {
+function indexOf(all: ReadonlyMap<string, readonly Export[]>, patterns: readonly string[]): AggregateIndex {
   const byService = new Map<string, Export[]>();
-  const learned: Array<[string, Export[]]> = [];
+  const learned: Array<[string, readonly Export[]]> = [];
   for (const routes of all.values()) {
     const service = routes[0]!.service;
     if (isAggregate(service)) learned.push([service, routes]);
@@ -99,7 +99,7 @@ function indexOf(all: ReadonlyMap<string, Export[]>, patterns: readonly string[]
     covers: (service) => patterns.some((pattern) => covers(pattern, service)),
     routesTo: (service, range) => {
       const own = byService.get(service)?.filter((route) => range === null || satisfies(route.version, range));
-      if (own && own.length > 0) return own.sort((a, b) => (better(a, b) ? -1 : 1));
+      if (own && own.length > 0) return own.sort(compareRoutes);
       return learned.find(([pattern]) => covers(pattern, service))?.[1];
     },
   };

@@ -9,7 +9,8 @@ import { GatewayContract, type AdvertisedRoute, type ForwardStats } from "./gate
 import { Forwarder, type ForwardSettings } from "./forwarder.ts";
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from "./options.ts";
 import { encodeRoutes, GATEWAY_LABEL, ROUTE_LABEL_PREFIX } from "../route-rules/route-label.ts";
-import { routesInto, type Export } from "./route-table.ts";
+import type { Export } from "./export.ts";
+import { RouteTable } from "./route-table.ts";
 import { routeLabelValue, routesByService } from "./route-labels.ts";
 import { aggregate, type AggregateIndex } from "./aggregation.ts";
 import { AGGREGATE_VERSION, covers, isAggregate } from "../route-rules/aggregate.ts";
@@ -30,7 +31,7 @@ const WITHDRAWN_GRACE_MS = 10_000;
 
 interface Served {
   /** One per cluster that serves it, cheapest first. */
-  routes: Export[];
+  routes: readonly Export[];
   /** `routes` encoded, to compare with the next routes worked out. */
   encoded: string;
   stop: () => void;
@@ -48,6 +49,8 @@ export class Gateway {
   readonly #nodes = new Map<string, Node>();
   readonly #own = new Set<string>();
   readonly #forwarders = new Map<string, Forwarder>();
+  /** The routes it could advertise into each cluster, kept up to date change by change. */
+  readonly #tables = new Map<string, RouteTable>();
   /** How each cluster's member forwards what its aggregates take, as last worked out. */
   readonly #indexes = new Map<string, AggregateIndex>();
   /** What each cluster is served, by `service@version`. */
@@ -143,6 +146,7 @@ export class Gateway {
     }
     const settings: ForwardSettings = { gateway: this.name, maxHops: options.maxHops, nodes: this.#nodes, own: this.#own, rules: options.rules };
     for (const cluster of options.clusters) {
+      this.#tables.set(cluster, new RouteTable(cluster, this.#own, options.cost, options.maxHops));
       const forwarder = new Forwarder(settings, cluster);
       this.#forwarders.set(cluster, forwarder);
       const dispatcher = nodeInternals(this.#nodes.get(cluster)!).dispatcher;
@@ -196,7 +200,9 @@ export class Gateway {
     for (const [cluster, node] of this.#nodes) views.set(cluster, node.members());
     let changed = false;
     for (const [cluster, node] of this.#nodes) {
-      const { advertised: wanted, index } = aggregate(routesInto(cluster, views, this.#own, this.#options.cost, this.#options.maxHops), this.#options.aggregates);
+      const table = this.#tables.get(cluster)!;
+      table.update(views);
+      const { advertised: wanted, index } = aggregate(table.routes, this.#options.aggregates);
       this.#indexes.set(cluster, index);
       const served = this.#served.get(cluster)!;
       const touched = new Set<string>();
@@ -212,11 +218,13 @@ export class Gateway {
         served.delete(key);
         touched.add(entry.routes[0]!.service);
       }
-      const added: Array<[string, Export[], Contract | null]> = [];
+      const added: Array<[string, readonly Export[], Contract | null]> = [];
       for (const [key, routes] of wanted) {
         const best = routes[0]!;
         const entry = served.get(key);
         if (entry) {
+          // The table gives the same list while its routes stay the same: nothing to encode.
+          if (entry.routes === routes) continue;
           const encoded = encodeRoutes(routes);
           if (entry.encoded !== encoded) {
             entry.routes = routes;

@@ -4,8 +4,8 @@
  * the routes of all its versions, cheapest first. Pure: no I/O.
  */
 import { CATALOG_LIMITS } from "../lookup/catalog-sync/index.ts";
-import { encodeRoutes, ROUTE_LABEL_PREFIX } from "../route-rules/route-label.ts";
-import type { Export } from "./route-table.ts";
+import { encodeRoutes } from "../route-rules/route-label.ts";
+import type { Export } from "./export.ts";
 
 /** The longest route label the look-up's catalog carries (routes travel in the catalog, not in gossip). */
 export const MAX_ROUTE_LABEL = CATALOG_LIMITS.labelValue;
@@ -36,18 +36,4 @@ export function routesByService(lists: Iterable<readonly Export[]>, only?: Reado
     else byService.set(service, [...routes]);
   }
   return byService;
-}
-
-/**
- * Every route label for `advertised` (by `service@version`, as
- * {@link routesInto} and aggregation give them): what a gateway that
- * advertises exactly these routes into a cluster publishes there.
- */
-export function routeLabelsOf(advertised: ReadonlyMap<string, readonly Export[]>): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const [service, entries] of routesByService(advertised.values())) {
-    const { value } = routeLabelValue(entries);
-    if (value !== undefined) labels[ROUTE_LABEL_PREFIX + service] = value;
-  }
-  return labels;
 }

@@ -1,70 +1,146 @@
 import type { Member } from "../lookup/types.ts";
-import { isBuiltInService } from "../rpc/reflection.ts";
-import { AGGREGATE_VERSION, aggregatesIn } from "../route-rules/aggregate.ts";
-import { isGateway, parseRoutes, type RouteEntry } from "../route-rules/route-label.ts";
-
-/** A route to advertise into one cluster, and the cluster a call takes first. */
-export interface Export extends RouteEntry {
-  /** The cluster the gateway forwards the call into (the path's first). */
-  readonly via: string;
-}
+import { compareRoutes, better, type Export } from "./export.ts";
+import { contributionOf, releaseRoutes, unchanged, type Contribution } from "./member-routes.ts";
+import { PathPool } from "./path-pool.ts";
 
 /**
- * The routes a gateway advertises into cluster `into`: for every service
- * version live in its other clusters, the cheapest path to each cluster that
- * serves it, cheapest first. A real instance in cluster d costs `hopCost`
- * (path `[d]`); another gateway's route in d costs `hopCost` more than it
- * advertises (path `[d, …its path]`). A route whose path already crosses
- * `into` is left out — it would lead back — as are paths longer than
- * `maxHops`, members of the gateway itself (`own`) and gateways whose labels
- * say nothing readable of a service. Other gateways' aggregates (`shop.*`,
- * version `*`) are taken on alike, under their pattern.
+ * The routes a gateway advertises into cluster `into`, kept up to date
+ * from its views of its other clusters: for every service version live in
+ * them, the cheapest path to each cluster that serves it, cheapest first.
+ * A real instance in cluster d costs `hopCost` (path `[d]`); another
+ * gateway's route in d costs `hopCost` more than it advertises (path
+ * `[d, …its path]`). A route whose path already crosses `into` is left out
+ * — it would lead back — as are paths longer than `maxHops`, members of the
+ * gateway itself (`own`) and gateways whose labels say nothing readable of
+ * a service. Other gateways' aggregates (`shop.*`, version `*`) are taken
+ * on alike, under their pattern.
+ *
+ * Each {@link update} works only on what changed since the last: members
+ * whose record or liveness changed, that joined or that left, and the
+ * service versions their routes touch. The routes come out in the order of
+ * their keys, whatever order the views list members in.
  */
-export function routesInto(
-  into: string,
-  views: ReadonlyMap<string, readonly Member[]>,
-  own: ReadonlySet<string>,
-  hopCost: number,
-  maxHops: number,
-): Map<string, Export[]> {
-  // service@version → serving cluster → the best way there.
-  const best = new Map<string, Map<string, Export>>();
-  const offer = (candidate: Export): void => {
-    const key = `${candidate.service}@${candidate.version}`;
-    let byDestination = best.get(key);
-    if (!byDestination) best.set(key, (byDestination = new Map()));
-    const destination = candidate.path.at(-1)!;
-    const known = byDestination.get(destination);
-    if (!known || better(candidate, known)) byDestination.set(destination, candidate);
-  };
-  for (const [cluster, members] of views) {
-    if (cluster === into) continue;
-    for (const member of members) {
-      const record = member.record;
-      if ((member.state !== "alive" && member.state !== "suspect") || own.has(record.id)) continue;
-      const gateway = isGateway(record.labels);
-      const onward = (service: string, version: string): void => {
-        for (const route of parseRoutes(record.labels, service, version)) {
-          if (route.path.includes(into) || route.path.includes(cluster) || route.path.length + 1 > maxHops) continue;
-          offer({ service, version, cost: route.cost + hopCost, path: [cluster, ...route.path], via: cluster });
+export class RouteTable {
+  readonly #into: string;
+  readonly #own: ReadonlySet<string>;
+  readonly #hopCost: number;
+  readonly #maxHops: number;
+  readonly #paths = new PathPool();
+  /** Each member's contribution, by cluster, then by member id. */
+  #members = new Map<string, Map<string, Contribution>>();
+  /** Each key's candidates, by the member (cluster and id) that offers them. */
+  readonly #candidates = new Map<string, Map<string, readonly Export[]>>();
+  /** The routes by `service@version`; in key order when `#sorted`. */
+  #routes = new Map<string, readonly Export[]>();
+  #sorted = true;
+
+  /** `own`: the ids of the gateway's own members, never taken as routes. */
+  constructor(into: string, own: ReadonlySet<string>, hopCost: number, maxHops: number) {
+    this.#into = into;
+    this.#own = own;
+    this.#hopCost = hopCost;
+    this.#maxHops = maxHops;
+  }
+
+  /**
+   * The routes by `service@version`, each list cheapest first, keys in
+   * order. A list is never changed once given out: a change of its routes
+   * replaces it, and a list that did not change stays the same object.
+   */
+  get routes(): ReadonlyMap<string, readonly Export[]> {
+    if (!this.#sorted) {
+      this.#routes = new Map([...this.#routes].sort(([a], [b]) => (a < b ? -1 : 1)));
+      this.#sorted = true;
+    }
+    return this.#routes;
+  }
+
+  /** How many distinct paths the table holds: one array each, shared by its routes. */
+  get pathCount(): number {
+    return this.#paths.size;
+  }
+
+  /**
+   * Brings the table up to date with `views` (each cluster's members as a
+   * gateway's member there sees them; a cluster absent has no members);
+   * returns the keys whose routes changed.
+   */
+  update(views: ReadonlyMap<string, readonly Member[]>): Set<string> {
+    const touched = new Set<string>();
+    const next = new Map<string, Map<string, Contribution>>();
+    for (const [cluster, members] of views) {
+      if (cluster === this.#into) continue;
+      const held = this.#members.get(cluster) ?? new Map<string, Contribution>();
+      const kept = new Map<string, Contribution>();
+      const derivation = { into: this.#into, cluster, own: this.#own, hopCost: this.#hopCost, maxHops: this.#maxHops, paths: this.#paths };
+      for (const member of members) {
+        const id = member.record.id;
+        // A view lists a member once; a second entry under one id is not taken.
+        if (kept.has(id)) continue;
+        const before = held.get(id);
+        held.delete(id);
+        if (before && unchanged(before, member, this.#own)) {
+          kept.set(id, before);
+          continue;
         }
-      };
-      for (const [service, version] of record.services) {
-        if (isBuiltInService(service)) continue;
-        if (gateway) onward(service, version);
-        else offer({ service, version, cost: hopCost, path: [cluster], via: cluster });
+        const after = contributionOf(member, before, derivation);
+        this.#replace(`${cluster}\n${id}`, before, after, touched);
+        kept.set(id, after);
       }
-      if (gateway) for (const pattern of aggregatesIn(record.labels)) onward(pattern, AGGREGATE_VERSION);
+      for (const [id, gone] of held) this.#replace(`${cluster}\n${id}`, gone, undefined, touched);
+      next.set(cluster, kept);
+    }
+    for (const [cluster, held] of this.#members) {
+      if (!next.has(cluster)) for (const [id, gone] of held) this.#replace(`${cluster}\n${id}`, gone, undefined, touched);
+    }
+    this.#members = next;
+    const changed = new Set<string>();
+    for (const key of touched) if (this.#recompute(key)) changed.add(key);
+    return changed;
+  }
+
+  /** Puts `after`'s candidates in place of `before`'s, noting the keys whose candidates differ. */
+  #replace(member: string, before: Contribution | undefined, after: Contribution | undefined, touched: Set<string>): void {
+    for (const [key, routes] of before?.byKey ?? []) {
+      if (after?.byKey.get(key) === routes) continue;
+      releaseRoutes(routes, this.#paths);
+      touched.add(key);
+      const candidates = this.#candidates.get(key)!;
+      candidates.delete(member);
+      if (candidates.size === 0) this.#candidates.delete(key);
+    }
+    for (const [key, routes] of after?.byKey ?? []) {
+      if (before?.byKey.get(key) === routes) continue;
+      touched.add(key);
+      let candidates = this.#candidates.get(key);
+      if (!candidates) this.#candidates.set(key, (candidates = new Map()));
+      candidates.set(member, routes);
     }
   }
-  const out = new Map<string, Export[]>();
-  for (const [key, byDestination] of best) out.set(key, [...byDestination.values()].sort((a, b) => (better(a, b) ? -1 : 1)));
-  return out;
+
+  /** Works out the routes of `key` from its candidates; whether they changed. */
+  #recompute(key: string): boolean {
+    const byDestination = new Map<string, Export>();
+    for (const routes of this.#candidates.get(key)?.values() ?? []) {
+      for (const route of routes) {
+        const destination = route.path.at(-1)!;
+        const known = byDestination.get(destination);
+        if (!known || better(route, known)) byDestination.set(destination, route);
+      }
+    }
+    const before = this.#routes.get(key);
+    if (byDestination.size === 0) return this.#routes.delete(key);
+    const after = [...byDestination.values()].sort(compareRoutes);
+    // Another member offering the same routes (the link's other gateway) changes nothing: the list stays, for those who compare lists.
+    if (before && sameRoutes(before, after)) return false;
+    if (!before) this.#sorted = false;
+    this.#routes.set(key, after);
+    return true;
+  }
 }
 
-/** Cheaper first, then shorter, then by name: every gateway decides alike. */
-export function better(a: Export, b: Export): boolean {
-  if (a.cost !== b.cost) return a.cost < b.cost;
-  if (a.path.length !== b.path.length) return a.path.length < b.path.length;
-  return a.path.join(">") < b.path.join(">");
+/** Whether two route lists of one key say the same: cost and path of each, in order. */
+function sameRoutes(a: readonly Export[], b: readonly Export[]): boolean {
+  if (a.length !== b.length) return false;
+  return a.every((route, i) => compareRoutes(route, b[i]!) === 0);
 }

@@ -4,8 +4,15 @@ import { test } from "node:test";
 import type { Member } from "../../src/index.ts";
 import { nextHopMeta } from "../../src/route/hops.ts";
 import { encodeRoutes, GATEWAY_LABEL, parseRoute, routeOf, UNKNOWN_ROUTE_COST } from "../../src/route-rules/route-label.ts";
-import { routesInto } from "../../src/route/route-table.ts";
+import { RouteTable } from "../../src/route/route-table.ts";
 import { RpcError } from "../../src/index.ts";
+
+/** The routes of a new table brought up to date once with `views`. */
+function routesInto(into: string, views: ReadonlyMap<string, readonly Member[]>, own: ReadonlySet<string>, hopCost: number, maxHops: number) {
+  const table = new RouteTable(into, own, hopCost, maxHops);
+  table.update(views);
+  return table.routes;
+}
 
 function member(id: string, cluster: string, services: Array<[string, string]>, labels: Record<string, string> = {}, state: Member["state"] = "alive"): Member {
   return { record: { id, name: id, cluster, gossip: "udp://127.0.0.1:1", addresses: ["tcp://127.0.0.1:1"], labels, services, load: 0 }, state, incarnation: 0, since: 0 };
