@@ -10,7 +10,7 @@ import type { PassThrough } from "../rpc/pass-through.ts";
 import { isRpcError, RpcError } from "../rpc/rpc-error.ts";
 import type { ForwardStats } from "./gateway-contract.ts";
 import { nextHopMeta } from "./hops.ts";
-import type { Export } from "./route-table.ts";
+import type { Export } from "./export.ts";
 import { RouteTargets } from "./route-targets.ts";
 import { Router } from "../route-rules/router.ts";
 import type { RouteRule, RouteRules } from "../route-rules/rules.ts";
