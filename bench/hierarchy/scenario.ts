@@ -109,7 +109,14 @@ export async function runHierarchy(shape: Shape, seed: number, limits: RunLimits
 
   // ---- forming: every sampled pair reaches its service, checked every simulated second.
   let lastCheck = 0;
-  const formedMs = await world.run(() => world.now - lastCheck >= 1_000 && ((lastCheck = world.now), pairs.every(([lan, service]) => call(lan, service).ok)), limits.formMs, 20);
+  // A long start says how far it got every 30 s of wall time (a line only, no figure depends on it).
+  let lastNote = performance.now();
+  const tell = (): void => {
+    if (performance.now() - lastNote < 30_000) return;
+    lastNote = performance.now();
+    note(`forming, heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MB`);
+  };
+  const formedMs = await world.run(() => world.now - lastCheck >= 1_000 && ((lastCheck = world.now), pairs.every(([lan, service]) => call(lan, service).ok)), limits.formMs, 20, tell);
   note(`formed: ${formedMs < 0 ? "NOT within the limit" : `${(formedMs / 1000).toFixed(1)} s`}`);
   // Let the last catalogs and route changes settle: no gateway changed its routes for 3 s.
   await world.run(() => [...gateways.values()].every((gateway) => world.now - gateway.changedAt >= 3_000), limits.phaseMs, 50);
