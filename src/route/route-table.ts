@@ -45,7 +45,9 @@ export class RouteTable {
   /**
    * The routes by `service@version`, each list cheapest first, keys in
    * order. A list is never changed once given out: a change of its routes
-   * replaces it, and a list that did not change stays the same object.
+   * replaces it, and a list that did not change stays the same object. The
+   * map is the table's own, changed by the next {@link update}: copy it to
+   * keep it.
    */
   get routes(): ReadonlyMap<string, readonly Export[]> {
     if (!this.#sorted) {
