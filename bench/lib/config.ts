@@ -13,7 +13,12 @@ export interface BenchConfig {
   /** Measured calls per scenario at concurrency 1 and at 64. */
   callsC1: number;
   callsC64: number;
-  /** Calls before measuring (JIT, connection set-up, buffer growth). */
+  /**
+   * Calls before measuring (JIT, connection set-up, buffer growth), or
+   * `warmupMs`, whichever ends first: enough for the optimising compiler to
+   * have compiled the call path of the fastest system, so that what is
+   * measured is the steady state, not how quickly each system's code warms.
+   */
   warmupCalls: number;
   /** Caps that bound every loop in time whatever the call count. */
   warmupMs: number;
@@ -92,7 +97,7 @@ export function readConfig(argv: string[]): BenchConfig {
   if (cpuProfileDir !== undefined) process.env[CPU_PROFILE_ENV] = cpuProfileDir;
   return quick
     ? { quick, runs, callsC1: 2_000, callsC64: 8_000, warmupCalls: 2_000, warmupMs: 500, measureMs: 1_000, overheadCalls: 150_000, microMs: 80, only, scenarios, cpuProfileDir }
-    : { quick, runs, callsC1: 10_000, callsC64: 60_000, warmupCalls: 5_000, warmupMs: 2_500, measureMs: 10_000, overheadCalls: 700_000, microMs: 500, only, scenarios, cpuProfileDir };
+    : { quick, runs, callsC1: 10_000, callsC64: 150_000, warmupCalls: 100_000, warmupMs: 2_500, measureMs: 10_000, overheadCalls: 700_000, microMs: 500, only, scenarios, cpuProfileDir };
 }
 
 const CPU_PROFILE_ENV = "AMOEBA_BENCH_CPU_PROF";

@@ -7,6 +7,7 @@
  */
 import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import type { Logger } from "../logger.ts";
+import { CallTable } from "../rpc/call-table.ts";
 import { DeadlineQueue, type Expirable } from "../rpc/deadline-queue.ts";
 import type { Limits } from "../rpc/limits.ts";
 import type { CallRequest } from "../rpc/context.ts";
@@ -42,7 +43,7 @@ export class GroupCaller {
   readonly #options: GroupCallerOptions;
   /** Replies go to `<base>.<call number>`. */
   readonly #base = createInbox();
-  readonly #pending = new Map<number, PendingGroupCall>();
+  readonly #pending = new CallTable<PendingGroupCall>();
   readonly #deadlines = new DeadlineQueue();
   readonly #headers: MsgHdrs = natsHeaders();
   #subscription: Subscription | null = null;

@@ -1,6 +1,7 @@
 import { FrameKind } from "../wire/index.ts";
 import { ArrivalLateness, sentClock } from "./arrival-lateness.ts";
 import { CallStarts } from "./call-starts.ts";
+import { CallTable } from "./call-table.ts";
 import type { CallerInfo } from "./context.ts";
 import { DeadlineQueue } from "./deadline-queue.ts";
 import type { Dispatcher } from "./dispatcher.ts";
@@ -37,7 +38,7 @@ export class ServedCalls implements CallOwner {
   readonly servedDeadlines = new DeadlineQueue();
   readonly #line: ServingLine;
   readonly #dispatcher: Dispatcher;
-  readonly #calls = new Map<number, IncomingCall>();
+  readonly #calls = new CallTable<IncomingCall>();
   readonly #starts = new CallStarts();
   readonly #lateness = new ArrivalLateness();
   #lastRead = 0;
@@ -92,7 +93,7 @@ export class ServedCalls implements CallOwner {
 
   /** A CALL frame `id` (an id of the other end's) with `body`. */
   call(id: number, body: unknown): void {
-    if (this.#calls.has(id) || !Array.isArray(body) || body.length < 7) {
+    if (this.#calls.get(id) !== undefined || !Array.isArray(body) || body.length < 7) {
       this.#line.abort(`malformed CALL frame (id ${id})`);
       return;
     }

@@ -6,6 +6,7 @@ import { DeadlineQueue } from "./deadline-queue.ts";
 import { deferredStream } from "./deferred-stream.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import type { ServingNode } from "./incoming-call.ts";
+import { CallTable } from "./call-table.ts";
 import { OutgoingCall } from "./outgoing-call.ts";
 import { Keepalive } from "./keepalive.ts";
 import { RpcError } from "./rpc-error.ts";
@@ -48,7 +49,7 @@ export class Session implements ServingLine {
   readonly server: ServingNode;
   readonly role: SessionRole;
   readonly #connection: Connection;
-  readonly #outgoing = new Map<number, OutgoingCall>();
+  readonly #outgoing = new CallTable<OutgoingCall>();
   /** The calls the other end makes here. */
   readonly #served: ServedCalls;
   #nextId: number;
