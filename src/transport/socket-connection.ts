@@ -1,13 +1,14 @@
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import {
-  encodeBody,
+  encodeBodyInPlace,
   FrameDecoder,
   FrameKind,
   HEADER_SIZE,
   PROTOCOL_ERROR_CODE,
   RESOURCE_EXHAUSTED_CODE,
   WireError,
+  type EncodedInPlace,
   writeHeader,
   type WireLimits,
 } from "../wire/index.ts";
@@ -30,6 +31,10 @@ export interface SocketConnectionOptions {
 // copied into the batch: copying a few bytes is cheaper than a writev entry,
 // copying megabytes is not.
 const COPY_LIMIT = 16 * 1024;
+// A turn's batch starts at twice what the last turn wrote, within these bounds:
+// an idle connection holds no buffer, a busy one rarely outgrows its batch.
+const MIN_BATCH = 1024;
+const MAX_BATCH = 64 * 1024;
 
 /**
  * A Connection over a stream socket (TCP, TLS or Unix). Frames queued in the
@@ -52,9 +57,14 @@ export class SocketConnection implements Connection, BudgetedConnection {
   /** `completedFrames` when the partial frame in progress was first seen. */
   #partialOf = -1;
   #handler: ConnectionHandler | null = null;
-  #kinds: FrameKind[] = [];
-  #ids: number[] = [];
-  #bodies: Uint8Array[] = [];
+  /** The buffer this turn's frames are written into as they are sent; null until the first. */
+  #batch: Buffer | null = null;
+  /** Where in `#batch` the bytes not yet cut into `#chunks` begin, and where they end. */
+  #batchStart = 0;
+  #batchEnd = 0;
+  #nextBatchSize = MIN_BATCH;
+  /** What the flush writes, in order: cut parts of batches, and large bodies as they are. */
+  #chunks: Uint8Array[] = [];
   #queuedBytes = 0;
   #flushScheduled = false;
   #closed = false;
@@ -132,11 +142,21 @@ export class SocketConnection implements Connection, BudgetedConnection {
 
   send(kind: FrameKind, id: number, body: unknown): void {
     if (this.#closed) return;
-    const bytes = encodeBody(body);
-    this.#kinds.push(kind);
-    this.#ids.push(id);
-    this.#bodies.push(bytes);
-    this.#queuedBytes += HEADER_SIZE + bytes.length;
+    const encoded = encodeBodyInPlace(body);
+    const length = encoded.end - encoded.start;
+    const copied = length < COPY_LIMIT;
+    const at = this.#room(HEADER_SIZE + (copied ? length : 0));
+    const batch = this.#batch!;
+    writeHeader(batch, at, kind, id, length);
+    if (copied) {
+      copyBody(encoded, batch, at + HEADER_SIZE);
+      this.#batchEnd = at + HEADER_SIZE + length;
+    } else {
+      this.#batchEnd = at + HEADER_SIZE;
+      this.#cut();
+      this.#chunks.push(encoded.subarray(encoded.start, encoded.end));
+    }
+    this.#queuedBytes += HEADER_SIZE + length;
     if (this.backlog > this.#maxBacklog) {
       this.destroy(new PeerNotReadingError(`peer at ${this.remoteAddress} stopped reading: over ${this.#maxBacklog} bytes queued`));
       return;
@@ -162,61 +182,61 @@ export class SocketConnection implements Connection, BudgetedConnection {
 
   destroy(error?: Error): void {
     this.#closeError ??= error;
-    this.#kinds = [];
-    this.#ids = [];
-    this.#bodies = [];
-    this.#queuedBytes = 0;
+    this.#dropQueued();
     this.#socket.destroy();
   }
 
   reset(error?: Error): void {
     if (this.#socket.destroyed) return this.destroy(error);
     this.#closeError ??= error;
-    this.#kinds = [];
-    this.#ids = [];
-    this.#bodies = [];
-    this.#queuedBytes = 0;
+    this.#dropQueued();
     // SO_LINGER 0: the kernel drops what it still holds for the peer instead of sending it late.
     this.#socket.resetAndDestroy();
   }
 
   readonly #flush = (): void => {
     this.#flushScheduled = false;
-    const count = this.#kinds.length;
-    if (count === 0 || this.#socket.destroyed) return;
-    const kinds = this.#kinds;
-    const ids = this.#ids;
-    const bodies = this.#bodies;
-    this.#kinds = [];
-    this.#ids = [];
-    this.#bodies = [];
-    let batch = Buffer.allocUnsafe(this.#queuedBytes < 64 * 1024 ? this.#queuedBytes : 64 * 1024);
-    let used = 0;
-    const corked = count > 1;
-    if (corked) this.#socket.cork();
-    for (let i = 0; i < count; i++) {
-      const body = bodies[i]!;
-      if (batch.length - used < HEADER_SIZE + (body.length < COPY_LIMIT ? body.length : 0)) {
-        if (used > 0) this.#socket.write(batch.subarray(0, used));
-        batch = Buffer.allocUnsafe(Math.max(64 * 1024, HEADER_SIZE + body.length));
-        used = 0;
-      }
-      writeHeader(batch, used, kinds[i]!, ids[i]!, body.length);
-      used += HEADER_SIZE;
-      if (body.length < COPY_LIMIT) {
-        batch.set(body, used);
-        used += body.length;
-      } else {
-        this.#socket.write(batch.subarray(0, used));
-        this.#socket.write(body);
-        batch = batch.subarray(used);
-        used = 0;
-      }
-    }
-    if (used > 0) this.#socket.write(batch.subarray(0, used));
+    if (this.#socket.destroyed) return;
+    this.#cut();
+    const chunks = this.#chunks;
+    if (chunks.length === 0) return;
+    this.#nextBatchSize = Math.min(MAX_BATCH, Math.max(MIN_BATCH, 2 * this.#queuedBytes));
+    this.#chunks = [];
     this.#queuedBytes = 0;
-    if (corked) this.#socket.uncork();
+    // The batch's written part now belongs to the socket; the next turn starts a new one.
+    this.#batch = null;
+    if (chunks.length === 1) {
+      this.#socket.write(chunks[0]!);
+      return;
+    }
+    this.#socket.cork();
+    for (const chunk of chunks) this.#socket.write(chunk);
+    this.#socket.uncork();
   };
+
+  /** Where `size` more bytes go in this turn's batch: its end, or the start of a new batch when they do not fit. */
+  #room(size: number): number {
+    if (this.#batch === null || this.#batch.length - this.#batchEnd < size) {
+      this.#cut();
+      this.#batch = Buffer.allocUnsafe(Math.max(this.#nextBatchSize, size));
+      this.#batchStart = 0;
+      this.#batchEnd = 0;
+    }
+    return this.#batchEnd;
+  }
+
+  /** Ends the batch's current part: its bytes so far become the next chunk to write. */
+  #cut(): void {
+    if (this.#batch === null || this.#batchEnd === this.#batchStart) return;
+    this.#chunks.push(this.#batch.subarray(this.#batchStart, this.#batchEnd));
+    this.#batchStart = this.#batchEnd;
+  }
+
+  #dropQueued(): void {
+    this.#batch = null;
+    this.#chunks = [];
+    this.#queuedBytes = 0;
+  }
 
   #onData(chunk: Buffer): void {
     try {
@@ -261,6 +281,16 @@ export class SocketConnection implements Connection, BudgetedConnection {
     this.#drainWaiters = [];
     for (const wake of waiters) wake();
   }
+}
+
+/** Copies an encoded body into `target` at `offset`: byte by byte when small, where a call into the runtime costs more than the copy. */
+function copyBody(encoded: EncodedInPlace, target: Buffer, offset: number): void {
+  const { start, end } = encoded;
+  if (end - start > 64) {
+    encoded.copy(target, offset, start, end);
+    return;
+  }
+  for (let i = start; i < end; i++) target[offset++] = encoded[i]!;
 }
 
 /** The certificate a TLS peer presented, when the handshake verified it against our CA. */

@@ -1,4 +1,4 @@
-import { Packr, Unpackr } from "msgpackr";
+import { Packr, REUSE_BUFFER_MODE, Unpackr } from "msgpackr";
 import { FrameKind as Kind, isKnownKind, type Frame, type FrameKind } from "./frame.ts";
 import type { WireLimits } from "./limits.ts";
 import { screenCallMeta } from "./meta-scan.ts";
@@ -35,6 +35,23 @@ export function encodeBody(body: unknown): Uint8Array {
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * A body encoded where the encoder put it: bytes `start` to `end` of a buffer
+ * the encoder owns. Valid until the next encode: copy the bytes out, or take
+ * a subarray, before encoding anything else.
+ */
+export type EncodedInPlace = Buffer & { readonly start: number; readonly end: number };
+
+const EMPTY_IN_PLACE = Object.assign(Buffer.alloc(0), { start: 0, end: 0 }) as EncodedInPlace;
+
+/** Encodes a body like {@link encodeBody}, without making a view of the bytes (one allocation less per frame on the hot path). */
+export function encodeBodyInPlace(body: unknown): EncodedInPlace {
+  return body === undefined ? EMPTY_IN_PLACE : (packr.pack(body, REUSE_BUFFER_MODE) as EncodedInPlace);
+}
+
+// How msgpackr says a body held more than the one value read.
+const LEFT_OVER = "Data read, but end of buffer not reached";
+
 /** Writes a frame header for a body of `bodyLength` bytes into `target` at `offset`. */
 export function writeHeader(target: Buffer, offset: number, kind: FrameKind, id: number, bodyLength: number): void {
   target.writeUInt32BE(bodyLength + 5, offset);
@@ -54,16 +71,15 @@ export function encodeFrame(kind: FrameKind, id: number, body: unknown): Buffer 
 /** Decodes one body; throws a WireError when it is not one well-formed value within limits. */
 export function decodeBody(bytes: Uint8Array, maxDepth: number): unknown {
   if (bytes.length === 0) return undefined;
-  let values: unknown[];
+  let value: unknown;
   try {
-    values = unpackr.unpackMultiple(bytes as Buffer) as unknown[];
+    // One value that ends where the body ends: msgpackr refuses bytes left over after it.
+    value = unpackr.unpack(bytes as Buffer);
   } catch (error) {
-    throw new WireError("BAD_BODY", `frame body is not valid msgpack (${(error as Error).message})`);
+    const message = (error as Error).message;
+    if (message.startsWith(LEFT_OVER)) throw new WireError("BAD_BODY", "frame body holds more than one value, expected 1");
+    throw new WireError("BAD_BODY", `frame body is not valid msgpack (${message})`);
   }
-  if (values.length !== 1) {
-    throw new WireError("BAD_BODY", `frame body holds ${values.length} values, expected 1`);
-  }
-  const value = values[0];
   checkValue(value, maxDepth);
   return value;
 }

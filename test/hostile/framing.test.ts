@@ -81,7 +81,7 @@ describe("hostile peers: malformed frames after the handshake", () => {
 
   for (const [name, bytes, message] of [
     ["truncated msgpack", [0x96, 0xaa, 0x63], /not valid msgpack/],
-    ["two values in one body", [0x01, 0x02], /holds 2 values, expected 1/],
+    ["two values in one body", [0x01, 0x02], /holds more than one value, expected 1/],
     ["an unknown msgpack extension", [0xd4, 0x05, 0x00], /not valid msgpack/],
     ["a string claiming 4 GiB", [0xdb, 0xff, 0xff, 0xff, 0xff, 0x61], /not valid msgpack/],
   ] as const) {
