@@ -70,11 +70,25 @@ export function encodeFrame(kind: FrameKind, id: number, body: unknown): Buffer 
 
 /** Decodes one body; throws a WireError when it is not one well-formed value within limits. */
 export function decodeBody(bytes: Uint8Array, maxDepth: number): unknown {
-  if (bytes.length === 0) return undefined;
+  return decodeBodyAt(bytes, 0, bytes.length, maxDepth);
+}
+
+// Reused for every decode (msgpackr reads it at once): one object less per frame.
+const range = { start: 0, end: 0 };
+
+/**
+ * Decodes the body held in bytes `start` to `end` of `source`, like
+ * {@link decodeBody}, without a view of them: a frame read whole within a
+ * chunk is decoded where it lies.
+ */
+export function decodeBodyAt(source: Uint8Array, start: number, end: number, maxDepth: number): unknown {
+  if (end === start) return undefined;
   let value: unknown;
   try {
+    range.start = start;
+    range.end = end;
     // One value that ends where the body ends: msgpackr refuses bytes left over after it.
-    value = unpackr.unpack(bytes as Buffer);
+    value = unpackr.unpack(source as Buffer, range);
   } catch (error) {
     const message = (error as Error).message;
     if (message.startsWith(LEFT_OVER)) throw new WireError("BAD_BODY", "frame body holds more than one value, expected 1");
@@ -171,7 +185,7 @@ export class FrameDecoder {
           const body = Buffer.concat(this.#bodyParts, this.#bodyLength);
           this.#bodyParts = null;
           this.#bodyFill = 0;
-          this.#emit(body);
+          this.#emit(body, 0, body.length);
         }
         continue;
       }
@@ -189,7 +203,7 @@ export class FrameDecoder {
         bodyLength = this.#readHeader(this.#header, 0);
       }
       if (buf.length - offset >= bodyLength) {
-        this.#emit(buf.subarray(offset, offset + bodyLength));
+        this.#emit(buf, offset, offset + bodyLength);
         offset += bodyLength;
       } else {
         this.#bodyParts = [];
@@ -215,11 +229,17 @@ export class FrameDecoder {
     return length - 5;
   }
 
-  #emit(bodyBytes: Buffer): void {
+  /** Decodes the body in bytes `start` to `end` of `source`, and hands on the frame. */
+  #emit(source: Buffer, start: number, end: number): void {
     this.#completed++;
-    // Metadata over its limits is cut out before decoding: building it is the cost to avoid.
-    const bytes = this.#kind === Kind.Call && bodyBytes.length > this.#screenAbove ? screenCallMeta(bodyBytes, this.#limits) : bodyBytes;
-    const body = decodeBody(bytes, this.#limits.maxDepth);
+    let body: unknown;
+    if (this.#kind === Kind.Call && end - start > this.#screenAbove) {
+      // Metadata over its limits is cut out before decoding: building it is the cost to avoid.
+      const bytes = screenCallMeta(source.subarray(start, end), this.#limits);
+      body = decodeBody(bytes, this.#limits.maxDepth);
+    } else {
+      body = decodeBodyAt(source, start, end, this.#limits.maxDepth);
+    }
     this.#onFrame({ kind: this.#kind, id: this.#id, body });
   }
 }
