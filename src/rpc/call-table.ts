@@ -79,24 +79,28 @@ export class CallTable<T> {
     return true;
   }
 
-  /** The ids held, in no particular order. */
+  /** The ids held, by rising id. */
   *keys(): IterableIterator<number> {
     for (const [id] of this.entries()) yield id;
   }
 
-  /** The values held, in no particular order. */
+  /** The values held, by rising id. */
   *values(): IterableIterator<T> {
     for (const [, value] of this.entries()) yield value;
   }
 
-  /** The id and value pairs held, in no particular order; taken as a snapshot, so the table may change meanwhile. */
+  /**
+   * The id and value pairs held, by rising id (the order calls were made in,
+   * as a Map would give it, but for ids that wrapped around); taken as a
+   * snapshot, so the table may change meanwhile.
+   */
   *entries(): IterableIterator<[number, T]> {
     const taken: Array<[number, T]> = [];
     for (let slot = 0; slot < this.#values.length; slot++) {
       const value = this.#values[slot];
       if (value !== undefined) taken.push([this.#ids[slot]!, value]);
     }
-    yield* taken;
+    yield* taken.sort((a, b) => a[0] - b[0]);
   }
 
   [Symbol.iterator](): IterableIterator<[number, T]> {
