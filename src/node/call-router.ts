@@ -16,7 +16,7 @@ import type { Instance } from "../lookup/types.ts";
 import type { CallOutcome, CallRequest, CallerInfo } from "../rpc/context.ts";
 import type { Dispatcher } from "../rpc/dispatcher.ts";
 import { RpcError } from "../rpc/rpc-error.ts";
-import { failedStream } from "../rpc/failed-stream.ts";
+import { failedOutcome } from "../rpc/failed-stream.ts";
 import { satisfies } from "../rpc/version.ts";
 import { aggregateInstances } from "../route-rules/aggregate.ts";
 import { placeOf } from "../route-rules/locality.ts";
@@ -65,7 +65,7 @@ export class CallRouter {
     // Route rules (configured, or in the call's metadata) may call for another balancer.
     if (node.rules.configured || request.meta?.[ROUTE_META] !== undefined) {
       const routed = node.rules.balancerFor(request, balancer);
-      if (routed instanceof RpcError) return request.kind === "unary" || request.kind === "client-stream" ? Promise.reject(routed) : failedStream(routed);
+      if (routed instanceof RpcError) return failedOutcome(request.kind, routed);
       balancer = routed;
     }
     // An engine that balances by itself (NATS queue groups) takes the unary
@@ -165,6 +165,5 @@ export function refuse(request: CallRequest, message: string): CallOutcome {
     method: request.method,
     unprocessed: true,
   });
-  if (request.kind === "unary" || request.kind === "client-stream") return Promise.reject(error);
-  return failedStream(error);
+  return failedOutcome(request.kind, error);
 }

@@ -4,11 +4,11 @@
  *
  * Why not a Map: calls come and go thousands of times a second while only a
  * few dozen are in flight, and a Map under that churn rebuilds its table
- * every few dozen calls. Each replaced table keeps a link to its successor
- * and to the calls it held; once one of them has been moved to the old
- * generation, the young ones it points at survive every scavenge with it, so
- * the whole stream of finished calls is promoted and collected by full
- * collections only. Here the arrays stay put, and a removed call's slot is
+ * every few dozen calls, and V8 keeps a replaced table linked to its
+ * successor; once one table has been moved to the old generation, the young
+ * tables and calls it points at survive every scavenge with it, so the whole
+ * stream of finished calls is promoted and collected by full collections
+ * only. Here the arrays stay put, and a removed call's slot is
  * cleared at once.
  */
 export class CallTable<T> {
@@ -105,12 +105,6 @@ export class CallTable<T> {
 
   [Symbol.iterator](): IterableIterator<[number, T]> {
     return this.entries();
-  }
-
-  /** Forgets everything. */
-  clear(): void {
-    this.#values.fill(undefined);
-    this.#size = 0;
   }
 
   #grow(): void {

@@ -2,7 +2,7 @@ import type { Meta } from "../wire/index.ts";
 import { resolveDeadline, type CallOptions } from "./call-options.ts";
 import type { Contract } from "./contract.ts";
 import type { CallRequest, Client, ClientNext, ClientOptions } from "./context.ts";
-import { failedStream } from "./failed-stream.ts";
+import { failedOutcome } from "./failed-stream.ts";
 import { IDEMPOTENCY_META, MAX_KEY_LENGTH } from "./keyed-meta.ts";
 import { RpcError } from "./rpc-error.ts";
 import { compatibleRange } from "./version.ts";
@@ -33,7 +33,7 @@ export function createClient<C extends Contract>(contract: C, place: ClientNext,
       if (idempotencyKey !== undefined) {
         if (typeof idempotencyKey !== "string" || idempotencyKey.length === 0 || idempotencyKey.length > MAX_KEY_LENGTH) {
           const error = new RpcError("INVALID_ARGUMENT", `${contract.name}.${method}: idempotencyKey must be a string of 1 to ${MAX_KEY_LENGTH} characters`, { unprocessed: true });
-          return kind === "unary" || kind === "client-stream" ? Promise.reject(error) : failedStream(error);
+          return failedOutcome(kind, error);
         }
         meta = { ...meta, [IDEMPOTENCY_META]: idempotencyKey };
       }

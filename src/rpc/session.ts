@@ -12,7 +12,7 @@ import { Keepalive } from "./keepalive.ts";
 import { RpcError } from "./rpc-error.ts";
 import { ServedCalls, type ServingLine } from "./served-calls.ts";
 import { statusNumber } from "./status.ts";
-import { failedStream } from "./failed-stream.ts";
+import { failedOutcome } from "./failed-stream.ts";
 import { isServiceList, isStringList, readGoAway } from "./frame-bodies.ts";
 import { Handshake, type HandshakeCredentials, type Proven, type ReadHello } from "./handshake.ts";
 /** What a session needs from the node that owns it. */
@@ -191,8 +191,7 @@ export class Session implements ServingLine {
         `${request.service}.${request.method}: the connection to ${this.#remote.address} ${why}; not processed — safe to retry`,
         { service: request.service, method: request.method, node: this.#remote.name, unprocessed: true },
       );
-      if (request.kind === "unary" || request.kind === "client-stream") return Promise.reject(error);
-      return failedStream(error);
+      return failedOutcome(request.kind, error);
     }
     const id = this.#nextId;
     this.#nextId = (this.#nextId + 2) >>> 0 || (this.role === "dialer" ? 1 : 2);

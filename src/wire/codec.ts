@@ -49,9 +49,6 @@ export function encodeBodyInPlace(body: unknown): EncodedInPlace {
   return body === undefined ? EMPTY_IN_PLACE : (packr.pack(body, REUSE_BUFFER_MODE) as EncodedInPlace);
 }
 
-// How msgpackr says a body held more than the one value read.
-const LEFT_OVER = "Data read, but end of buffer not reached";
-
 /** Writes a frame header for a body of `bodyLength` bytes into `target` at `offset`. */
 export function writeHeader(target: Buffer, offset: number, kind: FrameKind, id: number, bodyLength: number): void {
   target.writeUInt32BE(bodyLength + 5, offset);
@@ -75,6 +72,8 @@ export function decodeBody(bytes: Uint8Array, maxDepth: number): unknown {
 
 // Reused for every decode (msgpackr reads it at once): one object less per frame.
 const range = { start: 0, end: 0 };
+// How msgpackr says a body held more than the one value read.
+const LEFT_OVER = "Data read, but end of buffer not reached";
 
 /**
  * Decodes the body held in bytes `start` to `end` of `source`, like
